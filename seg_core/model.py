@@ -1,0 +1,89 @@
+"""The segmentation network: input normalisation + smp model, with freezing that respects BatchNorm."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .architectures import build_net
+from .backbones import get_backbone
+from .freeze import FreezableMixin, apply_freeze, encoder_stages
+from .weights import resolve_weights_file, timm_ready_file
+
+OUTPUT_MULTIPLE = 32  # input sides must be multiples of this (the encoder's total stride)
+
+
+@dataclass
+class ModelSpec:
+    arch: str
+    backbone: str
+    num_classes: int
+
+
+class SegModel(FreezableMixin, nn.Module):
+    """Takes RGB images scaled to 0..1 (N, 3, H, W), returns class logits (N, C, H, W)."""
+
+    def __init__(self, net: nn.Module, mean, std):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self._frozen_norms = []
+
+    @property
+    def encoder(self) -> nn.Module:
+        return self.net.encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - self.mean) / self.std)
+
+    def freeze(self, depth: int) -> int:
+        """Freeze the first ``depth`` encoder stages; returns the trainable parameter count."""
+        return apply_freeze(self, self.encoder, depth)
+
+    @property
+    def num_stages(self) -> int:
+        return len(encoder_stages(self.encoder))
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters())
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        enc = {id(p) for p in self.encoder.parameters()}
+        return [p for p in self.parameters() if id(p) not in enc]
+
+
+def _norm_stats(timm_name: str) -> tuple[tuple, tuple]:
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(timm_name)
+    if cfg is None:
+        return (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    return tuple(cfg.mean), tuple(cfg.std)
+
+
+def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
+    """Build the network; ``weights``: "imagenet", "none" or a path to encoder weights.
+
+    "imagenet" uses a local copy when there is one (weights folder, a package that ships them,
+    timm's cache) and otherwise timm's normal download; offline it raises WeightsUnavailable at once.
+    """
+    backbone = get_backbone(spec.backbone)
+    if spec.num_classes < 2:
+        raise ValueError(f"need at least 2 classes (background and one more), got {spec.num_classes}")
+    file = resolve_weights_file(backbone, weights)
+    if weights == "none":
+        net = build_net(spec.arch, backbone, spec.num_classes, weights=None)
+    elif file is None:  # online download through timm's own cache
+        net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet")
+    else:
+        file = timm_ready_file(backbone, file)
+        net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet",
+                        pretrained_cfg_overlay=dict(file=str(file)))
+    mean, std = _norm_stats(backbone.timm_name)
+    return SegModel(net, mean, std)
+
+
+def count_trainable(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

