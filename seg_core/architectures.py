@@ -31,5 +31,5 @@ def get_architecture(name: str) -> Architecture:
 def build_net(arch: str, backbone, num_classes: int, weights: str | None = None, **timm_kwargs):
     """The smp model; ``weights`` is None or "imagenet" (``timm_kwargs`` reach timm.create_model)."""
     return get_architecture(arch).smp_class(
-        encoder_name=backbone.smp_encoder, encoder_weights=weights, classes=num_classes, **timm_kwargs
+        encoder_name=backbone.smp_encoder, encoder_weights=True if weights else None, classes=num_classes, **timm_kwargs
     )

@@ -29,7 +29,7 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams | None = N
     crf = dcrf.DenseCRF2D(w, h, c)
     crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(probs.astype(np.float32), clip=1e-5)))
     crf.addPairwiseGaussian(sxy=p.sxy_gaussian, compat=p.compat_gaussian)
-    crf.addPairwiseBilateral(sxy=p.sxy_bilateral, srgb=p.srgb, rgbim=np.ascontiguousarray(image[..., :3]),
+    crf.addPairwiseBilateral(sxy=p.sxy_bilateral, srgb=p.srgb, rgbim=np.array(image[..., :3], dtype=np.uint8, copy=True, order="C"),
                              compat=p.compat_bilateral)
     q = crf.inference(int(p.iterations))
     return np.asarray(q, dtype=np.float32).reshape(c, h, w)

@@ -82,7 +82,7 @@ def read_image(path: Path, data: bytes | None = None) -> np.ndarray:
         arr = np.repeat(arr[..., :1], 3, axis=-1)
     elif channels >= 4:
         arr = arr[..., :3]
-    return np.ascontiguousarray(arr)
+    return np.array(arr, copy=True, order="C")  # writable (PIL's arrays are read-only)
 
 
 def read_mask_raw(path: Path, classes: ClassList | None = None, data: bytes | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ TILE_OVERLAP = 64
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (1, 3, H, W) float in 0..1."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255)
+    return torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1)[None].float().div_(255)
 
 
 def _forward_padded(model, x: torch.Tensor, amp_dtype, tta: bool) -> torch.Tensor:

@@ -229,7 +229,7 @@ class Trainer:
         epoch = 0
         state = "done"
         t0 = time.time()
-        last_val = t0
+        last_val = float("-inf")  # validate after the first epoch, then every val_interval_s
         loss_avg = None
         seen = 0
         self.model.train()

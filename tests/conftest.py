@@ -1,0 +1,37 @@
+import shutil
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+warnings.filterwarnings("ignore")
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """The bundled sample shrunk to 64x64 (6 pairs): fast to train on."""
+    out = tmp_path_factory.mktemp("tiny")
+    (out / "images").mkdir()
+    (out / "masks").mkdir()
+    for p in sorted((SAMPLE / "images").glob("*.png"))[:6]:
+        img = np.array(Image.open(p))
+        Image.fromarray(cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)).save(out / "images" / p.name)
+        m = Image.open(SAMPLE / "masks" / p.name)
+        small = m.resize((64, 64), Image.NEAREST)
+        small.save(out / "masks" / p.name)
+    shutil.copy(SAMPLE / "classes.json", out / "classes.json")
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data, tmp_path_factory):
+    """A run trained for 2 epochs on tiny_data through the library."""
+    from seg_core import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    return train(TrainConfig(data=str(tiny_data), out=str(out), epochs=2, img_size=(64, 64), val_interval_s=0))
