@@ -37,7 +37,7 @@ def _forward_padded(model, x: torch.Tensor, amp_dtype, tta: bool) -> torch.Tenso
 def _tile_starts(size: int, tile: int, overlap: int) -> list[int]:
     if size <= tile:
         return [0]
-    step = tile - overlap
+    step = tile - min(overlap, tile // 4)
     starts = list(range(0, size - tile, step)) + [size - tile]
     return sorted(set(starts))
 

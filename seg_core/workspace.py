@@ -195,11 +195,12 @@ class Workspace:
 
     def remove(self, stem: str) -> None:
         """Move an image and its mask to ``trash/`` (recoverable by hand)."""
-        trash = self.root / "trash" / time.strftime("%Y%m%d-%H%M%S")
-        trash.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self.image_path(stem)), trash)
+        trash = self.root / "trash" / f"{time.strftime('%Y%m%d-%H%M%S')}_{stem}"
+        (trash / "images").mkdir(parents=True, exist_ok=True)
+        shutil.move(str(self.image_path(stem)), trash / "images")
         if self.mask_path(stem).exists():
-            shutil.move(str(self.mask_path(stem)), trash)
+            (trash / "masks").mkdir(exist_ok=True)
+            shutil.move(str(self.mask_path(stem)), trash / "masks")
 
     def load_sample(self) -> ImportReport:
         """Copy the bundled sample in (never overwriting an existing file) and adopt its classes."""
