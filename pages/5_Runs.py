@@ -1,0 +1,73 @@
+"""Runs & export: compare runs side by side, download, export TorchScript/ONNX, delete."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
+
+import pandas as pd
+import streamlit as st
+
+from app_state import workspace
+from seg_core.export import export_onnx, export_torchscript, run_zip
+
+ws = workspace()
+st.title("Runs & export")
+runs = ws.runs()
+if not runs:
+    st.info("No runs yet: train one on the **Train** page.")
+    st.stop()
+
+rows = []
+for r in runs:
+    c, s = r.config, r.status
+    rows.append({"run": r.name, "backbone": c.get("backbone"), "arch": c.get("arch"),
+                 "weights": Path(str(c.get("weights"))).name if c.get("weights") else None,
+                 "freeze_depth": c.get("freeze_depth"), "unfreeze_after": c.get("unfreeze_after"),
+                 "epochs": s.get("epochs", c.get("epochs")), "time_budget_s": c.get("time_budget"),
+                 "img_size": "x".join(map(str, c.get("img_size") or [])) or None,
+                 "best val mIoU": s.get("best_val_miou"), "state": s.get("state"),
+                 "seconds": s.get("seconds"), "checkpoint": r.has_checkpoint})
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"best val mIoU": st.column_config.NumberColumn(format="%.3f"),
+                            "seconds": st.column_config.NumberColumn(format="%.0f")})
+
+run = st.selectbox("Run", runs, format_func=lambda r: r.name, key="runs_run")
+hist = run.history()
+if hist:
+    h = pd.DataFrame(hist)
+    cols = [c for c in ("train_loss", "val_miou") if c in h and h[c].notna().any()]
+    if cols and "epoch" in h:
+        st.line_chart(h.set_index("epoch")[cols], height=220)
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    st.download_button("Download run (zip)", run_zip(run), file_name=f"{run.name}.zip", mime="application/zip",
+                       disabled=not run.has_checkpoint)
+with c2:
+    ts = run.path / "model.torchscript.pt"
+    if st.button("Export TorchScript", disabled=not run.has_checkpoint):
+        with st.spinner("Tracing…"):
+            try:
+                export_torchscript(run, ts)
+            except Exception as err:
+                st.error(f"TorchScript export failed: {err}")
+    if ts.exists():
+        st.download_button("Download TorchScript", ts.read_bytes(), file_name=f"{run.name}.torchscript.pt")
+with c3:
+    ox = run.path / "model.onnx"
+    if st.button("Export ONNX", disabled=not run.has_checkpoint):
+        with st.spinner("Exporting…"):
+            try:
+                export_onnx(run, ox)
+            except Exception as err:
+                st.error(f"ONNX export failed: {err}")
+    if ox.exists():
+        st.download_button("Download ONNX", ox.read_bytes(), file_name=f"{run.name}.onnx")
+st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
+
+st.divider()
+confirm = st.checkbox(f"Yes, delete {run.name} permanently", key="confirm_delete")
+if st.button("Delete run", disabled=not confirm, type="secondary"):
+    run.delete()
+    st.session_state.pop("confirm_delete", None)
+    st.rerun()
