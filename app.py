@@ -6,14 +6,14 @@ import streamlit as st
 
 from app_state import workspace
 
-st.set_page_config(page_title="Segmentation studio", page_icon="🧫", layout="wide")
+st.set_page_config(page_title="Segmentation studio", page_icon=":material/biotech:", layout="wide")
 
 pages = [
-    st.Page("pages/1_Data.py", title="Data", icon="🗂️", default=True),
-    st.Page("pages/2_Annotate.py", title="Annotate", icon="🖌️"),
-    st.Page("pages/3_Train.py", title="Train", icon="🏋️"),
-    st.Page("pages/4_Review.py", title="Review", icon="🔍"),
-    st.Page("pages/5_Runs.py", title="Runs & export", icon="📦"),
+    st.Page("pages/1_Data.py", title="Data", icon=":material/folder:", default=True),
+    st.Page("pages/2_Annotate.py", title="Annotate", icon=":material/brush:"),
+    st.Page("pages/3_Train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/4_Review.py", title="Review", icon=":material/search:"),
+    st.Page("pages/5_Runs.py", title="Runs & export", icon=":material/inventory_2:"),
 ]
 nav = st.navigation(pages)
 ws = workspace()

@@ -80,8 +80,8 @@ def strokes_to_labels(rgba: np.ndarray) -> np.ndarray | None:
     return lab
 
 
-# display size: fit to at most 700 px wide
-scale = min(1.0, 700 / w)
+# display size: about 640 px wide (small images are enlarged for drawing, big ones shrunk)
+scale = min(3.0, 640 / w)
 cw, ch = max(1, int(w * scale)), max(1, int(h * scale))
 background = Image.fromarray(overlay(image, mask, classes, alpha))
 

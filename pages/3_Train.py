@@ -97,7 +97,8 @@ with st.expander("Advanced options"):
     lr = a1.number_input("Learning rate", 1e-6, 1.0, 2e-3, format="%.5f", key="lr")
     batch = a1.number_input("Batch size", 1, 256, 4, key="batch")
     size_txt = a2.text_input("Training crop HxW (empty = automatic)", "", key="img_size")
-    loss = a2.selectbox("Loss", list(LOSSES), key="loss")
+    loss = a2.selectbox("Loss", list(LOSSES), index=list(LOSSES).index("ce+dice") if "ce+dice" in LOSSES else 0,
+                    key="loss")
     hflip = a3.checkbox("Horizontal flips", True, key="hflip")
     vflip = a3.checkbox("Vertical flips", False, key="vflip")
     scale = a3.checkbox("Random scale", True, key="scale")
@@ -141,7 +142,8 @@ def live():
     if state == "done":
         prog = 1.0
     eta = lt.get("eta")
-    text = (f"step {lt.get('step', 0)}/{lt.get('total_steps', '?')} · epoch {lt.get('epoch', 0)} · "
+    total = lt.get("total_steps")
+    text = (f"step {lt.get('step', 0)}/{total or '?'} · epoch {lt.get('epoch', 0)} · "
             f"loss {lt.get('loss_avg', lt.get('loss', float('nan'))) or 0:.4f}")
     if active and eta is not None:
         text += f" · ETA {eta:.0f} s"

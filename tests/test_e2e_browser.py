@@ -15,6 +15,9 @@ SHOTS = ROOT / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+_WS: list[str] = []
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,7 +33,8 @@ def server(tmp_path_factory):
         pytest.skip(msg)
     pytest.importorskip("playwright.sync_api")
     port = _free_port()
-    env = dict(os.environ, SEGAPP_WORKSPACE=str(tmp_path_factory.mktemp("e2e") / "ws"),
+    _WS[:] = [str(tmp_path_factory.mktemp("e2e") / "ws")]
+    env = dict(os.environ, SEGAPP_WORKSPACE=_WS[0],
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -68,6 +72,7 @@ def _step_of(text: str) -> int:
 
 
 def test_browser_flow(server):
+    ws_root = Path(_WS[0])
     from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(exist_ok=True)
@@ -131,8 +136,28 @@ def test_browser_flow(server):
             # Annotate page renders the canvas
             page.get_by_role("link", name="Annotate").click()
             expect(page.get_by_text("Current mask")).to_be_visible()
+            page.get_by_role("button", name="Clear mask (all unlabelled)").click()
             page.wait_for_timeout(2500)
+            mask_file = ws_root / "data" / "masks" / "tissue_00.png"
+            assert not mask_file.exists()
+            canvas = page.locator("canvas").last
+            expect(canvas).to_be_visible()
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + 40, box["y"] + 40)
+            page.mouse.down()
+            for i in range(1, 15):
+                page.mouse.move(box["x"] + 40 + 15 * i, box["y"] + 40 + 10 * i)
+            page.mouse.up()
+            deadline = time.time() + 30
+            while time.time() < deadline and not mask_file.exists():
+                page.wait_for_timeout(500)
+            page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "7_annotate.png"), full_page=True)
+            assert mask_file.exists(), "a brush stroke was not saved as a mask"
+            import numpy as np
+            from PIL import Image
+            m = np.array(Image.open(mask_file))
+            assert (m == 0).any() and (m == 255).any()  # painted background, rest still unlabelled
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
             raise
