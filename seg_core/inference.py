@@ -56,12 +56,12 @@ class Predictor:
 
 
 def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool = False,
-                 ignore_index: int | None = None, device: str = "auto") -> dict:
+                 ignore_index: int | None = None, device: str = "auto", require_masks: bool = True) -> dict:
     """Score ``run`` on a labelled folder: dataset metrics plus one row per image."""
     cfg = run.config
     if ignore_index is None:
         ignore_index = cfg.get("ignore_index")
-    ds = scan_dataset(Path(data), len(run.classes), ignore_index, classes=run.classes)
+    ds = scan_dataset(Path(data), len(run.classes), ignore_index, classes=run.classes, require_masks=require_masks)
     if ds.errors:
         raise DatasetError(ds.errors)
     pred = Predictor(run, device=device, tta=tta, crf=crf)

@@ -43,8 +43,8 @@ class TrainConfig:
     backbone: str = DEFAULT_BACKBONE
     arch: str = DEFAULT_ARCH
     weights: str = "imagenet"
-    freeze_depth: int = 0
-    unfreeze_after: int | None = None  # epochs; then all stages train at lr * encoder_lr_factor
+    freeze_depth: int = 3  # measured default: stages 1-3 frozen, then all (benchmarks/)
+    unfreeze_after: int | None = 8  # epochs; then all stages train at lr * encoder_lr_factor
     epochs: int | None = None
     time_budget: float | None = None  # seconds; with neither this nor epochs: DEFAULT_BUDGET_S
     num_classes: int | None = None
