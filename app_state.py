@@ -70,21 +70,3 @@ def legend_html(classes) -> str:
 
 def runs_with_checkpoint(ws: Workspace) -> list[Run]:
     return [r for r in ws.runs() if r.has_checkpoint]
-
-
-def labelled_view(ws: Workspace, dest) -> "Path":
-    """A folder of symlinks to only the labelled images and their masks (evaluate_run requires a mask per image)."""
-    import shutil
-    from pathlib import Path
-    dest = Path(dest)
-    (dest / "images").mkdir(parents=True, exist_ok=True)
-    (dest / "masks").mkdir(exist_ok=True)
-    for stem in ws.stems():
-        m = ws.mask_path(stem)
-        if m.exists():
-            img = ws.image_path(stem)
-            (dest / "images" / img.name).symlink_to(img)
-            (dest / "masks" / m.name).symlink_to(m)
-    if (ws.data_dir / "classes.json").exists():
-        shutil.copy(ws.data_dir / "classes.json", dest / "classes.json")
-    return dest

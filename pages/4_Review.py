@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from app_state import labelled_view, legend_html, predictor, runs_with_checkpoint, to_png_bytes, workspace
+from app_state import legend_html, predictor, runs_with_checkpoint, to_png_bytes, workspace
 from seg_core import CRFParams, evaluate_run
 from seg_core.imageio import read_image
 from seg_core.metrics import confusion, scores
@@ -40,11 +40,8 @@ ck = run.path / "model.safetensors"
 
 @st.cache_data(show_spinner="Scoring the run on the labelled images…", max_entries=8)
 def _evaluate(run_path: str, mtime: float, data_dir: str, data_stamp: float) -> dict:
-    import tempfile
     from seg_core import Run
-    with tempfile.TemporaryDirectory() as tmp:  # only labelled images: evaluate_run needs a mask for each
-        view = labelled_view(ws, Path(tmp) / "data")
-        return evaluate_run(Run(run_path), view, ignore_index=255)
+    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=255, require_masks=False)
 
 
 def _data_stamp() -> float:

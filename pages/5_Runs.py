@@ -43,26 +43,19 @@ c1, c2, c3 = st.columns(3)
 with c1:
     st.download_button("Download run (zip)", run_zip(run), file_name=f"{run.name}.zip", mime="application/zip",
                        disabled=not run.has_checkpoint)
-with c2:
-    ts = run.path / "model.torchscript.pt"
-    if st.button("Export TorchScript", disabled=not run.has_checkpoint):
-        with st.spinner("Tracing…"):
-            try:
-                export_torchscript(run, ts)
-            except Exception as err:
-                st.error(f"TorchScript export failed: {err}")
-    if ts.exists():
-        st.download_button("Download TorchScript", ts.read_bytes(), file_name=f"{run.name}.torchscript.pt")
-with c3:
-    ox = run.path / "model.onnx"
-    if st.button("Export ONNX", disabled=not run.has_checkpoint):
-        with st.spinner("Exporting…"):
-            try:
-                export_onnx(run, ox)
-            except Exception as err:
-                st.error(f"ONNX export failed: {err}")
-    if ox.exists():
-        st.download_button("Download ONNX", ox.read_bytes(), file_name=f"{run.name}.onnx")
+# (column, label, exporter, file suffix)
+EXPORTS = [(c2, "TorchScript", export_torchscript, "torchscript.pt"), (c3, "ONNX", export_onnx, "onnx")]
+for col, label, exporter, suffix in EXPORTS:
+    with col:
+        target = run.path / f"model.{suffix}"
+        if st.button(f"Export {label}", disabled=not run.has_checkpoint):
+            with st.spinner(f"Exporting {label}…"):
+                try:
+                    exporter(run, target)
+                except Exception as err:
+                    st.error(f"{label} export failed: {err}")
+        if target.exists():
+            st.download_button(f"Download {label}", target.read_bytes(), file_name=f"{run.name}.{suffix}")
 st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
 
 st.divider()
