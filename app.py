@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/4_Review.py", title="Review", icon=":material/search:"),
     st.Page("pages/5_Runs.py", title="Runs & export", icon=":material/inventory_2:"),
 ]
+st.session_state["run_no"] = st.session_state.get("run_no", 0) + 1  # lets a page see it was just opened
 nav = st.navigation(pages)
 ws = workspace()
 st.sidebar.caption(f"Workspace: `{ws.root}`")

@@ -18,6 +18,8 @@ ERASER_COLOUR = (255, 0, 255)  # drawn for "unlabelled"; must not equal a class 
 
 ws = workspace()
 st.title("Annotate")
+st.caption("Draw with the selected class; the mask is saved after each stroke. The canvas toolbar's undo, redo "
+           "and reset act on the saved mask too. Pixels nobody painted stay unlabelled (not used in training).")
 stems = ws.stems()
 if not stems:
     st.info("No images yet: add some on the **Data** page.")
@@ -33,18 +35,32 @@ mask = ws.read_mask(stem)
 if mask is None:
     mask = np.full((h, w), UNLABELLED, np.uint8)
 
+
+def new_canvas() -> None:
+    """Start a fresh canvas whose strokes apply on top of the mask saved now (its 'base')."""
+    st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+    st.session_state.pop("ann_base", None)
+
+
+# The saved mask is always base + the canvas's strokes, so the canvas toolbar's undo, redo, edit and
+# reset change the saved file too. A canvas remounted empty (another image, or back from another page)
+# gets a fresh base, so earlier strokes already in the file are never dropped.
+run_no = st.session_state.get("run_no")
+if st.session_state.get("ann_shown") != (stem, run_no - 1 if run_no else None):
+    new_canvas()
+st.session_state["ann_shown"] = (stem, run_no)
+
 with c2:
     runs = runs_with_checkpoint(ws)
     if st.button("Start from the latest run's prediction", disabled=not runs,
                  help="Replaces this image's mask with the newest trained run's prediction."):
         pred = predictor(runs[0]).predict(image, crf=False).mask
         ws.save_mask(stem, pred.astype(np.uint8))
-        st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+        new_canvas()
         st.rerun()
     if st.button("Clear mask (all unlabelled)"):
-        if ws.mask_path(stem).exists():
-            ws.mask_path(stem).unlink()
-        st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+        ws.clear_mask(stem)
+        new_canvas()
         st.rerun()
 
 options = list(range(len(classes))) + [UNLABELLED]
@@ -83,7 +99,6 @@ def strokes_to_labels(rgba: np.ndarray) -> np.ndarray | None:
 # display size: about 640 px wide (small images are enlarged for drawing, big ones shrunk)
 scale = min(3.0, 640 / w)
 cw, ch = max(1, int(w * scale)), max(1, int(h * scale))
-background = Image.fromarray(overlay(image, mask, classes, alpha))
 
 try:
     from streamlit_drawable_canvas import st_canvas
@@ -92,32 +107,39 @@ except Exception as err:  # the component needs a running server (not available 
     st.warning(f"The drawing canvas is unavailable here: {err}")
 
 if st_canvas is not None:
-    st.caption("Draw with the selected class; the mask is saved after each stroke. Use the canvas toolbar to undo.")
+    canvas_key = f"canvas_{stem}_{st.session_state.get('canvas_gen', 0)}"
+    if st.session_state.get("ann_base", (None,))[0] != canvas_key:
+        st.session_state["ann_base"] = (canvas_key, ws.read_mask(stem))  # None: the image had no mask
+    base = st.session_state["ann_base"][1]
+    unlabelled = np.full((h, w), UNLABELLED, np.uint8)
     fill = "rgba(%d,%d,%d,1)" % colour
     result = st_canvas(fill_color=fill, stroke_width=stroke, stroke_color=hex_colour(colour),
-                       background_image=background, update_streamlit=True, height=ch, width=cw,
-                       drawing_mode=mode, return_image_data=True,
-                       key=f"canvas_{stem}_{st.session_state.get('canvas_gen', 0)}")
-    data = None
+                       background_image=Image.fromarray(overlay(image, unlabelled if base is None else base,
+                                                                classes, alpha)),
+                       update_streamlit=True, height=ch, width=cw, drawing_mode=mode, return_image_data=True,
+                       key=canvas_key)
     try:
         data = result.image_data
     except Exception:
         data = None
     if data is not None:
         digest = hashlib.sha1(np.ascontiguousarray(data).tobytes()).hexdigest()
-        key = f"ann_hash_{stem}"
-        if st.session_state.get(key) != digest:
-            st.session_state[key] = digest
+        if st.session_state.get("ann_digest") != (canvas_key, digest):
+            st.session_state["ann_digest"] = (canvas_key, digest)
             lab = strokes_to_labels(np.asarray(data))
+            target = unlabelled.copy() if base is None else base.copy()
             if lab is not None:
-                base = ws.read_mask(stem)
-                base = np.full((h, w), UNLABELLED, np.uint8) if base is None else base
-                new = base.copy()
-                new[lab >= 0] = lab[lab >= 0].astype(np.uint8)
-                if not np.array_equal(new, base):
-                    ws.save_mask(stem, new)
-                    mask = new
-                    st.toast(f"saved {stem}.png")
+                target[lab >= 0] = lab[lab >= 0].astype(np.uint8)
+            current = ws.read_mask(stem)
+            if base is None and lab is None:  # every stroke undone: back to no mask at all
+                if current is not None:
+                    ws.clear_mask(stem)
+                    mask = unlabelled
+                    st.toast(f"{stem}: back to unlabelled")
+            elif current is None or not np.array_equal(target, current):
+                ws.save_mask(stem, target)
+                mask = target
+                st.toast(f"saved {stem}.png")
 
 st.subheader("Current mask")
 m1, m2 = st.columns(2)

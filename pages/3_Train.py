@@ -4,8 +4,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -13,9 +11,12 @@ from app_state import registry, workspace
 from seg_core import ARCHITECTURES, BACKBONES, LOSSES, JobRefused, TrainConfig, encoder_info, get_backbone, \
     imagenet_offline, train
 from seg_core.augment import AugmentConfig
+from seg_core.io_utils import atomic_write_bytes
 
 ws = workspace()
 reg = registry()
+DEFAULTS = TrainConfig(data="", out="")  # the engine's measured beginner recipe
+APP_BUDGET_S = 120  # a first model within about two minutes
 st.title("Train")
 
 
@@ -66,7 +67,7 @@ with c1:
             wdir = ws.root / "weights"
             wdir.mkdir(exist_ok=True)
             wpath = wdir / Path(up.name).name
-            wpath.write_bytes(up.getvalue())
+            atomic_write_bytes(wpath, up.getvalue())
             weights = str(wpath)
             st.caption(f"saved as `{wpath}`")
         else:
@@ -76,17 +77,19 @@ with c1:
 with c2:
     info = _info(backbone)
     stages = info["stages"]
-    depth = st.slider("Freeze depth (encoder stages kept fixed)", 0, stages, min(2, stages), key="freeze_depth")
+    depth = st.slider("Freeze depth (encoder stages kept fixed)", 0, stages, min(DEFAULTS.freeze_depth, stages),
+                      key="freeze_depth")
     frozen = sum(info["stage_params"][:depth])
     total_enc = info["encoder_params"]
     stage_txt = " ".join(("🔒" if i < depth else "🔓") + f"S{i}" for i in range(stages))
     st.markdown(f"Stages: {stage_txt}")
     st.caption(f"Frozen encoder parameters: {_fmt_params(frozen)} of {_fmt_params(total_enc)} — "
                f"trainable encoder parameters: {_fmt_params(total_enc - frozen)} (+ the decoder)")
-    unfreeze = st.number_input("Unfreeze everything after epoch (0 = never)", 0, 1000, 0, key="unfreeze")
+    unfreeze = st.number_input("Unfreeze everything after epoch (0 = never)", 0, 1000, DEFAULTS.unfreeze_after or 0,
+                               key="unfreeze")
     mode = st.radio("Stop after", ["time budget", "epochs"], horizontal=True, key="stop_mode")
     if mode == "time budget":
-        budget = st.number_input("Time budget (seconds)", 5, 36000, 120, step=10, key="budget")
+        budget = st.number_input("Time budget (seconds)", 5, 36000, APP_BUDGET_S, step=10, key="budget")
         epochs = None
     else:
         epochs = st.number_input("Epochs", 1, 10000, 20, key="epochs")
@@ -94,17 +97,21 @@ with c2:
 
 with st.expander("Advanced options"):
     a1, a2, a3 = st.columns(3)
-    lr = a1.number_input("Learning rate", 1e-6, 1.0, 2e-3, format="%.5f", key="lr")
-    batch = a1.number_input("Batch size", 1, 256, 4, key="batch")
+    lr = a1.number_input("Learning rate", 1e-6, 1.0, DEFAULTS.lr, format="%.5f", key="lr")
+    batch = a1.number_input("Batch size", 1, 256, DEFAULTS.batch_size, key="batch")
     size_txt = a2.text_input("Training crop HxW (empty = automatic)", "", key="img_size")
-    loss = a2.selectbox("Loss", list(LOSSES), index=list(LOSSES).index("ce+dice") if "ce+dice" in LOSSES else 0,
-                    key="loss")
-    hflip = a3.checkbox("Horizontal flips", True, key="hflip")
-    vflip = a3.checkbox("Vertical flips", False, key="vflip")
-    scale = a3.checkbox("Random scale", True, key="scale")
-    rotate = a3.slider("Max rotation (degrees)", 0, 180, 10, key="rotate")
-    colour = a3.slider("Colour jitter", 0.0, 0.5, 0.2, key="colour")
+    loss = a2.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(DEFAULTS.loss), key="loss")
+    balanced = a2.checkbox("Rare classes weigh more (balanced class weights)", DEFAULTS.class_weights == "balanced",
+                           key="balanced", help="Weights from how many pixels of each class the training masks hold.")
+    aug = DEFAULTS.augment
+    hflip = a3.checkbox("Horizontal flips", aug.hflip, key="hflip")
+    vflip = a3.checkbox("Vertical flips (top-down images: microscopy, aerial)", aug.vflip, key="vflip")
+    scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
+    rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
+    colour = a3.slider("Colour jitter", 0.0, 0.5, float(aug.colour), key="colour")
 
+if running:
+    st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
 if st.button("Start training", type="primary", disabled=running or weights is None or n_lab == 0):
     try:
         from seg_core.train import parse_img_size
@@ -113,10 +120,11 @@ if st.button("Start training", type="primary", disabled=running or weights is No
                           weights=weights, freeze_depth=int(depth), unfreeze_after=int(unfreeze) or None,
                           epochs=int(epochs) if epochs else None, time_budget=float(budget) if budget else None,
                           img_size=img_size, loss=loss, lr=float(lr), batch_size=int(batch),
-                          augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=(0.75, 1.33) if scale else (1.0, 1.0),
+                          class_weights="balanced" if balanced else None,
+                          augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
                                                 rotate=float(rotate), colour=float(colour)),
                           require_masks=False)
-        label = f"{backbone}/{arch} freeze {depth}"
+        label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth})"
         job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop))
         st.session_state["job_id"] = job.id
         st.rerun()
@@ -143,8 +151,10 @@ def live():
         prog = 1.0
     eta = lt.get("eta")
     total = lt.get("total_steps")
-    text = (f"step {lt.get('step', 0)}/{total or '?'} · epoch {lt.get('epoch', 0)} · "
-            f"loss {lt.get('loss_avg', lt.get('loss', float('nan'))) or 0:.4f}")
+    step_txt = f"step {lt.get('step', 0)}" + (f"/{total}" if total else "")
+    if lt.get("time_budget") and lt.get("elapsed") is not None:
+        step_txt += f" · {lt['elapsed']:.0f}/{lt['time_budget']:.0f} s"
+    text = f"{step_txt} · epoch {lt.get('epoch', 0)} · loss {lt.get('loss_avg', lt.get('loss', float('nan'))) or 0:.4f}"
     if active and eta is not None:
         text += f" · ETA {eta:.0f} s"
     if lt.get("images_per_s"):

@@ -55,12 +55,19 @@ except Exception as err:
     ev = None
 
 if ev:
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("mIoU", f"{ev['miou']:.3f}")
+    held = ev.get("held_out")
+    m0, m1, m2, m3, m4 = st.columns(5)
+    if held:
+        m0.metric(f"mIoU, held out ({held['images']} img)", f"{held['miou']:.3f}",
+                  help="Images the model did not train on: its validation split and images labelled since.")
+    m1.metric("mIoU, all labelled", f"{ev['miou']:.3f}")
     m2.metric("Dice", f"{ev['dice']:.3f}")
     m3.metric("Pixel accuracy", f"{ev['pixel_accuracy']:.3f}")
     m4.metric("Seconds / image", f"{ev['seconds_per_image']:.2f}")
-    st.caption("Scored on all labelled workspace images (training images included, so this is optimistic).")
+    st.caption(f"Scored on {ev['images']} labelled workspace image(s); those marked 'train' in the table were "
+               "trained on, so only the held-out score shows how the model does on new images."
+               if held else f"Scored on {ev['images']} labelled image(s), all used in training: optimistic. "
+               "Label a few more images to see how the model does on new ones.")
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Per class")

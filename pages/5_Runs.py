@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, se
 import pandas as pd
 import streamlit as st
 
-from app_state import workspace
+from app_state import registry, workspace
 from seg_core.export import export_onnx, export_torchscript, run_zip
 
 ws = workspace()
@@ -20,13 +20,14 @@ if not runs:
 rows = []
 for r in runs:
     c, s = r.config, r.status
-    rows.append({"run": r.name, "backbone": c.get("backbone"), "arch": c.get("arch"),
-                 "weights": Path(str(c.get("weights"))).name if c.get("weights") else None,
+    rows.append({"run": r.name, "best val mIoU": s.get("best_val_miou"), "state": s.get("state"),
+                 "backbone": c.get("backbone"), "arch": c.get("arch"),
                  "freeze_depth": c.get("freeze_depth"), "unfreeze_after": c.get("unfreeze_after"),
-                 "epochs": s.get("epochs", c.get("epochs")), "time_budget_s": c.get("time_budget"),
+                 "epochs": s.get("epochs", c.get("epochs")), "seconds": s.get("seconds"),
                  "img_size": "x".join(map(str, c.get("img_size") or [])) or None,
-                 "best val mIoU": s.get("best_val_miou"), "state": s.get("state"),
-                 "seconds": s.get("seconds"), "checkpoint": r.has_checkpoint})
+                 "weights": Path(str(c.get("weights"))).name if c.get("weights") else None,
+                 "loss": c.get("loss"), "lr": c.get("lr"), "time_budget_s": c.get("time_budget"),
+                 "checkpoint": r.has_checkpoint})
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"best val mIoU": st.column_config.NumberColumn(format="%.3f"),
                             "seconds": st.column_config.NumberColumn(format="%.0f")})
@@ -59,8 +60,14 @@ for col, label, exporter, suffix in EXPORTS:
 st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
 
 st.divider()
-confirm = st.checkbox(f"Yes, delete {run.name} permanently", key="confirm_delete")
-if st.button("Delete run", disabled=not confirm, type="secondary"):
-    run.delete()
+if msg := st.session_state.pop("deleted_msg", None):
+    st.success(msg)
+active = registry().active()
+busy = active is not None and active.label.startswith(run.name + " ")
+confirm = st.checkbox(f"Yes, delete {run.name}", key="confirm_delete")
+if st.button("Delete run", disabled=not confirm or busy, type="secondary",
+             help="Still training: cancel it first." if busy else None):
+    where = ws.remove_run(run)
     st.session_state.pop("confirm_delete", None)
+    st.session_state["deleted_msg"] = f"Deleted {run.name} (moved to `{where}`; move it back to restore it)."
     st.rerun()

@@ -37,7 +37,10 @@ def random_crop(image: np.ndarray, mask: np.ndarray, size: tuple[int, int], cfg:
     """A (size) crop of a randomly scaled, rotated and flipped copy; outside pixels are IGNORE."""
     h, w = image.shape[:2]
     ch, cw = size
-    s = float(np.exp(rng.uniform(np.log(cfg.scale[0]), np.log(cfg.scale[1]))))
+    # zoom out no further than the crop still falls inside the image: padded pixels teach nothing
+    lo = max(cfg.scale[0], ch / h, cw / w)
+    hi = max(cfg.scale[1], lo)
+    s = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     angle = float(rng.uniform(-cfg.rotate, cfg.rotate)) if cfg.rotate else 0.0
     # centre of the crop in source pixels, chosen so the crop stays mostly inside the image
     half_h, half_w = ch / (2 * s), cw / (2 * s)

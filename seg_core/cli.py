@@ -69,6 +69,15 @@ def _progress_printer(quiet: bool):
     return show
 
 
+def _class_weights(text: str | None):
+    if not text or text in ("balanced", "none"):
+        return None if text in (None, "", "none") else text
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--class-weights must be 'balanced' or numbers like 1,2.5,4; got '{text}'") from None
+
+
 def cmd_train(args) -> int:
     from .augment import AugmentConfig
     from .train import TrainConfig, parse_img_size, train
@@ -81,7 +90,7 @@ def cmd_train(args) -> int:
         weights=args.weights, freeze_depth=args.freeze_depth, unfreeze_after=args.unfreeze_after,
         epochs=args.epochs, time_budget=args.time_budget, num_classes=args.num_classes,
         ignore_index=args.ignore_index, img_size=parse_img_size(args.img_size), loss=args.loss,
-        class_weights=[float(v) for v in args.class_weights.split(",")] if args.class_weights else None,
+        class_weights=_class_weights(args.class_weights),
         lr=args.lr, batch_size=args.batch_size, seed=args.seed, augment=aug, precision=args.precision,
         device=args.device)
     run = train(cfg, _progress_printer(args.quiet))
@@ -158,6 +167,9 @@ def _add_crf(p) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .train import TrainConfig
+
+    D = TrainConfig(data="", out="")  # the defaults live in one place
     ap = argparse.ArgumentParser(prog="python -m seg_core", description="Transfer-learning image segmentation.")
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("backbones", help="list backbones with sizes and offline availability").set_defaults(fn=cmd_backbones)
@@ -175,17 +187,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
     p.add_argument("--arch", default=DEFAULT_ARCH, choices=list(ARCHITECTURES))
     p.add_argument("--weights", default="imagenet", help="imagenet, none, or a weights file/folder")
-    p.add_argument("--freeze-depth", type=int, default=3, help="encoder stages to freeze (0 = none)")
-    p.add_argument("--unfreeze-after", type=int, default=8, help="epochs before unfreezing the whole encoder")
+    p.add_argument("--freeze-depth", type=int, default=D.freeze_depth, help="encoder stages to freeze (0 = none)")
+    p.add_argument("--unfreeze-after", type=int, default=D.unfreeze_after,
+                   help="epochs before unfreezing the whole encoder")
     p.add_argument("--epochs", type=int)
     p.add_argument("--time-budget", type=float, help="seconds (default 300 when no --epochs)")
     p.add_argument("--num-classes", type=int)
     p.add_argument("--ignore-index", type=int)
     p.add_argument("--img-size", help="training crop HxW, multiples of 32 (default: from the images)")
-    p.add_argument("--loss", default="ce+dice", choices=list(LOSSES))
-    p.add_argument("--class-weights", help="comma-separated weight per class (ce and focal)")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--loss", default=D.loss, choices=list(LOSSES))
+    p.add_argument("--class-weights", default=D.class_weights,
+                   help="'balanced' (rarer classes weigh more), comma-separated weights per class, or 'none'")
+    p.add_argument("--lr", type=float, default=D.lr)
+    p.add_argument("--batch-size", type=int, default=D.batch_size)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vflip", action="store_true", help="also flip vertically (top-down imagery)")
     p.add_argument("--rotate", type=float, default=10.0, help="max rotation in degrees")

@@ -60,6 +60,8 @@ def _load_array(path: Path, data: bytes | None = None) -> tuple[np.ndarray, Imag
         msg = str(err) or type(err).__name__
         if "truncated" in msg.lower():
             msg = "file is truncated (incomplete download or copy?)"
+        elif "cannot identify image file" in msg:
+            msg = "not an image in a format we read, or the file is corrupt"
         raise ImageReadError(f"{name}: cannot read image: {msg}") from None
 
 

@@ -57,8 +57,14 @@ class Predictor:
 
 def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool = False,
                  ignore_index: int | None = None, device: str = "auto", require_masks: bool = True) -> dict:
-    """Score ``run`` on a labelled folder: dataset metrics plus one row per image."""
+    """Score ``run`` on a labelled folder: dataset metrics plus one row per image.
+
+    Each row's ``split`` says whether the run trained on that image ("train"), held it out for
+    validation ("validation") or never saw it ("unseen"); ``held_out`` scores the last two together.
+    """
     cfg = run.config
+    split = cfg.get("split") or {}
+    role = {s: "train" for s in split.get("train", [])} | {s: "validation" for s in split.get("val", [])}
     if ignore_index is None:
         ignore_index = cfg.get("ignore_index")
     ds = scan_dataset(Path(data), len(run.classes), ignore_index, classes=run.classes, require_masks=require_masks)
@@ -67,6 +73,7 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
     pred = Predictor(run, device=device, tta=tta, crf=crf)
     n = len(run.classes)
     cm = np.zeros((n, n), np.int64)
+    held = np.zeros((n, n), np.int64)
     per_image, secs, crf_secs = [], [], []
     for s in ds.labelled:
         image, mask = read_image(s.image), ds.load_mask(s)
@@ -74,12 +81,18 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
         c = confusion(p.mask, mask, n)
         cm += c
         sc = scores(c, run.classes.names)
-        per_image.append({"image": s.image.name, "miou": sc["miou"], "pixel_accuracy": sc["pixel_accuracy"]})
+        per_image.append({"image": s.image.name, "split": role.get(s.stem, "unseen"), "miou": sc["miou"],
+                          "pixel_accuracy": sc["pixel_accuracy"]})
+        if per_image[-1]["split"] != "train":
+            held += c
         secs.append(p.seconds + p.crf_seconds)
         crf_secs.append(p.crf_seconds)
     result = scores(cm, run.classes.names)
     result.update(images=len(per_image), seconds_per_image=float(np.mean(secs)) if secs else 0.0,
                   crf=crf is not None, tta=tta, per_image=per_image)
+    n_held = sum(r["split"] != "train" for r in per_image)
+    if n_held:
+        result["held_out"] = scores(held, run.classes.names) | {"images": n_held}
     if crf is not None:
         result["crf_seconds_per_image"] = float(np.mean(crf_secs)) if crf_secs else 0.0
     return result

@@ -45,7 +45,7 @@ class Job:
                 if self.first_progress_s is None:
                     self.first_progress_s = time.time() - self.started
                 self.state = "running"
-                self.latest = dict(info)
+                self.latest = self.latest | info  # keeps the start event's time_budget, total_steps
                 if len(self.steps) < MAX_POINTS:
                     self.steps.append({"step": info["step"], "loss": info["loss"], "elapsed": info["elapsed"]})
             elif ev == "validation":

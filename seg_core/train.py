@@ -51,7 +51,7 @@ class TrainConfig:
     ignore_index: int | None = None
     img_size: tuple[int, int] | None = None  # crop (H, W); None: from the images, at most 512
     loss: str = "ce+dice"
-    class_weights: list[float] | None = None
+    class_weights: list[float] | str | None = "balanced"  # per class, or "balanced": from the training pixels
     lr: float = 2e-3  # decoder; the encoder gets lr * encoder_lr_factor
     encoder_lr_factor: float = 0.3
     weight_decay: float = 1e-4
@@ -108,6 +108,19 @@ def _lr_factor(progress: float, warmup: float = 0.03, floor: float = 0.02) -> fl
         return max(progress / warmup, 0.05)
     t = min(1.0, (progress - warmup) / (1 - warmup))
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def balanced_weights(ds: Dataset, stems: list[str], power: float = 0.5, limit: float = 10.0) -> list[float]:
+    """Class weights (median frequency / frequency) ** power over the training images, clipped to
+    [1/limit, limit]; 1 for classes absent from them. Rare classes count for more in the loss."""
+    counts = sum((ds.class_pixels[s] for s in stems if s in ds.class_pixels), np.zeros(ds.num_classes))
+    freq = counts / max(counts.sum(), 1)
+    present = freq > 0
+    if not present.any():
+        return [1.0] * ds.num_classes
+    w = np.ones(ds.num_classes)
+    w[present] = np.clip((np.median(freq[present]) / freq[present]) ** power, 1 / limit, limit)
+    return w.round(4).tolist()
 
 
 def split_validation(samples: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -177,7 +190,11 @@ class Trainer:
         model = model.to(self.device, memory_format=torch.channels_last)
         self.trainable = model.freeze(cfg.freeze_depth)
         self.model = model
-        weights = torch.tensor(cfg.class_weights, dtype=torch.float32) if cfg.class_weights else None
+        weights = None
+        if cfg.class_weights == "balanced":
+            weights = torch.tensor(balanced_weights(self.ds, self.split["train"]), dtype=torch.float32)
+        elif cfg.class_weights:
+            weights = torch.tensor(cfg.class_weights, dtype=torch.float32)
         if weights is not None and len(weights) != self.ds.num_classes:
             raise ValueError(f"--class-weights has {len(weights)} values for {self.ds.num_classes} classes")
         self.loss_fn = build_loss(cfg.loss, weights).to(self.device)
@@ -232,6 +249,7 @@ class Trainer:
         last_val = float("-inf")  # validate after the first epoch, then every val_interval_s
         loss_avg = None
         seen = 0
+        step_time = 0.0  # seconds in training steps (augmentation, forward, backward, update)
         self.model.train()
         self._emit(event="start", trainable_params=self.trainable, total_steps=total_steps,
                    time_budget=budget, img_size=self.img_size, train_images=n, val_images=len(self.val_pairs))
@@ -254,7 +272,9 @@ class Trainer:
                 lr_scale = _lr_factor(progress_frac)
                 for g in self.opt.param_groups:
                     g["lr"] = g["base_lr"] * lr_scale
+                ts = time.perf_counter()
                 loss = self._step(idx, rng)
+                step_time += time.perf_counter() - ts
                 step += 1
                 seen += len(idx)
                 loss_avg = loss if loss_avg is None else 0.9 * loss_avg + 0.1 * loss
@@ -277,7 +297,8 @@ class Trainer:
                 break
         status = {"state": state, "epochs": epoch, "steps": step, "seconds": time.time() - t0,
                   "best_val_miou": best if self.val_pairs else None,
-                  "images_per_s": seen / max(time.time() - t0, 1e-9)}
+                  "images_per_s": seen / max(time.time() - t0, 1e-9),  # validation and saving included
+                  "train_images_per_s": seen / max(step_time, 1e-9)}
         run.write_status(**status)
         self._emit(event="end", **status)
         return run

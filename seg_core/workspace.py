@@ -117,6 +117,10 @@ class Workspace:
             raise ValueError(f"{stem}.png: values {bad.tolist()} are not classes 0..{n - 1} or {UNLABELLED}")
         write_index_mask(self.mask_path(stem), mask.astype(np.uint8), self.classes())
 
+    def clear_mask(self, stem: str) -> None:
+        """Make every pixel of ``stem`` unlabelled again (removes its mask file)."""
+        self.mask_path(stem).unlink(missing_ok=True)
+
     def add_image(self, filename: str, data: bytes) -> str:
         """Store an uploaded image after checking it decodes; returns its stem."""
         if Path(filename).suffix.lower() not in IMAGE_EXTS:
@@ -191,7 +195,9 @@ class Workspace:
                     files.append((info.filename, z.read(info)))
         if not files:
             return ImportReport(problems=[f"{zip_name}: no images/ or masks/ folder inside"])
-        return self.import_files(files)
+        rep = self.import_files(files)
+        rep.problems = [f"{zip_name}: {p}" for p in rep.problems]
+        return rep
 
     def remove(self, stem: str) -> None:
         """Move an image and its mask to ``trash/`` (recoverable by hand)."""
@@ -201,6 +207,13 @@ class Workspace:
         if self.mask_path(stem).exists():
             (trash / "masks").mkdir(exist_ok=True)
             shutil.move(str(self.mask_path(stem)), trash / "masks")
+
+    def remove_run(self, run: Run) -> Path:
+        """Move a run folder to ``trash/runs/`` (recoverable by moving it back); returns where."""
+        dest = self.root / "trash" / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}_{run.name}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(run.path), dest)
+        return dest
 
     def load_sample(self) -> ImportReport:
         """Copy the bundled sample in (never overwriting an existing file) and adopt its classes."""

@@ -168,8 +168,22 @@ def test_review_page_scores_run_and_shows_images(use_trained):
     assert per_class["IoU"].between(0, 1).all()
     per_image = at.dataframe[1].value
     assert len(per_image) == 10 and per_image["miou"].is_monotonic_increasing
+    # the run held 2 of the 10 labelled images out: they are marked and scored on their own
+    assert sorted(per_image["split"].value_counts().items()) == [("train", 8), ("validation", 2)]
+    assert any(m.label == "mIoU, held out (2 img)" for m in at.metric)
+    assert any(m.label == "mIoU, all labelled" for m in at.metric)
     assert len(_all(at, "image")) >= 2
-    assert any(m.label == "mIoU" for m in at.metric)
+
+
+def test_review_page_crf_shows_before_after_and_delta(use_trained):
+    at = _page("4_Review.py").run()
+    n_images = len(_all(at, "image"))
+    at.toggle(key="crf_on").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert len(_all(at, "image")) == n_images + 2  # before and after
+    delta = next(m for m in at.metric if m.label == "mIoU on this image")
+    assert 0.0 <= float(delta.value) <= 1.0 and delta.delta.startswith(("+", "-"))
 
 
 def test_runs_page_lists_run_and_exports(use_trained):
@@ -184,3 +198,71 @@ def test_runs_page_lists_run_and_exports(use_trained):
     next(b for b in at.button if b.label == "Export TorchScript").click().run()
     assert not at.exception and not at.error
     assert (run.path / "model.torchscript.pt").is_file()
+    next(b for b in at.button if b.label == "Export ONNX").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert (run.path / "model.onnx").stat().st_size > 1_000_000
+    assert "Download ONNX" in [b.proto.label for b in _all(at, "download_button")]
+
+
+def test_runs_page_delete_moves_run_to_trash(use_trained):
+    import shutil
+
+    from seg_core import Run, Workspace
+
+    ws = Workspace(use_trained)
+    src = ws.runs()[0]
+    copy = Run(src.path.parent / "zz_to_delete")
+    shutil.copytree(src.path, copy.path)
+    at = _page("5_Runs.py").run()
+    at.selectbox(key="runs_run").set_value(copy).run()
+    delete = next(b for b in at.button if b.label == "Delete run")
+    assert delete.disabled  # needs the confirmation first
+    at.checkbox(key="confirm_delete").check().run()
+    next(b for b in at.button if b.label == "Delete run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not copy.path.exists()
+    trashed = list((use_trained / "trash" / "runs").glob("*_zz_to_delete"))
+    assert len(trashed) == 1 and (trashed[0] / "model.safetensors").is_file()
+    assert "zz_to_delete" not in list(at.dataframe[0].value["run"])
+    assert any("moved to" in m.value for m in at.success)
+    assert src.path.exists()
+
+
+def test_train_page_refuses_a_second_start(fresh_ws):
+    """A tab rendered before another tab started a job: its Start is refused with a message."""
+    import threading
+
+    from seg_core import REGISTRY
+
+    at = _page("3_Train.py").run()
+    release = threading.Event()
+    blocker = REGISTRY.start("train", "other_tab_run (test)", lambda progress, stop: release.wait(60))
+    try:
+        next(b for b in at.button if b.label == "Start training").click().run()
+        assert not at.exception
+        assert any("'other_tab_run (test)' is still running" in w.value for w in at.warning)
+        assert REGISTRY.active() is blocker
+        at2 = _page("3_Train.py").run()  # a fresh render: Start is disabled and says why
+        assert next(b for b in at2.button if b.label == "Start training").disabled
+        assert any("is training" in i.value for i in at2.info)
+    finally:
+        release.set()
+        blocker.wait(10)
+
+
+def test_train_page_shows_an_error_raised_in_the_training_thread(fresh_ws):
+    from seg_core import REGISTRY, DatasetError, Problem
+
+    def fails(progress, stop):
+        progress({"event": "status", "message": "checking the data set"})
+        raise DatasetError([Problem("images/cat.png", "mask is 10x10 but the image is 20x20")])
+
+    job = REGISTRY.start("train", "failing_run (test)", fails)
+    assert job.wait(10)
+    at = _page("3_Train.py")
+    at.session_state["job_id"] = job.id
+    at.run()
+    assert not at.exception
+    assert any("failing_run (test)" in s.value and "failed" in s.value for s in at.subheader)
+    assert any("images/cat.png" in e.value and "10x10" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Start training").disabled is False

@@ -1,73 +1,48 @@
 """End to end in a real browser: streamlit server + headless Chromium (Playwright, system chromium)."""
+import io
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+from browser import CHROMIUM, INSTALL_HINT, ROOT, launch_chromium, streamlit_app
+
 SHOTS = ROOT / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 _WS: list[str] = []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if CHROMIUM is None:
-        msg = "install chromium: apt-get install -y chromium chromium-driver"
         if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
     pytest.importorskip("playwright.sync_api")
-    port = _free_port()
     _WS[:] = [str(tmp_path_factory.mktemp("e2e") / "ws")]
-    env = dict(os.environ, SEGAPP_WORKSPACE=_WS[0],
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    if proc.poll() is not None:
-        log.seek(0)
-        pytest.fail("streamlit exited:\n" + log.read())
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.seek(0)
-    print(log.read()[-3000:])
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with streamlit_app(Path(_WS[0]), log) as url:
+        yield url
+    print(log.read_text()[-3000:])
+
+
+def _upload_zip(folder: Path) -> Path:
+    """A zip as a user would make it: two new labelled images and one file that is not an image."""
+    path = folder / "upload.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for i in (0, 1):
+            z.write(ROOT / "data" / "images" / f"tissue_0{i}.png", f"images/upload_{i}.png")
+            z.write(ROOT / "data" / "masks" / f"tissue_0{i}.png", f"masks/upload_{i}.png")
+        z.writestr("images/broken.png", b"this is not a png")
+    return path
 
 
 def _step_of(text: str) -> int:
-    m = re.search(r"step (\d+)/", text)
+    m = re.search(r"step (\d+)", text)
     return int(m.group(1)) if m else -1
 
 
@@ -77,9 +52,7 @@ def test_browser_flow(server):
 
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         try:
@@ -88,6 +61,13 @@ def test_browser_flow(server):
             expect(page.get_by_role("heading", name="Data")).to_be_visible()
             expect(page.get_by_text("12 images, 10 labelled")).to_be_visible()
             expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+            # upload a zip of images/ + masks/ holding one unreadable image: two added, the bad one named
+            page.get_by_text("Add images and masks").click()
+            page.locator("input[type=file]").first.set_input_files(str(_upload_zip(ws_root.parent)))
+            page.get_by_role("button", name="Import uploaded files").click()
+            expect(page.get_by_text("Added 2 image(s)")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"upload\.zip: broken\.png"))).to_be_visible()
+            expect(page.get_by_text("14 images, 12 labelled")).to_be_visible()
             page.wait_for_timeout(1000)
             page.screenshot(path=str(SHOTS / "1_data.png"), full_page=True)
 
@@ -106,7 +86,7 @@ def test_browser_flow(server):
             page.screenshot(path=str(SHOTS / "2_train_form.png"), full_page=True)
             page.get_by_role("button", name="Start training").click()
 
-            progress = page.get_by_text(re.compile(r"step \d+/"))
+            progress = page.get_by_text(re.compile(r"step \d+(/\d+)? · "))
             expect(progress).to_be_visible(timeout=90_000)
             first = _step_of(progress.inner_text())
             deadline = time.time() + 90
@@ -124,6 +104,15 @@ def test_browser_flow(server):
             expect(page.get_by_text("Per class")).to_be_visible(timeout=120_000)
             img = page.locator("[data-testid='stMain'] [data-testid='stImage'] img").first
             expect(img).to_be_visible(timeout=120_000)
+            # predict an uploaded new image and download the masks
+            page.locator("input[type=file]").last.set_input_files(str(ROOT / "data" / "new" / "tissue_10.png"))
+            download = page.get_by_role("button", name="Download masks (index PNGs, zip)")
+            expect(download).to_be_visible(timeout=60_000)
+            with page.expect_download() as dl:
+                download.click()
+            with zipfile.ZipFile(dl.value.path()) as z:
+                mask = np.array(Image.open(io.BytesIO(z.read("masks/tissue_10.png"))))
+            assert mask.shape == (256, 256) and set(np.unique(mask)) <= {0, 1, 2} and len(np.unique(mask)) >= 2
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "5_review.png"), full_page=True)
 
@@ -154,10 +143,19 @@ def test_browser_flow(server):
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "7_annotate.png"), full_page=True)
             assert mask_file.exists(), "a brush stroke was not saved as a mask"
-            import numpy as np
-            from PIL import Image
             m = np.array(Image.open(mask_file))
             assert (m == 0).any() and (m == 255).any()  # painted background, rest still unlabelled
+            # the canvas toolbar's undo takes the stroke out of the saved file too; redo puts it back
+            page.get_by_role("button", name="Undo", exact=True).click()
+            deadline = time.time() + 30
+            while time.time() < deadline and mask_file.exists():
+                page.wait_for_timeout(500)
+            assert not mask_file.exists(), "undo did not take the stroke out of the saved mask"
+            page.get_by_role("button", name="Redo", exact=True).click()
+            deadline = time.time() + 30
+            while time.time() < deadline and not mask_file.exists():
+                page.wait_for_timeout(500)
+            assert np.array_equal(np.array(Image.open(mask_file)), m), "redo did not restore the stroke"
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
             raise

@@ -84,8 +84,11 @@ def test_zip_import(tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("set/images/a.png", _png(np.zeros((8, 8, 3), np.uint8)))
         z.writestr("set/masks/a.png", _png(np.array([[0, 255] * 4] * 8, np.uint8)))
-    rep = ws.import_zip(buf.getvalue())
-    assert rep.added == ["a"] and not rep.problems
+        z.writestr("set/images/broken.png", b"not a png")
+    rep = ws.import_zip(buf.getvalue(), "mine.zip")
+    assert rep.added == ["a"]
+    assert len(rep.problems) == 1 and rep.problems[0].startswith("mine.zip: broken.png")
+    assert "broken" not in ws.stems()
     assert set(np.unique(ws.read_mask("a")).tolist()) == {0, 1}  # 0/255 masks read as classes 0/1
 
 

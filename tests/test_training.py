@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +46,9 @@ def test_cli_train_evaluate_predict(tiny_data, tmp_path):
     out = json.loads(res.stdout)
     assert {"miou", "per_class_iou", "dice", "pixel_accuracy", "images", "seconds_per_image"} <= set(out)
     assert out["images"] == 6 and 0 <= out["miou"] <= 1 and set(out["per_class_iou"]) == {"background", "cell", "nucleus"}
+    val_stems = Run(run).config["split"]["val"]  # held out automatically: scored apart from the training images
+    assert len(val_stems) == 1 and out["held_out"]["images"] == 1
+    assert {Path(r["image"]).stem for r in out["per_image"] if r["split"] == "validation"} == set(val_stems)
 
     res = cli("predict", "--run", str(run), "--images", str(tiny_data / "images"), "--out", str(tmp_path / "pred"),
               "--crf", "--tta")
@@ -111,8 +115,48 @@ def test_losses_skip_ignored_pixels():
         assert torch.allclose(fn(logits, target), fn(other, target)), name
 
 
+def test_dice_matches_smp_dice_loss():
+    """Our gather-based Dice equals smp's one-hot DiceLoss in value and gradient (absent class included)."""
+    import segmentation_models_pytorch as smp
+    import torch
+
+    logits = torch.randn(2, 5, 16, 20, requires_grad=True)
+    target = torch.randint(0, 4, (2, 16, 20))  # class 4 absent
+    target[:, :3] = 255
+    ours, ref = build_loss("dice")(logits, target), smp.losses.DiceLoss("multiclass", ignore_index=255)(logits, target)
+    assert torch.allclose(ours, ref, atol=1e-6)
+    g1, = torch.autograd.grad(ours, logits)
+    g2, = torch.autograd.grad(ref, logits)
+    assert torch.allclose(g1, g2, atol=1e-7)
+
+
 def test_metrics_from_confusion():
     pred = np.array([[0, 0, 1, 1]])
     true = np.array([[0, 1, 1, 255]])
     s = scores(confusion(pred, true, 2), ["a", "b"])
     assert s["per_class_iou"] == {"a": 0.5, "b": 0.5} and s["pixel_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_crops_as_large_as_the_image_are_never_padded():
+    """Zooming out is limited so the crop stays inside the image: no unlabelled border to train on."""
+    from seg_core.augment import AugmentConfig, random_crop
+
+    rng = np.random.default_rng(0)
+    image, mask = np.zeros((40, 60, 3), np.uint8), np.ones((40, 60), np.uint8)
+    for _ in range(30):
+        _, m = random_crop(image, mask, (32, 60), AugmentConfig(rotate=0, scale=(0.5, 1.5)), rng)
+        assert m.shape == (32, 60) and not (m == 255).any()
+    small = [random_crop(image, mask, (16, 16), AugmentConfig(rotate=0, scale=(0.5, 0.5)), rng)[1] for _ in range(5)]
+    assert all((m == 1).all() for m in small)  # zoomed out 2x, still inside the 40x60 image
+
+
+def test_balanced_class_weights_favour_rare_classes(tiny_data):
+    from seg_core import scan_dataset
+    from seg_core.train import balanced_weights
+
+    ds = scan_dataset(tiny_data)
+    counts = sum(ds.class_pixels.values())
+    w = balanced_weights(ds, [s.stem for s in ds.labelled])
+    rare, common = int(np.argmin(counts)), int(np.argmax(counts))
+    assert w[rare] > 1 > w[common]
+    assert balanced_weights(ds, []) == [1.0, 1.0, 1.0]  # nothing to count: no weighting
