@@ -78,16 +78,13 @@ def main() -> None:
         first_s = timed_click(page, page.get_by_role("button", name="Start training").click, progress, 60_000)
         t_start = time.time()
 
-        def nav(name: str, heading: str, marker):
-            return lambda: timed_click(page, page.get_by_role("link", name=name).click, marker(heading))
+        def nav(link: str, answer):
+            return lambda: timed_click(page, page.get_by_role("link", name=link).click, answer)
 
-        data_marker = lambda h: page.get_by_text(re.compile(r"\d+ images, \d+ labelled"))  # noqa: E731
-        runs_marker = lambda h: page.get_by_role("heading", name=h)  # noqa: E731
-        train_marker = lambda h: page.get_by_text(PROGRESS)  # noqa: E731
         actions = {
-            "open Data page": nav("Data", "Data", data_marker),
-            "open Runs & export page": nav("Runs & export", "Runs & export", runs_marker),
-            "open Train page (live progress shown)": nav("Train", "Train", train_marker),
+            "open Data page": nav("Data", page.get_by_text(re.compile(r"\d+ images, \d+ labelled"))),
+            "open Runs & export page": nav("Runs & export", page.get_by_role("heading", name="Runs & export")),
+            "open Train page (live progress shown)": nav("Train", progress),
             "Train page: switch 'Stop after' to epochs": lambda: timed_click(
                 page, page.get_by_text("epochs", exact=True).click, page.get_by_label("Epochs")),
             "Train page: switch back to time budget": lambda: timed_click(

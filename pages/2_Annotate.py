@@ -31,9 +31,9 @@ stem = c1.selectbox("Image", stems, format_func=lambda s: s + ("" if ws.mask_pat
                     key="ann_stem")
 image = ws.read_image(stem)
 h, w = image.shape[:2]
-mask = ws.read_mask(stem)
-if mask is None:
-    mask = np.full((h, w), UNLABELLED, np.uint8)
+saved = ws.read_mask(stem)  # None: nobody labelled this image yet
+unlabelled = np.full((h, w), UNLABELLED, np.uint8)
+mask = unlabelled if saved is None else saved
 
 
 def new_canvas() -> None:
@@ -109,9 +109,8 @@ except Exception as err:  # the component needs a running server (not available 
 if st_canvas is not None:
     canvas_key = f"canvas_{stem}_{st.session_state.get('canvas_gen', 0)}"
     if st.session_state.get("ann_base", (None,))[0] != canvas_key:
-        st.session_state["ann_base"] = (canvas_key, ws.read_mask(stem))  # None: the image had no mask
+        st.session_state["ann_base"] = (canvas_key, saved)
     base = st.session_state["ann_base"][1]
-    unlabelled = np.full((h, w), UNLABELLED, np.uint8)
     fill = "rgba(%d,%d,%d,1)" % colour
     result = st_canvas(fill_color=fill, stroke_width=stroke, stroke_color=hex_colour(colour),
                        background_image=Image.fromarray(overlay(image, unlabelled if base is None else base,
@@ -130,13 +129,12 @@ if st_canvas is not None:
             target = unlabelled.copy() if base is None else base.copy()
             if lab is not None:
                 target[lab >= 0] = lab[lab >= 0].astype(np.uint8)
-            current = ws.read_mask(stem)
             if base is None and lab is None:  # every stroke undone: back to no mask at all
-                if current is not None:
+                if saved is not None:
                     ws.clear_mask(stem)
                     mask = unlabelled
                     st.toast(f"{stem}: back to unlabelled")
-            elif current is None or not np.array_equal(target, current):
+            elif saved is None or not np.array_equal(target, saved):
                 ws.save_mask(stem, target)
                 mask = target
                 st.toast(f"saved {stem}.png")

@@ -125,7 +125,7 @@ if st.button("Start training", type="primary", disabled=running or weights is No
                                                 rotate=float(rotate), colour=float(colour)),
                           require_masks=False)
         label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth})"
-        job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop))
+        job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
         st.session_state["job_id"] = job.id
         st.rerun()
     except JobRefused as err:

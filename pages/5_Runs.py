@@ -63,7 +63,7 @@ st.divider()
 if msg := st.session_state.pop("deleted_msg", None):
     st.success(msg)
 active = registry().active()
-busy = active is not None and active.label.startswith(run.name + " ")
+busy = active is not None and active.output is not None and Path(active.output) == run.path
 confirm = st.checkbox(f"Yes, delete {run.name}", key="confirm_delete")
 if st.button("Delete run", disabled=not confirm or busy, type="secondary",
              help="Still training: cancel it first." if busy else None):

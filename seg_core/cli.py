@@ -70,8 +70,10 @@ def _progress_printer(quiet: bool):
 
 
 def _class_weights(text: str | None):
-    if not text or text in ("balanced", "none"):
-        return None if text in (None, "", "none") else text
+    if text in (None, "", "none"):
+        return None
+    if text == "balanced":
+        return text
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:

@@ -73,7 +73,7 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
     pred = Predictor(run, device=device, tta=tta, crf=crf)
     n = len(run.classes)
     cm = np.zeros((n, n), np.int64)
-    held = np.zeros((n, n), np.int64)
+    held, n_held = np.zeros((n, n), np.int64), 0
     per_image, secs, crf_secs = [], [], []
     for s in ds.labelled:
         image, mask = read_image(s.image), ds.load_mask(s)
@@ -81,16 +81,17 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
         c = confusion(p.mask, mask, n)
         cm += c
         sc = scores(c, run.classes.names)
-        per_image.append({"image": s.image.name, "split": role.get(s.stem, "unseen"), "miou": sc["miou"],
+        split_of = role.get(s.stem, "unseen")
+        per_image.append({"image": s.image.name, "split": split_of, "miou": sc["miou"],
                           "pixel_accuracy": sc["pixel_accuracy"]})
-        if per_image[-1]["split"] != "train":
+        if split_of != "train":
             held += c
+            n_held += 1
         secs.append(p.seconds + p.crf_seconds)
         crf_secs.append(p.crf_seconds)
     result = scores(cm, run.classes.names)
     result.update(images=len(per_image), seconds_per_image=float(np.mean(secs)) if secs else 0.0,
                   crf=crf is not None, tta=tta, per_image=per_image)
-    n_held = sum(r["split"] != "train" for r in per_image)
     if n_held:
         result["held_out"] = scores(held, run.classes.names) | {"images": n_held}
     if crf is not None:

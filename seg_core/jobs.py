@@ -24,6 +24,7 @@ class Job:
     id: str
     kind: str
     label: str
+    output: str | None = None  # the folder the job writes (a run), if any
     state: str = "starting"  # starting, running, done, cancelled, failed
     started: float = field(default_factory=time.time)
     first_progress_s: float | None = None  # seconds from start to the first training step
@@ -98,13 +99,14 @@ class JobRegistry:
     def get(self, job_id: str | None) -> Job | None:
         return self.jobs.get(job_id) if job_id else None
 
-    def start(self, kind: str, label: str, target: Callable[[Callable[[dict], None], threading.Event], object]) -> Job:
+    def start(self, kind: str, label: str, target: Callable[[Callable[[dict], None], threading.Event], object],
+              output: str | None = None) -> Job:
         """Run ``target(progress, stop_event)`` on a new thread; refuse if a job is running."""
         with self._lock:
             running = next((j for j in self.jobs.values() if j.active), None)
             if running is not None:
                 raise JobRefused(f"'{running.label}' is still running; wait for it or cancel it first")
-            job = Job(id=uuid.uuid4().hex[:8], kind=kind, label=label)
+            job = Job(id=uuid.uuid4().hex[:8], kind=kind, label=label, output=output)
             self.jobs[job.id] = job
 
         def body():

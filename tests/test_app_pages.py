@@ -218,7 +218,17 @@ def test_runs_page_delete_moves_run_to_trash(use_trained):
     delete = next(b for b in at.button if b.label == "Delete run")
     assert delete.disabled  # needs the confirmation first
     at.checkbox(key="confirm_delete").check().run()
-    next(b for b in at.button if b.label == "Delete run").click().run()
+    import threading
+
+    from seg_core import REGISTRY
+    release = threading.Event()
+    training = REGISTRY.start("train", "copy", lambda progress, stop: release.wait(60), output=str(copy.path))
+    try:
+        assert next(b for b in at.run().button if b.label == "Delete run").disabled  # still training
+    finally:
+        release.set()
+        training.wait(10)
+    next(b for b in at.run().button if b.label == "Delete run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not copy.path.exists()
     trashed = list((use_trained / "trash" / "runs").glob("*_zz_to_delete"))
@@ -266,3 +276,4 @@ def test_train_page_shows_an_error_raised_in_the_training_thread(fresh_ws):
     assert any("failing_run (test)" in s.value and "failed" in s.value for s in at.subheader)
     assert any("images/cat.png" in e.value and "10x10" in e.value for e in at.error)
     assert next(b for b in at.button if b.label == "Start training").disabled is False
+
