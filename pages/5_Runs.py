@@ -12,6 +12,8 @@ from seg_core.export import export_onnx, export_torchscript, run_zip
 
 ws = workspace()
 st.title("Runs & export")
+if msg := st.session_state.pop("deleted_msg", None):  # shown even when that was the last run
+    st.success(msg)
 runs = ws.runs()
 if not runs:
     st.info("No runs yet: train one on the **Train** page.")
@@ -60,8 +62,6 @@ for col, label, exporter, suffix in EXPORTS:
 st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
 
 st.divider()
-if msg := st.session_state.pop("deleted_msg", None):
-    st.success(msg)
 active = registry().active()
 busy = active is not None and active.output is not None and Path(active.output) == run.path
 confirm = st.checkbox(f"Yes, delete {run.name}", key="confirm_delete")

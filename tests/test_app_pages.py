@@ -277,3 +277,18 @@ def test_train_page_shows_an_error_raised_in_the_training_thread(fresh_ws):
     assert any("images/cat.png" in e.value and "10x10" in e.value for e in at.error)
     assert next(b for b in at.button if b.label == "Start training").disabled is False
 
+
+def test_runs_page_confirms_deleting_the_last_run(fresh_ws, trained_ws):
+    import shutil
+
+    from seg_core import Workspace
+
+    only = Workspace(trained_ws).runs()[0]
+    shutil.copytree(only.path, fresh_ws / "runs" / only.name)
+    at = _page("5_Runs.py").run()
+    at.checkbox(key="confirm_delete").check().run()
+    next(b for b in at.button if b.label == "Delete run").click().run()
+    assert not at.exception
+    assert any(f"Deleted {only.name}" in m.value for m in at.success)  # still said with no run left
+    assert any("No runs yet" in i.value for i in at.info)
+    assert not any((fresh_ws / "runs").iterdir())
