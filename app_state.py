@@ -1,15 +1,24 @@
-"""Shared Streamlit helpers for the app's pages (the engine itself lives in seg_core, UI-free)."""
+"""Shared Streamlit helpers for the app's pages (the engine itself lives in seg_core, UI-free).
+
+Importing this module does not load torch (the app declares its navigation first, see app.py).
+"""
 from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
 import seg_core
-from seg_core import Predictor, Run, Workspace
+from seg_core.classes import ClassList, default_colour
+from seg_core.runs import Run
+from seg_core.workspace import Workspace, default_root
+
+if TYPE_CHECKING:
+    from seg_core import Predictor
 
 
 @st.cache_resource(show_spinner=False)
@@ -18,8 +27,8 @@ def _workspace(root: str | None) -> Workspace:
 
 
 def workspace() -> Workspace:
-    """The workspace (cached per root, so SEGAPP_WORKSPACE changes are honoured)."""
-    from seg_core.workspace import default_root
+    """The workspace (cached per root, so SEGAPP_WORKSPACE changes are honoured). Pages ask for it first."""
+    _keep_pages_in_app()
     return _workspace(str(default_root()))
 
 
@@ -29,18 +38,18 @@ def registry():
 
 @st.cache_resource(show_spinner=False, max_entries=3)
 def _predictor(run_path: str, mtime: float) -> Predictor:
+    from seg_core import Predictor  # loads torch: only pages that predict pay for it
+
     return Predictor(Run(run_path))
 
 
 def predictor(run: Run) -> Predictor:
-    ck = run.path / "model.safetensors"
-    return _predictor(str(run.path), ck.stat().st_mtime if ck.exists() else 0.0)
+    return _predictor(str(run.path), run.checkpoint_mtime)
 
 
-def to_png_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
+def file_types(exts) -> list[str]:
+    """``file_uploader(type=...)`` for the engine's accepted suffixes (``seg_core.imageio.IMAGE_EXTS`` …)."""
+    return [e.lstrip(".") for e in exts]
 
 
 def thumb_data_url(arr: np.ndarray, size: int = 64) -> str:
@@ -60,6 +69,19 @@ def rgb_from_hex(h: str) -> tuple[int, int, int]:
     return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
 
 
+def classes_from_table(names, colours) -> ClassList:
+    """The class editor's rows as a ClassList: rows without a name dropped, an unreadable colour replaced
+    by the class's default colour."""
+    rows = [(str(n).strip(), c) for n, c in zip(names, colours) if n is not None and str(n).strip() not in ("", "None")]
+    rgb = []
+    for i, (_, c) in enumerate(rows):
+        try:
+            rgb.append(rgb_from_hex(str(c)))
+        except (ValueError, IndexError):
+            rgb.append(default_colour(i))
+    return ClassList([n for n, _ in rows], rgb)
+
+
 def legend_html(classes) -> str:
     parts = [f'<span style="display:inline-block;margin-right:12px">'
              f'<span style="display:inline-block;width:12px;height:12px;background:{hex_colour(c)};'
@@ -70,3 +92,23 @@ def legend_html(classes) -> str:
 
 def runs_with_checkpoint(ws: Workspace) -> list[Run]:
     return [r for r in ws.runs() if r.has_checkpoint]
+
+
+def _keep_pages_in_app() -> None:
+    """Until a script has declared a navigation, Streamlit runs the files in ``pages/`` directly, outside
+    app.py: a fresh server's first request for a page's URL (e.g. /Review) would show that page without
+    the app's navigation. Such a run starts again through app.py: the same page (Streamlit names a page by
+    its URL either way), inside the app's navigation. Checked when a page imports this module and when it
+    asks for the workspace (the first thing every page does)."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the automatic pages/ navigation
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False  # what st.navigation (app.py) sets
+        st.rerun()
+
+
+# On import too: a fresh server's first page run imports this module before the page's slow imports
+# (torch). app.py imports it after declaring the navigation, when there is nothing to correct.
+_keep_pages_in_app()

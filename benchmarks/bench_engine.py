@@ -18,15 +18,13 @@ import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore")
 
-import torch  # noqa: E402
+import torch
 
-from seg_core import CRFParams, TrainConfig, evaluate_run, scan_dataset, train  # noqa: E402
-from seg_core.train import evaluate_pairs  # noqa: E402
-import plain_loop  # noqa: E402
+from seg_core import CRFParams, TrainConfig, evaluate_run, scan_dataset, train
+from seg_core.evaluation import evaluate_pairs
+import plain_loop  # benchmarks/ is on sys.path when this script runs
 
 SIZE = (352, 480)
 

@@ -18,10 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from browser import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app  # noqa: E402
+from app_harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app
 
 PROGRESS = re.compile(r"step \d+(/\d+)? · ")
 

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from seg_core.backbones import get_backbone
-from seg_core.dataset import IGNORE
-from seg_core.model import SegModel, _norm_stats
+from seg_core.mask_values import IGNORE
+from seg_core.model import SegModel, norm_stats
 from seg_core.weights import local_imagenet_file
 
 
@@ -21,7 +21,7 @@ def plain_model(num_classes: int) -> SegModel:
     bb = get_backbone("efficientnet_lite0")
     net = smp.Unet(bb.smp_encoder, encoder_weights="imagenet", classes=num_classes,
                    pretrained_cfg_overlay=dict(file=str(local_imagenet_file(bb))))
-    return SegModel(net, *_norm_stats(bb.timm_name))
+    return SegModel(net, *norm_stats(bb.name))
 
 
 def train_plain(pairs, num_classes: int, budget_s: float, size=(352, 480), seed: int = 0):

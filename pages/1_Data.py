@@ -1,15 +1,11 @@
 """Data: upload images and masks, load the sample, see problems, edit classes, remove images."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
-
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_state import hex_colour, rgb_from_hex, thumb_data_url, workspace
-from seg_core import ClassList
+from app_state import classes_from_table, file_types, hex_colour, thumb_data_url, workspace
+from seg_core.imageio import IMAGE_EXTS, MASK_EXTS
+from seg_core.mask_values import UNLABELLED
+from seg_core.overview import image_overview
 
 ws = workspace()
 st.title("Data")
@@ -19,23 +15,15 @@ with st.expander("Add images and masks", expanded=not ws.stems()):
     c1, c2 = st.columns(2)
     with c1:
         imgs = st.file_uploader("Images (masks may be named `<stem>_mask.png`)", accept_multiple_files=True,
-                                type=["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "zip"], key="up_images")
+                                type=file_types(IMAGE_EXTS) + ["zip"], key="up_images")
     with c2:
         masks = st.file_uploader("Masks (named like their image)", accept_multiple_files=True,
-                                 type=["png", "gif", "tif", "tiff"], key="up_masks")
+                                 type=file_types(MASK_EXTS), key="up_masks")
     b1, b2 = st.columns(2)
     if b1.button("Import uploaded files", disabled=not (imgs or masks), type="primary"):
-        reports = []
-        files = [(f.name, f.getvalue()) for f in imgs or [] if not f.name.lower().endswith(".zip")]
-        files += [(f"masks/{f.name}", f.getvalue()) for f in masks or []]
-        if files:
-            reports.append(ws.import_files(files))
-        for f in imgs or []:
-            if f.name.lower().endswith(".zip"):
-                reports.append(ws.import_zip(f.getvalue(), f.name))
-        added = [s for r in reports for s in r.added]
-        problems = [p for r in reports for p in r.problems]
-        st.session_state["import_result"] = (added, problems)
+        rep = ws.import_uploads([(f.name, f.getvalue()) for f in imgs or []],
+                                [(f.name, f.getvalue()) for f in masks or []])
+        st.session_state["import_result"] = (rep.added, rep.problems)
     if b2.button("Load sample"):
         rep = ws.load_sample()
         st.session_state["import_result"] = (rep.added, rep.problems)
@@ -50,24 +38,22 @@ with st.expander("Add images and masks", expanded=not ws.stems()):
 # -- table -----------------------------------------------------------------------------------------
 classes = ws.classes()
 ds = ws.scan()
-probs_by_file: dict[str, list[str]] = {}
-for p in ds.problems:
-    probs_by_file.setdefault(str(getattr(p, "file", "")), []).append(str(p))
 
-rows = []
-for stem in ws.stems():
+
+def _thumbnail(stem: str) -> str | None:
     try:
-        img = ws.read_image(stem)
-        thumb = thumb_data_url(img)
-        h, w = img.shape[:2]
-    except Exception as err:  # unreadable images are reported by scan() as problems
-        thumb, (h, w) = None, ds.sizes.get(stem, (0, 0))
-    counts = ds.class_pixels.get(stem)
-    present = [classes.names[i] for i, c in enumerate([] if counts is None else list(counts)) if c and i < len(classes)]
-    mask_exists = ws.mask_path(stem).exists()
-    own = [m for f, ms in probs_by_file.items() for m in ms if stem in f]
-    rows.append({"thumbnail": thumb, "image": stem, "size": f"{w}×{h}", "labelled": mask_exists,
-                 "classes present": ", ".join(present), "problems": "; ".join(own)})
+        return thumb_data_url(ws.read_image(stem))
+    except Exception:  # an unreadable image: scan() reports it as a problem
+        return None
+
+
+def _size(hw: tuple[int, int] | None) -> str:
+    return f"{hw[1]}×{hw[0]}" if hw else "unreadable"
+
+
+rows = [{"thumbnail": _thumbnail(o.stem), "image": o.stem, "size": _size(o.size), "labelled": o.labelled,
+         "classes present": ", ".join(o.classes_present), "problems": "; ".join(map(str, o.problems))}
+        for o in image_overview(ws, ds)]
 labelled = sum(r["labelled"] for r in rows)
 st.subheader(f"{len(rows)} images, {labelled} labelled")
 if rows:
@@ -77,11 +63,11 @@ if rows:
 else:
     st.info("No images yet: upload some above or press **Load sample**.")
 for p in ds.problems:
-    (st.error if getattr(p, "severity", "error") == "error" else st.warning)(str(p))
+    (st.error if p.severity == "error" else st.warning)(str(p))
 
 # -- classes ---------------------------------------------------------------------------------------
 st.subheader("Classes")
-st.caption("Mask value = row number (0-based). Unlabelled pixels are stored as 255 and ignored in training.")
+st.caption(f"Mask value = row number (0-based). Unlabelled pixels are stored as {UNLABELLED} and ignored in training.")
 cdf = pd.DataFrame({"name": classes.names, "colour": [hex_colour(c) for c in classes.colours]})
 edited = st.data_editor(cdf, num_rows="dynamic", hide_index=False, key="class_editor", width="stretch",
                         column_config={"name": st.column_config.TextColumn("name", required=True),
@@ -91,15 +77,7 @@ st.markdown(" ".join(f'<span style="background:{hex_colour(c)};color:#fff;paddin
                      for i, (n, c) in enumerate(zip(classes.names, classes.colours))), unsafe_allow_html=True)
 if st.button("Save classes"):
     try:
-        names = [str(n).strip() for n in edited["name"] if str(n).strip() and str(n) != "None"]
-        cols = []
-        for i, c in enumerate(edited["colour"][:len(names)]):
-            try:
-                cols.append(rgb_from_hex(str(c)))
-            except (ValueError, IndexError):
-                from seg_core.classes import default_colour
-                cols.append(default_colour(i))
-        ws.save_classes(ClassList(names, cols))
+        ws.save_classes(classes_from_table(edited["name"], edited["colour"]))
         st.success("Classes saved.")
         st.rerun()
     except ValueError as err:

@@ -1,9 +1,4 @@
 """Annotate: paint class labels over an image; every change is saved to the mask file at once."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
-
 import hashlib
 
 import numpy as np
@@ -11,10 +6,10 @@ import streamlit as st
 from PIL import Image
 
 from app_state import hex_colour, legend_html, predictor, runs_with_checkpoint, workspace
+from seg_core.annotation import ERASER_COLOUR, apply_strokes, brush_values, coverage, stroke_colour, \
+    strokes_to_labels
+from seg_core.mask_values import UNLABELLED
 from seg_core.overlay import overlay
-
-UNLABELLED = 255
-ERASER_COLOUR = (255, 0, 255)  # drawn for "unlabelled"; must not equal a class colour
 
 ws = workspace()
 st.title("Annotate")
@@ -63,9 +58,8 @@ with c2:
         new_canvas()
         st.rerun()
 
-options = list(range(len(classes))) + [UNLABELLED]
 t1, t2, t3, t4 = st.columns(4)
-cls = t1.selectbox("Class", options, key="ann_class",
+cls = t1.selectbox("Class", brush_values(classes), key="ann_class",
                    format_func=lambda i: "eraser (unlabelled)" if i == UNLABELLED else f"{i}: {classes.names[i]}")
 mode = t2.radio("Tool", ["freedraw", "polygon", "rect"], key="ann_mode",
                 format_func={"freedraw": "brush", "polygon": "polygon", "rect": "rectangle"}.get, horizontal=True)
@@ -74,27 +68,7 @@ alpha = t4.slider("Mask opacity", 0.0, 1.0, 0.45, key="ann_alpha")
 st.markdown(legend_html(classes) + f'<span style="font-size:0.8em">eraser draws in '
             f'{hex_colour(ERASER_COLOUR)}</span>', unsafe_allow_html=True)
 
-colour = ERASER_COLOUR if cls == UNLABELLED else tuple(classes.colours[cls])
-palette = [tuple(c) for c in classes.colours] + [ERASER_COLOUR]
-values = list(range(len(classes))) + [UNLABELLED]
-
-
-def strokes_to_labels(rgba: np.ndarray) -> np.ndarray | None:
-    """Canvas RGBA (canvas size) -> (H, W) int16 of class values where painted, -1 elsewhere."""
-    if rgba is None or rgba.ndim != 3 or rgba.shape[2] < 4:
-        return None
-    painted = rgba[..., 3] > 0
-    if not painted.any():
-        return None
-    rgb = rgba[..., :3].astype(np.int32)
-    pal = np.array(palette, np.int32)
-    d = ((rgb[:, :, None, :] - pal[None, None]) ** 2).sum(-1)
-    lab = np.array(values, np.int16)[d.argmin(-1)]
-    lab[~painted] = -1
-    if lab.shape != (h, w):  # canvas is display-sized: resize to the image, nearest neighbour
-        lab = np.array(Image.fromarray(lab.astype(np.int32)).resize((w, h), Image.NEAREST)).astype(np.int16)
-    return lab
-
+colour = stroke_colour(cls, classes)
 
 # display size: about 640 px wide (small images are enlarged for drawing, big ones shrunk)
 scale = min(3.0, 640 / w)
@@ -125,11 +99,8 @@ if st_canvas is not None:
         digest = hashlib.sha1(np.ascontiguousarray(data).tobytes()).hexdigest()
         if st.session_state.get("ann_digest") != (canvas_key, digest):
             st.session_state["ann_digest"] = (canvas_key, digest)
-            lab = strokes_to_labels(np.asarray(data))
-            target = unlabelled.copy() if base is None else base.copy()
-            if lab is not None:
-                target[lab >= 0] = lab[lab >= 0].astype(np.uint8)
-            if base is None and lab is None:  # every stroke undone: back to no mask at all
+            target = apply_strokes(base, strokes_to_labels(np.asarray(data), classes, (h, w)), (h, w))
+            if target is None:  # every stroke undone: back to no mask at all
                 if saved is not None:
                     ws.clear_mask(stem)
                     mask = unlabelled
@@ -142,6 +113,6 @@ if st_canvas is not None:
 st.subheader("Current mask")
 m1, m2 = st.columns(2)
 m1.image(overlay(image, mask, classes, max(alpha, 0.3)), caption=f"{stem}: overlay", width="stretch")
-counts = np.bincount(mask.ravel(), minlength=256)
-m2.markdown("\n".join(f"- **{n}**: {counts[i] / mask.size:.1%}" for i, n in enumerate(classes.names))
-            + f"\n- *unlabelled*: {counts[UNLABELLED] / mask.size:.1%}")
+shares, unlabelled_share = coverage(mask, classes)
+m2.markdown("\n".join(f"- **{n}**: {share:.1%}" for n, share in zip(classes.names, shares))
+            + f"\n- *unlabelled*: {unlabelled_share:.1%}")

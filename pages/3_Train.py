@@ -1,8 +1,5 @@
 """Train: pick a backbone and how much of it to freeze, then fine-tune in the background."""
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
 
 import pandas as pd
 import streamlit as st
@@ -10,8 +7,9 @@ import streamlit as st
 from app_state import registry, workspace
 from seg_core import ARCHITECTURES, BACKBONES, LOSSES, JobRefused, TrainConfig, encoder_info, get_backbone, \
     imagenet_offline, train
+from seg_core.architectures import supported_archs
 from seg_core.augment import AugmentConfig
-from seg_core.io_utils import atomic_write_bytes
+from seg_core.train_config import LABELS, ConfigError, parse_img_size
 
 ws = workspace()
 reg = registry()
@@ -53,10 +51,11 @@ running = job is not None and job.active
 c1, c2 = st.columns(2)
 with c1:
     names = list(BACKBONES)
-    backbone = st.selectbox("Backbone (ImageNet-pretrained encoder)", names, format_func=_backbone_label,
+    backbone = st.selectbox(f"{LABELS['backbone']} (ImageNet-pretrained encoder)", names, format_func=_backbone_label,
                             key="backbone")
-    arch = st.selectbox("Architecture", list(ARCHITECTURES), key="arch")
-    wchoice = st.radio("Initial weights", ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
+    arch = st.selectbox(LABELS["arch"], supported_archs(backbone), key="arch",
+                        format_func=lambda a: ARCHITECTURES[a].label)
+    wchoice = st.radio(LABELS["weights"], ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
                        key="weights_choice")
     weights = "imagenet"
     if wchoice.startswith("None"):
@@ -64,10 +63,7 @@ with c1:
     elif wchoice.startswith("Upload"):
         up = st.file_uploader("Weights file (.pth, .pt, .safetensors)", type=["pth", "pt", "bin", "safetensors"])
         if up is not None:
-            wdir = ws.root / "weights"
-            wdir.mkdir(exist_ok=True)
-            wpath = wdir / Path(up.name).name
-            atomic_write_bytes(wpath, up.getvalue())
+            wpath = ws.save_weights_file(up.name, up.getvalue())
             weights = str(wpath)
             st.caption(f"saved as `{wpath}`")
         else:
@@ -77,7 +73,7 @@ with c1:
 with c2:
     info = _info(backbone)
     stages = info["stages"]
-    depth = st.slider("Freeze depth (encoder stages kept fixed)", 0, stages, min(DEFAULTS.freeze_depth, stages),
+    depth = st.slider(f"{LABELS['freeze_depth']} (encoder stages kept fixed)", 0, stages, min(DEFAULTS.freeze_depth, stages),
                       key="freeze_depth")
     frozen = sum(info["stage_params"][:depth])
     total_enc = info["encoder_params"]
@@ -85,22 +81,22 @@ with c2:
     st.markdown(f"Stages: {stage_txt}")
     st.caption(f"Frozen encoder parameters: {_fmt_params(frozen)} of {_fmt_params(total_enc)} — "
                f"trainable encoder parameters: {_fmt_params(total_enc - frozen)} (+ the decoder)")
-    unfreeze = st.number_input("Unfreeze everything after epoch (0 = never)", 0, 1000, DEFAULTS.unfreeze_after or 0,
+    unfreeze = st.number_input(f"{LABELS['unfreeze_after']} (0 = never)", 0, 1000, DEFAULTS.unfreeze_after or 0,
                                key="unfreeze")
     mode = st.radio("Stop after", ["time budget", "epochs"], horizontal=True, key="stop_mode")
     if mode == "time budget":
-        budget = st.number_input("Time budget (seconds)", 5, 36000, APP_BUDGET_S, step=10, key="budget")
+        budget = st.number_input(LABELS["time_budget"], 5, 36000, APP_BUDGET_S, step=10, key="budget")
         epochs = None
     else:
-        epochs = st.number_input("Epochs", 1, 10000, 20, key="epochs")
+        epochs = st.number_input(LABELS["epochs"], 1, 10000, 20, key="epochs")
         budget = None
 
 with st.expander("Advanced options"):
     a1, a2, a3 = st.columns(3)
-    lr = a1.number_input("Learning rate", 1e-6, 1.0, DEFAULTS.lr, format="%.5f", key="lr")
-    batch = a1.number_input("Batch size", 1, 256, DEFAULTS.batch_size, key="batch")
-    size_txt = a2.text_input("Training crop HxW (empty = automatic)", "", key="img_size")
-    loss = a2.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(DEFAULTS.loss), key="loss")
+    lr = a1.number_input(LABELS["lr"], 1e-6, 1.0, DEFAULTS.lr, format="%.5f", key="lr")
+    batch = a1.number_input(LABELS["batch_size"], 1, 256, DEFAULTS.batch_size, key="batch")
+    size_txt = a2.text_input(f"{LABELS['img_size']} HxW (empty = automatic)", "", key="img_size")
+    loss = a2.selectbox(LABELS["loss"], list(LOSSES), index=list(LOSSES).index(DEFAULTS.loss), key="loss")
     balanced = a2.checkbox("Rare classes weigh more (balanced class weights)", DEFAULTS.class_weights == "balanced",
                            key="balanced", help="Weights from how many pixels of each class the training masks hold.")
     aug = DEFAULTS.augment
@@ -114,8 +110,7 @@ if running:
     st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
 if st.button("Start training", type="primary", disabled=running or weights is None or n_lab == 0):
     try:
-        from seg_core.train import parse_img_size
-        img_size = parse_img_size(size_txt.strip()) if size_txt.strip() else None
+        img_size = parse_img_size(size_txt)
         cfg = TrainConfig(data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch,
                           weights=weights, freeze_depth=int(depth), unfreeze_after=int(unfreeze) or None,
                           epochs=int(epochs) if epochs else None, time_budget=float(budget) if budget else None,
@@ -123,14 +118,14 @@ if st.button("Start training", type="primary", disabled=running or weights is No
                           class_weights="balanced" if balanced else None,
                           augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
                                                 rotate=float(rotate), colour=float(colour)),
-                          require_masks=False)
+                          require_masks=False).validate()
         label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth})"
         job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
         st.session_state["job_id"] = job.id
         st.rerun()
     except JobRefused as err:
         st.warning(str(err))
-    except ValueError as err:
+    except ConfigError as err:
         st.error(str(err))
 
 
@@ -141,48 +136,31 @@ def live():
         st.info("No training job yet.")
         return
     snap = job.snapshot()
-    st.session_state["job_id"] = snap["id"]
-    state = snap["state"]
-    lt = snap["latest"]
-    st.subheader(f"Job {snap['label']} — {state}")
-    active = state in ("starting", "running")
-    prog = float(lt.get("progress") or 0.0)
-    if state == "done":
-        prog = 1.0
-    eta = lt.get("eta")
-    total = lt.get("total_steps")
-    step_txt = f"step {lt.get('step', 0)}" + (f"/{total}" if total else "")
-    if lt.get("time_budget") and lt.get("elapsed") is not None:
-        step_txt += f" · {lt['elapsed']:.0f}/{lt['time_budget']:.0f} s"
-    text = f"{step_txt} · epoch {lt.get('epoch', 0)} · loss {lt.get('loss_avg', lt.get('loss', float('nan'))) or 0:.4f}"
-    if active and eta is not None:
-        text += f" · ETA {eta:.0f} s"
-    if lt.get("images_per_s"):
-        text += f" · {lt['images_per_s']:.1f} img/s"
-    st.progress(min(max(prog, 0.0), 1.0), text=text)
-    if snap["message"]:
-        st.caption(snap["message"][:2000])
-    if state == "starting":
-        st.caption("Preparing data and model…")
-    if snap["error"]:
-        st.error(snap["error"])
+    st.session_state["job_id"] = snap.id
+    st.subheader(f"Job {snap.label} — {snap.state}")
+    st.progress(snap.fraction, text=snap.summary())
+    if snap.message:
+        st.caption(snap.message[:2000])
+    if snap.error:
+        st.error(snap.error)
     c1, c2 = st.columns(2)
-    if snap["steps"]:
+    if snap.curve:
         c1.caption("Training loss")
-        c1.line_chart(pd.DataFrame(snap["steps"]).set_index("step")[["loss"]], height=220)
-    if snap["validations"]:
-        v = pd.DataFrame(snap["validations"])
-        if "val_miou" in v:
-            c2.caption("Validation mIoU")
-            c2.line_chart(v.set_index("epoch")[["val_miou"]], height=220)
-    if active:
-        if st.button("Cancel training", disabled=snap.get("cancel_requested", False)):
+        c1.line_chart(pd.DataFrame(snap.curve).set_index("step")[["loss"]], height=220)
+    scored = [v for v in snap.validations if v.val_miou is not None]
+    if scored:
+        c2.caption("Validation mIoU")
+        c2.line_chart(pd.DataFrame({"epoch": [v.epoch for v in scored], "val_miou": [v.val_miou for v in scored]})
+                      .set_index("epoch"), height=220)
+    if snap.active:
+        if st.button("Cancel training", disabled=snap.cancel_requested):
             job.cancel()
-    elif state == "done":
+    elif snap.state == "done":
         st.success("Training finished: see **Review** and **Runs & export**.")
-    elif state == "cancelled":
-        st.warning("Cancelled; the best checkpoint so far was kept.")
-    if not active and running:
+    elif snap.state == "cancelled":
+        st.warning("Cancelled; the best checkpoint so far was kept." if snap.end and snap.end.checkpoint
+                   else "Cancelled before the first step; nothing was saved.")
+    if not snap.active and running:
         st.rerun()  # the job ended: rerun the page (stops polling, enables Start again)
 
 

@@ -1,20 +1,15 @@
 """Review: scores of a run per class and per image, overlays, dense CRF, predicting new images."""
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
-
-import io
-import zipfile
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from PIL import Image
 
-from app_state import legend_html, predictor, runs_with_checkpoint, to_png_bytes, workspace
-from seg_core import CRFParams, evaluate_run
-from seg_core.imageio import read_image
+from app_state import file_types, legend_html, predictor, runs_with_checkpoint, workspace
+from seg_core import CRFParams, Run, evaluate_run
+from seg_core.export import masks_zip
+from seg_core.imageio import IMAGE_EXTS, read_image
+from seg_core.mask_values import UNLABELLED
 from seg_core.metrics import confusion, scores
 from seg_core.overlay import overlay
 
@@ -35,21 +30,15 @@ def _run_label(r):
 
 run = st.selectbox("Run", runs, format_func=_run_label, key="review_run")
 classes = run.classes
-ck = run.path / "model.safetensors"
 
 
 @st.cache_data(show_spinner="Scoring the run on the labelled images…", max_entries=8)
-def _evaluate(run_path: str, mtime: float, data_dir: str, data_stamp: float) -> dict:
-    from seg_core import Run
-    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=255, require_masks=False)
-
-
-def _data_stamp() -> float:
-    return max((p.stat().st_mtime for p in ws.masks_dir.glob("*.png")), default=0.0)
+def _evaluate(run_path: str, checkpoint_stamp: float, data_dir: str, masks_stamp: tuple) -> dict:
+    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=UNLABELLED, require_masks=False)
 
 
 try:
-    ev = _evaluate(str(run.path), ck.stat().st_mtime, str(ws.data_dir), _data_stamp())
+    ev = _evaluate(str(run.path), run.checkpoint_mtime, str(ws.data_dir), ws.masks_stamp())
 except Exception as err:
     st.error(f"Could not score {run.name}: {err}")
     ev = None
@@ -105,10 +94,12 @@ else:
 with st.expander("Dense CRF refinement"):
     use_crf = st.toggle("Refine with a dense CRF", key="crf_on")
     k1, k2, k3, k4 = st.columns(4)
-    params = CRFParams(iterations=k1.slider("iterations", 1, 20, 5, key="crf_it"),
-                       sxy_bilateral=k2.slider("sxy_bilateral", 1.0, 150.0, 50.0, key="crf_sxy"),
-                       srgb=k3.slider("srgb", 1.0, 60.0, 13.0, key="crf_srgb"),
-                       compat_bilateral=k4.slider("compat_bilateral", 0.0, 20.0, 5.0, key="crf_compat"))
+    crf_default = CRFParams()
+    params = CRFParams(iterations=k1.slider("iterations", 1, 20, crf_default.iterations, key="crf_it"),
+                       sxy_bilateral=k2.slider("sxy_bilateral", 1.0, 150.0, crf_default.sxy_bilateral, key="crf_sxy"),
+                       srgb=k3.slider("srgb", 1.0, 60.0, crf_default.srgb, key="crf_srgb"),
+                       compat_bilateral=k4.slider("compat_bilateral", 0.0, 20.0, crf_default.compat_bilateral,
+                                                  key="crf_compat"))
     if use_crf:
         try:
             q = pred.predict(image, crf=params)
@@ -127,7 +118,7 @@ with st.expander("Dense CRF refinement"):
 # -- new images ------------------------------------------------------------------------------------
 st.subheader("Predict new images")
 ups = st.file_uploader("Images to segment", accept_multiple_files=True,
-                       type=["png", "jpg", "jpeg", "tif", "tiff", "bmp"], key="review_upload")
+                       type=file_types(IMAGE_EXTS), key="review_upload")
 to_zip: list[tuple[str, np.ndarray]] = []
 for f in ups or []:
     try:
@@ -144,13 +135,5 @@ if dl_all:
     for s in ws.stems():
         to_zip.append((s, pred.predict(ws.read_image(s), crf=False).mask))
 if to_zip:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, mask in to_zip:
-            im = Image.fromarray(mask.astype(np.uint8), mode="P")
-            im.putpalette(classes.palette())
-            b = io.BytesIO()
-            im.save(b, format="PNG")
-            z.writestr(f"masks/{name}.png", b.getvalue())
-    st.download_button("Download masks (index PNGs, zip)", buf.getvalue(), file_name=f"{run.name}_masks.zip",
-                       mime="application/zip")
+    st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
+                       file_name=f"{run.name}_masks.zip", mime="application/zip")

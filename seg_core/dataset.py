@@ -9,10 +9,9 @@ import numpy as np
 from PIL import Image
 
 from .classes import ClassList
-from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_binary_255, read_image, read_mask_raw
+from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, read_image, read_mask_raw
+from .mask_values import IGNORE, MAX_CLASSES, is_binary_255, normalise_mask
 
-IGNORE = 255  # internal label for pixels that count in neither loss nor metrics
-MAX_CLASSES = 255
 
 
 @dataclass
@@ -22,9 +21,19 @@ class Problem:
     file: str
     message: str
     severity: str = "error"  # or "warning"
+    stem: str | None = None  # the image (by stem) it concerns, when it concerns one
 
     def __str__(self) -> str:
         return f"{self.severity.upper()}: {self.file}: {self.message}"
+
+
+class DatasetError(ValueError):
+    """The data set has errors; ``problems`` lists them, each naming its file."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"the data set has {len(problems)} error(s); fix them and retry:\n{lines}")
 
 
 @dataclass
@@ -65,16 +74,6 @@ class Dataset:
 
     def load_pairs(self, samples: list[Sample] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(read_image(s.image), self.load_mask(s)) for s in (samples or self.labelled)]
-
-
-def normalise_mask(raw: np.ndarray, ignore_index: int | None) -> np.ndarray:
-    """Map stored values to training labels: {0,255}->{0,1}, ignore value -> IGNORE."""
-    if is_binary_255(raw, ignore_index):
-        raw = (raw > 0).astype(np.int32)
-    out = raw.astype(np.int64)
-    if ignore_index is not None:
-        out[raw == ignore_index] = IGNORE
-    return out.clip(0, 255).astype(np.uint8)
 
 
 def _files(folder: Path, exts: tuple[str, ...]) -> dict[str, list[Path]]:
@@ -129,16 +128,17 @@ def scan_dataset(
     if classes is not None and ignore_index is None:
         ignore_index = classes.ignore_index
     if classes is not None and num_classes is not None and len(classes) != num_classes:
-        problems.append(Problem("classes.json", f"lists {len(classes)} classes but --num-classes is {num_classes}"))
+        problems.append(Problem("classes.json", f"lists {len(classes)} classes but the number of classes given is {num_classes}"))
 
     images = _files(root / "images", IMAGE_EXTS)
     masks = _files(root / "masks", MASK_EXTS)
     for stem, paths in list(images.items()) + list(masks.items()):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
-            problems.append(Problem(paths[0].name, f"several files share the name '{stem}' ({names}); keep one"))
+            problems.append(Problem(paths[0].name, f"several files share the name '{stem}' ({names}); keep one",
+                                    stem=stem))
     for stem in sorted(set(masks) - set(images)):
-        problems.append(Problem(masks[stem][0].name, "mask has no image with the same name in images/"))
+        problems.append(Problem(masks[stem][0].name, "mask has no image with the same name in images/", stem=stem))
 
     samples = [Sample(stem, paths[0], masks[stem][0] if stem in masks else None) for stem, paths in sorted(images.items())]
     if not samples and (root / "images").is_dir():
@@ -150,19 +150,20 @@ def scan_dataset(
         try:
             sizes[s.stem] = _image_size(s.image)
         except ImageReadError as err:
-            problems.append(Problem(s.image.name, str(err).split(": ", 1)[-1]))
+            problems.append(Problem(s.image.name, str(err).split(": ", 1)[-1], stem=s.stem))
         if s.mask is None:
             sev = "error" if require_masks else "warning"
-            problems.append(Problem(s.image.name, "no mask in masks/ (not labelled yet)", sev))
+            problems.append(Problem(s.image.name, "no mask in masks/ (not labelled yet)", sev, s.stem))
             continue
         try:
             raw = read_mask_raw(s.mask, classes)
         except ImageReadError as err:
-            problems.append(Problem(s.mask.name, str(err).split(": ", 1)[-1]))
+            problems.append(Problem(s.mask.name, str(err).split(": ", 1)[-1], stem=s.stem))
             continue
         if s.stem in sizes and raw.shape != sizes[s.stem]:
             h, w = sizes[s.stem]
-            problems.append(Problem(s.mask.name, f"mask is {raw.shape[1]}x{raw.shape[0]} but image {s.image.name} is {w}x{h}"))
+            problems.append(Problem(s.mask.name, f"mask is {raw.shape[1]}x{raw.shape[0]} but image {s.image.name} is {w}x{h}",
+                                    stem=s.stem))
             continue
         raw_values[s.stem] = raw
 
@@ -173,20 +174,21 @@ def scan_dataset(
     for stem, raw in raw_values.items():
         mask_name = next(s.mask.name for s in samples if s.stem == stem)
         if (raw < 0).any():
-            problems.append(Problem(mask_name, "mask holds negative values"))
+            problems.append(Problem(mask_name, "mask holds negative values", stem=stem))
             continue
         vals = (raw > 0).astype(np.int32) if is_binary_255(raw, ignore_index) else raw
         valid = vals if ignore_index is None else vals[raw != ignore_index]
         bad = np.unique(valid[valid >= n])
         if bad.size:
             problems.append(Problem(mask_name, f"values {bad[:8].tolist()} exceed the {n} classes (0..{n - 1})"
-                                    + ("" if ignore_index is not None else "; set an ignore index if one marks void pixels")))
+                                    + ("" if ignore_index is not None else "; set an ignore index if one marks void pixels"),
+                                    stem=stem))
             continue
         labels = normalise_mask(raw, ignore_index)
         counts = np.bincount(labels[labels != IGNORE].ravel(), minlength=n)[:n]
         class_pixels[stem] = counts
         if counts.sum() == 0:
-            problems.append(Problem(mask_name, "mask has no labelled pixels", "warning"))
+            problems.append(Problem(mask_name, "mask has no labelled pixels", "warning", stem))
     return Dataset(root, samples, classes, ignore_index, problems, class_pixels, sizes)
 
 

@@ -48,3 +48,9 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 def use_all_cpu_threads() -> None:
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(max(1, n))
+
+
+def grad_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
+    """A gradient scaler, enabled only for float16 autocast (bfloat16 and fp32 need none): without it
+    small float16 gradients underflow to zero and the model stops learning."""
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)

@@ -1,13 +1,17 @@
-"""Exporting a run: a zip of the run folder, TorchScript and ONNX models (inputs RGB 0..1, NCHW)."""
+"""Exporting: a zip of a run folder, TorchScript and ONNX models (inputs RGB 0..1, NCHW), a zip of masks."""
 from __future__ import annotations
 
 import io
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
+import numpy as np
 import torch
 
-from .io_utils import atomic_write, atomic_write_bytes
+from .atomic import atomic_write, atomic_write_bytes
+from .classes import ClassList
+from .imageio import index_mask_png
 from .runs import CHECKPOINT, CLASSES, CONFIG, HISTORY, STATUS, Run
 
 EXAMPLE_SIZE = (1, 3, 256, 256)
@@ -47,4 +51,13 @@ def run_zip(run: Run) -> bytes:
             p = run.path / name
             if p.is_file():
                 z.write(p, f"{run.name}/{name}")
+    return buf.getvalue()
+
+
+def masks_zip(items: Iterable[tuple[str, np.ndarray]], classes: ClassList) -> bytes:
+    """``(stem, class-index mask)`` pairs as ``masks/<stem>.png`` palette PNGs in a zip (for download)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for stem, mask in items:
+            z.writestr(f"masks/{stem}.png", index_mask_png(mask, classes))
     return buf.getvalue()

@@ -1,7 +1,6 @@
 """Freezing the first K encoder stages, with their norm layers kept in eval mode."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
@@ -47,15 +46,21 @@ def encoder_stages(encoder: nn.Module) -> list[list[nn.Parameter]]:
     return [[p for m in mods for p in m.parameters(recurse=False)] for mods in _stage_modules(encoder)]
 
 
-def apply_freeze(model: nn.Module, encoder: nn.Module, depth: int) -> int:
+def check_freeze_depth(depth: int, num_stages: int, backbone_name: str = "this backbone") -> None:
+    """ValueError unless 0 <= ``depth`` <= ``num_stages`` (the one check, for the CLI, the app and the library)."""
+    if not 0 <= depth <= num_stages:
+        raise ValueError(f"Freeze depth must be 0..{num_stages} for {backbone_name} "
+                         f"(it has {num_stages} encoder stages), got {depth}")
+
+
+def apply_freeze(model: nn.Module, encoder: nn.Module, depth: int, backbone_name: str = "this backbone") -> int:
     """Freeze the first ``depth`` stages of ``encoder``; returns the number of trainable parameters.
 
     Frozen stages' norm layers are recorded on ``model._frozen_norms`` so that its ``train()``
     keeps them in eval mode (running statistics do not drift).
     """
     stages = _stage_modules(encoder)
-    if not 0 <= depth <= len(stages):
-        raise ValueError(f"freeze depth must be 0..{len(stages)} for this backbone, got {depth}")
+    check_freeze_depth(depth, len(stages), backbone_name)
     for p in encoder.parameters():
         p.requires_grad_(True)
     frozen_norms: list[nn.Module] = []
@@ -80,9 +85,3 @@ class FreezableMixin:
         for m in getattr(self, "_frozen_norms", []):
             m.eval()
         return self
-
-
-@torch.no_grad()
-def frozen_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Copy of the buffers of frozen norm layers (for tests and checks)."""
-    return {f"{i}.{k}": v.clone() for i, m in enumerate(getattr(model, "_frozen_norms", [])) for k, v in m.named_buffers()}

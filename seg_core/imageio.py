@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from .classes import ClassList
-from .io_utils import atomic_write
+from .atomic import atomic_write, atomic_write_bytes
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = 20000 * 20000
@@ -122,19 +122,24 @@ def _colour_mask_to_index(arr: np.ndarray, classes: ClassList, name: str) -> np.
     return out
 
 
-def is_binary_255(values: np.ndarray, ignore_index: int | None) -> bool:
-    """True when a mask holds only 0 and 255 and 255 is not the ignore value: read as {0, 1}."""
-    vals = set(np.unique(values).tolist())
-    return 255 in vals and vals <= {0, 255} and ignore_index != 255
+def index_mask_png(mask: np.ndarray, classes: ClassList) -> bytes:
+    """A class-index mask as palette PNG bytes: pixel values are the indices, the palette the class colours."""
+    if mask.max(initial=0) > 255 or mask.min(initial=0) < 0:
+        raise ValueError("mask values must lie in 0..255")
+    img = Image.fromarray(mask.astype(np.uint8), mode="P")
+    img.putpalette(classes.palette())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def write_index_mask(path: Path, mask: np.ndarray, classes: ClassList) -> None:
-    """Write a class-index mask as a palette PNG (values are indices, colours for viewers)."""
-    if mask.max(initial=0) > 255 or mask.min(initial=0) < 0:
-        raise ValueError(f"{Path(path).name}: mask values must lie in 0..255")
-    img = Image.fromarray(mask.astype(np.uint8), mode="P")
-    img.putpalette(classes.palette())
-    atomic_write(Path(path), lambda p: img.save(p, format="PNG"))
+    """Write a class-index mask as a palette PNG (``index_mask_png``), atomically."""
+    try:
+        data = index_mask_png(mask, classes)
+    except ValueError as err:
+        raise ValueError(f"{Path(path).name}: {err}") from None
+    atomic_write_bytes(Path(path), data)
 
 
 def write_rgb(path: Path, rgb: np.ndarray) -> None:

@@ -1,7 +1,8 @@
 """Background training jobs: a thread per job, lock-protected progress, cancel, one job at a time.
 
 The registry lives in the server process (not in a browser session), so a reloaded page or a
-second tab finds the running job again by asking the registry.
+second tab finds the running job again by asking the registry. A job keeps the training events
+(``seg_core.events``) it was sent; ``snapshot()`` copies them for display.
 """
 from __future__ import annotations
 
@@ -12,11 +13,61 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-MAX_POINTS = 5000
+from .events import End, Event, Start, Status, Step, Unfreeze, Validation
+
+MAX_POINTS = 5000  # loss-curve points kept per job
+ACTIVE = ("starting", "running")
 
 
 class JobRefused(RuntimeError):
     """A job is already running; the message says which."""
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's progress, for display on any thread."""
+
+    id: str
+    kind: str
+    label: str
+    state: str  # starting, running, done, cancelled, failed
+    started: float
+    start: Start | None
+    last_step: Step | None
+    curve: list[dict]  # {"step", "loss", "elapsed"} points for the live loss curve
+    validations: list[Validation]
+    end: End | None
+    message: str
+    error: str | None
+    first_progress_s: float | None
+    cancel_requested: bool
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    @property
+    def fraction(self) -> float:
+        """0..1 of the run done."""
+        if self.state == "done":
+            return 1.0
+        return min(max(self.last_step.progress if self.last_step else 0.0, 0.0), 1.0)
+
+    def summary(self) -> str:
+        """One line: step (of total, or seconds of the budget), epoch, loss, ETA, speed."""
+        s, st = self.last_step, self.start
+        if s is None:
+            return "preparing data and model" if self.active else self.state
+        text = f"step {s.step}" + (f"/{s.total_steps}" if s.total_steps else "")
+        if st is not None and st.time_budget:
+            text += f" · {s.elapsed:.0f}/{st.time_budget:.0f} s"
+        text += f" · epoch {s.epoch} · loss {s.loss_avg:.4f}"
+        if self.active and s.eta is not None:
+            text += f" · ETA {s.eta:.0f} s"
+        text += f" · {s.images_per_s:.1f} img/s"
+        if s.skipped:
+            text += f" · {s.skipped} batch(es) without labels skipped"
+        return text
 
 
 @dataclass
@@ -28,43 +79,43 @@ class Job:
     state: str = "starting"  # starting, running, done, cancelled, failed
     started: float = field(default_factory=time.time)
     first_progress_s: float | None = None  # seconds from start to the first training step
-    latest: dict = field(default_factory=dict)
-    steps: list[dict] = field(default_factory=list)  # (step, loss) points for the live curve
-    validations: list[dict] = field(default_factory=list)
+    start: Start | None = None
+    last_step: Step | None = None
+    curve: list[dict] = field(default_factory=list)
+    validations: list[Validation] = field(default_factory=list)
+    end: End | None = None
     message: str = ""
     error: str | None = None
-    result: object = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
-    def report(self, info: dict) -> None:
+    def report(self, event: Event) -> None:
         """Progress callback for the engine (called on the job's thread)."""
         with self._lock:
-            ev = info.get("event")
-            if ev == "step":
+            if isinstance(event, Step):
                 if self.first_progress_s is None:
                     self.first_progress_s = time.time() - self.started
                 self.state = "running"
-                self.latest = self.latest | info  # keeps the start event's time_budget, total_steps
-                if len(self.steps) < MAX_POINTS:
-                    self.steps.append({"step": info["step"], "loss": info["loss"], "elapsed": info["elapsed"]})
-            elif ev == "validation":
-                self.validations.append(dict(info))
-            elif ev == "status":
-                self.message = info.get("message", "")
-            elif ev in ("start", "unfreeze"):
-                self.latest = self.latest | {k: v for k, v in info.items() if k != "event"}
-                if ev == "unfreeze":
-                    self.message = f"unfroze the encoder at epoch {info.get('epoch')}"
+                self.last_step = event
+                if len(self.curve) < MAX_POINTS:
+                    self.curve.append({"step": event.step, "loss": event.loss, "elapsed": event.elapsed})
+            elif isinstance(event, Validation):
+                self.validations.append(event)
+            elif isinstance(event, Status):
+                self.message = event.message
+            elif isinstance(event, Start):
+                self.start = event
+            elif isinstance(event, Unfreeze):
+                self.message = f"unfroze the encoder at epoch {event.epoch}"
+            elif isinstance(event, End):
+                self.end = event
 
-    def snapshot(self) -> dict:
-        """A consistent copy for display (any thread)."""
+    def snapshot(self) -> JobSnapshot:
         with self._lock:
-            return {"id": self.id, "kind": self.kind, "label": self.label, "state": self.state,
-                    "started": self.started, "latest": dict(self.latest), "steps": list(self.steps),
-                    "validations": list(self.validations), "message": self.message, "error": self.error,
-                    "first_progress_s": self.first_progress_s, "cancel_requested": self.stop_event.is_set()}
+            return JobSnapshot(self.id, self.kind, self.label, self.state, self.started, self.start,
+                               self.last_step, list(self.curve), list(self.validations), self.end, self.message,
+                               self.error, self.first_progress_s, self.stop_event.is_set())
 
     def cancel(self) -> None:
         self.stop_event.set()
@@ -73,12 +124,28 @@ class Job:
 
     @property
     def active(self) -> bool:
-        return self.state in ("starting", "running")
+        return self.state in ACTIVE
 
     def wait(self, timeout: float | None = None) -> bool:
         if self.thread is not None:
             self.thread.join(timeout)
         return not self.active
+
+    def _body(self, target: Callable[[Callable[[Event], None], threading.Event], object]) -> None:
+        from .training import Cancelled
+
+        try:
+            target(self.report, self.stop_event)
+            with self._lock:
+                self.state = "cancelled" if self.stop_event.is_set() else "done"
+        except Cancelled as err:
+            with self._lock:
+                self.state, self.message = "cancelled", str(err)
+        except BaseException as err:  # shown to the user, not lost in a log
+            with self._lock:
+                self.state = "failed"
+                self.error = f"{type(err).__name__}: {err}"
+                self.message = traceback.format_exc(limit=6)
 
 
 class JobRegistry:
@@ -96,10 +163,17 @@ class JobRegistry:
         with self._lock:
             return max(self.jobs.values(), key=lambda j: j.started, default=None)
 
+    def writing(self, folder) -> Job | None:
+        """The active job that writes ``folder`` (a run being trained), if any."""
+        from pathlib import Path
+
+        job = self.active()
+        return job if job is not None and job.output is not None and Path(job.output) == Path(folder) else None
+
     def get(self, job_id: str | None) -> Job | None:
         return self.jobs.get(job_id) if job_id else None
 
-    def start(self, kind: str, label: str, target: Callable[[Callable[[dict], None], threading.Event], object],
+    def start(self, kind: str, label: str, target: Callable[[Callable[[Event], None], threading.Event], object],
               output: str | None = None) -> Job:
         """Run ``target(progress, stop_event)`` on a new thread; refuse if a job is running."""
         with self._lock:
@@ -108,19 +182,7 @@ class JobRegistry:
                 raise JobRefused(f"'{running.label}' is still running; wait for it or cancel it first")
             job = Job(id=uuid.uuid4().hex[:8], kind=kind, label=label, output=output)
             self.jobs[job.id] = job
-
-        def body():
-            try:
-                job.result = target(job.report, job.stop_event)
-                with job._lock:
-                    job.state = "cancelled" if job.stop_event.is_set() else "done"
-            except BaseException as err:  # shown to the user, not lost in a log
-                with job._lock:
-                    job.state = "failed"
-                    job.error = f"{type(err).__name__}: {err}"
-                    job.message = traceback.format_exc(limit=6)
-
-        job.thread = threading.Thread(target=body, name=f"job-{job.id}", daemon=True)
+        job.thread = threading.Thread(target=job._body, args=(target,), name=f"job-{job.id}", daemon=True)
         job.thread.start()
         return job
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dataset import IGNORE
+from .mask_values import IGNORE
 
 
 class FocalLoss(nn.Module):

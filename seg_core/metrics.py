@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import IGNORE
+from .mask_values import IGNORE
 
 
 def confusion(pred: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:

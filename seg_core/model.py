@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .architectures import build_net
+from .architectures import build_net, get_architecture
 from .backbones import get_backbone
 from .freeze import FreezableMixin, apply_freeze, encoder_stages
-from .weights import resolve_weights_file, timm_ready_file
+from .weights import resolve_weights_file, timm_state_dict
 
 OUTPUT_MULTIPLE = 32  # input sides must be multiples of this (the encoder's total stride)
 
@@ -24,9 +24,10 @@ class ModelSpec:
 class SegModel(FreezableMixin, nn.Module):
     """Takes RGB images scaled to 0..1 (N, 3, H, W), returns class logits (N, C, H, W)."""
 
-    def __init__(self, net: nn.Module, mean, std):
+    def __init__(self, net: nn.Module, mean, std, backbone_name: str = "this backbone"):
         super().__init__()
         self.net = net
+        self.backbone_name = backbone_name
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
         self._frozen_norms = []
@@ -40,7 +41,7 @@ class SegModel(FreezableMixin, nn.Module):
 
     def freeze(self, depth: int) -> int:
         """Freeze the first ``depth`` encoder stages; returns the trainable parameter count."""
-        return apply_freeze(self, self.encoder, depth)
+        return apply_freeze(self, self.encoder, depth, self.backbone_name)
 
     @property
     def num_stages(self) -> int:
@@ -54,13 +55,12 @@ class SegModel(FreezableMixin, nn.Module):
         return [p for p in self.parameters() if id(p) not in enc]
 
 
-def _norm_stats(timm_name: str) -> tuple[tuple, tuple]:
-    import timm
+def norm_stats(backbone_name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) the backbone's ImageNet weights were trained with (from timm's pretrained config)."""
+    from segmentation_models_pytorch.encoders import get_preprocessing_params
 
-    cfg = timm.models.get_pretrained_cfg(timm_name)
-    if cfg is None:
-        return (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-    return tuple(cfg.mean), tuple(cfg.std)
+    params = get_preprocessing_params(get_backbone(backbone_name).smp_encoder)
+    return tuple(params["mean"]), tuple(params["std"])
 
 
 def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
@@ -72,18 +72,12 @@ def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
     backbone = get_backbone(spec.backbone)
     if spec.num_classes < 2:
         raise ValueError(f"need at least 2 classes (background and one more), got {spec.num_classes}")
+    get_architecture(spec.arch, backbone.name)  # an unsupported pair fails before any weights are read
     file = resolve_weights_file(backbone, weights)
     if weights == "none":
         net = build_net(spec.arch, backbone, spec.num_classes, weights=None)
     elif file is None:  # online download through timm's own cache
         net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet")
     else:
-        file = timm_ready_file(backbone, file)
-        net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet",
-                        pretrained_cfg_overlay=dict(file=str(file)))
-    mean, std = _norm_stats(backbone.timm_name)
-    return SegModel(net, mean, std)
-
-
-def count_trainable(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+        net = build_net(spec.arch, backbone, spec.num_classes, weights=timm_state_dict(backbone, file))
+    return SegModel(net, *norm_stats(backbone.name), backbone_name=backbone.name)

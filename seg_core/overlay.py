@@ -12,13 +12,10 @@ def colourise(mask: np.ndarray, classes: ClassList) -> np.ndarray:
     return lut[mask.astype(np.uint8)]
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, classes: ClassList, alpha: float = 0.5,
-            hide: set[int] | None = None) -> np.ndarray:
+def overlay(image: np.ndarray, mask: np.ndarray, classes: ClassList, alpha: float = 0.5) -> np.ndarray:
     """Blend class colours over ``image``; pixels outside the classes (unlabelled) stay as they are."""
     colour = colourise(mask, classes).astype(np.float32)
     show = mask < len(classes)
-    for i in hide or ():
-        show &= mask != i
     out = image.astype(np.float32).copy()
     out[show] = (1 - alpha) * out[show] + alpha * colour[show]
     return out.clip(0, 255).astype(np.uint8)

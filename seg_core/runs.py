@@ -1,25 +1,23 @@
 """A run is a folder: config, metrics history, best checkpoint, classes. It reloads from that alone."""
 from __future__ import annotations
 
-import csv
-import io
 import json
-import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .classes import ClassList
-from .io_utils import atomic_write, atomic_write_text
+from .atomic import atomic_write, atomic_write_text
+from .events import Validation, field_names
+
+if TYPE_CHECKING:
+    import torch
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
 CHECKPOINT = "model.safetensors"
 CLASSES = "classes.json"
 STATUS = "status.json"
-HISTORY_FIELDS = ["epoch", "step", "phase", "elapsed_s", "train_loss", "lr", "images_per_s",
-                  "trainable_params", "val_miou", "val_dice", "val_pixel_accuracy", "best"]
 
 
 @dataclass
@@ -52,16 +50,24 @@ class Run:
             return {"state": "unknown"}
 
     def history(self) -> list[dict]:
+        """The validation rows (``seg_core.events.Validation`` fields), oldest first."""
+        import pandas as pd
+
         try:
-            text = (self.path / HISTORY).read_text()
-        except FileNotFoundError:
+            df = pd.read_csv(self.path / HISTORY)
+        except (FileNotFoundError, pd.errors.EmptyDataError):
             return []
-        rows = list(csv.DictReader(io.StringIO(text)))
-        return [{k: _num(v) for k, v in r.items()} for r in rows]
+        return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
 
     @property
     def has_checkpoint(self) -> bool:
         return (self.path / CHECKPOINT).is_file()
+
+    @property
+    def checkpoint_mtime(self) -> float:
+        """When the checkpoint was last written (0 when there is none): a cache key for the model."""
+        ck = self.path / CHECKPOINT
+        return ck.stat().st_mtime if ck.is_file() else 0.0
 
     def load_model(self, device: str = "cpu"):
         """The trained network, rebuilt from config.json and the safetensors checkpoint."""
@@ -83,33 +89,17 @@ class Run:
     def write_status(self, **status) -> None:
         atomic_write_text(self.path / STATUS, json.dumps(status, indent=2, default=str))
 
-    def write_history(self, rows: list[dict]) -> None:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-        atomic_write_text(self.path / HISTORY, buf.getvalue())
+    def write_history(self, rows: list[Validation]) -> None:
+        import pandas as pd
+
+        df = pd.DataFrame([asdict(r) for r in rows], columns=field_names(Validation))
+        atomic_write_text(self.path / HISTORY, df.to_csv(index=False))
 
     def save_checkpoint(self, model: torch.nn.Module) -> None:
         from safetensors.torch import save_file
 
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
         atomic_write(self.path / CHECKPOINT, lambda p: save_file(state, str(p)))
-
-    def delete(self) -> None:
-        shutil.rmtree(self.path)
-
-
-def _num(v: str):
-    if v in ("", None):
-        return None
-    if v in ("True", "False"):
-        return v == "True"
-    try:
-        f = float(v)
-        return int(f) if f.is_integer() and "." not in v else f
-    except ValueError:
-        return v
 
 
 def list_runs(root: Path) -> list[Run]:

@@ -31,29 +31,33 @@ def hub_cache_dir() -> Path:
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Load tensors from safetensors or a torch file without unpickling arbitrary objects."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    """Tensors of a safetensors or torch file, through timm's loader: never unpickles arbitrary objects
+    (``weights_only``), unwraps a nested ``state_dict``/``model`` entry and DDP/compile prefixes."""
+    from timm.models import clean_state_dict, load_state_dict
 
-        return load_file(str(path))
+    path = Path(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_state_dict(str(path), use_ema=False, weights_only=True)
+    except AttributeError:  # a tensor or list, not a mapping
+        raise ValueError(f"{path.name}: holds no state dict of tensors") from None
     except Exception as err:
-        raise ValueError(f"{path.name}: not a weights file that loads safely ({str(err).splitlines()[0]})") from None
-    for key in ("state_dict", "model", "model_state_dict"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        why = (str(err).splitlines() or [type(err).__name__])[0]
+        if "weights_only" in why:
+            why = "it stores Python objects besides tensors, which are not loaded for safety"
+        raise ValueError(f"{path.name}: not a weights file that loads safely ({why})") from None
+    if isinstance(state.get("model_state_dict"), dict):  # the PyTorch tutorials' checkpoint layout
+        state = clean_state_dict(state["model_state_dict"])
+    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path.name}: holds no state dict of tensors")
-    return dict(obj)
+    return state
 
 
 def remap_by_order(src: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename ``src`` to ``target``'s keys when both list the same shapes in the same order.
 
     This is how a checkpoint of another implementation of the same network (EfficientNet-PyTorch's
-    ``_conv_stem`` against timm's ``conv_stem``) is loaded.
+    ``_conv_stem`` against timm's ``conv_stem``) is loaded. When ``src`` has all of ``target``'s keys
+    it is simply cut down to them.
     """
     if set(src) >= set(target):
         return {k: src[k] for k in target}
@@ -64,10 +68,21 @@ def remap_by_order(src: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
     return {tk: sv for (_, sv), (tk, _) in zip(s_items, t_items)}
 
 
-def _timm_full_state(backbone: Backbone) -> dict[str, torch.Tensor]:
+def _timm_layout(backbone: Backbone) -> dict[str, torch.Tensor]:
+    """Names and shapes of timm's full classifier for ``backbone`` (meta tensors: no memory, no init)."""
     import timm
 
-    return timm.create_model(backbone.timm_name, pretrained=False).state_dict()
+    with torch.device("meta"):
+        return timm.create_model(backbone.timm_name, pretrained=False).state_dict()
+
+
+def timm_state_dict(backbone: Backbone, path: Path) -> dict[str, torch.Tensor]:
+    """The weights in ``path`` under timm's names for ``backbone``, ready for ``build_net(weights=...)``."""
+    state = read_state_dict(path)
+    try:
+        return remap_by_order(state, _timm_layout(backbone))
+    except ValueError as err:
+        raise ValueError(f"{Path(path).name}: not weights for '{backbone.name}': {err}") from None
 
 
 def _lite0_package_state() -> dict[str, torch.Tensor]:
@@ -83,13 +98,13 @@ OFFLINE_SOURCES: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
 
 
 def convert_to_timm(backbone: Backbone, state: dict[str, torch.Tensor], dest: Path) -> Path:
-    """Save ``state`` under timm's key names for ``backbone`` as safetensors at ``dest``."""
+    """Save ``state`` under timm's key names for ``backbone`` as safetensors at ``dest`` (done once for a
+    package's weights, so that the weights folder holds a file timm and any other tool load as is)."""
     from safetensors.torch import save_file
 
-    from .io_utils import atomic_write
+    from .atomic import atomic_write
 
-    mapped = remap_by_order(state, _timm_full_state(backbone))
-    mapped = {k: v.contiguous() for k, v in mapped.items()}
+    mapped = {k: v.contiguous() for k, v in remap_by_order(state, _timm_layout(backbone)).items()}
     atomic_write(dest, lambda p: save_file(mapped, str(p)))
     return dest
 
@@ -157,7 +172,7 @@ def unavailable_message(backbone: Backbone) -> str:
         f"ImageNet weights for '{backbone.name}' are not on this machine and cannot be downloaded "
         f"({HUB_HOST} is unreachable). Either connect to the internet and retry (timm caches them in "
         f"{hub_cache_dir()}), or copy the file model.safetensors of the Hugging Face repository {hub_id} "
-        f"to {weights_dir() / (backbone.name + '.safetensors')}, or pass a weights file with --weights PATH. "
+        f"to {weights_dir() / (backbone.name + '.safetensors')}, or choose a weights file as the initial weights. "
         f"'efficientnet_lite0' works offline."
     )
 
@@ -182,18 +197,6 @@ def resolve_weights_file(backbone: Backbone, weights: str) -> Path | None:
         raise FileNotFoundError(f"{path}: no weights file for '{backbone.name}' in this folder "
                                 f"(looked for {backbone.name}.safetensors, model.safetensors, pytorch_model.bin)")
     if not path.is_file():
-        raise FileNotFoundError(f"--weights: '{weights}' is neither 'imagenet', 'none' nor an existing file or folder")
+        raise FileNotFoundError(f"Initial weights '{weights}' are neither 'imagenet', 'none' nor an existing "
+                                "weights file or folder")
     return path
-
-
-def timm_ready_file(backbone: Backbone, path: Path) -> Path:
-    """``path`` itself when timm can load it, else a converted copy (other key names, same layout)."""
-    state = read_state_dict(path)
-    target = _timm_full_state(backbone)
-    if set(target) <= set(state):
-        return path
-    dest = Path(tempfile.mkdtemp(prefix="seg_core_w_")) / f"{backbone.timm_name}.safetensors"
-    try:
-        return convert_to_timm(backbone, state, dest)
-    except ValueError as err:
-        raise ValueError(f"{path.name}: not weights for '{backbone.name}': {err}") from None

@@ -18,12 +18,12 @@ import numpy as np
 
 from .classes import ClassList
 from .dataset import Dataset, scan_dataset
-from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_binary_255, read_image, read_mask_raw, write_index_mask
-from .io_utils import atomic_write_bytes
+from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, read_image, read_mask_raw, write_index_mask
+from .mask_values import UNLABELLED, is_binary_255
+from .atomic import atomic_write_bytes
 from .runs import Run, list_runs
 from .sample import bundled_sample_dir
 
-UNLABELLED = 255
 ENV_VAR = "SEGAPP_WORKSPACE"
 
 
@@ -92,7 +92,8 @@ class Workspace:
         return sorted(p.stem for p in self.images_dir.iterdir() if p.suffix.lower() in IMAGE_EXTS)
 
     def image_path(self, stem: str) -> Path:
-        for p in self.images_dir.glob(f"{glob_escape(stem)}.*"):
+        """The image file whose stem is exactly ``stem`` (``s1`` is not ``s1.v2.png``)."""
+        for p in _files_with_stem(self.images_dir, stem):
             if p.suffix.lower() in IMAGE_EXTS:
                 return p
         raise FileNotFoundError(f"no image '{stem}' in the workspace")
@@ -117,6 +118,11 @@ class Workspace:
             raise ValueError(f"{stem}.png: values {bad.tolist()} are not classes 0..{n - 1} or {UNLABELLED}")
         write_index_mask(self.mask_path(stem), mask.astype(np.uint8), self.classes())
 
+    def masks_stamp(self) -> tuple[tuple[str, int], ...]:
+        """Names and modification times of the stored masks: changes whenever a mask is saved or removed."""
+        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in self.masks_dir.iterdir()
+                            if p.is_file() and not p.name.startswith(".")))
+
     def clear_mask(self, stem: str) -> None:
         """Make every pixel of ``stem`` unlabelled again (removes its mask file)."""
         self.mask_path(stem).unlink(missing_ok=True)
@@ -127,7 +133,7 @@ class Workspace:
             raise ImageReadError(f"{filename}: not an image type we read ({', '.join(IMAGE_EXTS)})")
         read_image(Path(filename), data)
         stem = _safe_stem(filename)
-        for old in self.images_dir.glob(f"{glob_escape(stem)}.*"):
+        for old in _files_with_stem(self.images_dir, stem):
             if old.name != f"{stem}{Path(filename).suffix.lower()}":
                 raise ValueError(f"{filename}: an image named '{stem}' already exists ({old.name}); rename one")
         atomic_write_bytes(self.images_dir / f"{stem}{Path(filename).suffix.lower()}", data)
@@ -171,6 +177,19 @@ class Workspace:
                 self.add_mask(base, data)
             except (ValueError, OSError) as err:
                 rep.problems.append(str(err))
+        return rep
+
+    def import_uploads(self, images: list[tuple[str, bytes]], masks: list[tuple[str, bytes]] = ()) -> ImportReport:
+        """The upload form's files: ``images`` (zips among them are read by ``import_zip``) and ``masks``
+        named like their image."""
+        is_zip = [name.lower().endswith(".zip") for name, _ in images]
+        files = [f for f, z in zip(images, is_zip) if not z] + [(f"masks/{name}", data) for name, data in masks]
+        rep = self.import_files(files) if files else ImportReport()
+        for (name, data), z in zip(images, is_zip):
+            if z:
+                more = self.import_zip(data, name)
+                rep.added += more.added
+                rep.problems += more.problems
         return rep
 
     def import_zip(self, data: bytes, zip_name: str = "upload.zip") -> ImportReport:
@@ -229,6 +248,12 @@ class Workspace:
                         rep.added.append(p.stem)
         return rep
 
+    def save_weights_file(self, filename: str, data: bytes) -> Path:
+        """Store an uploaded weights file in ``weights/`` (its own name, no folders); returns its path."""
+        dest = self.root / "weights" / Path(filename).name
+        atomic_write_bytes(dest, data)
+        return dest
+
     # -- runs ---------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
         return list_runs(self.runs_dir)
@@ -237,5 +262,5 @@ class Workspace:
         return self.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}_{backbone}"
 
 
-def glob_escape(s: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", s)
+def _files_with_stem(folder: Path, stem: str) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.stem == stem and p.is_file())

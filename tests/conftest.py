@@ -35,3 +35,40 @@ def tiny_run(tiny_data, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     return train(TrainConfig(data=str(tiny_data), out=str(out), epochs=2, img_size=(64, 64), val_interval_s=0))
+
+
+# -- the app's pages (AppTest) -----------------------------------------------------------------------
+@pytest.fixture
+def fresh_ws(tmp_path, monkeypatch):
+    """An empty workspace (the app seeds it with the sample) for a page run, with Streamlit caches cleared."""
+    import streamlit as st
+
+    monkeypatch.setenv("SEGAPP_WORKSPACE", str(tmp_path / "ws"))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path / "ws"
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="session")
+def trained_ws(tmp_path_factory):
+    """A workspace (the sample) with one tiny 1-epoch run."""
+    from seg_core import TrainConfig, Workspace, train
+
+    root = tmp_path_factory.mktemp("app_ws") / "ws"
+    ws = Workspace(root)
+    train(TrainConfig(data=str(ws.data_dir), out=str(ws.new_run_dir("efficientnet_lite0")), epochs=1,
+                      img_size=(64, 64), time_budget=None, require_masks=False, weights="imagenet"))
+    return root
+
+
+@pytest.fixture
+def use_trained(trained_ws, monkeypatch):
+    """trained_ws as the app's workspace for a page run."""
+    import streamlit as st
+
+    monkeypatch.setenv("SEGAPP_WORKSPACE", str(trained_ws))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield trained_ws
+    st.cache_resource.clear()

@@ -10,19 +10,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import CHROMIUM, INSTALL_HINT, ROOT, launch_chromium, streamlit_app
+from app_harness import CHROMIUM, INSTALL_HINT, ROOT, launch_chromium, streamlit_app
 
 SHOTS = ROOT / "screenshots"
 _WS: list[str] = []
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def chromium():
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail(INSTALL_HINT)
         pytest.skip(INSTALL_HINT)
     pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def server(chromium, tmp_path_factory):
     _WS[:] = [str(tmp_path_factory.mktemp("e2e") / "ws")]
     log = tmp_path_factory.mktemp("log") / "streamlit.log"
     with streamlit_app(Path(_WS[0]), log) as url:
@@ -41,6 +45,25 @@ def _upload_zip(folder: Path) -> Path:
     return path
 
 
+# Records whether Streamlit's automatic list of pages/ (data-testid stSidebarNav) is ever shown.
+AUTO_NAV_WATCH = """
+window.__autoNavSeen = false;
+new MutationObserver(() => {
+  if (document.querySelector("[data-testid='stSidebarNav']")) window.__autoNavSeen = true;
+}).observe(document, {childList: true, subtree: true});
+"""
+APP_LINKS = ["Data", "Annotate", "Train", "Review", "Runs & export"]
+
+
+def _expect_app_navigation(page) -> None:
+    """The sidebar holds the app's own links, and Streamlit's automatic pages/ list never appeared."""
+    from playwright.sync_api import expect
+
+    for name in APP_LINKS:
+        expect(page.get_by_role("link", name=name)).to_be_visible()
+    assert page.evaluate("window.__autoNavSeen") is False, "Streamlit's automatic pages/ list was shown"
+
+
 def _step_of(text: str) -> int:
     m = re.search(r"step (\d+)", text)
     return int(m.group(1)) if m else -1
@@ -55,10 +78,12 @@ def test_browser_flow(server):
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        page.add_init_script(AUTO_NAV_WATCH)
         try:
-            page.goto(server)
+            page.goto(server)  # the server's first page load
             # Data page: the sample table
             expect(page.get_by_role("heading", name="Data")).to_be_visible()
+            _expect_app_navigation(page)
             expect(page.get_by_text("12 images, 10 labelled")).to_be_visible()
             expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
             # upload a zip of images/ + masks/ holding one unreadable image: two added, the bad one named
@@ -159,5 +184,27 @@ def test_browser_flow(server):
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
             raise
+        finally:
+            browser.close()
+
+
+def test_a_page_url_on_a_fresh_server_opens_inside_the_app(chromium, tmp_path):
+    """Opening /Review as a fresh server's first request shows Review with the app's navigation."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with streamlit_app(tmp_path / "ws", tmp_path / "streamlit.log") as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.add_init_script(AUTO_NAV_WATCH)
+        try:
+            page.goto(f"{url}/Review")
+            expect(page.get_by_role("heading", name="Review")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("No trained runs yet")).to_be_visible()
+            _expect_app_navigation(page)
+            page.get_by_role("link", name="Runs & export").click()
+            expect(page.get_by_role("heading", name="Runs & export")).to_be_visible()
+            assert page.url.endswith("/Runs")
+            _expect_app_navigation(page)
         finally:
             browser.close()

@@ -1,23 +1,16 @@
-"""Training through the library and the command line: run folders, metrics, cancel, repeatability."""
-import json
-import subprocess
-import sys
+"""Training through the library: run folders, learning, cancel, repeatability, fp16, scribbles."""
+import shutil
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from seg_core import REGISTRY, JobRefused, Run, TrainConfig, train
-from seg_core.losses import LOSSES, build_loss
-from seg_core.metrics import confusion, scores
-
-from conftest import ROOT
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "seg_core", *args], capture_output=True, text=True, cwd=ROOT)
+from seg_core import DatasetError, Run, TrainConfig, evaluate_run, train
+from seg_core.augment import AugmentConfig
+from seg_core.events import End, Start, Status, Step, Validation
+from seg_core.training import Cancelled, Trainer
 
 
 def test_run_folder_holds_everything_and_reloads(tiny_run, tiny_data):
@@ -32,38 +25,9 @@ def test_run_folder_holds_everything_and_reloads(tiny_run, tiny_data):
     assert model(__import__("torch").rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
 
 
-def test_cli_train_evaluate_predict(tiny_data, tmp_path):
-    run = tmp_path / "run"
-    res = cli("train", "--data", str(tiny_data), "--out", str(run), "--epochs", "3", "--img-size", "64x64",
-              "--freeze-depth", "3", "--unfreeze-after", "1", "--loss", "focal", "--quiet")
-    assert res.returncode == 0, res.stderr
-    assert "unfroze the encoder" in res.stdout and "run saved to" in res.stdout
-    hist = Run(run).history()
-    assert hist[0]["trainable_params"] < hist[-1]["trainable_params"]  # unfreezing added parameters
-
-    res = cli("evaluate", "--run", str(run), "--data", str(tiny_data), "--json")
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
-    assert {"miou", "per_class_iou", "dice", "pixel_accuracy", "images", "seconds_per_image"} <= set(out)
-    assert out["images"] == 6 and 0 <= out["miou"] <= 1 and set(out["per_class_iou"]) == {"background", "cell", "nucleus"}
-    val_stems = Run(run).config["split"]["val"]  # held out automatically: scored apart from the training images
-    assert len(val_stems) == 1 and out["held_out"]["images"] == 1
-    assert {Path(r["image"]).stem for r in out["per_image"] if r["split"] == "validation"} == set(val_stems)
-
-    res = cli("predict", "--run", str(run), "--images", str(tiny_data / "images"), "--out", str(tmp_path / "pred"),
-              "--crf", "--tta")
-    assert res.returncode == 0, res.stderr
-    masks = sorted((tmp_path / "pred" / "masks").glob("*.png"))
-    assert len(masks) == 6 and len(list((tmp_path / "pred" / "overlays").glob("*.png"))) == 6
-    m = np.array(Image.open(masks[0]))
-    assert m.shape == (64, 64) and set(np.unique(m).tolist()) <= {0, 1, 2}
-
-
 def test_training_learns_the_sample(tiny_data, tmp_path):
     run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=12, img_size=(64, 64),
                             val_fraction=0, val_interval_s=0))
-    from seg_core import evaluate_run
-
     res = evaluate_run(run, tiny_data)
     assert res["pixel_accuracy"] > 0.85 and res["per_class_iou"]["cell"] > 0.3
 
@@ -72,9 +36,9 @@ def test_cancel_stops_within_a_step_and_keeps_a_checkpoint(tiny_data, tmp_path):
     stop = threading.Event()
     steps = []
 
-    def progress(info):
-        if info["event"] == "step":
-            steps.append(info["step"])
+    def progress(event):
+        if isinstance(event, Step):
+            steps.append(event.step)
             stop.set()
 
     run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=50, img_size=(64, 64)), progress, stop)
@@ -89,74 +53,77 @@ def test_same_seed_same_run(tiny_data, tmp_path):
     assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
 
 
-def test_job_registry_refuses_a_second_job_and_reports_errors(tiny_data, tmp_path):
-    gate = threading.Event()
-    job = REGISTRY.start("train", "first", lambda progress, stop: gate.wait(10))
-    with pytest.raises(JobRefused, match="'first' is still running"):
-        REGISTRY.start("train", "second", lambda p, s: None)
-    gate.set()
-    job.wait(10)
-    bad = REGISTRY.start("train", "broken", lambda p, s: train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "r")), p, s))
-    bad.wait(30)
-    snap = bad.snapshot()
-    assert snap["state"] == "failed" and "DatasetError" in snap["error"] and "no images/ folder" in snap["error"]
 
 
-def test_losses_skip_ignored_pixels():
-    import torch
-
-    logits = torch.randn(1, 3, 8, 8)
-    target = torch.randint(0, 3, (1, 8, 8))
-    target[:, :4] = 255
-    for name in LOSSES:
-        fn = build_loss(name, torch.tensor([1.0, 2.0, 3.0]) if name in ("ce", "focal") else None)
-        other = logits.clone()
-        other[..., :4, :] = torch.randn(1, 3, 4, 8) * 10  # change only ignored pixels
-        assert torch.allclose(fn(logits, target), fn(other, target)), name
-
-
-def test_dice_matches_smp_dice_loss():
-    """Our gather-based Dice equals smp's one-hot DiceLoss in value and gradient (absent class included)."""
-    import segmentation_models_pytorch as smp
-    import torch
-
-    logits = torch.randn(2, 5, 16, 20, requires_grad=True)
-    target = torch.randint(0, 4, (2, 16, 20))  # class 4 absent
-    target[:, :3] = 255
-    ours, ref = build_loss("dice")(logits, target), smp.losses.DiceLoss("multiclass", ignore_index=255)(logits, target)
-    assert torch.allclose(ours, ref, atol=1e-6)
-    g1, = torch.autograd.grad(ours, logits)
-    g2, = torch.autograd.grad(ref, logits)
-    assert torch.allclose(g1, g2, atol=1e-7)
+def test_events_arrive_in_order_with_their_fields(tiny_data, tmp_path):
+    events = []
+    run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=2, img_size=(64, 64),
+                            val_interval_s=0), events.append)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "status" and kinds[-1] == "end"
+    assert kinds.index("start") < kinds.index("step") < kinds.index("validation")
+    start = next(e for e in events if isinstance(e, Start))
+    assert start.train_images + start.val_images == 6 and start.img_size == (64, 64) and start.total_steps == 4
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [e.step for e in steps] == [1, 2, 3, 4] and steps[-1].progress == 1.0
+    end = events[-1]
+    assert isinstance(end, End) and end.state == "done" and end.steps == 4 and end.checkpoint
+    assert run.status["state"] == "done" and run.status["steps"] == 4  # status.json holds the End fields
+    vals = [e for e in events if isinstance(e, Validation)]
+    assert [r["epoch"] for r in run.history()] == [v.epoch for v in vals]  # history.csv = Validation events
 
 
-def test_metrics_from_confusion():
-    pred = np.array([[0, 0, 1, 1]])
-    true = np.array([[0, 1, 1, 255]])
-    s = scores(confusion(pred, true, 2), ["a", "b"])
-    assert s["per_class_iou"] == {"a": 0.5, "b": 0.5} and s["pixel_accuracy"] == pytest.approx(2 / 3)
+def test_cancel_while_preparing_saves_nothing(tiny_data, tmp_path):
+    stop = threading.Event()
+
+    def progress(event):
+        if isinstance(event, Status):
+            stop.set()  # the user presses Cancel while the data loads
+
+    with pytest.raises(Cancelled, match="nothing was saved"):
+        train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=5, img_size=(64, 64)), progress, stop)
+    assert not (tmp_path / "r" / "model.safetensors").exists()
 
 
-def test_crops_as_large_as_the_image_are_never_padded():
-    """Zooming out is limited so the crop stays inside the image: no unlabelled border to train on."""
-    from seg_core.augment import AugmentConfig, random_crop
+def test_fp16_trains_with_a_gradient_scaler(tiny_data, tmp_path):
+    """precision fp16 takes the path with a gradient scaler (float16 gradients underflow without one)."""
+    cfg = TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=1, img_size=(64, 64), precision="fp16",
+                      val_interval_s=0)
+    trainer = Trainer(cfg)
+    run = trainer.run()
+    assert trainer.amp == torch.float16 and trainer.scaler.is_enabled()
+    assert run.status["state"] == "done" and np.isfinite(run.history()[-1]["train_loss"])
+    bf = Trainer(TrainConfig(data=str(tiny_data), out=str(tmp_path / "b"), epochs=1, img_size=(64, 64),
+                             precision="bf16", val_interval_s=0))
+    bf.run()
+    assert bf.amp == torch.bfloat16 and not bf.scaler.is_enabled()
 
-    rng = np.random.default_rng(0)
-    image, mask = np.zeros((40, 60, 3), np.uint8), np.ones((40, 60), np.uint8)
-    for _ in range(30):
-        _, m = random_crop(image, mask, (32, 60), AugmentConfig(rotate=0, scale=(0.5, 1.5)), rng)
-        assert m.shape == (32, 60) and not (m == 255).any()
-    small = [random_crop(image, mask, (16, 16), AugmentConfig(rotate=0, scale=(0.5, 0.5)), rng)[1] for _ in range(5)]
-    assert all((m == 1).all() for m in small)  # zoomed out 2x, still inside the 40x60 image
+
+def test_scribbles_train_and_unlabelled_batches_are_skipped(tiny_data, tmp_path):
+    """Partial labels: most pixels unlabelled (255); a batch with no labelled pixel is skipped, never NaN."""
+    data = tmp_path / "scribbles"
+    shutil.copytree(tiny_data, data)
+    for i, m in enumerate(sorted((data / "masks").glob("*.png"))):
+        full = np.array(Image.open(m))
+        part = np.full_like(full, 255)
+        if i == 0:  # one image keeps a labelled stripe, the others none at all
+            part[30:34] = full[30:34]
+        out = Image.fromarray(part, mode="P")
+        out.putpalette(Image.open(m).getpalette())
+        out.save(m)
+    events = []
+    run = train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=3, img_size=(64, 64), batch_size=2,
+                            val_fraction=0, ignore_index=255, augment=AugmentConfig.none()), events.append)
+    steps = [e for e in events if isinstance(e, Step)]
+    assert steps and all(np.isfinite(e.loss) and np.isfinite(e.loss_avg) for e in steps)
+    assert steps[-1].skipped > 0  # crops of the unlabelled images were skipped
+    assert run.has_checkpoint and run.status["state"] == "done"
 
 
-def test_balanced_class_weights_favour_rare_classes(tiny_data):
-    from seg_core import scan_dataset
-    from seg_core.train import balanced_weights
-
-    ds = scan_dataset(tiny_data)
-    counts = sum(ds.class_pixels.values())
-    w = balanced_weights(ds, [s.stem for s in ds.labelled])
-    rare, common = int(np.argmin(counts)), int(np.argmax(counts))
-    assert w[rare] > 1 > w[common]
-    assert balanced_weights(ds, []) == [1.0, 1.0, 1.0]  # nothing to count: no weighting
+def test_masks_without_any_labelled_pixel_are_refused(tiny_data, tmp_path):
+    data = tmp_path / "empty"
+    shutil.copytree(tiny_data, data)
+    for m in (data / "masks").glob("*.png"):
+        Image.fromarray(np.full((64, 64), 255, np.uint8)).save(m)
+    with pytest.raises(DatasetError, match="no labelled pixel"):
+        train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=1, ignore_index=255))

@@ -1,4 +1,4 @@
-"""Using a trained run: predict masks (optionally CRF-refined) and score them against ground truth."""
+"""A trained run in use: its model loaded once, masks predicted (optionally CRF-refined) for images and folders."""
 from __future__ import annotations
 
 import time
@@ -8,14 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from .crf import CRFParams, dense_crf
-from .dataset import scan_dataset
 from .device import autocast_dtype, pick_device, use_all_cpu_threads
 from .imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
-from .metrics import confusion, scores
 from .overlay import overlay
-from .predict import predict_probs, probs_to_mask
+from .sliding_window import predict_probs, probs_to_mask
 from .runs import Run
-from .train import DatasetError
 
 
 @dataclass
@@ -53,50 +50,6 @@ class Predictor:
             probs = dense_crf(image, probs, params)
         t2 = time.perf_counter()
         return Prediction(probs_to_mask(probs), probs, t1 - t0, t2 - t1)
-
-
-def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool = False,
-                 ignore_index: int | None = None, device: str = "auto", require_masks: bool = True) -> dict:
-    """Score ``run`` on a labelled folder: dataset metrics plus one row per image.
-
-    Each row's ``split`` says whether the run trained on that image ("train"), held it out for
-    validation ("validation") or never saw it ("unseen"); ``held_out`` scores the last two together.
-    """
-    cfg = run.config
-    split = cfg.get("split") or {}
-    role = {s: "train" for s in split.get("train", [])} | {s: "validation" for s in split.get("val", [])}
-    if ignore_index is None:
-        ignore_index = cfg.get("ignore_index")
-    ds = scan_dataset(Path(data), len(run.classes), ignore_index, classes=run.classes, require_masks=require_masks)
-    if ds.errors:
-        raise DatasetError(ds.errors)
-    pred = Predictor(run, device=device, tta=tta, crf=crf)
-    n = len(run.classes)
-    cm = np.zeros((n, n), np.int64)
-    held, n_held = np.zeros((n, n), np.int64), 0
-    per_image, secs, crf_secs = [], [], []
-    for s in ds.labelled:
-        image, mask = read_image(s.image), ds.load_mask(s)
-        p = pred.predict(image)
-        c = confusion(p.mask, mask, n)
-        cm += c
-        sc = scores(c, run.classes.names)
-        split_of = role.get(s.stem, "unseen")
-        per_image.append({"image": s.image.name, "split": split_of, "miou": sc["miou"],
-                          "pixel_accuracy": sc["pixel_accuracy"]})
-        if split_of != "train":
-            held += c
-            n_held += 1
-        secs.append(p.seconds + p.crf_seconds)
-        crf_secs.append(p.crf_seconds)
-    result = scores(cm, run.classes.names)
-    result.update(images=len(per_image), seconds_per_image=float(np.mean(secs)) if secs else 0.0,
-                  crf=crf is not None, tta=tta, per_image=per_image)
-    if n_held:
-        result["held_out"] = scores(held, run.classes.names) | {"images": n_held}
-    if crf is not None:
-        result["crf_seconds_per_image"] = float(np.mean(crf_secs)) if crf_secs else 0.0
-    return result
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -1,5 +1,5 @@
 """Start the real app (``streamlit run app.py``) on a workspace and a free port, and a headless system
-Chromium; shared by the end-to-end test and benchmarks/bench_ui.py."""
+Chromium; shared by the end-to-end test (tests/test_e2e_browser.py) and benchmarks/bench_ui.py."""
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent  # the checkout: app.py, pages/, .streamlit/ (an editable install)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL_HINT = "install chromium: apt-get install -y chromium chromium-driver"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -26,6 +26,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def streamlit_app(workspace: Path, log_path: Path, start_timeout: float = 60):
     """Yield the URL of the app serving ``workspace``; the server's output goes to ``log_path``."""
+    if not (ROOT / "app.py").is_file():
+        raise RuntimeError(f"no app.py next to {__file__}: install the checkout with `pip install -e .`")
     port = free_port()
     env = dict(os.environ, SEGAPP_WORKSPACE=str(workspace), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     with open(log_path, "w+") as log:

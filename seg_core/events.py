@@ -1,0 +1,108 @@
+"""The progress events a training run sends, declared once: one typed record per event.
+
+``train(cfg, progress)`` calls ``progress(event)`` with these, in this order: ``Status`` (any number,
+while preparing), ``Start``, then ``Step`` after every optimiser step with ``Unfreeze`` and
+``Validation`` in between, and ``End`` last. The CLI prints them, the job registry keeps them for the
+app, and ``Validation`` rows are the run's ``history.csv``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Callable, ClassVar, Union
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the run is doing before the first step (checking data, loading weights)."""
+
+    kind: ClassVar[str] = "status"
+    message: str
+
+
+@dataclass(frozen=True)
+class Start:
+    """Data and model are ready; the first step follows."""
+
+    kind: ClassVar[str] = "start"
+    trainable_params: int  # parameters the optimiser updates now
+    total_steps: int | None  # None under a time budget
+    time_budget: float | None  # seconds, or None when stopping after a number of epochs
+    img_size: tuple[int, int]  # training crop (H, W)
+    train_images: int
+    val_images: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One optimiser step done."""
+
+    kind: ClassVar[str] = "step"
+    epoch: int  # 1-based epoch this step belongs to
+    step: int  # steps done so far
+    total_steps: int | None
+    loss: float  # this batch's loss
+    loss_avg: float  # exponential moving average of the loss (0.9)
+    lr: float  # decoder learning rate now
+    elapsed: float  # seconds since Start
+    progress: float  # 0..1 of the epochs or the time budget, whichever ends first
+    eta: float | None  # seconds left, estimated
+    images_per_s: float  # training images per second so far, validation included
+    phase: str  # "frozen 3/5", "all stages" or "fine-tune all"
+    skipped: int = 0  # batches skipped so far because they held no labelled pixel
+
+
+@dataclass(frozen=True)
+class Unfreeze:
+    """The whole encoder trains from this epoch on."""
+
+    kind: ClassVar[str] = "unfreeze"
+    epoch: int
+    trainable_params: int
+
+
+@dataclass(frozen=True)
+class Validation:
+    """An epoch ended with a validation (and a checkpoint when ``best``); one row of history.csv."""
+
+    kind: ClassVar[str] = "validation"
+    epoch: int
+    step: int
+    phase: str
+    elapsed_s: float
+    train_loss: float | None
+    lr: float
+    images_per_s: float
+    trainable_params: int
+    val_miou: float | None = None  # None when nothing is held out for validation
+    val_dice: float | None = None
+    val_pixel_accuracy: float | None = None
+    best: bool = True  # this validation saved the checkpoint
+
+
+@dataclass(frozen=True)
+class End:
+    """The run ended; the same fields are in the run's status.json."""
+
+    kind: ClassVar[str] = "end"
+    state: str  # "done" or "cancelled"
+    epochs: int
+    steps: int
+    seconds: float
+    best_val_miou: float | None
+    images_per_s: float  # validation and saving included
+    train_images_per_s: float  # training steps only (augmentation, forward, backward, update)
+    checkpoint: bool  # whether a model was saved (not when cancelled before the first step)
+
+
+Event = Union[Status, Start, Step, Unfreeze, Validation, End]
+Progress = Callable[[Event], None]
+EVENTS: tuple[type, ...] = (Status, Start, Step, Unfreeze, Validation, End)
+
+
+def to_dict(event: Event) -> dict:
+    """The event's fields and its ``kind``, for JSON and tables."""
+    return {"kind": event.kind} | asdict(event)
+
+
+def field_names(event_type: type) -> list[str]:
+    return [f.name for f in fields(event_type)]

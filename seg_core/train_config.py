@@ -1,0 +1,159 @@
+"""A training run's settings (``TrainConfig``), their defaults and their checks, in the words a user sees.
+
+The Train page labels its widgets with ``LABELS`` and the CLI takes its defaults from ``TrainConfig``
+and maps each flag onto a field, so an error names the setting the way the user met it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .architectures import DEFAULT_ARCH
+from .augment import AugmentConfig
+from .backbones import DEFAULT_BACKBONE
+from .device import PRECISIONS
+from .mask_values import MAX_CLASSES
+from .model import OUTPUT_MULTIPLE
+
+# field -> the setting's name on the Train page (and in every error about it)
+LABELS: dict[str, str] = {
+    "data": "Data folder",
+    "val_data": "Validation folder",
+    "out": "Run folder",
+    "backbone": "Backbone",
+    "arch": "Architecture",
+    "weights": "Initial weights",
+    "freeze_depth": "Freeze depth",
+    "unfreeze_after": "Unfreeze everything after epoch",
+    "epochs": "Epochs",
+    "time_budget": "Time budget (seconds)",
+    "num_classes": "Number of classes",
+    "ignore_index": "Unlabelled value",
+    "img_size": "Training crop",
+    "loss": "Loss",
+    "class_weights": "Class weights",
+    "lr": "Learning rate",
+    "batch_size": "Batch size",
+    "val_fraction": "Validation fraction",
+    "precision": "Precision",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is out of range; ``field`` is the TrainConfig field, the message names the setting."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(f"{LABELS.get(field_name, field_name)}: {message}")
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    val_data: str | None = None
+    backbone: str = DEFAULT_BACKBONE
+    arch: str = DEFAULT_ARCH
+    weights: str = "imagenet"  # "imagenet", "none", or a weights file or folder
+    freeze_depth: int = 3  # measured default: stages 1-3 frozen, then all (benchmarks/)
+    unfreeze_after: int | None = 8  # epochs; then all stages train at lr * encoder_lr_factor
+    epochs: int | None = None
+    time_budget: float | None = None  # seconds; with neither this nor epochs: DEFAULT_BUDGET_S
+    num_classes: int | None = None
+    ignore_index: int | None = None
+    img_size: tuple[int, int] | None = None  # crop (H, W); None: from the images, at most 512 a side
+    loss: str = "ce+dice"
+    class_weights: list[float] | str | None = "balanced"  # per class, or "balanced": from the training pixels
+    lr: float = 2e-3  # decoder; the encoder gets lr * encoder_lr_factor
+    encoder_lr_factor: float = 0.3
+    weight_decay: float = 1e-4
+    batch_size: int = 4
+    val_fraction: float = 0.2
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    precision: str = "auto"
+    device: str = "auto"
+    require_masks: bool = True  # False: train on the labelled images, skip the others (the app)
+    val_interval_s: float = 10.0  # validate at an epoch end at most this often (and always at the end)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["augment"] = self.augment.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["augment"] = AugmentConfig.from_dict(d.get("augment"))
+        if d.get("img_size") is not None:
+            d["img_size"] = tuple(d["img_size"])
+        return cls(**d)
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError for the first setting out of range; returns self."""
+        from .architectures import ARCHITECTURES, get_architecture
+        from .backbones import BACKBONES
+        from .losses import LOSSES
+
+        def need(ok: bool, name: str, message: str) -> None:
+            if not ok:
+                raise ConfigError(name, message)
+
+        need(self.backbone in BACKBONES, "backbone", f"unknown '{self.backbone}'; choose one of: {', '.join(BACKBONES)}")
+        need(self.arch in ARCHITECTURES, "arch", f"unknown '{self.arch}'; choose one of: {', '.join(ARCHITECTURES)}")
+        try:
+            get_architecture(self.arch, self.backbone)
+        except ValueError as err:
+            raise ConfigError("arch", str(err)) from None
+        need(self.loss in LOSSES, "loss", f"unknown '{self.loss}'; choose one of: {', '.join(LOSSES)}")
+        need(self.precision in PRECISIONS, "precision", f"must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
+        need(self.weights in ("imagenet", "none") or Path(self.weights).exists(), "weights",
+             f"'{self.weights}' is neither ImageNet, none, nor an existing weights file or folder")
+        need(self.freeze_depth >= 0, "freeze_depth", f"must be 0 or more, got {self.freeze_depth}")
+        need(self.unfreeze_after is None or self.unfreeze_after >= 0, "unfreeze_after",
+             f"must be 0 or more, got {self.unfreeze_after}")
+        need(self.epochs is None or self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
+        need(self.time_budget is None or self.time_budget > 0, "time_budget",
+             f"must be more than 0 seconds, got {self.time_budget}")
+        need(self.lr > 0, "lr", f"must be more than 0, got {self.lr}")
+        need(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
+        need(0 <= self.val_fraction < 1, "val_fraction", f"must be from 0 up to (not including) 1, got {self.val_fraction}")
+        need(self.num_classes is None or 2 <= self.num_classes <= MAX_CLASSES, "num_classes",
+             f"must be 2..{MAX_CLASSES}, got {self.num_classes}")
+        if self.img_size is not None:
+            h, w = self.img_size
+            need(h > 0 and w > 0 and not h % OUTPUT_MULTIPLE and not w % OUTPUT_MULTIPLE, "img_size",
+                 f"sides must be positive multiples of {OUTPUT_MULTIPLE}, like 352x480; got {h}x{w}")
+            need(self.batch_size * (h // OUTPUT_MULTIPLE) * (w // OUTPUT_MULTIPLE) > 1, "img_size",
+                 f"{h}x{w} with a batch of 1 is too small to train (the network's deepest layer would see "
+                 "a single pixel); use a larger crop or batch")
+        cw = self.class_weights
+        if cw not in (None, "balanced"):
+            need(isinstance(cw, (list, tuple)) and all(isinstance(v, (int, float)) and v >= 0 for v in cw)
+                 and any(v > 0 for v in cw), "class_weights",
+                 f"must be 'balanced', none, or one number of 0 or more per class; got {cw!r}")
+        return self
+
+
+def parse_img_size(text: str | None) -> tuple[int, int] | None:
+    """'352x480' -> (352, 480); empty -> None (automatic). Sides must be multiples of 32."""
+    if not text or not text.strip():
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().replace(" ", "").split("x"))
+    except ValueError:
+        raise ConfigError("img_size", f"must look like 352x480 (height x width), got '{text}'") from None
+    TrainConfig(data="", out="", img_size=(h, w)).validate()
+    return h, w
+
+
+def parse_class_weights(text: str | None) -> list[float] | str | None:
+    """'balanced', 'none'/empty, or comma-separated numbers (one per class)."""
+    if text is None or text.strip().lower() in ("", "none"):
+        return None
+    if text.strip().lower() == "balanced":
+        return "balanced"
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError("class_weights", f"must be 'balanced', 'none' or numbers like 1,2.5,4; got '{text}'") from None

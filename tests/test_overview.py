@@ -1,0 +1,45 @@
+"""The per-image overview of a workspace: size, labelled, classes present, and each image's own problems."""
+import io
+
+import numpy as np
+from PIL import Image
+
+from seg_core import ClassList, Workspace
+from seg_core.overview import image_overview
+
+
+def _png(arr):
+    b = io.BytesIO()
+    Image.fromarray(arr).save(b, format="PNG")
+    return b.getvalue()
+
+
+def test_each_image_gets_exactly_its_own_problems(tmp_path):
+    ws = Workspace(tmp_path / "ws", seed_sample=False)
+    ws.save_classes(ClassList(["background", "cell", "nucleus"]))
+    for stem in ("cell", "cell2", "cell_3"):
+        ws.add_image(f"{stem}.png", _png(np.zeros((12, 20, 3), np.uint8)))
+    mask = np.full((12, 20), 255, np.uint8)
+    mask[:2, :2] = 2
+    ws.save_mask("cell", mask)
+    (ws.masks_dir / "cell2.png").write_bytes(_png(np.zeros((5, 5), np.uint8)))  # wrong size
+    (ws.images_dir / "broken.png").write_bytes(b"not a png")
+
+    rows = {r.stem: r for r in image_overview(ws)}
+    assert list(rows) == ["broken", "cell", "cell2", "cell_3"]
+    cell = rows["cell"]
+    assert (cell.size, cell.labelled, cell.classes_present, cell.problems) == ((12, 20), True, ["nucleus"], [])
+    assert [p.message for p in rows["cell2"].problems] == ["mask is 5x5 but image cell2.png is 20x12"]
+    assert rows["cell2"].labelled and rows["cell2"].classes_present == []
+    assert [(p.severity, p.message) for p in rows["cell_3"].problems] == [
+        ("warning", "no mask in masks/ (not labelled yet)")]
+    assert rows["broken"].size is None
+    assert any("cannot read image" in p.message for p in rows["broken"].problems)
+
+
+def test_overview_reuses_a_scan_the_caller_has(tmp_path):
+    ws = Workspace(tmp_path / "ws")  # the bundled sample
+    ds = ws.scan()
+    rows = image_overview(ws, ds)
+    assert [r.stem for r in rows] == ws.stems() and sum(r.labelled for r in rows) == 10
+    assert rows[0].classes_present == ["background", "cell", "nucleus"] and rows[0].size == (256, 256)
