@@ -24,15 +24,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_app(workspace: Path, log_path: Path, start_timeout: float = 60):
-    """Yield the URL of the app serving ``workspace``; the server's output goes to ``log_path``."""
-    if not (ROOT / "app.py").is_file():
-        raise RuntimeError(f"no app.py next to {__file__}: install the checkout with `pip install -e .`")
+def streamlit_app(workspace: Path, log_path: Path, start_timeout: float = 60, script: str = "app.py",
+                  env: dict[str, str] | None = None):
+    """Yield the URL of the app serving ``workspace``; the server's output goes to ``log_path``.
+    ``script``: the Streamlit script to run, relative to the checkout (a test-only app, e.g.
+    ``tests/canvas_app.py``); ``env``: more environment variables for the server."""
+    if not (ROOT / script).is_file():
+        raise RuntimeError(f"no {script} in {ROOT}: install the checkout with `pip install -e .`")
     port = free_port()
-    env = dict(os.environ, SEGAPP_WORKSPACE=str(workspace), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, SEGAPP_WORKSPACE=str(workspace), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+               **(env or {}))
     with open(log_path, "w+") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                 "--server.port", str(port), "--server.address", "127.0.0.1"],
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+                                 "--server.port", str(port), "--server.address", "127.0.0.1",
+                                 # no reloading when a source file changes on disk while a test or benchmark runs
+                                 "--server.fileWatcherType", "none"],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.time() + start_timeout

@@ -3,8 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from app_state import classes_from_table, file_types, hex_colour, thumb_data_url, workspace
+from seg_core.classes import ClassList
 from seg_core.imageio import IMAGE_EXTS, MASK_EXTS
-from seg_core.mask_values import UNLABELLED
+from seg_core.mask_values import UNLABELLED, UPLOAD_RULE
 from seg_core.overview import image_overview
 
 ws = workspace()
@@ -19,25 +20,36 @@ with st.expander("Add images and masks", expanded=not ws.stems()):
     with c2:
         masks = st.file_uploader("Masks (named like their image)", accept_multiple_files=True,
                                  type=file_types(MASK_EXTS), key="up_masks")
+        st.caption(UPLOAD_RULE)
+    replace = st.checkbox("Replace existing files", key="up_replace",
+                          help="Off: an image whose name exists already is stored as name_2, and a mask for an "
+                               "image that has one is refused. On: the new file replaces the old one, which goes "
+                               "to the workspace's trash folder.")
     b1, b2 = st.columns(2)
     if b1.button("Import uploaded files", disabled=not (imgs or masks), type="primary"):
         rep = ws.import_uploads([(f.name, f.getvalue()) for f in imgs or []],
-                                [(f.name, f.getvalue()) for f in masks or []])
-        st.session_state["import_result"] = (rep.added, rep.problems)
+                                [(f.name, f.getvalue()) for f in masks or []], replace=replace)
+        st.session_state["import_result"] = (rep.added, rep.problems, rep.notes())
     if b2.button("Load sample"):
         rep = ws.load_sample()
-        st.session_state["import_result"] = (rep.added, rep.problems)
+        st.session_state["import_result"] = (rep.added, rep.problems, rep.notes())
     res = st.session_state.get("import_result")
     if res:
-        added, problems = res
+        added, problems, notes = (*res, [])[:3]
         if added:
             st.success(f"Added {len(added)} image(s): {', '.join(added)}")
+        for level, note in notes:  # renamed files (warning), masks, classes and replacements (info)
+            (st.warning if level == "warning" else st.info)(note)
         for p in problems:
             st.error(p)
 
 # -- table -----------------------------------------------------------------------------------------
-classes = ws.classes()
-ds = ws.scan()
+try:
+    classes = ws.classes()
+    ds = ws.scan()
+except ValueError as err:  # a damaged classes.json: named; the uploads, the class editor and Remove still work
+    st.error(f"{err}. Save the classes below to write a new one; the image table comes back then.")
+    classes, ds = ClassList(["background", "foreground"]), None
 
 
 def _thumbnail(stem: str) -> str | None:
@@ -53,16 +65,16 @@ def _size(hw: tuple[int, int] | None) -> str:
 
 rows = [{"thumbnail": _thumbnail(o.stem), "image": o.stem, "size": _size(o.size), "labelled": o.labelled,
          "classes present": ", ".join(o.classes_present), "problems": "; ".join(map(str, o.problems))}
-        for o in image_overview(ws, ds)]
+        for o in (image_overview(ws, ds) if ds is not None else [])]
 labelled = sum(r["labelled"] for r in rows)
 st.subheader(f"{len(rows)} images, {labelled} labelled")
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"thumbnail": st.column_config.ImageColumn("thumbnail", width="small"),
                                 "labelled": st.column_config.CheckboxColumn("labelled?")})
-else:
+elif ds is not None:
     st.info("No images yet: upload some above or press **Load sample**.")
-for p in ds.problems:
+for p in ds.problems if ds is not None else []:
     (st.error if p.severity == "error" else st.warning)(str(p))
 
 # -- classes ---------------------------------------------------------------------------------------
@@ -89,6 +101,6 @@ if ws.stems():
     c1, c2 = st.columns([3, 1])
     victim = c1.selectbox("Image to remove (moved to the workspace trash)", ws.stems(), key="remove_stem")
     if c2.button("Remove", key="remove_btn"):
-        ws.remove(victim)
-        st.toast(f"Moved {victim} to trash")
+        where = ws.remove(victim)  # None: removed already (a second click, another tab)
+        st.toast(f"Moved {victim} to trash" if where is not None else f"{victim} was removed already")
         st.rerun()

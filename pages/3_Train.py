@@ -10,6 +10,7 @@ from seg_core import ARCHITECTURES, BACKBONES, LOSSES, JobRefused, TrainConfig, 
 from seg_core.architectures import supported_archs
 from seg_core.augment import AugmentConfig
 from seg_core.train_config import LABELS, ConfigError, parse_img_size
+from seg_core.train_lock import describe as describe_holder, holder as training_holder
 
 ws = workspace()
 reg = registry()
@@ -41,21 +42,43 @@ def _backbone_label(name: str) -> str:
     return f"{name} — {_fmt_params(info['encoder_params'])} params, {ok} ({BACKBONES[name].note})"
 
 
-ds = ws.scan()
+try:
+    ds = ws.scan()
+except ValueError as err:  # a damaged classes.json: named; nothing can train until it is fixed
+    st.error(f"{err}. Fix it on the **Data** page (Classes: Save classes writes a new one).")
+    st.stop()
 n_lab = len(ds.labelled)
 st.caption(f"{n_lab} labelled image(s) of {len(ds.samples)}; unlabelled images and pixels are skipped.")
 
 job = reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
 running = job is not None and job.active
+elsewhere = None if running else training_holder(ws.runs_dir)  # a training in another process (another server)
+if elsewhere is not None:
+    st.info(f"{describe_holder(elsewhere)} in another process; Start is available again when it ends.")
+
+runs = ws.runs_to_continue()
+if runs:
+    last_start = runs[0].status.get("started")
+    if isinstance(last_start, (int, float)):
+        st.caption(f"{ws.masks_changed_since(last_start)} mask(s) saved since the latest run started "
+                   f"({runs[0].name}).")
 
 c1, c2 = st.columns(2)
 with c1:
-    names = list(BACKBONES)
-    backbone = st.selectbox(f"{LABELS['backbone']} (ImageNet-pretrained encoder)", names, format_func=_backbone_label,
-                            key="backbone")
-    arch = st.selectbox(LABELS["arch"], supported_archs(backbone), key="arch",
-                        format_func=lambda a: ARCHITECTURES[a].label)
-    wchoice = st.radio(LABELS["weights"], ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
+    init = st.selectbox(LABELS["init_run"], [None] + runs, key="init_run",
+                        format_func=lambda r: "no: start from the initial weights below" if r is None else
+                        f"{r.name} ({r.settings.get('backbone')}/{r.settings.get('arch')})",
+                        help="Start from that run's trained model and train on the current labels: faster than "
+                             "starting again. Only runs trained on the current classes are listed.")
+    if init is not None:
+        backbone, arch = init.settings["backbone"], init.settings["arch"]
+        st.caption(f"{LABELS['backbone']}: {backbone} · {LABELS['arch']}: {ARCHITECTURES[arch].label} (from the run)")
+    else:
+        backbone = st.selectbox(f"{LABELS['backbone']} (ImageNet-pretrained encoder)", list(BACKBONES),
+                                format_func=_backbone_label, key="backbone")
+        arch = st.selectbox(LABELS["arch"], supported_archs(backbone), key="arch",
+                            format_func=lambda a: ARCHITECTURES[a].label)
+    wchoice = "ImageNet" if init is not None else st.radio(LABELS["weights"], ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
                        key="weights_choice")
     weights = "imagenet"
     if wchoice.startswith("None"):
@@ -68,7 +91,7 @@ with c1:
             st.caption(f"saved as `{wpath}`")
         else:
             weights = None
-    if weights == "imagenet" and not _offline(backbone):
+    if weights == "imagenet" and init is None and not _offline(backbone):
         st.warning(f"ImageNet weights for {backbone} are not on this machine and need a download.")
 with c2:
     info = _info(backbone)
@@ -108,7 +131,8 @@ with st.expander("Advanced options"):
 
 if running:
     st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
-if st.button("Start training", type="primary", disabled=running or weights is None or n_lab == 0):
+if st.button("Start training", type="primary", disabled=running or elsewhere is not None or weights is None
+             or n_lab == 0):
     try:
         img_size = parse_img_size(size_txt)
         cfg = TrainConfig(data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch,
@@ -118,7 +142,7 @@ if st.button("Start training", type="primary", disabled=running or weights is No
                           class_weights="balanced" if balanced else None,
                           augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
                                                 rotate=float(rotate), colour=float(colour)),
-                          require_masks=False).validate()
+                          require_masks=False, init_run=str(init.path) if init is not None else None).validate()
         label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth})"
         job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
         st.session_state["job_id"] = job.id
@@ -164,4 +188,11 @@ def live():
         st.rerun()  # the job ended: rerun the page (stops polling, enables Start again)
 
 
+latest = next(iter(ws.runs()), None)  # e.g. after a restart: the newest run's process died while it trained
+if latest is not None and latest.state == "interrupted":
+    m = latest.best_val_miou
+    st.warning(f"Run {latest.name}: interrupted. The process training it stopped before it ended (the server was "
+               "restarted or killed). " + (f"Its best checkpoint (val mIoU {m:.3f}) is kept: review it, or continue "
+               "from it above." if latest.has_checkpoint and m is not None else "Its best checkpoint is kept: "
+               "review it, or continue from it above." if latest.has_checkpoint else "It had saved no checkpoint."))
 live()

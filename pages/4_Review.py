@@ -8,8 +8,9 @@ import streamlit as st
 from app_state import file_types, legend_html, predictor, runs_with_checkpoint, workspace
 from seg_core import CRFParams, Run, evaluate_run
 from seg_core.export import masks_zip
+from seg_core.ranking import EXPLAIN, heat_overlay, rank_images, uncertainty_map
 from seg_core.imageio import IMAGE_EXTS, read_image
-from seg_core.mask_values import UNLABELLED
+from seg_core.mask_values import UNLABELLED, WORKSPACE
 from seg_core.metrics import confusion, scores
 from seg_core.overlay import overlay
 
@@ -23,18 +24,25 @@ if not runs:
 
 
 def _run_label(r):
-    s = r.status
-    m = s.get("best_val_miou")
-    return f"{r.name} ({r.config.get('backbone')}/{r.config.get('arch')}" + (f", val mIoU {m:.3f})" if m is not None else ")")
+    m, c = r.best_val_miou, r.settings  # settings: {} when config.json is damaged
+    return (f"{r.name} ({c.get('backbone')}/{c.get('arch')}" + (f", val mIoU {m:.3f}" if m is not None else "")
+            + (f", {r.state}" if r.state != "done" else "") + ")")
 
 
 run = st.selectbox("Run", runs, format_func=_run_label, key="review_run")
-classes = run.classes
+try:
+    classes = run.classes
+    pred = predictor(run)
+except Exception as err:  # a damaged run folder (config, classes, checkpoint): say which file, pick another run
+    st.error(f"Cannot use the run {run.name}: {err}")
+    st.stop()
 
 
 @st.cache_data(show_spinner="Scoring the run on the labelled images…", max_entries=8)
 def _evaluate(run_path: str, checkpoint_stamp: float, data_dir: str, masks_stamp: tuple) -> dict:
-    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=UNLABELLED, require_masks=False)
+    # the workspace's masks: class indices, 255 unlabelled (mask_values.py), as Workspace.scan reads them
+    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=UNLABELLED, mask_values="index",
+                        require_masks=False, unlabelled_source=WORKSPACE)
 
 
 try:
@@ -44,6 +52,8 @@ except Exception as err:
     ev = None
 
 if ev:
+    for warning in ev.get("warnings", []):  # e.g. a class nobody labelled in any scored image
+        st.warning(warning)
     held = ev.get("held_out")
     m0, m1, m2, m3, m4 = st.columns(5)
     if held:
@@ -73,23 +83,39 @@ st.subheader("Image viewer")
 stems = ws.stems()
 if ev and ev["per_image"]:
     worst = [Path(r["image"]).stem for r in sorted(ev["per_image"], key=lambda r: r["miou"])]
-    stems = worst + [s for s in stems if s not in worst]
+    stems = [s for s in worst if s in stems] + [s for s in stems if s not in worst]
+if st.session_state.get("review_image") not in stems:  # removed meanwhile (another tab, the Data page)
+    st.session_state.pop("review_image", None)
 c1, c2 = st.columns([2, 1])
 stem = c1.selectbox("Image", stems, key="review_image")
 alpha = c2.slider("Overlay opacity", 0.0, 1.0, 0.5, key="review_alpha")
 st.markdown(legend_html(classes), unsafe_allow_html=True)
 
-pred = predictor(run)
-image = ws.read_image(stem)
-p = pred.predict(image, crf=False)
-gt = ws.read_mask(stem)
-v1, v2 = st.columns(2)
-v1.image(overlay(image, p.mask, classes, alpha), caption=f"prediction ({p.seconds * 1000:.0f} ms)", width="stretch")
-if gt is not None:
-    v2.image(overlay(image, gt, classes, alpha), caption="ground truth (white/uncoloured = unlabelled)",
+image = gt = None
+try:
+    if stem is None:
+        raise FileNotFoundError("no images in the workspace")
+    image = ws.read_image(stem)
+    p = pred.predict(image, crf=False)
+except Exception as err:  # removed while the page was open, or unreadable: named; the rest of the page works
+    st.error(f"{stem}: {err}" if stem and stem not in str(err) else str(err))
+    image = None
+if image is not None:
+    try:
+        gt = ws.read_mask(stem)
+        if gt is not None and gt.shape != image.shape[:2]:
+            raise ValueError(f"the mask is {gt.shape[1]}x{gt.shape[0]}, the image {image.shape[1]}x{image.shape[0]}")
+    except (OSError, ValueError) as err:
+        st.warning(f"{ws.mask_path(stem).name}: {err}" if ws.mask_path(stem).name not in str(err) else str(err))
+        gt = None
+    v1, v2 = st.columns(2)
+    v1.image(overlay(image, p.mask, classes, alpha), caption=f"prediction ({p.seconds * 1000:.0f} ms)",
              width="stretch")
-else:
-    v2.image(image, caption="no ground truth for this image", width="stretch")
+    if gt is not None:
+        v2.image(overlay(image, gt, classes, alpha), caption="ground truth (white/uncoloured = unlabelled)",
+                 width="stretch")
+    else:
+        v2.image(image, caption="no ground truth for this image", width="stretch")
 
 with st.expander("Dense CRF refinement"):
     use_crf = st.toggle("Refine with a dense CRF", key="crf_on")
@@ -100,13 +126,15 @@ with st.expander("Dense CRF refinement"):
                        srgb=k3.slider("srgb", 1.0, 60.0, crf_default.srgb, key="crf_srgb"),
                        compat_bilateral=k4.slider("compat_bilateral", 0.0, 20.0, crf_default.compat_bilateral,
                                                   key="crf_compat"))
-    if use_crf:
+    if use_crf and image is not None:
         try:
             q = pred.predict(image, crf=params)
             b1, b2 = st.columns(2)
             b1.image(overlay(image, p.mask, classes, alpha), caption="before CRF", width="stretch")
             b2.image(overlay(image, q.mask, classes, alpha), caption=f"after CRF ({q.crf_seconds:.2f} s)",
                      width="stretch")
+            if q.note:  # a very large image: predicted tile by tile, no CRF
+                st.info(q.note)
             if gt is not None:
                 n = len(classes)
                 before = scores(confusion(p.mask, gt, n), classes.names)["miou"]
@@ -133,7 +161,42 @@ for f in ups or []:
 dl_all = st.checkbox("Include predicted masks of all workspace images in the download", key="dl_all")
 if dl_all:
     for s in ws.stems():
-        to_zip.append((s, pred.predict(ws.read_image(s), crf=False).mask))
+        try:
+            to_zip.append((s, pred.predict(ws.read_image(s), crf=False).mask))
+        except Exception as err:  # removed meanwhile or unreadable: left out, named
+            st.warning(f"{s}: left out of the download ({err})")
 if to_zip:
     st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
                        file_name=f"{run.name}_masks.zip", mime="application/zip")
+
+# -- label next ------------------------------------------------------------------------------------
+st.subheader("Label next")
+candidates = ws.unlabelled_images()
+if not candidates:
+    st.caption("Every image has a mask: add more images on the **Data** page to get suggestions.")
+else:
+    measure = st.radio("Uncertainty", list(EXPLAIN), horizontal=True, key="rank_measure")
+    st.caption(EXPLAIN[measure])
+    if st.button(f"Rank the {len(candidates)} unlabelled image(s) with {run.name}", key="rank_btn"):
+        bar = st.progress(0.0, text="ranking…")
+        rows = rank_images(pred, candidates, measure,
+                           progress=lambda i, n, name: bar.progress(i / n, text=f"{i}/{n} {name}"))
+        st.session_state["ranked"] = (run.name, measure, rows)
+    ranked = st.session_state.get("ranked")
+    if ranked and ranked[:2] == (run.name, measure):
+        rows = ranked[2]
+        st.dataframe(pd.DataFrame([{"image": r.image, "score": r.score, "unsure pixels": r.unsure_fraction,
+                                    "problem": r.error or ""} for r in rows]), hide_index=True, width="stretch")
+        ok = [r.image for r in rows if r.error is None]
+        if ok:
+            pick = st.selectbox("Show where the model is unsure", ok, key="rank_pick")
+            img = read_image(ws.images_dir / pick)
+            guess = pred.predict(img, crf=False)
+            h1, h2 = st.columns(2)
+            if guess.probs is None:
+                h1.info(guess.note)
+            else:
+                h1.image(heat_overlay(img, uncertainty_map(guess.probs, measure)),
+                         caption=f"{pick}: uncertainty (bright = unsure)", width="stretch")
+            h2.image(overlay(img, guess.mask, classes, alpha), caption="prediction", width="stretch")
+            st.caption("Label the top images on the **Annotate** page, then train again (continue from this run).")

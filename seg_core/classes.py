@@ -32,7 +32,7 @@ class ClassList:
 
     names: list[str]
     colours: list[tuple[int, int, int]] = field(default_factory=list)
-    ignore_index: int | None = None  # mask value meaning "unlabelled / void"
+    ignore_index: int | None = None  # mask value meaning "unlabelled / void" (classes.json: "unlabelled")
 
     def __post_init__(self):
         self.colours = [tuple(int(v) for v in c) for c in self.colours]
@@ -48,24 +48,26 @@ class ClassList:
         return cls([f"class_{i}" for i in range(num_classes)])
 
     def to_json(self) -> dict:
-        data: dict = {"classes": [{"name": n, "color": list(c)} for n, c in zip(self.names, self.colours)]}
-        if self.ignore_index is not None:
-            data["ignore_index"] = self.ignore_index
-        return data
+        """``{"classes": [{"name", "color"}], "unlabelled": value or null}``: the unlabelled value is always
+        written, null when masks have none, so a folder's classes.json says what its masks mean."""
+        return {"classes": [{"name": n, "color": list(c)} for n, c in zip(self.names, self.colours)],
+                "unlabelled": self.ignore_index}
 
     @classmethod
     def from_json(cls, data: dict) -> "ClassList":
-        """Accepts ``{"classes": [{"name", "color"}]}`` or ``{"names": [...], "colors": [...]}``."""
+        """Accepts ``{"classes": [{"name", "color"}]}`` or ``{"names": [...], "colors": [...]}``, with the
+        unlabelled value as ``"unlabelled"`` (or the older ``"ignore_index"``)."""
+        unl = _unlabelled(data)
         if "classes" in data:
             items = data["classes"]
             names = [str(c["name"] if isinstance(c, dict) else c) for c in items]
             colours = [tuple(c["color"]) for c in items if isinstance(c, dict) and "color" in c]
             if len(colours) != len(names):
                 colours = []
-            return cls(names, colours, data.get("ignore_index"))
+            return cls(names, colours, unl)
         names = [str(n) for n in data.get("names", [])]
         colours = [tuple(c) for c in data.get("colors", data.get("colours", []))]
-        return cls(names, colours, data.get("ignore_index"))
+        return cls(names, colours, unl)
 
     @classmethod
     def load(cls, path: Path) -> "ClassList":
@@ -77,9 +79,25 @@ class ClassList:
     def save(self, path: Path) -> None:
         atomic_write_text(Path(path), json.dumps(self.to_json(), indent=2))
 
+    @property
+    def unlabelled(self) -> int | None:
+        """The mask value of unlabelled pixels (the same as ``ignore_index``)."""
+        return self.ignore_index
+
     def palette(self) -> "list[int]":
         """A 768-entry PIL palette: class colours first, white for everything else (unlabelled)."""
         flat: list[int] = []
         for i in range(256):
             flat.extend(self.colours[i] if i < len(self.colours) else UNLABELLED_COLOUR)
         return flat
+
+
+def _unlabelled(data: dict) -> int | None:
+    """The unlabelled value of a classes.json: ``"unlabelled"``, else the older ``"ignore_index"``; a whole
+    number or null."""
+    v = data.get("unlabelled", data.get("ignore_index"))
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()):
+        raise ValueError(f'"unlabelled" must be a whole number (like 255) or null, got {v!r}')
+    return int(v)

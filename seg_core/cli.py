@@ -1,4 +1,4 @@
-"""``python -m seg_core``: backbones, validate, train, evaluate, predict, export, sample."""
+"""``python -m seg_core``: backbones, validate, train, evaluate, predict, export, sample, import, runs."""
 from __future__ import annotations
 
 import argparse
@@ -35,10 +35,13 @@ def cmd_backbones(args) -> int:
 def cmd_validate(args) -> int:
     from .dataset import scan_dataset
 
-    ds = scan_dataset(Path(args.data), args.num_classes, args.ignore_index)
+    ds = scan_dataset(Path(args.data), args.num_classes, args.ignore_index, mask_values=args.mask_values)
     labelled = len(ds.labelled)
     print(f"{args.data}: {len(ds.samples)} images, {labelled} usable pairs, {ds.num_classes} classes "
-          f"({', '.join(ds.classes.names)})" + (f", ignore index {ds.ignore_index}" if ds.ignore_index is not None else ""))
+          f"({', '.join(ds.classes.names)})"
+          + (f", unlabelled value {ds.ignore_index}" if ds.ignore_index is not None else ""))
+    for rule in ds.mask_rules:  # how the mask values are read, as training and scoring read them
+        print(f"mask values: {rule}")
     for p in ds.problems:
         print(str(p))
     n_err = len(ds.errors)
@@ -80,10 +83,11 @@ def cmd_train(args) -> int:
         data=args.data, out=args.out, val_data=args.val_data, backbone=args.backbone, arch=args.arch,
         weights=args.weights, freeze_depth=args.freeze_depth, unfreeze_after=args.unfreeze_after,
         epochs=args.epochs, time_budget=args.time_budget, num_classes=args.num_classes,
-        ignore_index=args.ignore_index, img_size=parse_img_size(args.img_size), loss=args.loss,
+        ignore_index=args.ignore_index, mask_values=args.mask_values, img_size=parse_img_size(args.img_size),
+        loss=args.loss,
         class_weights=parse_class_weights(args.class_weights),
         lr=args.lr, batch_size=args.batch_size, seed=args.seed, augment=aug, precision=args.precision,
-        device=args.device)
+        device=args.device, init_run=args.init_run)
     run = train(cfg, _progress_printer(args.quiet))
     st = run.status
     print(f"{st['state']}: {st['epochs']} epochs, {st['steps']} steps in {st['seconds']:.0f}s "
@@ -105,14 +109,19 @@ def cmd_evaluate(args) -> int:
     from .runs import Run
 
     res = evaluate_run(Run(Path(args.run)), Path(args.data), crf=_crf(args), tta=args.tta,
-                       ignore_index=args.ignore_index, device=args.device)
+                       ignore_index=args.ignore_index, device=args.device, mask_values=args.mask_values)
+    for w in res["warnings"]:  # on stderr, so --json's stdout stays one JSON object
+        print(f"warning: {w}", file=sys.stderr)
     if args.json:
         print(json.dumps(res))
     else:
+        for rule in res["mask_values"]:
+            print(f"mask values: {rule}")
         print(f"mIoU {res['miou']:.4f}  Dice {res['dice']:.4f}  pixel accuracy {res['pixel_accuracy']:.4f}  "
               f"({res['images']} images, {res['seconds_per_image']:.3f} s/image)")
         for name, v in res["per_class_iou"].items():
-            print(f"  {name:20} IoU {'-' if v is None else f'{v:.4f}'}")
+            hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res["hidden_classes"] else ""
+            print(f"  {name:20} IoU {'-' if v is None else f'{v:.4f}'}{hidden}")
     return 0
 
 
@@ -132,6 +141,49 @@ def cmd_predict(args) -> int:
     return 1 if bad and len(bad) == len(rows) else 0
 
 
+def cmd_rank(args) -> int:
+    from .predictor import Predictor, image_files
+    from .ranking import EXPLAIN, rank_images
+    from .runs import Run
+
+    rows = rank_images(Predictor(Run(Path(args.run)), device=args.device, tta=args.tta), image_files(Path(args.images)),
+                       args.measure)
+    if args.json:
+        print(json.dumps([{"image": r.image, "score": None if r.error else round(r.score, 6),
+                           "unsure_fraction": None if r.error else round(r.unsure_fraction, 6)}
+                          | ({"error": r.error} if r.error else {}) for r in rows]))
+    else:
+        print(EXPLAIN[args.measure])
+        for r in rows:
+            print(f"skipped: {r.error}" if r.error else f"{r.score:.4f}  {r.image}")
+    return 0 if any(r.error is None for r in rows) else 1
+
+
+def cmd_runs(args) -> int:
+    from .runs import list_runs
+    from .train_lock import holder
+
+    root = Path(args.workspace)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such workspace folder")
+    runs_dir = root / "runs"
+    rows = [r.summary() for r in list_runs(runs_dir)]
+    if args.json:
+        print(json.dumps({"workspace": str(root), "training": holder(runs_dir) if runs_dir.is_dir() else None,
+                          "runs": rows}, default=str))
+        return 0
+    if not rows:
+        print(f"no runs in {runs_dir}")
+    else:
+        print(f"{'run':40} {'state':12} {'best val mIoU':>13}  checkpoint")
+        for r in rows:
+            miou = "-" if r["best_val_miou"] is None else f"{r['best_val_miou']:.4f}"
+            print(f"{r['run']:40} {r['state']:12} {miou:>13}  {'yes' if r['has_checkpoint'] else 'no'}")
+            for problem in r["problems"]:
+                print(f"  problem: {problem}")
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export_onnx, export_torchscript
     from .runs import Run
@@ -140,6 +192,19 @@ def cmd_export(args) -> int:
     fn = {"torchscript": export_torchscript, "onnx": export_onnx}[args.format]
     print(f"wrote {fn(run, Path(args.out))}")
     return 0
+
+
+def cmd_import(args) -> int:
+    """What the Data page's upload does, for files and zips on disk: one line per file, or ``--json``."""
+    from .workspace import Workspace
+
+    rep = Workspace(Path(args.workspace), seed_sample=False).import_paths(args.files, replace=args.replace)
+    if args.json:
+        print(json.dumps(rep.to_json(), ensure_ascii=False))
+    else:
+        for line in rep.lines():
+            print(line)
+    return 0 if rep.any_imported else 1
 
 
 def cmd_sample(args) -> int:
@@ -160,6 +225,18 @@ def _add_crf(p) -> None:
     p.add_argument("--device", default="auto")
 
 
+def _add_mask_values(p) -> None:
+    from .mask_values import MODES
+
+    p.add_argument("--ignore-index", type=int, metavar="VALUE",
+                   help="the mask value of unlabelled pixels (default: the folder's classes.json \"unlabelled\", "
+                        "for evaluate else the run's)")
+    p.add_argument("--mask-values", choices=MODES, default="auto",
+                   help="how mask values read: auto (default: class indices; 0/255-only masks of 2 classes are "
+                        "binary when nothing marks 255 unlabelled; ambiguous folders are refused), index (class "
+                        "indices, the unlabelled value skipped), binary (2 classes: 0 is class 0, 1 and 255 class 1)")
+
+
 def parser() -> argparse.ArgumentParser:
     from .device import PRECISIONS
     from .schedule import DEFAULT_BUDGET_S
@@ -171,10 +248,10 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("backbones", help="list backbones with sizes and offline availability").set_defaults(fn=cmd_backbones)
 
-    p = sub.add_parser("validate", help="list every problem of a data set folder")
+    p = sub.add_parser("validate", help="list every problem of a data set folder and how its mask values read")
     p.add_argument("--data", required=True)
     p.add_argument("--num-classes", type=int)
-    p.add_argument("--ignore-index", type=int)
+    _add_mask_values(p)
     p.set_defaults(fn=cmd_validate)
 
     p = sub.add_parser("train", help="fine-tune a pretrained encoder on a data set")
@@ -183,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--backbone", default=D.backbone, choices=list(BACKBONES))
     p.add_argument("--arch", default=D.arch, choices=list(ARCHITECTURES))
+    p.add_argument("--init-run", default=D.init_run,
+                   help="continue from this run's checkpoint (same classes, backbone and architecture)")
     p.add_argument("--weights", default=D.weights, help="imagenet, none, or a weights file/folder")
     p.add_argument("--freeze-depth", type=int, default=D.freeze_depth, help="encoder stages to freeze (0 = none)")
     p.add_argument("--unfreeze-after", type=int, default=D.unfreeze_after,
@@ -190,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--time-budget", type=float, help=f"seconds (default {DEFAULT_BUDGET_S:.0f} when no --epochs)")
     p.add_argument("--num-classes", type=int)
-    p.add_argument("--ignore-index", type=int)
+    _add_mask_values(p)
     p.add_argument("--img-size", help="training crop HxW, multiples of 32 (default: from the images)")
     p.add_argument("--loss", default=D.loss, choices=list(LOSSES))
     p.add_argument("--class-weights", default=D.class_weights,
@@ -209,8 +288,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a run on a labelled folder")
     p.add_argument("--run", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--ignore-index", type=int)
-    p.add_argument("--json", action="store_true")
+    _add_mask_values(p)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout (warnings go to stderr)")
     _add_crf(p)
     p.set_defaults(fn=cmd_evaluate)
 
@@ -221,11 +300,37 @@ def parser() -> argparse.ArgumentParser:
     _add_crf(p)
     p.set_defaults(fn=cmd_predict)
 
+    p = sub.add_parser("rank", help="list images by how unsure a run's model is about them (label those first)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--measure", default="entropy", choices=["entropy", "margin"])
+    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image first")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction}, most unsure first")
+    p.set_defaults(fn=cmd_rank)
+
+    p = sub.add_parser("runs", help="list a workspace's runs: state, best validation mIoU, checkpoint")
+    p.add_argument("--workspace", required=True, help="the app's workspace folder (its runs are in runs/)")
+    p.add_argument("--json", action="store_true",
+                   help='{"runs": [{run, state, best_val_miou, has_checkpoint, ...}], "training": lock owner or null}')
+    p.set_defaults(fn=cmd_runs)
+
     p = sub.add_parser("export", help="export a run as TorchScript or ONNX")
     p.add_argument("--run", required=True)
     p.add_argument("--format", choices=["torchscript", "onnx"], required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_export)
+
+    p = sub.add_parser("import", help="add images, masks, zips and classes.json to a workspace (as the Data page does)")
+    p.add_argument("--workspace", required=True, help="the app's workspace folder (created if missing)")
+    p.add_argument("files", nargs="+", metavar="FILE_OR_ZIP",
+                   help="images; masks (in a masks/ folder or named <image>_mask.png); zips; classes.json")
+    p.add_argument("--replace", action="store_true",
+                   help="replace an existing image, mask or classes.json (the old one goes to the trash) "
+                        "instead of renaming or refusing")
+    p.add_argument("--json", action="store_true",
+                   help='{"files": [{file, status, name, reason, kind}], "imported": n, "renamed": n, "refused": n}')
+    p.set_defaults(fn=cmd_import)
 
     p = sub.add_parser("sample", help="regenerate the bundled sample data set")
     p.add_argument("--out", default="data")

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .classes import ClassList
-from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, read_image, read_mask_raw
-from .mask_values import IGNORE, MAX_CLASSES, is_binary_255, normalise_mask
+from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_palette_mask, read_image, read_mask_raw
+from .mask_values import IGNORE, MODES, PALETTE_RULE, UNDECIDED, MaskReading, decide_reading
 
 
 
@@ -54,6 +53,8 @@ class Dataset:
     problems: list[Problem] = field(default_factory=list)
     class_pixels: dict[str, np.ndarray] = field(default_factory=dict)  # stem -> pixels per class
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # stem -> (H, W)
+    reading: MaskReading | None = None  # how the masks' values read (``mask_values.decide_reading``)
+    mask_rules: list[str] = field(default_factory=list)  # that reading in sentences (``validate`` prints them)
 
     @property
     def errors(self) -> list[Problem]:
@@ -69,8 +70,10 @@ class Dataset:
         return len(self.classes)
 
     def load_mask(self, sample: Sample) -> np.ndarray:
-        """Mask as uint8 class indices with ``IGNORE`` for ignored pixels."""
-        return normalise_mask(read_mask_raw(sample.mask, self.classes), self.ignore_index)
+        """Mask as uint8 class indices with ``IGNORE`` for unlabelled pixels, read by ``self.reading``
+        (raises ``MaskValueError`` naming the file and the values when one is neither a class nor unlabelled)."""
+        reading = self.reading or MaskReading(self.num_classes, self.ignore_index)
+        return reading.labels(read_mask_raw(sample.mask, self.classes), sample.mask.name)
 
     def load_pairs(self, samples: list[Sample] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(read_image(s.image), self.load_mask(s)) for s in (samples or self.labelled)]
@@ -86,19 +89,11 @@ def _files(folder: Path, exts: tuple[str, ...]) -> dict[str, list[Path]]:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    """(H, W) read from the header where possible, else by decoding."""
-    try:
-        with Image.open(path) as im:
-            im.verify()
-        with Image.open(path) as im:
-            w, h = im.size
-        read_image(path)  # catches truncation, which verify() misses
-        return h, w
-    except ImageReadError:
-        raise
-    except Exception:
-        arr = read_image(path)
-        return arr.shape[:2]
+    """(H, W), checked as ``read_image`` checks it: a file over the pixel limit is refused from its header
+    (never decoded); the others are decoded once per version of the file (``imageio.image_size``)."""
+    from .imageio import image_size
+
+    return image_size(path)
 
 
 def scan_dataset(
@@ -107,12 +102,25 @@ def scan_dataset(
     ignore_index: int | None = None,
     classes: ClassList | None = None,
     require_masks: bool = True,
+    mask_values: str = "auto",
+    fallback_unlabelled: int | None = None,
+    fallback_source: str = "the run",
+    unlabelled_source: str = "--ignore-index",
 ) -> Dataset:
     """Pair images and masks in ``root`` and check every file; never raises for bad files.
 
     ``require_masks``: an image without a mask is an error (CLI data sets) or only a note that it
     is not labelled yet (the app's workspace, where users label a few of many images).
+
+    What the mask values mean is decided by ``mask_values.decide_reading`` (``Dataset.reading``, stated in
+    ``Dataset.mask_rules``): ``mask_values`` is auto, index or binary (``--mask-values``); the unlabelled
+    value is ``ignore_index`` (``--ignore-index``, in the words ``unlabelled_source``) when given, else the
+    folder's ``classes.json`` (one without "unlabelled" says there is none), else ``fallback_unlabelled``
+    (the scored run's, in the words ``fallback_source``). ``classes`` given are used for the names,
+    colours and number of classes, not for the unlabelled value.
     """
+    if mask_values not in MODES:
+        raise ValueError(f"--mask-values must be one of {', '.join(MODES)}, not '{mask_values}'")
     root = Path(root)
     problems: list[Problem] = []
     if not (root / "images").is_dir():
@@ -120,13 +128,23 @@ def scan_dataset(
     if require_masks and not (root / "masks").is_dir():
         problems.append(Problem(str(root), "no masks/ folder (expected images/ and masks/ side by side)"))
     cls_file = root / "classes.json"
-    if classes is None and cls_file.exists():
+    folder_classes = None
+    if cls_file.exists():
         try:
-            classes = ClassList.load(cls_file)
+            folder_classes = ClassList.load(cls_file)
         except ValueError as err:
             problems.append(Problem("classes.json", str(err)))
-    if classes is not None and ignore_index is None:
-        ignore_index = classes.ignore_index
+    if classes is None:
+        classes = folder_classes
+    if ignore_index is not None:
+        unl, unl_source, stated = ignore_index, unlabelled_source, False
+    elif folder_classes is not None:
+        unl, stated = folder_classes.ignore_index, True
+        unl_source = "classes.json" if unl is not None else 'classes.json names no "unlabelled" value'
+    elif fallback_unlabelled is not None:
+        unl, unl_source, stated = fallback_unlabelled, fallback_source, False
+    else:
+        unl, unl_source, stated = None, "", False
     if classes is not None and num_classes is not None and len(classes) != num_classes:
         problems.append(Problem("classes.json", f"lists {len(classes)} classes but the number of classes given is {num_classes}"))
 
@@ -146,6 +164,7 @@ def scan_dataset(
 
     sizes: dict[str, tuple[int, int]] = {}
     raw_values: dict[str, np.ndarray] = {}
+    palettes = 0
     for s in samples:
         try:
             sizes[s.stem] = _image_size(s.image)
@@ -166,39 +185,36 @@ def scan_dataset(
                                     stem=s.stem))
             continue
         raw_values[s.stem] = raw
+        palettes += is_palette_mask(s.mask)
 
+    mask_names = {s.stem: s.mask.name for s in samples if s.stem in raw_values}
+    uniques = {stem: np.unique(raw) for stem, raw in raw_values.items()}
+    reading, folder_problems = decide_reading(
+        {mask_names[k]: u for k, u in uniques.items()}, num_classes=len(classes) if classes else num_classes,
+        unlabelled=unl, source=unl_source, stated=stated, mode=mask_values,
+        class_names=classes.names if classes else ())
+    problems += [Problem(f, m, sev) for f, m, sev in folder_problems]
+    refused = any(sev == "error" for _, _, sev in folder_problems)
     if classes is None:
-        classes = ClassList.default(_infer_num_classes(raw_values, ignore_index, num_classes))
+        classes = ClassList.default(reading.num_classes)
+        reading = decide_reading({mask_names[k]: u for k, u in uniques.items()}, num_classes=reading.num_classes,
+                                 unlabelled=unl, source=unl_source, stated=stated, mode=mask_values,
+                                 class_names=classes.names)[0]
+    classes = ClassList(list(classes.names), list(classes.colours), reading.unlabelled)  # a copy: the caller's stays
+    rules = [UNDECIDED if refused else reading.rule()]
+    rules += [PALETTE_RULE.format(count=palettes, total=len(raw_values))] if palettes else []
     n = len(classes)
     class_pixels: dict[str, np.ndarray] = {}
     for stem, raw in raw_values.items():
-        mask_name = next(s.mask.name for s in samples if s.stem == stem)
-        if (raw < 0).any():
-            problems.append(Problem(mask_name, "mask holds negative values", stem=stem))
+        if refused:
+            break
+        msg = reading.problem(uniques[stem])
+        if msg:
+            problems.append(Problem(mask_names[stem], msg, stem=stem))
             continue
-        vals = (raw > 0).astype(np.int32) if is_binary_255(raw, ignore_index) else raw
-        valid = vals if ignore_index is None else vals[raw != ignore_index]
-        bad = np.unique(valid[valid >= n])
-        if bad.size:
-            problems.append(Problem(mask_name, f"values {bad[:8].tolist()} exceed the {n} classes (0..{n - 1})"
-                                    + ("" if ignore_index is not None else "; set an ignore index if one marks void pixels"),
-                                    stem=stem))
-            continue
-        labels = normalise_mask(raw, ignore_index)
+        labels = reading.labels(raw, mask_names[stem], uniques[stem])
         counts = np.bincount(labels[labels != IGNORE].ravel(), minlength=n)[:n]
         class_pixels[stem] = counts
         if counts.sum() == 0:
-            problems.append(Problem(mask_name, "mask has no labelled pixels", "warning", stem))
-    return Dataset(root, samples, classes, ignore_index, problems, class_pixels, sizes)
-
-
-def _infer_num_classes(raw_values: dict[str, np.ndarray], ignore_index: int | None, given: int | None) -> int:
-    if given is not None:
-        return int(given)
-    top = 1
-    for raw in raw_values.values():
-        labels = normalise_mask(raw, ignore_index)
-        valid = labels[labels != IGNORE]
-        if valid.size:
-            top = max(top, int(valid.max()))
-    return min(max(top + 1, 2), MAX_CLASSES)
+            problems.append(Problem(mask_names[stem], "mask has no labelled pixels", "warning", stem))
+    return Dataset(root, samples, classes, reading.unlabelled, problems, class_pixels, sizes, reading, rules)

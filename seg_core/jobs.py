@@ -131,7 +131,15 @@ class Job:
             self.thread.join(timeout)
         return not self.active
 
-    def _body(self, target: Callable[[Callable[[Event], None], threading.Event], object]) -> None:
+    def _body(self, target: Callable[[Callable[[Event], None], threading.Event], object],
+              release: Callable[[], None] | None = None) -> None:
+        try:
+            self._run_target(target)
+        finally:
+            if release is not None:
+                release()
+
+    def _run_target(self, target: Callable[[Callable[[Event], None], threading.Event], object]) -> None:
         from .training import Cancelled
 
         try:
@@ -175,14 +183,27 @@ class JobRegistry:
 
     def start(self, kind: str, label: str, target: Callable[[Callable[[Event], None], threading.Event], object],
               output: str | None = None) -> Job:
-        """Run ``target(progress, stop_event)`` on a new thread; refuse if a job is running."""
+        """Run ``target(progress, stop_event)`` on a new thread; refuse if a job is running. A training job
+        (kind "train" with an ``output`` run folder) also takes that runs folder's training lock
+        (``train_lock``) for its whole life, so a training in another process refuses it too."""
         with self._lock:
             running = next((j for j in self.jobs.values() if j.active), None)
             if running is not None:
                 raise JobRefused(f"'{running.label}' is still running; wait for it or cancel it first")
+            release = None
+            if kind == "train" and output is not None:
+                from pathlib import Path
+
+                from . import train_lock
+
+                try:
+                    train_lock.acquire(Path(output).parent, output)
+                except train_lock.TrainingBusy as err:
+                    raise JobRefused(str(err)) from None
+                release = lambda: train_lock.release(Path(output).parent, output)  # noqa: E731
             job = Job(id=uuid.uuid4().hex[:8], kind=kind, label=label, output=output)
             self.jobs[job.id] = job
-        job.thread = threading.Thread(target=job._body, args=(target,), name=f"job-{job.id}", daemon=True)
+        job.thread = threading.Thread(target=job._body, args=(target, release), name=f"job-{job.id}", daemon=True)
         job.thread.start()
         return job
 

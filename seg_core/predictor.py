@@ -11,16 +11,18 @@ from .crf import CRFParams, dense_crf
 from .device import autocast_dtype, pick_device, use_all_cpu_threads
 from .imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
 from .overlay import overlay
-from .sliding_window import predict_probs, probs_to_mask
+from .limits import limits, pixels_text
+from .sliding_window import predict_mask, predict_probs, probs_to_mask
 from .runs import Run
 
 
 @dataclass
 class Prediction:
     mask: np.ndarray  # (H, W) class indices
-    probs: np.ndarray  # (C, H, W)
+    probs: np.ndarray | None  # (C, H, W); None for images above limits.max_prob_pixels (see ``note``)
     seconds: float
     crf_seconds: float = 0.0
+    note: str = ""  # what was done differently and why (a very large image: tiles, no probabilities, no CRF)
 
 
 @dataclass
@@ -43,9 +45,19 @@ class Predictor:
     def predict(self, image: np.ndarray, crf: CRFParams | None | bool = None) -> Prediction:
         """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams."""
         t0 = time.perf_counter()
+        params = self.crf if crf is None else (crf or None)
+        h, w = image.shape[:2]
+        lim = limits()
+        if h * w > lim.max_prob_pixels:  # memory bounded by the tile: a mask, no class probabilities
+            mask, _ = predict_mask(self.model, image, tta=self.tta, amp_dtype=self.amp)
+            note = (f"{w}x{h} is more than {pixels_text(lim.max_prob_pixels)}, so it was predicted tile by "
+                    "tile straight into the mask, without class probabilities"
+                    + ("; the dense CRF needs them and was skipped" if params is not None else "")
+                    + " (the limit is the environment variable SEG_CORE_MAX_PROB_PIXELS, now "
+                    f"{lim.max_prob_pixels}; raising it costs memory)")
+            return Prediction(mask, None, time.perf_counter() - t0, 0.0, note)
         probs = predict_probs(self.model, image, tta=self.tta, amp_dtype=self.amp)
         t1 = time.perf_counter()
-        params = self.crf if crf is None else (crf or None)
         if params is not None:
             probs = dense_crf(image, probs, params)
         t2 = time.perf_counter()
@@ -53,7 +65,9 @@ class Predictor:
 
 
 def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    """The image files of a folder, without hidden ones (such as a temporary file left by a killed write)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTS)
 
 
 def predict_folder(run: Run, images: Path, out: Path, crf: CRFParams | None = None, tta: bool = False,

@@ -12,7 +12,7 @@ from .architectures import DEFAULT_ARCH
 from .augment import AugmentConfig
 from .backbones import DEFAULT_BACKBONE
 from .device import PRECISIONS
-from .mask_values import MAX_CLASSES
+from .mask_values import MAX_CLASSES, MODES
 from .model import OUTPUT_MULTIPLE
 
 # field -> the setting's name on the Train page (and in every error about it)
@@ -29,6 +29,7 @@ LABELS: dict[str, str] = {
     "time_budget": "Time budget (seconds)",
     "num_classes": "Number of classes",
     "ignore_index": "Unlabelled value",
+    "mask_values": "Mask values",
     "img_size": "Training crop",
     "loss": "Loss",
     "class_weights": "Class weights",
@@ -36,6 +37,7 @@ LABELS: dict[str, str] = {
     "batch_size": "Batch size",
     "val_fraction": "Validation fraction",
     "precision": "Precision",
+    "init_run": "Continue from run",
 }
 
 
@@ -61,6 +63,7 @@ class TrainConfig:
     time_budget: float | None = None  # seconds; with neither this nor epochs: DEFAULT_BUDGET_S
     num_classes: int | None = None
     ignore_index: int | None = None
+    mask_values: str = "auto"  # how mask values read: auto (the stated rules), index or binary (mask_values.py)
     img_size: tuple[int, int] | None = None  # crop (H, W); None: from the images, at most 512 a side
     loss: str = "ce+dice"
     class_weights: list[float] | str | None = "balanced"  # per class, or "balanced": from the training pixels
@@ -75,6 +78,7 @@ class TrainConfig:
     device: str = "auto"
     require_masks: bool = True  # False: train on the labelled images, skip the others (the app)
     val_interval_s: float = 10.0  # validate at an epoch end at most this often (and always at the end)
+    init_run: str | None = None  # a run folder whose checkpoint the model starts from (same classes)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -94,6 +98,7 @@ class TrainConfig:
         from .architectures import ARCHITECTURES, get_architecture
         from .backbones import BACKBONES
         from .losses import LOSSES
+        from .runs import Run
 
         def need(ok: bool, name: str, message: str) -> None:
             if not ok:
@@ -118,6 +123,8 @@ class TrainConfig:
         need(self.lr > 0, "lr", f"must be more than 0, got {self.lr}")
         need(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
         need(0 <= self.val_fraction < 1, "val_fraction", f"must be from 0 up to (not including) 1, got {self.val_fraction}")
+        need(self.mask_values in MODES, "mask_values",
+             f"must be one of {', '.join(MODES)}, got '{self.mask_values}'")
         need(self.num_classes is None or 2 <= self.num_classes <= MAX_CLASSES, "num_classes",
              f"must be 2..{MAX_CLASSES}, got {self.num_classes}")
         if self.img_size is not None:
@@ -127,12 +134,36 @@ class TrainConfig:
             need(self.batch_size * (h // OUTPUT_MULTIPLE) * (w // OUTPUT_MULTIPLE) > 1, "img_size",
                  f"{h}x{w} with a batch of 1 is too small to train (the network's deepest layer would see "
                  "a single pixel); use a larger crop or batch")
+            self.check_crop_batch(h, w)
+        if self.init_run is not None:
+            init = Run(self.init_run)
+            need(init.is_run, "init_run", f"'{self.init_run}' is not a run folder")
+            need(init.has_checkpoint, "init_run", f"run '{init.name}' has no checkpoint to continue from")
+            c = init.config
+            need((c.get("backbone"), c.get("arch")) == (self.backbone, self.arch), "init_run",
+                 f"run '{init.name}' is a {c.get('backbone')} {c.get('arch')}; choose the same backbone and "
+                 f"architecture to continue from it (now {self.backbone} {self.arch})")
         cw = self.class_weights
         if cw not in (None, "balanced"):
             need(isinstance(cw, (list, tuple)) and all(isinstance(v, (int, float)) and v >= 0 for v in cw)
                  and any(v > 0 for v in cw), "class_weights",
                  f"must be 'balanced', none, or one number of 0 or more per class; got {cw!r}")
         return self
+
+
+    def check_crop_batch(self, h: int, w: int, automatic: bool = False) -> None:
+        """Training crop x batch size within ``limits.max_train_pixels`` (SEG_CORE_MAX_TRAIN_PIXELS): the memory
+        a training step takes grows with it. ``automatic``: the crop was chosen from the images."""
+        from .limits import exceeded, limits
+
+        lim = limits()
+        px = h * w * self.batch_size
+        if px > lim.max_train_pixels:
+            crop = f"the automatic crop {h}x{w}" if automatic else f"{h}x{w}"
+            err = exceeded("", "max_train_pixels", f"{crop} x a batch of {self.batch_size} = {px / 1e6:.1f} "
+                           "megapixels per step", f"{lim.max_train_pixels / 1e6:.1f} megapixels",
+                           lim.max_train_pixels, "use a smaller crop or batch")
+            raise ConfigError("batch_size" if automatic else "img_size", str(err))
 
 
 def parse_img_size(text: str | None) -> tuple[int, int] | None:

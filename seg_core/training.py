@@ -5,6 +5,7 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from .runs import CLASSES, Run
 from .schedule import Schedule
 from .train_config import TrainConfig
 from .training_data import TrainingData, epoch_batches, load_training_data
+from .train_lock import this_process, training_lock
 
 
 class Cancelled(Exception):
@@ -54,6 +56,12 @@ class Trainer:
         self.run_folder: Run | None = None
 
     def run(self) -> Run:
+        """Train, holding the runs folder's training lock (``train_lock``): one training at a time per runs
+        folder, across processes; raises TrainingBusy when another one holds it."""
+        with training_lock(Path(self.cfg.out).parent, self.cfg.out):
+            return self._run_and_record()
+
+    def _run_and_record(self) -> Run:
         try:
             return self._run()
         except BaseException as err:
@@ -66,8 +74,10 @@ class Trainer:
         self._seed(cfg.seed)
         self._emit(Status("checking the data set"))
         data = load_training_data(cfg)
+        self._emit(Status("mask values: " + " ".join(data.dataset.mask_rules)))
         self._check_stop()
-        self._emit(Status(f"loading {cfg.backbone} ({cfg.weights} weights)"))
+        self._emit(Status(f"loading {cfg.backbone} (weights of run {Path(cfg.init_run).name})" if cfg.init_run
+                          else f"loading {cfg.backbone} ({cfg.weights} weights)"))
         self._build(data)
         self._check_stop()
         run = self._open_run(data)
@@ -112,7 +122,10 @@ class Trainer:
         cfg = self.cfg
         self.device = pick_device(cfg.device)
         self.amp = autocast_dtype(self.device, cfg.precision)
-        model = build_model(ModelSpec(cfg.arch, cfg.backbone, data.num_classes), cfg.weights)
+        model = build_model(ModelSpec(cfg.arch, cfg.backbone, data.num_classes),
+                            "none" if cfg.init_run else cfg.weights)
+        if cfg.init_run:
+            Run(cfg.init_run).load_weights_into(model, data.dataset.classes)
         self.num_stages = model.num_stages
         check_freeze_depth(cfg.freeze_depth, self.num_stages, cfg.backbone)
         self.model = model.to(self.device, memory_format=torch.channels_last)
@@ -133,11 +146,13 @@ class Trainer:
         data.dataset.classes.save(run.path / CLASSES)
         run.write_config(self.cfg.to_dict() | {
             "num_classes": data.num_classes, "ignore_index": data.dataset.ignore_index,
+            "mask_reading": data.dataset.reading.to_json(),
             "img_size": list(data.img_size), "num_stages": self.num_stages, "split": data.split,
             "class_names": data.dataset.classes.names, "device": str(self.device),
             "amp": str(self.amp).replace("torch.", "") if self.amp else "fp32",
         })
-        run.write_status(state="running", started=time.time())
+        self.started = time.time()
+        run.write_status(state="running", started=self.started, **this_process())  # pid: see Run.state
         self.run_folder = run
         self.model.train()
         return run
@@ -203,7 +218,7 @@ class Trainer:
         end = End("cancelled" if self.stop.is_set() else "done", t.epoch, t.step, seconds,
                   t.best if data.val_pairs and t.checkpoint else None, t.seen / max(seconds, 1e-9),
                   t.seen / max(t.step_time, 1e-9), t.checkpoint)
-        run.write_status(**asdict(end))
+        run.write_status(**asdict(end), started=self.started)
         self._emit(end)
         return run
 

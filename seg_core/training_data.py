@@ -33,7 +33,8 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     """Scan and check ``cfg.data`` (and ``cfg.val_data``), split off validation, load the pairs.
 
     Raises DatasetError listing every problem, each naming its file."""
-    ds = scan_dataset(Path(cfg.data), cfg.num_classes, cfg.ignore_index, require_masks=cfg.require_masks)
+    ds = scan_dataset(Path(cfg.data), cfg.num_classes, cfg.ignore_index, require_masks=cfg.require_masks,
+                      mask_values=cfg.mask_values)
     if ds.errors:
         raise DatasetError(ds.errors)
     train_s = ds.labelled
@@ -42,16 +43,20 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     if not any(ds.class_pixels.get(s.stem, np.zeros(1)).sum() for s in train_s):
         raise DatasetError([Problem(str(cfg.data), "the masks hold no labelled pixel; paint or upload some labels")])
     if cfg.val_data:
-        vds = scan_dataset(Path(cfg.val_data), ds.num_classes, ds.ignore_index, classes=ds.classes)
+        vds = scan_dataset(Path(cfg.val_data), ds.num_classes, cfg.ignore_index, classes=ds.classes,
+                           mask_values=cfg.mask_values, fallback_unlabelled=ds.ignore_index,
+                           fallback_source="the training folder")
         if vds.errors:
             raise DatasetError(vds.errors)
         val_s, val_pairs = vds.labelled, vds.load_pairs()
     else:
         train_s, val_s = split_validation(train_s, cfg.val_fraction, cfg.seed)
         val_pairs = ds.load_pairs(val_s) if val_s else []
+    img_size = cfg.img_size or auto_img_size(ds)
+    if cfg.img_size is None:
+        cfg.check_crop_batch(*img_size, automatic=True)  # before the images are loaded
     return TrainingData(ds, ds.load_pairs(train_s), val_pairs,
-                        {"train": [s.stem for s in train_s], "val": [s.stem for s in val_s]},
-                        cfg.img_size or auto_img_size(ds))
+                        {"train": [s.stem for s in train_s], "val": [s.stem for s in val_s]}, img_size)
 
 
 def split_validation(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:

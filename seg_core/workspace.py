@@ -6,6 +6,7 @@ Masks store class indices; 255 marks pixels nobody labelled (ignored in training
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -19,8 +20,10 @@ import numpy as np
 from .classes import ClassList
 from .dataset import Dataset, scan_dataset
 from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, read_image, read_mask_raw, write_index_mask
-from .mask_values import UNLABELLED, is_binary_255
-from .atomic import atomic_write_bytes
+from .mask_values import UNLABELLED, WORKSPACE, workspace_reading
+from .atomic import atomic_write_bytes, fsync_dir
+from .mask_edits import mask_backups, mask_lock, replace_mask, restore_mask
+from .importing import ImportReport, Importer, bytes_entries, check_colour, path_entries, split_name
 from .runs import Run, list_runs
 from .sample import bundled_sample_dir
 
@@ -32,14 +35,9 @@ def default_root() -> Path:
 
 
 def _safe_stem(name: str) -> str:
-    stem = Path(name).stem
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "image"
-
-
-@dataclass
-class ImportReport:
-    added: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # each names its file
+    """A file name's stem as stored: Unicode kept, only separators, control characters and leading dots
+    replaced (``importing.split_name``)."""
+    return split_name(Path(name).name)[0]
 
 
 class Workspace:
@@ -51,6 +49,17 @@ class Workspace:
             if not any(self.images_dir.iterdir()):
                 self.load_sample()
             (self.root / ".initialised").write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
+        self._state_unlabelled_value()
+
+    def _state_unlabelled_value(self) -> None:
+        """Write classes.json with its unlabelled value (255) when it lacks one, so the data folder
+        trains from the command line with no flags (workspaces made before the value was recorded)."""
+        f = self.data_dir / "classes.json"
+        try:
+            if not f.exists() or "unlabelled" not in json.loads(f.read_text()):
+                self.save_classes(self.classes())
+        except (ValueError, OSError):  # a damaged classes.json is reported by the pages, not fixed here
+            pass
 
     # -- folders ------------------------------------------------------------------------------
     @property
@@ -81,15 +90,32 @@ class Workspace:
             raise ValueError(f"need 2 to {UNLABELLED} classes, got {len(classes)}")
         if len(set(classes.names)) != len(classes.names):
             raise ValueError("class names must be different from each other")
+        for i, c in enumerate(classes.colours):
+            check_colour(c, f"class {i} ({classes.names[i]})")  # [999, -5, 0] would break every mask save
         classes.ignore_index = UNLABELLED
         classes.save(self.data_dir / "classes.json")
 
     # -- items --------------------------------------------------------------------------------
     def scan(self) -> Dataset:
-        return scan_dataset(self.data_dir, classes=self.classes(), require_masks=False)
+        """The data folder as training reads it: its masks hold class indices with 255 unlabelled."""
+        return scan_dataset(self.data_dir, classes=self.classes(), ignore_index=UNLABELLED, mask_values="index",
+                            require_masks=False, unlabelled_source=WORKSPACE)
 
     def stems(self) -> list[str]:
-        return sorted(p.stem for p in self.images_dir.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        """The images' names; hidden files (``.x.png``: a temporary file left by a killed write) are not images."""
+        return sorted(p.stem for p in self.images_dir.iterdir()
+                      if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
+
+    def unlabelled_images(self) -> list[Path]:
+        """Image files that have no mask yet (candidates to label next)."""
+        out = []
+        for stem in self.stems():
+            try:
+                if not self.mask_path(stem).exists():
+                    out.append(self.image_path(stem))
+            except FileNotFoundError:  # removed meanwhile
+                continue
+        return out
 
     def image_path(self, stem: str) -> Path:
         """The image file whose stem is exactly ``stem`` (``s1`` is not ``s1.v2.png``)."""
@@ -110,13 +136,28 @@ class Workspace:
         return read_mask_raw(p).astype(np.uint8) if p.exists() else None
 
     def save_mask(self, stem: str, mask: np.ndarray) -> None:
-        """Write the mask at once (atomically) as an index PNG."""
+        """Write the mask at once (atomically) as an index PNG: class indices and 255 for unlabelled; any
+        other value (negative, too large, fractional) is refused naming the file and the values. The data
+        folder's classes.json is written first if it does not say 255 is unlabelled, so the folder needs
+        no flags on the command line (``python -m seg_core train --data <workspace>/data``)."""
         self.image_path(stem)
-        n = len(self.classes())
-        bad = np.unique(mask[(mask >= n) & (mask != UNLABELLED)])
-        if bad.size:
-            raise ValueError(f"{stem}.png: values {bad.tolist()} are not classes 0..{n - 1} or {UNLABELLED}")
-        write_index_mask(self.mask_path(stem), mask.astype(np.uint8), self.classes())
+        classes = self.classes()
+        if np.asarray(mask).dtype.kind == "f" and not np.all(np.mod(mask, 1) == 0):
+            raise ValueError(f"{stem}.png: mask holds fractional values or NaN; expected class indices")
+        labels = workspace_reading(len(classes), classes.names).labels(np.asarray(mask), f"{stem}.png")
+        self._state_unlabelled(classes)
+        with mask_lock(self.root):  # never between another writer's read and write (mask_edits)
+            write_index_mask(self.mask_path(stem), labels, classes)
+
+    def _state_unlabelled(self, classes: ClassList) -> None:
+        """Make the data folder's classes.json say that 255 marks unlabelled pixels (when it does not yet)."""
+        f = self.data_dir / "classes.json"
+        try:
+            stated = f.exists() and ClassList.load(f).ignore_index == UNLABELLED
+        except ValueError:
+            return  # a damaged classes.json is reported where it is read; never overwritten here
+        if not stated:
+            self.save_classes(classes)
 
     def masks_stamp(self) -> tuple[tuple[str, int], ...]:
         """Names and modification times of the stored masks: changes whenever a mask is saved or removed."""
@@ -124,108 +165,78 @@ class Workspace:
                             if p.is_file() and not p.name.startswith(".")))
 
     def clear_mask(self, stem: str) -> None:
-        """Make every pixel of ``stem`` unlabelled again (removes its mask file)."""
-        self.mask_path(stem).unlink(missing_ok=True)
+        """Make every pixel of ``stem`` unlabelled again (removes its mask file). The Annotate page's Clear
+        uses ``replace_mask(stem, None, ...)``, which keeps a backup."""
+        with mask_lock(self.root):
+            self.mask_path(stem).unlink(missing_ok=True)
+            fsync_dir(self.masks_dir)
 
-    def add_image(self, filename: str, data: bytes) -> str:
-        """Store an uploaded image after checking it decodes; returns its stem."""
-        if Path(filename).suffix.lower() not in IMAGE_EXTS:
-            raise ImageReadError(f"{filename}: not an image type we read ({', '.join(IMAGE_EXTS)})")
-        read_image(Path(filename), data)
-        stem = _safe_stem(filename)
-        for old in _files_with_stem(self.images_dir, stem):
-            if old.name != f"{stem}{Path(filename).suffix.lower()}":
-                raise ValueError(f"{filename}: an image named '{stem}' already exists ({old.name}); rename one")
-        atomic_write_bytes(self.images_dir / f"{stem}{Path(filename).suffix.lower()}", data)
-        return stem
+    # -- whole-mask replacements with a backup (``mask_edits``) --------------------------------
+    def replace_mask(self, stem: str, mask: np.ndarray | None, reason: str) -> Path:
+        """Replace the stem's mask (None: clear it) after backing the old one up; returns the backup."""
+        return replace_mask(self, stem, mask, reason)
 
-    def add_mask(self, filename: str, data: bytes) -> str:
-        """Store an uploaded mask for the image of the same name, as an index PNG."""
-        stem = _safe_stem(filename)
-        if Path(filename).suffix.lower() not in MASK_EXTS:
-            raise ImageReadError(f"{filename}: masks must be png, gif or tif class-index images")
-        try:
-            image = self.image_path(stem)
-        except FileNotFoundError:
-            raise ValueError(f"{filename}: no image named '{stem}' in the workspace; upload the image first") from None
-        classes = self.classes()
-        raw = read_mask_raw(Path(filename), classes, data)
-        h, w = read_image(image).shape[:2]
-        if raw.shape != (h, w):
-            raise ValueError(f"{filename}: mask is {raw.shape[1]}x{raw.shape[0]} but {image.name} is {w}x{h}")
-        if is_binary_255(raw, None) and len(classes) == 2:
-            raw = (raw > 0).astype(np.int32)
-        self.save_mask(stem, raw.astype(np.uint8) if raw.max() <= 255 else raw)
-        return stem
+    def restore_mask(self, stem: str) -> Path:
+        """Take the newest backup of the stem's mask back; returns the backup used."""
+        return restore_mask(self, stem)
 
-    def import_files(self, files: list[tuple[str, bytes]]) -> ImportReport:
-        """Add uploaded files: images first, then masks (``*_mask.*`` or files under masks/)."""
-        rep = ImportReport()
-        images, masks = [], []
-        for name, data in files:
-            parts = Path(name).parts
-            is_mask = "masks" in parts or Path(name).stem.endswith("_mask")
-            (masks if is_mask else images).append((name, data))
-        for name, data in images:
-            try:
-                rep.added.append(self.add_image(Path(name).name, data))
-            except (ValueError, OSError) as err:
-                rep.problems.append(str(err))
-        for name, data in masks:
-            base = Path(name).name.replace("_mask.", ".")
-            try:
-                self.add_mask(base, data)
-            except (ValueError, OSError) as err:
-                rep.problems.append(str(err))
-        return rep
+    def mask_backups(self, stem: str) -> list[Path]:
+        return mask_backups(self, stem)
 
-    def import_uploads(self, images: list[tuple[str, bytes]], masks: list[tuple[str, bytes]] = ()) -> ImportReport:
-        """The upload form's files: ``images`` (zips among them are read by ``import_zip``) and ``masks``
-        named like their image."""
-        is_zip = [name.lower().endswith(".zip") for name, _ in images]
-        files = [f for f, z in zip(images, is_zip) if not z] + [(f"masks/{name}", data) for name, data in masks]
-        rep = self.import_files(files) if files else ImportReport()
-        for (name, data), z in zip(images, is_zip):
-            if z:
-                more = self.import_zip(data, name)
-                rep.added += more.added
-                rep.problems += more.problems
-        return rep
+    def add_image(self, filename: str, data: bytes, replace: bool = False) -> str:
+        """Store one image (checked as an upload is, ``importing``); returns its name. A name that exists
+        already is refused (ValueError) unless ``replace`` (the old image goes to the trash)."""
+        return self._add_one(filename, data, "image", replace)
 
-    def import_zip(self, data: bytes, zip_name: str = "upload.zip") -> ImportReport:
-        """A zip holding ``images/`` and ``masks/`` (at any depth), and optionally ``classes.json``."""
-        try:
-            z = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile:
-            return ImportReport(problems=[f"{zip_name}: not a zip file"])
-        files = []
-        with z:
-            for info in z.infolist():
-                p = Path(info.filename)
-                if info.is_dir() or p.name.startswith(".") or "__MACOSX" in p.parts:
-                    continue
-                if p.name == "classes.json":
-                    try:
-                        self.save_classes(ClassList.from_json(__import__("json").loads(z.read(info))))
-                    except (ValueError, KeyError) as err:
-                        return ImportReport(problems=[f"{zip_name}/classes.json: {err}"])
-                    continue
-                if "images" in p.parts or "masks" in p.parts:
-                    files.append((info.filename, z.read(info)))
-        if not files:
-            return ImportReport(problems=[f"{zip_name}: no images/ or masks/ folder inside"])
-        rep = self.import_files(files)
-        rep.problems = [f"{zip_name}: {p}" for p in rep.problems]
-        return rep
+    def add_mask(self, filename: str, data: bytes, replace: bool = False) -> str:
+        """Store a mask for the image of the same name, as an index PNG; returns that name. An image that
+        has a mask keeps it (ValueError) unless ``replace`` (the old mask goes to the trash)."""
+        return self._add_one(filename, data, "mask", replace)
 
-    def remove(self, stem: str) -> None:
-        """Move an image and its mask to ``trash/`` (recoverable by hand)."""
-        trash = self.root / "trash" / f"{time.strftime('%Y%m%d-%H%M%S')}_{stem}"
-        (trash / "images").mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self.image_path(stem)), trash / "images")
-        if self.mask_path(stem).exists():
-            (trash / "masks").mkdir(exist_ok=True)
-            shutil.move(str(self.mask_path(stem)), trash / "masks")
+    def _add_one(self, filename: str, data: bytes, kind: str, replace: bool) -> str:
+        name = f"masks/{Path(filename).name}" if kind == "mask" else Path(filename).name
+        rep = Importer(self, replace=replace, rename=False).run(bytes_entries([(name, data)]))
+        r = rep.files[0]
+        if r.status == "refused":
+            raise ValueError(f"{Path(filename).name}: {r.reason}")
+        return r.name
+
+    def import_files(self, files: list[tuple[str, bytes]], replace: bool = False) -> ImportReport:
+        """Add uploaded files by the import rules (``importing``): images, masks (``*_mask.*`` or files
+        under masks/, after the images), ``classes.json``; never overwriting unless ``replace``."""
+        return Importer(self, replace=replace).run(bytes_entries(files))
+
+    def import_uploads(self, images: list[tuple[str, bytes]], masks: list[tuple[str, bytes]] = (),
+                       replace: bool = False) -> ImportReport:
+        """The upload form's files: ``images`` (zips among them are read entry by entry) and ``masks``
+        named like their image. One report, a result per file."""
+        files = list(images) + [(f"masks/{Path(name).name}", data) for name, data in masks]
+        return self.import_files(files, replace=replace)
+
+    def import_zip(self, data: bytes, zip_name: str = "upload.zip", replace: bool = False) -> ImportReport:
+        """A zip holding images (in ``images/`` or anywhere), masks (in ``masks/`` or ``*_mask.*``) and
+        optionally ``classes.json``, read entry by entry within the limits (``limits.py``)."""
+        return self.import_files([(zip_name, data)], replace=replace)
+
+    def import_paths(self, paths: list[str | Path], replace: bool = False) -> ImportReport:
+        """Files and zips on disk (``python -m seg_core import``): what the Data page's upload does."""
+        return Importer(self, replace=replace).run(path_entries(paths))
+
+    def remove(self, stem: str) -> Path | None:
+        """Move an image and its mask to a fresh ``trash/<time>_<stem>/`` (recoverable by hand); returns that
+        folder, or None when there was nothing left to remove (removed already, e.g. by a second click)."""
+        from .importing import move_to_trash
+
+        with mask_lock(self.root):
+            files = [(p, "images") for p in _files_with_stem(self.images_dir, stem) if p.suffix.lower() in IMAGE_EXTS]
+            if self.mask_path(stem).exists():
+                files.append((self.mask_path(stem), "masks"))
+            if not files:
+                return None
+            where = move_to_trash(self, stem, files)
+            fsync_dir(self.images_dir)
+            fsync_dir(self.masks_dir)
+            return where
 
     def remove_run(self, run: Run) -> Path:
         """Move a run folder to ``trash/runs/`` (recoverable by moving it back); returns where."""
@@ -257,6 +268,30 @@ class Workspace:
     # -- runs ---------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
         return list_runs(self.runs_dir)
+
+    def runs_to_continue(self) -> list[Run]:
+        """Runs with a checkpoint trained on the workspace's current classes (newest first)."""
+        names = self.classes().names
+        out = []
+        for r in self.runs():
+            try:
+                if r.has_checkpoint and r.classes.names == names and r.settings.get("backbone") and \
+                        r.settings.get("arch"):  # settings: {} when config.json is damaged
+                    out.append(r)
+            except (OSError, ValueError):  # a damaged run folder is listed on the Runs page, not here
+                continue
+        return out
+
+    def runs_to_propose(self) -> list[Run]:
+        """Runs whose prediction may be offered as a mask: ended (done, cancelled, interrupted: never one still
+        training), with a checkpoint, trained on the current classes; newest first."""
+        from .runs import FINISHED
+
+        return [r for r in self.runs_to_continue() if r.state in FINISHED]
+
+    def masks_changed_since(self, when: float) -> int:
+        """How many masks were saved after ``when`` (seconds since the epoch)."""
+        return sum(1 for p in self.masks_dir.glob("*.png") if not p.name.startswith(".") and p.stat().st_mtime > when)
 
     def new_run_dir(self, backbone: str) -> Path:
         return self.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}_{backbone}"

@@ -60,6 +60,67 @@ def test_cli_defaults_come_from_the_dataclasses():
     args = parser().parse_args(["train", "--data", "d", "--out", "o"])
     d = TrainConfig(data="d", out="o")
     for name in ("backbone", "arch", "weights", "freeze_depth", "unfreeze_after", "loss", "class_weights", "lr",
-                 "batch_size", "seed", "precision", "device"):
+                 "batch_size", "seed", "precision", "device", "mask_values"):
         assert getattr(args, name) == getattr(d, name), name
     assert args.rotate == d.augment.rotate
+
+
+def test_cli_import_prints_one_line_per_file_and_exits_by_what_was_imported(tmp_path):
+    import io
+    import zipfile
+
+    def png(arr):
+        b = io.BytesIO()
+        Image.fromarray(arr).save(b, format="PNG")
+        return b.getvalue()
+
+    src = tmp_path / "src"
+    (src / "masks").mkdir(parents=True)
+    (src / "细胞.png").write_bytes(png(np.zeros((8, 8, 3), np.uint8)))
+    (src / "ядро.png").write_bytes(png(np.ones((8, 8, 3), np.uint8)))
+    (src / "masks" / "细胞.png").write_bytes(png(np.ones((8, 8), np.uint8)))
+    (src / "broken.png").write_bytes(b"not a png")
+    with zipfile.ZipFile(src / "set.zip", "w") as z:
+        z.writestr("images/细胞.png", png(np.full((8, 8, 3), 9, np.uint8)))  # the same name, other content
+        z.writestr("../escape.png", png(np.zeros((4, 4, 3), np.uint8)))
+    ws = tmp_path / "ws"
+    files = [str(src / n) for n in ("细胞.png", "ядро.png", "masks/细胞.png", "broken.png", "set.zip", "nothere.png")]
+    res = cli("import", "--workspace", str(ws), *files)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        f"{src}/细胞.png: imported as 细胞",
+        f"{src}/ядро.png: imported as ядро",
+        f"{src}/masks/细胞.png: imported as 细胞 (mask)",
+        f"{src}/broken.png: refused: cannot read image: not an image in a format we read, or the file is corrupt",
+        f"{src}/set.zip: 细胞.png: renamed to 细胞_2; another file in this upload is named '细胞'",
+        f"{src}/set.zip: ../escape.png: refused: its path inside the zip is absolute or climbs out with '..'; such "
+        "files are never extracted (zip the files with plain relative paths)",
+        f"{src}/nothere.png: refused: file not found"]
+    assert sorted(p.name for p in (ws / "data" / "images").iterdir()) == ["ядро.png", "细胞.png", "细胞_2.png"]
+    assert not (tmp_path / "escape.png").exists()
+
+    res = cli("import", "--workspace", str(ws), "--json", str(src / "细胞.png"), str(src / "broken.png"))
+    assert res.returncode == 1  # nothing imported: all refused
+    out = json.loads(res.stdout)
+    assert out == {"files": [
+        {"file": f"{src}/细胞.png", "status": "refused", "name": None, "kind": "image",
+         "reason": "identical to 细胞.png, already in the workspace"},
+        {"file": f"{src}/broken.png", "status": "refused", "name": None, "kind": "image",
+         "reason": "cannot read image: not an image in a format we read, or the file is corrupt"}],
+        "imported": 0, "renamed": 0, "refused": 2}
+
+    (src / "masks" / "ядро.png").write_bytes(png(np.full((8, 8), 1, np.uint8)))  # 2 classes: a new workspace's
+    res = cli("import", "--workspace", str(ws), "--json", str(src / "masks" / "细胞.png"), str(src / "masks" / "ядро.png"))
+    out = json.loads(res.stdout)
+    assert res.returncode == 0 and [f["status"] for f in out["files"]] == ["refused", "imported"]
+    assert "'细胞' already has a mask; to replace it" in out["files"][0]["reason"]
+    res = cli("import", "--workspace", str(ws), "--replace", str(src / "masks" / "ядро.png"))
+    assert res.returncode == 0 and "imported as ядро (mask); replaced the old mask (now in trash/" in res.stdout
+
+
+def test_cli_train_refuses_a_crop_and_batch_over_the_limit(tiny_data, tmp_path):
+    res = cli("train", "--data", str(tiny_data), "--out", str(tmp_path / "r"), "--img-size", "1024x1024",
+              "--batch-size", "8")
+    assert res.returncode == 2
+    assert ("error: --img-size: Training crop: 1024x1024 x a batch of 8 = 8.4 megapixels per step, more than the "
+            "limit of 4.2 megapixels") in res.stderr and "SEG_CORE_MAX_TRAIN_PIXELS" in res.stderr

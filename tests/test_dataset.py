@@ -1,5 +1,6 @@
 """Reading images and masks, and the validate command's report."""
 import json
+import re
 import subprocess
 import sys
 
@@ -41,7 +42,7 @@ def test_validate_lists_every_problem_naming_files(tmp_path):
                          capture_output=True, text=True, cwd=ROOT)
     out = res.stdout
     assert res.returncode == 1
-    assert "toobig.png: values [7] exceed the 2 classes" in out
+    assert "toobig.png: values [7] are not classes 0..1" in out
     assert "nomask.png: no mask" in out
     assert "orphan.png: mask has no image" in out
     assert "mismatch.png: mask is 5x5 but image mismatch.png is 40x32" in out
@@ -56,18 +57,88 @@ def test_training_refuses_a_data_set_with_errors(tmp_path):
     res = subprocess.run([sys.executable, "-m", "seg_core", "train", "--data", str(tmp_path), "--out",
                           str(tmp_path / "run"), "--epochs", "1"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 2
-    assert "b.png: values [9] exceed" in res.stderr
+    assert "b.png: values [9] are not classes 0..1" in res.stderr
     assert not (tmp_path / "run" / "model.safetensors").exists()
 
 
 def test_binary_255_masks_read_as_0_1_and_ignore_index(tmp_path):
     _pair(tmp_path, "a", values=(0, 255))
     ds = scan_dataset(tmp_path)
-    assert ds.num_classes == 2
+    assert ds.num_classes == 2 and not ds.errors
     assert set(np.unique(ds.load_mask(ds.samples[0])).tolist()) == {0, 1}
-    # with 255 declared as the ignore value it means "void", not class 1
+    assert ds.mask_rules[0].startswith("Binary masks: every mask holds only 0 and 255")
+    # 255 given as the unlabelled value by a flag: 0/255 masks read two ways, so the folder is refused ...
     ds = scan_dataset(tmp_path, num_classes=2, ignore_index=255)
-    assert set(np.unique(ds.load_mask(ds.samples[0])).tolist()) == {0, IGNORE}
+    assert [p.file for p in ds.errors] == ["masks/"] and "a.png holds only 0 and 255" in ds.errors[0].message
+    # ... until the reading is said: 255 unlabelled ("index") or class 1 ("binary")
+    ds = scan_dataset(tmp_path, num_classes=2, ignore_index=255, mask_values="index")
+    assert not ds.errors and set(np.unique(ds.load_mask(ds.samples[0])).tolist()) == {0, IGNORE}
+    ds = scan_dataset(tmp_path, num_classes=2, ignore_index=255, mask_values="binary")
+    assert not ds.errors and set(np.unique(ds.load_mask(ds.samples[0])).tolist()) == {0, 1}
+    # a classes.json that says 255 is unlabelled is the folder's own word: no flag needed
+    (tmp_path / "classes.json").write_text(json.dumps({"names": ["bg", "fg"], "unlabelled": 255}))
+    ds = scan_dataset(tmp_path)
+    assert not ds.errors and set(np.unique(ds.load_mask(ds.samples[0])).tolist()) == {0, IGNORE}
+    assert "255 marks unlabelled pixels (classes.json)" in ds.mask_rules[0]
+    assert any(p.severity == "warning" and "class 1 'fg' has no labelled pixel" in p.message for p in ds.problems)
+
+
+@pytest.mark.parametrize("kind, values, shown", [
+    ("float_tif", (-1.0, 1e10), "[-1, 10000000000]"),
+    ("int32_tif", (-255, 1), "[-255]"),
+    ("u16_png", (1, 300), "[300]"),
+])
+def test_mask_values_outside_the_classes_are_refused_naming_file_and_values(tmp_path, kind, values, shown):
+    _pair(tmp_path, "good", size=(8, 8), values=(0, 2))
+    Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(tmp_path / "images" / "odd.png")
+    m = np.zeros((8, 8), {"float_tif": np.float32, "int32_tif": np.int32, "u16_png": np.uint16}[kind])
+    m[:4], m[4:6] = values
+    if kind == "u16_png":
+        Image.fromarray(m).save(tmp_path / "masks" / "odd.png")
+        name = "odd.png"
+    else:
+        import tifffile
+        tifffile.imwrite(tmp_path / "masks" / "odd.tif", m)
+        name = "odd.tif"
+    (tmp_path / "classes.json").write_text(json.dumps({"names": ["a", "b", "c"]}))
+    ds = scan_dataset(tmp_path)
+    assert [(p.file, p.message) for p in ds.errors] == [(name, f"values {shown} are not classes 0..2")]
+    assert [s.stem for s in ds.labelled] == ["good"]
+    with pytest.raises(ValueError, match=re.escape(f"{name}: values {shown}")) as err:
+        ds.load_mask(next(s for s in ds.samples if s.stem == "odd"))
+    assert shown in str(err.value)
+    ds = scan_dataset(tmp_path, ignore_index=255)
+    assert ds.errors[0].message == f"values {shown} are not classes 0..2 nor the unlabelled value 255"
+
+
+def test_mixed_0_1_and_0_255_masks_are_refused_naming_examples_and_the_flag(tmp_path):
+    for stem in ("a", "b"):
+        _pair(tmp_path, stem, values=(0, 1))
+    for stem in ("c", "d"):
+        _pair(tmp_path, stem, values=(0, 255))
+    ds = scan_dataset(tmp_path)
+    msg = ds.errors[0].message
+    assert len(ds.errors) == 1 and ds.errors[0].file == "masks/"
+    assert "a.png, b.png hold 1 (0/1 masks) and c.png, d.png only 0 and 255 (0/255 masks)" in msg
+    assert "--mask-values binary" in msg and "--ignore-index 255 --mask-values index" in msg
+    ds = scan_dataset(tmp_path, mask_values="binary")
+    assert not ds.errors and {s.stem: ds.class_pixels[s.stem].tolist() for s in ds.labelled} == {
+        s: [640, 640] for s in "abcd"}
+
+
+def test_palette_masks_are_read_by_index_and_validate_says_so(tmp_path):
+    _pair(tmp_path, "a", values=(0, 1))
+    m = Image.fromarray(np.array([[0, 1] * 20] * 32, np.uint8), mode="P")
+    m.putpalette([255, 0, 0, 0, 0, 0] + [0] * 762)  # index 0 is red, index 1 black: colours are not used
+    _pair(tmp_path, "p")
+    m.save(tmp_path / "masks" / "p.png")
+    res = subprocess.run([sys.executable, "-m", "seg_core", "validate", "--data", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stdout
+    assert "mask values: Mask values are class indices 0..1 (0 class_0, 1 class_1); no value marks unlabelled " \
+           "pixels (none is stated)." in res.stdout
+    assert "mask values: Palette masks (1 of 2) are read by index: a pixel's palette number is its class; the " \
+           "palette's colours are not used." in res.stdout
 
 
 def test_camvid_style_void_is_ignored(tmp_path):

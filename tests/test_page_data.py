@@ -70,3 +70,19 @@ def _png(arr):
     b = io.BytesIO()
     Image.fromarray(arr).save(b, format="PNG")
     return b.getvalue()
+
+
+def test_data_page_says_which_uploads_were_renamed_or_refused(fresh_ws):
+    from seg_core import Workspace
+
+    at = page("1_Data.py").run()
+    assert at.checkbox(key="up_replace").value is False  # replacing is a choice, off by default
+    rep = Workspace(fresh_ws).import_uploads([("tissue_00.png", _png(np.full((16, 16, 3), 7, np.uint8))),
+                                              ("x.zip", b"PK\x03\x04 not a zip")])
+    at.session_state["import_result"] = (rep.added, rep.problems, rep.notes())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("tissue_00.png: renamed to tissue_00_2; an image named 'tissue_00' already exists" in w.value
+               for w in at.warning)
+    assert any("x.zip: not a zip file, or a damaged one" in e.value for e in at.error)
+    assert "tissue_00_2" in list(at.dataframe[0].value["image"])

@@ -27,3 +27,47 @@ def test_review_page_crf_shows_before_after_and_delta(use_trained):
     assert len(elements(at, "image")) == n_images + 2  # before and after
     delta = next(m for m in at.metric if m.label == "mIoU on this image")
     assert 0.0 <= float(delta.value) <= 1.0 and delta.delta.startswith(("+", "-"))
+
+
+def test_review_page_ranks_unlabelled_images_with_a_heat_map(use_trained):
+    at = page("4_Review.py").run()
+    assert any("mean per-pixel entropy" in c.value for c in at.caption)  # the one line saying what the score means
+    n_images = len(elements(at, "image"))
+    next(b for b in at.button if b.key == "rank_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "score" in d.value)
+    assert set(table["image"]) == {"tissue_10.png", "tissue_11.png"}  # the two images without a mask
+    assert list(table["score"]) == sorted(table["score"], reverse=True) and table["score"].between(0, 1).all()
+    assert at.selectbox(key="rank_pick").value == table["image"][0]  # the most unsure is shown first
+    assert len(elements(at, "image")) == n_images + 2  # its uncertainty heat map and its prediction
+
+
+def test_review_page_warns_when_every_pixel_of_a_class_is_unlabelled(trained_ws, tmp_path, monkeypatch):
+    """Scoring never hides a class: nobody painted a nucleus, so its score is flagged, not a silent 0."""
+    import shutil
+
+    import numpy as np
+    import streamlit as st
+
+    from seg_core import Workspace
+
+    root = tmp_path / "ws"
+    shutil.copytree(trained_ws, root)
+    ws = Workspace(root)
+    for stem in ws.stems():
+        m = ws.read_mask(stem)
+        if m is not None:
+            m[m == 2] = 255  # the nucleus strokes erased: unlabelled
+            ws.save_mask(stem, m)
+    monkeypatch.setenv("SEGAPP_WORKSPACE", str(root))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = page("4_Review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("class 'nucleus' has no labelled ground-truth pixel in the 10 scored image(s)")
+               for w in warnings), warnings
+    assert not any("--mask-values" in w for w in warnings)  # the app names no command-line flags
+    per_image = at.dataframe[1].value
+    assert (per_image["ignored_pixels"] > 0).all() and (per_image["labelled_pixels"] > 0).all()
+    st.cache_resource.clear()

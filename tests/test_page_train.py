@@ -72,3 +72,29 @@ def test_train_page_shows_an_error_raised_in_the_training_thread(fresh_ws):
     assert any("failing_run (test)" in s.value and "failed" in s.value for s in at.subheader)
     assert any("images/cat.png" in e.value and "10x10" in e.value for e in at.error)
     assert next(b for b in at.button if b.label == "Start training").disabled is False
+
+
+def test_train_page_continues_from_a_run(fresh_ws, trained_ws):
+    import shutil
+
+    from seg_core import REGISTRY, Run, Workspace
+
+    only = Workspace(trained_ws).runs()[0]
+    shutil.copytree(only.path, fresh_ws / "runs" / only.name)
+    at = page("3_Train.py").run()
+    assert any("mask(s) saved since the latest run started" in c.value for c in at.caption)
+    at.selectbox(key="init_run").select_index(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("efficientnet_lite0" in c.value and "(from the run)" in c.value for c in at.caption)
+    at.number_input(key="budget").set_value(5)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = REGISTRY.latest()
+    try:
+        assert job.wait(120)
+        assert job.snapshot().state == "done", job.snapshot().error
+        assert Run(job.output).config["init_run"] == str(fresh_ws / "runs" / only.name)
+    finally:
+        job.cancel()
+        job.wait(60)

@@ -22,3 +22,11 @@ def test_predictor_with_crf_and_tta(tiny_run):
     img = (np.random.default_rng(1).random((64, 64, 3)) * 255).astype(np.uint8)
     p = Predictor(tiny_run, tta=True).predict(img, crf=CRFParams(iterations=2))
     assert p.mask.shape == (64, 64) and p.crf_seconds > 0 and p.mask.max() < 3
+
+
+def test_folder_listing_skips_hidden_temporary_files(tmp_path):
+    from seg_core.predictor import image_files
+
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / ".a.k3j2.png").write_bytes(b"half written")
+    assert [p.name for p in image_files(tmp_path)] == ["a.png"]

@@ -10,6 +10,7 @@ from PIL import Image
 from seg_core import DatasetError, Run, TrainConfig, evaluate_run, train
 from seg_core.augment import AugmentConfig
 from seg_core.events import End, Start, Status, Step, Validation
+from seg_core.train_config import ConfigError
 from seg_core.training import Cancelled, Trainer
 
 
@@ -127,3 +128,25 @@ def test_masks_without_any_labelled_pixel_are_refused(tiny_data, tmp_path):
         Image.fromarray(np.full((64, 64), 255, np.uint8)).save(m)
     with pytest.raises(DatasetError, match="no labelled pixel"):
         train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=1, ignore_index=255))
+
+
+def test_continue_from_a_run(tiny_run, tiny_data, tmp_path):
+    """A run can start from another run's checkpoint; other classes or another network are refused."""
+    events = []
+    cont = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "c"), epochs=1, img_size=(64, 64),
+                             init_run=str(tiny_run.path), val_interval_s=0), events.append)
+    assert any(isinstance(e, Status) and f"weights of run {tiny_run.name}" in e.message for e in events)
+    assert cont.config["init_run"] == str(tiny_run.path)
+    fresh = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "f"), epochs=1, img_size=(64, 64),
+                              val_interval_s=0))
+    # one epoch from the trained run starts where that run ended, far ahead of one epoch from ImageNet
+    assert cont.history()[-1]["train_loss"] < fresh.history()[-1]["train_loss"]
+    with pytest.raises(ConfigError, match="Continue from run: run 'tiny' is a efficientnet_lite0 unet; choose the same"):
+        train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "x"), arch="fpn", init_run=str(tiny_run.path)))
+    other = tmp_path / "two_classes"
+    shutil.copytree(tiny_data, other)
+    (other / "classes.json").write_text('{"classes": [{"name": "bg"}, {"name": "fg"}]}')
+    for m in (other / "masks").glob("*.png"):
+        Image.fromarray((np.array(Image.open(m)) > 0).astype(np.uint8)).save(m)
+    with pytest.raises(ConfigError, match=r"trained on the classes \['background', 'cell', 'nucleus'\], the data has \['bg', 'fg'\]"):
+        train(TrainConfig(data=str(other), out=str(tmp_path / "y"), epochs=1, init_run=str(tiny_run.path)))

@@ -73,7 +73,7 @@ def test_uploads_import_images_zips_and_masks_together(tmp_path):
                             [("a.png", _png(np.ones((8, 8), np.uint8))), ("c.png", _png(np.ones((8, 8), np.uint8)))])
     assert rep.added == ["a", "z"]
     assert ws.read_mask("a").max() == 1
-    assert any("b.png: no image named 'b'" in p for p in rep.problems)
+    assert any("b_mask.png: no image named 'b'" in p for p in rep.problems)  # the file as the user named it
     assert any("c.png: no image named 'c'" in p for p in rep.problems)
 
 
@@ -88,7 +88,61 @@ def test_masks_stamp_changes_when_a_mask_is_saved_or_cleared(tmp_path):
     assert ws.masks_stamp() not in (first, second)
 
 
+def test_mask_uploads_and_saves_read_values_by_the_one_rule(tmp_path):
+    """The Data page's upload and the Annotate page's save: 255 unlabelled, a grey 0/255 upload in a 2-class
+    workspace is binary, a palette upload is read by index, other values are refused naming file and values."""
+    import json
+
+    import tifffile
+
+    from seg_core.mask_values import UPLOAD_RULE
+
+    ws = Workspace(tmp_path / "ws", seed_sample=False)  # 2 default classes, no classes.json yet
+    for stem in ("grey", "pal", "u16", "flt", "neg"):
+        ws.add_image(f"{stem}.png", _png(np.zeros((4, 6, 3), np.uint8)))
+    half = np.array([[0, 0, 0, 255, 255, 255]] * 4, np.uint8)
+    pal = Image.fromarray(half, mode="P")
+    pal.putpalette([0, 0, 0] * 255 + [255, 255, 255])
+    buf = io.BytesIO()
+    pal.save(buf, format="PNG")
+    flt = io.BytesIO()
+    tifffile.imwrite(flt, np.where(half > 0, 1e10, -1.0).astype(np.float32))
+    u16 = _png(np.where(half > 0, 300, 1).astype(np.uint16))
+    rep = ws.import_uploads([], [("grey.png", _png(half)), ("pal.png", buf.getvalue()), ("u16.png", u16),
+                                 ("flt.tif", flt.getvalue())])
+    assert set(np.unique(ws.read_mask("grey")).tolist()) == {0, 1}  # a binary mask: 255 is class 1
+    assert set(np.unique(ws.read_mask("pal")).tolist()) == {0, 255}  # by index: 255 stays unlabelled
+    refused = "are not classes 0..1 nor the unlabelled value 255"
+    assert any(p.endswith(f"u16.png: values [300] {refused}") for p in rep.problems)
+    assert any(p.endswith(f"flt.tif: values [-1, 10000000000] {refused}") for p in rep.problems)
+    assert ws.read_mask("u16") is None and ws.read_mask("flt") is None
+    assert "grey-level mask holding only 0 and 255 in a 2-class workspace" in UPLOAD_RULE
+    with pytest.raises(ValueError, match=r"neg.png: values \[-1, 300\] are not classes 0..1 nor the unlabelled"):
+        ws.save_mask("neg", np.array([[-1, 300, 0, 1, 255, 0]] * 4, np.int32))
+    assert ws.read_mask("neg") is None
+    # the app's masks hold 255 for unlabelled, and its classes.json says so: the folder needs no flags
+    assert json.loads((ws.data_dir / "classes.json").read_text())["unlabelled"] == 255
+    ds = ws.scan()
+    assert not ds.errors and ds.class_pixels["pal"].tolist() == [12, 0]
+    assert ds.mask_rules[0] == ("Mask values are class indices 0..1 (0 background, 1 foreground); 255 marks "
+                                "unlabelled pixels (the workspace), skipped in training and scoring.")  # no flags
+
+
 def _png(arr):
     b = io.BytesIO()
     Image.fromarray(arr).save(b, format="PNG")
     return b.getvalue()
+
+
+def test_an_older_workspace_gets_its_unlabelled_value_recorded(tmp_path):
+    """A workspace saved before classes.json carried the unlabelled value trains from the CLI with no flags."""
+    import json
+
+    ws = Workspace(tmp_path / "ws")
+    f = ws.data_dir / "classes.json"
+    old = json.loads(f.read_text())
+    old.pop("unlabelled", None)
+    old.pop("ignore_index", None)
+    f.write_text(json.dumps(old))
+    Workspace(tmp_path / "ws")  # the app starts again
+    assert json.loads(f.read_text())["unlabelled"] == 255
