@@ -40,14 +40,19 @@ def test_the_tiled_mask_equals_the_whole_image_prediction():
 
 
 PEAK = """
-import resource, sys, numpy as np, torch
+import sys, numpy as np, torch
 from seg_core.sliding_window import predict_mask, predict_probs
 torch.manual_seed(0)
 model = torch.nn.Conv2d(3, 3, 1).eval()
 img = np.random.default_rng(0).integers(0, 256, (4000, 4000, 3), dtype=np.uint8)
 predict_mask(model, img[:1100, :1100])  # warm up: a few tiles
-peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-before = peak()
+def status_mb(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to what the process holds now
+before = status_mb("VmRSS")
+peak = lambda: status_mb("VmHWM")
 if sys.argv[1] == "mask":
     out = predict_mask(model, img)[0]  # the tiled mask
 else:
@@ -63,11 +68,12 @@ def _peak_mb(mode: str) -> float:
     return float(res.stdout.split()[-1])
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in kilobytes (Linux)")
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self (Linux)")
 def test_predicting_a_4000x4000_image_takes_memory_for_a_tile_not_the_image():
     full_probs_mb = 3 * 4000 * 4000 * 4 / 2**20  # 183 MB of float32 class probabilities
     tiled = _peak_mb("mask")
-    assert tiled < 40, tiled  # the uint8 mask (15 MB) and one tile: nothing image-sized in float
+    # the uint8 mask (15 MB), one tile and allocator slack (measured 28-70 MB): nothing image-sized in float
+    assert tiled < full_probs_mb / 2, tiled
     with_probs = _peak_mb("probs")
     assert with_probs > full_probs_mb, with_probs  # the measurement sees image-sized float arrays when they exist
 
