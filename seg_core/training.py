@@ -15,7 +15,6 @@ from .class_weights import class_weights_for
 from .device import autocast, autocast_dtype, grad_scaler, pick_device, use_all_cpu_threads
 from .evaluation import evaluate_pairs
 from .events import End, Progress, Start, Status, Step, Unfreeze, Validation
-from .freeze import check_freeze_depth
 from .losses import build_loss
 from .mask_values import IGNORE
 from .model import ModelSpec, build_model
@@ -127,7 +126,6 @@ class Trainer:
         if cfg.init_run:
             Run(cfg.init_run).load_weights_into(model, data.dataset.classes)
         self.num_stages = model.num_stages
-        check_freeze_depth(cfg.freeze_depth, self.num_stages, cfg.backbone)
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.trainable = self.model.freeze(cfg.freeze_depth)
         weights = class_weights_for(cfg.class_weights, data.dataset, data.split["train"])

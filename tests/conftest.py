@@ -1,3 +1,4 @@
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -72,3 +73,16 @@ def use_trained(trained_ws, monkeypatch):
     st.cache_data.clear()
     yield trained_ws
     st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Browser tests need Debian's chromium and playwright: skipped without them, but failed on CI."""
+    from app_harness import CHROMIUM, INSTALL_HINT
+
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    pytest.importorskip("playwright.sync_api")
+

@@ -1,6 +1,5 @@
 """End to end in a real browser: streamlit server + headless Chromium (Playwright, system chromium)."""
 import io
-import os
 import re
 import time
 import zipfile
@@ -10,19 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import CHROMIUM, INSTALL_HINT, ROOT, launch_chromium, streamlit_app
+from app_harness import ROOT, launch_chromium, streamlit_app
 
 SHOTS = ROOT / "screenshots"
 _WS: list[str] = []
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail(INSTALL_HINT)
-        pytest.skip(INSTALL_HINT)
-    pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app
+from app_harness import launch_chromium, streamlit_app
 
 SCALE = 640 / 256  # the Annotate canvas shows the 256x256 sample images 2.5x enlarged
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip(INSTALL_HINT)
-    pytest.importorskip("playwright.sync_api")
+def app(chromium, tmp_path_factory):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # a loaded CI machine answers slowly, not wrongly

@@ -2,7 +2,6 @@
 server, headless Chromium (Playwright, system chromium). Zoom, paint, number keys, undo and redo, pan, fill,
 polygon and eraser; each edit is found in the saved mask at full resolution where it was drawn."""
 import json
-import os
 import time
 from pathlib import Path
 
@@ -10,21 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app
+from app_harness import launch_chromium, streamlit_app
 from seg_core.classes import ClassList
 from seg_core.mask_values import UNLABELLED
 from seg_core.workspace import Workspace
 
 BIG = 2048  # a slice the old 640 px canvas showed at 1/3 scale
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail(INSTALL_HINT)
-        pytest.skip(INSTALL_HINT)
-    pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
