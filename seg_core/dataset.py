@@ -110,7 +110,9 @@ def scan_dataset(
     """Pair images and masks in ``root`` and check every file; never raises for bad files.
 
     ``require_masks``: an image without a mask is an error (CLI data sets) or only a note that it
-    is not labelled yet (the app's workspace, where users label a few of many images).
+    is not labelled yet (the app's workspace, where users label a few of many images). A folder whose
+    classes.json names an unlabelled value (the app's data folder) is partly labelled by design: there an
+    image without a mask is a note either way, so the CLI trains on what the app saved.
 
     What the mask values mean is decided by ``mask_values.decide_reading`` (``Dataset.reading``, stated in
     ``Dataset.mask_rules``): ``mask_values`` is auto, index or binary (``--mask-values``); the unlabelled
@@ -145,6 +147,7 @@ def scan_dataset(
         unl, unl_source, stated = fallback_unlabelled, fallback_source, False
     else:
         unl, unl_source, stated = None, "", False
+    partly_labelled = folder_classes is not None and folder_classes.ignore_index is not None
     if classes is not None and num_classes is not None and len(classes) != num_classes:
         problems.append(Problem("classes.json", f"lists {len(classes)} classes but the number of classes given is {num_classes}"))
 
@@ -170,8 +173,8 @@ def scan_dataset(
             sizes[s.stem] = _image_size(s.image)
         except ImageReadError as err:
             problems.append(Problem(s.image.name, str(err).split(": ", 1)[-1], stem=s.stem))
-        if s.mask is None:
-            sev = "error" if require_masks else "warning"
+        if s.mask is None:  # a folder whose classes.json names an unlabelled value is partly labelled by design
+            sev = "error" if require_masks and not partly_labelled else "warning"
             problems.append(Problem(s.image.name, "no mask in masks/ (not labelled yet)", sev, s.stem))
             continue
         try:

@@ -124,3 +124,18 @@ def test_cli_train_refuses_a_crop_and_batch_over_the_limit(tiny_data, tmp_path):
     assert res.returncode == 2
     assert ("error: --img-size: Training crop: 1024x1024 x a batch of 8 = 8.4 megapixels per step, more than the "
             "limit of 4.2 megapixels") in res.stderr and "SEG_CORE_MAX_TRAIN_PIXELS" in res.stderr
+
+
+def test_cli_trains_on_the_apps_data_folder_with_unlabelled_images(tmp_path):
+    """The app's workspace holds images nobody labelled yet: train --data WS/data skips them, no flags."""
+    from seg_core import Workspace
+
+    ws = Workspace(tmp_path / "ws")  # the sample: 10 labelled images and 2 without a mask
+    res = cli("train", "--data", str(ws.data_dir), "--out", str(tmp_path / "r"), "--epochs", "1", "--img-size", "64x64",
+              "--quiet")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "tissue_10.png: no mask in masks/ (not labelled yet)" not in res.stderr
+    run = Run(tmp_path / "r")
+    assert run.has_checkpoint and "tissue_10" not in run.config["split"]["train"] + run.config["split"]["val"]
+    res = cli("validate", "--data", str(ws.data_dir))
+    assert res.returncode == 0 and "WARNING: tissue_10.png: no mask in masks/ (not labelled yet)" in res.stdout
