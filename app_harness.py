@@ -62,3 +62,65 @@ def streamlit_app(workspace: Path, log_path: Path, start_timeout: float = 60, sc
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class CanvasView:
+    """The label canvas (``label_canvas``: ``.lc-view``) in a Playwright page: waits until its image and labels
+    are loaded, and maps image pixels to page points through its view transform (``data-scale``, ``data-tx``,
+    ``data-ty``: screen pixels per image pixel, and the image origin in the view). ``refresh()`` after a zoom
+    or pan."""
+
+    def __init__(self, page, locator=None, timeout: float = 60):
+        self.page = page
+        self.view = locator if locator is not None else page.locator(".lc-view").first
+        self.view.wait_for(timeout=timeout * 1000)
+        deadline = time.time() + timeout
+        while self.view.get_attribute("data-ready") != "1":
+            if time.time() > deadline:
+                raise TimeoutError("the canvas did not load its image and labels")
+            page.wait_for_timeout(100)
+        self.view.scroll_into_view_if_needed()  # mouse events reach only what the viewport shows
+        self.refresh()
+
+    def refresh(self) -> "CanvasView":
+        box = self.view.bounding_box()
+        self.x, self.y = box["x"], box["y"]
+        self.s = float(self.view.get_attribute("data-scale"))
+        self.tx, self.ty = float(self.view.get_attribute("data-tx")), float(self.view.get_attribute("data-ty"))
+        return self
+
+    def __call__(self, ix: float, iy: float) -> tuple[float, float]:
+        """The page point over image point (ix, iy) (pixel centres are at .5)."""
+        return self.x + self.tx + ix * self.s, self.y + self.ty + iy * self.s
+
+    def image(self, px: float, py: float) -> tuple[float, float]:
+        """The image point under page point (px, py)."""
+        return (px - self.x - self.tx) / self.s, (py - self.y - self.ty) / self.s
+
+    def zoom_to(self, scale: float, ix: float, iy: float) -> "CanvasView":
+        """Zoom in with the mouse wheel over image point (ix, iy) until ``scale`` screen px per image px."""
+        self.page.mouse.move(*self(ix, iy))
+        while float(self.view.get_attribute("data-scale")) < scale:
+            self.page.mouse.wheel(0, -400)
+            self.page.wait_for_timeout(50)
+        return self.refresh()
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        """Drag the current tool through image points (a brush stroke)."""
+        self.page.mouse.move(*self(*points[0]))
+        self.page.mouse.down()
+        for p in points[1:]:
+            self.page.mouse.move(*self(*p), steps=2)
+        self.page.mouse.up()
+
+
+def fill_train_form(page, budget_s: int, crop: str) -> None:
+    """On the app's Train page: the time budget (seconds) and, under Advanced options, the training crop
+    (``"128x128"``)."""
+    budget = page.get_by_label("Time budget (seconds)")
+    budget.fill(str(budget_s))
+    budget.press("Enter")
+    page.get_by_text("Advanced options").click()
+    field = page.get_by_label("Training crop HxW (empty = automatic)")
+    field.fill(crop)
+    field.press("Enter")

@@ -94,6 +94,63 @@ def runs_with_checkpoint(ws: Workspace) -> list[Run]:
     return [r for r in ws.runs() if r.has_checkpoint]
 
 
+# -- background tasks (``seg_core.tasks``): imports, zips, exports with counts and Cancel ----------------
+def _task_slot(kind: str, key: str) -> str:
+    return f"task:{kind}:{key}"
+
+
+def start_task(kind: str, key: str, label: str, target) -> bool:
+    """Run ``target(progress, cancel)`` in the background for this session (``task_panel`` shows it). The
+    target must hold its own copies of what it uses (uploaded bytes, arrays). Another task of this kind and
+    key running (another tab) is said as a warning and False returned."""
+    from seg_core.jobs import JobRefused
+    from seg_core.tasks import TASKS
+
+    try:
+        task = TASKS.start(kind, label, target, key=key)
+    except JobRefused as err:
+        st.warning(str(err))
+        return False
+    st.session_state[_task_slot(kind, key)] = task.id
+    return True
+
+
+def task_running(kind: str, key: str) -> bool:
+    from seg_core.tasks import TASKS
+
+    return bool(TASKS.active(kind, key))
+
+
+def task_panel(kind: str, key: str):
+    """This session's latest task of ``kind`` for ``key``, or after a page reload the one running. While it
+    runs: a progress bar with its counts and a Cancel button, redrawn every half second without rerunning the
+    page; when it ends, the page reruns once. Ended: says a cancel (what was kept) or a failure. Returns the
+    task's snapshot (None: no task) for the page to show the result."""
+    from seg_core.tasks import TASKS
+
+    slot = _task_slot(kind, key)
+    task = TASKS.get(st.session_state.get(slot)) or next(iter(TASKS.active(kind, key)[-1:]), None)
+    if task is None:
+        return None
+    st.session_state[slot] = task.id
+    snap = task.snapshot()
+    if snap.active:
+        @st.fragment(run_every=0.5)
+        def live():
+            now = task.snapshot()
+            if not now.active:
+                st.rerun()  # ended: the whole page again, with the result and the data as they are now
+            st.progress(now.fraction, text=now.text())
+            st.button("Cancel", key=f"cancel:{slot}", disabled=now.cancel_requested, on_click=task.cancel,
+                      help="Stops after the current file or step; what was finished is kept.")
+        live()
+    elif snap.state == "cancelled":
+        st.warning(f"{snap.label}: {snap.message}")
+    elif snap.state == "failed":
+        st.error(f"{snap.label} failed: {snap.error}")
+    return snap
+
+
 def _keep_pages_in_app() -> None:
     """Until a script has declared a navigation, Streamlit runs the files in ``pages/`` directly, outside
     app.py: a fresh server's first request for a page's URL (e.g. /Review) would show that page without

@@ -3,8 +3,8 @@ stroke on a 4000x4000 image, in headless Chromium (system ``chromium``, Playwrig
 
 - ``label_canvas`` (this project's components-v2 element): the stroke travels as a patch of its bounding box,
   is laid onto a fresh read of the mask file (``seg_core.label_patches.save_patches``) and saved;
-- streamlit-drawable-canvas 0.13 as the Annotate page uses it today: after each stroke the whole canvas
-  comes back as a PNG, is read back as labels (``annotation.strokes_to_labels``), laid over the mask
+- streamlit-drawable-canvas 0.13 as the Annotate page used it before label_canvas: after each stroke the whole
+  canvas comes back as a PNG, is read back as labels (``annotation.strokes_to_labels``), laid over the mask
   (``apply_strokes``) and saved; at the page's 640 px display and at the image's own 4000 px.
 
 Both run the test-only app ``tests/canvas_app.py``, which appends a line per save to a log with the server's

@@ -52,7 +52,7 @@ def folder(root: Path, name: str, images: list[Path], mask_dir: Path, classes: d
     return out
 
 
-def fit(data: Path, out: Path, budget: float, **kw) -> Run:
+def fit(data: Path, out: Path, budget: float | None, **kw) -> Run:
     return train(TrainConfig(data=str(data), out=str(out), time_budget=budget, **kw))
 
 
@@ -60,13 +60,18 @@ def score(run: Run, data: Path, ignore: int) -> dict:
     return evaluate_run(run, data, ignore_index=ignore)
 
 
-def label_next(tmp: Path, budget: float, seeds: int) -> None:
+def label_next(tmp: Path, budget: float, seeds: int, epochs: int | None = None) -> None:
+    """``epochs``: each run trains this many epochs instead of ``budget`` seconds (the same steps whatever else
+    loads the machine: the fair comparison on a shared CPU)."""
+    length = dict(epochs=epochs) if epochs else {}
+    budget = None if epochs else budget
     src = SHARED / "camvid-val"
     frames = sorted((src / "images").glob("*.png"))
     pool, test_frames = frames[:66], frames[-35:]
     test = folder(tmp, "test", test_frames, src / "masks")
     print("## 1. Label next: 4 labelled frames + 4 more, chosen by rank or at random "
-          f"({budget:.0f} s a run, scored on {len(test_frames)} held-out frames)\n")
+          f"({f'{epochs} epochs' if epochs else f'{budget:.0f} s'} a run, scored on {len(test_frames)} held-out "
+          "frames)\n")
     print("| seed | 4 frames | + 4 by rank | + 4 at random |\n|---|---|---|---|")
     rank_m, rand_m, rhos = [], [], []
     for seed in range(seeds):
@@ -74,7 +79,7 @@ def label_next(tmp: Path, budget: float, seeds: int) -> None:
         start = rng.sample(pool, 4)
         rest = [f for f in pool if f not in start]
         base = fit(folder(tmp, f"s{seed}_base", start, src / "masks"), tmp / f"r{seed}_base", budget,
-                   ignore_index=CAMVID_IGNORE, seed=seed, val_fraction=0)
+                   ignore_index=CAMVID_IGNORE, seed=seed, val_fraction=0, **length)
         base_m = score(base, test, CAMVID_IGNORE)
         pred = Predictor(base)
         ranked = rank_images(pred, rest)
@@ -84,7 +89,7 @@ def label_next(tmp: Path, budget: float, seeds: int) -> None:
         for arm, extra in (("rank", by_rank), ("random", at_random)):
             data = folder(tmp, f"s{seed}_{arm}", start + extra, src / "masks")
             m[arm] = score(fit(data, tmp / f"r{seed}_{arm}", budget, ignore_index=CAMVID_IGNORE, seed=seed,
-                               val_fraction=0), test, CAMVID_IGNORE)["miou"]
+                               val_fraction=0, **length), test, CAMVID_IGNORE)["miou"]
         rank_m.append(m["rank"])
         rand_m.append(m["random"])
         per_image = {r["image"]: r["miou"] for r in base_m["per_image"]}
@@ -176,6 +181,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=60, help="seconds per run in parts 1 and 3")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, help="part 1: train each run this many epochs instead of --budget seconds")
     ap.add_argument("--fresh", type=float, default=120)
     ap.add_argument("--continued", type=float, default=30)
     ap.add_argument("--parts", default="1,2,3")
@@ -186,7 +192,7 @@ def main() -> None:
         tmp = Path(tmp)
         parts = args.parts.split(",")
         if "1" in parts:
-            label_next(tmp, args.budget, args.seeds)
+            label_next(tmp, args.budget, args.seeds, args.epochs)
         if "2" in parts:
             continue_training(tmp, args.fresh, args.continued)
         if "3" in parts:

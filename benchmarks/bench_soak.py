@@ -33,9 +33,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app_harness import CHROMIUM, INSTALL_HINT, ROOT, launch_chromium, streamlit_app
+from app_harness import CHROMIUM, INSTALL_HINT, ROOT, CanvasView, launch_chromium, streamlit_app
 
-SCALE = 640 / 256  # the Annotate canvas shows the 256x256 sample images 2.5x enlarged
 STEP = re.compile(r"step \d+(/\d+)? · ")
 HEADINGS = {name: name for name in ("Data", "Annotate", "Train", "Review", "Runs & export")}  # link -> heading
 
@@ -152,26 +151,18 @@ def session(i: int, url: str, ws: Path, uploads: Path, deadline: float, tally: T
 
         def open_annotate():
             _nav(page, "Annotate")
-            expect(page.get_by_text("Current mask")).to_be_visible()
-            expect(page.locator("canvas").last).to_be_visible()
-            expect(page.get_by_text("tissue_00: overlay")).to_be_visible()  # the image every session paints
+            expect(page.get_by_role("heading", name="Mask", exact=True)).to_be_visible()
+            CanvasView(page)  # the image every session paints (tissue_00), loaded
 
         def paint():
-            canvas = page.locator("canvas").last
             page.wait_for_timeout(300)  # the app's runs end (the header's Stop button goes) and the canvas mounts
             expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden()
-            page.wait_for_timeout(500)
-            canvas.scroll_into_view_if_needed()
-            box = canvas.bounding_box()
-            y = 20 + (k % 40) * 15  # a place of its own: a row band per stroke, a column band per session
-            x0, x1 = 30 + i * 200, 30 + i * 200 + 150
+            view = CanvasView(page)
+            row = 8 + (k % 40) * 6  # a place of its own: a row band per stroke, a column band per session
+            x0, x1 = 12 + i * 80, 12 + i * 80 + 60
             t = time.perf_counter()
-            page.mouse.move(box["x"] + x0, box["y"] + y)
-            page.mouse.down()
-            for x in range(x0, x1 + 1, 25):
-                page.mouse.move(box["x"] + x, box["y"] + y)
-            page.mouse.up()
-            row, c0, c1 = int(round(y / SCALE)), int(x0 / SCALE) + 4, int(x1 / SCALE) - 4
+            view.stroke([(x + 0.5, row + 0.5) for x in range(x0, x1 + 1, 10)])
+            c0, c1 = x0 + 1, x1 - 1
             saved = False
             while time.perf_counter() - t < 30:
                 try:

@@ -79,7 +79,7 @@ def main() -> None:
             return lambda: timed_click(page, page.get_by_role("link", name=link).click, answer)
 
         actions = {
-            "open Data page": nav("Data", page.get_by_text(re.compile(r"\d+ images, \d+ labelled"))),
+            "open Data page": nav("Data", page.get_by_text(re.compile(r"\d+ images: \d+ (reviewed|labelled|proposal|unlabelled)"))),
             "open Runs & export page": nav("Runs & export", page.get_by_role("heading", name="Runs & export")),
             "open Train page (live progress shown)": nav("Train", progress),
             "Train page: switch 'Stop after' to epochs": lambda: timed_click(

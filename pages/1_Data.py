@@ -2,11 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from app_state import classes_from_table, file_types, hex_colour, thumb_data_url, workspace
+from app_state import (classes_from_table, file_types, hex_colour, start_task, task_panel, task_running,
+                       thumb_data_url, workspace)
 from seg_core.classes import ClassList
 from seg_core.imageio import IMAGE_EXTS, MASK_EXTS
 from seg_core.mask_values import UNLABELLED, UPLOAD_RULE
-from seg_core.overview import image_overview
+from seg_core.overview import image_overview, state_counts
+from seg_core.review_state import review_marks
 
 ws = workspace()
 st.title("Data")
@@ -26,13 +28,23 @@ with st.expander("Add images and masks", expanded=not ws.stems()):
                                "image that has one is refused. On: the new file replaces the old one, which goes "
                                "to the workspace's trash folder.")
     b1, b2 = st.columns(2)
-    if b1.button("Import uploaded files", disabled=not (imgs or masks), type="primary"):
-        rep = ws.import_uploads([(f.name, f.getvalue()) for f in imgs or []],
-                                [(f.name, f.getvalue()) for f in masks or []], replace=replace)
+    busy = task_running("import", str(ws.root))  # an import runs in the background (this tab or another)
+    started = False
+    if b1.button("Import uploaded files", disabled=not (imgs or masks) or busy, type="primary"):
+        images = [(f.name, f.getvalue()) for f in imgs or []]  # the bytes, copied now for the background import
+        mask_files = [(f.name, f.getvalue()) for f in masks or []]
+        started = start_task("import", str(ws.root), f"Import of {len(images) + len(mask_files)} file(s)",
+                             lambda progress, cancel: ws.import_uploads(images, mask_files, replace=replace,
+                                                                        progress=progress, cancel=cancel))
+    if b2.button("Load sample", disabled=busy):
+        started = start_task("import", str(ws.root), "Loading the sample", ws.load_sample)
+    if started:
+        st.session_state.pop("import_result", None)  # the panel below shows the new import's progress
+    done = task_panel("import", str(ws.root))  # counts and Cancel while it runs; a cancel says what was kept
+    if done is not None and done.result is not None and st.session_state.get("import_shown") != done.id:
+        rep = done.result  # finished or cancelled: the files handled
         st.session_state["import_result"] = (rep.added, rep.problems, rep.notes())
-    if b2.button("Load sample"):
-        rep = ws.load_sample()
-        st.session_state["import_result"] = (rep.added, rep.problems, rep.notes())
+        st.session_state["import_shown"] = done.id
     res = st.session_state.get("import_result")
     if res:
         added, problems, notes = (*res, [])[:3]
@@ -63,15 +75,21 @@ def _size(hw: tuple[int, int] | None) -> str:
     return f"{hw[1]}×{hw[0]}" if hw else "unreadable"
 
 
-rows = [{"thumbnail": _thumbnail(o.stem), "image": o.stem, "size": _size(o.size), "labelled": o.labelled,
+try:
+    reviewed = set(review_marks(ws.root))
+except ValueError as err:  # a damaged reviewed.json: named; the states show without reviewed marks
+    st.error(str(err))
+    reviewed = set()
+rows = [{"thumbnail": _thumbnail(o.stem), "image": o.stem, "size": _size(o.size), "state": o.state,
          "classes present": ", ".join(o.classes_present), "problems": "; ".join(map(str, o.problems))}
-        for o in (image_overview(ws, ds) if ds is not None else [])]
-labelled = sum(r["labelled"] for r in rows)
-st.subheader(f"{len(rows)} images, {labelled} labelled")
+        for o in (image_overview(ws, ds, reviewed) if ds is not None else [])]
+st.subheader(state_counts({r["image"]: r["state"] for r in rows}))
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"thumbnail": st.column_config.ImageColumn("thumbnail", width="small"),
-                                "labelled": st.column_config.CheckboxColumn("labelled?")})
+                                "state": st.column_config.TextColumn(
+                                    "state", help="unlabelled; proposal (a run's prediction waits on the Annotate "
+                                                  "page); labelled; reviewed (a person checked the mask)")})
 elif ds is not None:
     st.info("No images yet: upload some above or press **Load sample**.")
 for p in ds.problems if ds is not None else []:

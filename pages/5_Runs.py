@@ -1,11 +1,11 @@
-"""Runs & export: compare runs side by side, download, export TorchScript/ONNX, delete."""
+"""Runs & export: compare runs side by side, zip and download, export TorchScript/ONNX (in the background), delete."""
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from app_state import registry, workspace
-from seg_core.export import export_onnx, export_torchscript, run_zip
+from app_state import registry, start_task, task_panel, task_running, workspace
+from seg_core.export import export_onnx, export_torchscript, run_zip, run_zip_current
 
 ws = workspace()
 st.title("Runs & export")
@@ -48,33 +48,47 @@ if hist:
     if cols and "epoch" in h:
         st.line_chart(h.set_index("epoch")[cols], height=220)
 
+# Zips and exports run in the background (seg_core.tasks): counts, Cancel, the download once written.
 c1, c2, c3 = st.columns(3)
+TASK_KEYS = []  # (kind, key) of this run's zip and exports: the run is not deleted while one runs
 with c1:
-    try:
-        st.download_button("Download run (zip)", run_zip(run), file_name=f"{run.name}.zip", mime="application/zip",
-                           disabled=not run.has_checkpoint)
-    except OSError as err:  # removed or unreadable meanwhile
-        st.error(f"{run.name}: cannot zip the run ({err})")
+    zip_path, key = ws.exports_dir / f"{run.name}.zip", str(run.path)
+    TASK_KEYS.append(("run_zip", key))
+    fresh = run_zip_current(run, zip_path)
+    if st.button("Zip the run again" if fresh else "Zip the run", key="zip_run",
+                 disabled=not run.has_checkpoint or task_running("run_zip", key),
+                 help="Checkpoint, config, classes and history in one zip, for download."):
+        if start_task("run_zip", key, f"Zip of {run.name}",
+                      lambda progress, cancel: run_zip(run, zip_path, progress, cancel)):
+            st.rerun()
+    task_panel("run_zip", key)
+    if fresh:
+        st.download_button("Download run (zip)", data=lambda: zip_path.read_bytes(), file_name=f"{run.name}.zip",
+                           mime="application/zip", key="download_run_zip")
 # (column, label, exporter, file suffix)
 EXPORTS = [(c2, "TorchScript", export_torchscript, "torchscript.pt"), (c3, "ONNX", export_onnx, "onnx")]
 for col, label, exporter, suffix in EXPORTS:
     with col:
-        target = run.path / f"model.{suffix}"
-        if st.button(f"Export {label}", disabled=not run.has_checkpoint):
-            with st.spinner(f"Exporting {label}…"):
-                try:
-                    exporter(run, target)
-                except Exception as err:
-                    st.error(f"{label} export failed: {err}")
+        target, key = run.path / f"model.{suffix}", f"{run.path}|{suffix}"
+        TASK_KEYS.append(("export", key))
+        if st.button(f"Export {label}", disabled=not run.has_checkpoint or task_running("export", key)):
+            if start_task("export", key, f"{label} export of {run.name}",
+                          lambda progress, cancel, exporter=exporter, target=target: exporter(run, target, progress,
+                                                                                               cancel)):
+                st.rerun()
+        task_panel("export", key)
         if target.exists():
-            st.download_button(f"Download {label}", target.read_bytes(), file_name=f"{run.name}.{suffix}")
+            st.download_button(f"Download {label}", data=lambda target=target: target.read_bytes(),
+                               file_name=f"{run.name}.{suffix}", key=f"download_{suffix}")
 st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
 
 st.divider()
-busy = registry().writing(run.path) is not None or run.state == "running"  # here, or in another process
+training = registry().writing(run.path) is not None or run.state == "running"  # here, or in another process
+exporting = any(task_running(kind, key) for kind, key in TASK_KEYS)
 confirm = st.checkbox(f"Yes, delete {run.name}", key="confirm_delete")
-if st.button("Delete run", disabled=not confirm or busy, type="secondary",
-             help="Still training: cancel it first." if busy else None):
+if st.button("Delete run", disabled=not confirm or training or exporting, type="secondary",
+             help="Still training: cancel it first." if training else
+             "Being zipped or exported: wait for it or cancel it first." if exporting else None):
     where = ws.remove_run(run)
     st.session_state.pop("confirm_delete", None)
     st.session_state["deleted_msg"] = f"Deleted {run.name} (moved to `{where}`; move it back to restore it)."

@@ -1,11 +1,13 @@
-"""Painting masks: what a drawing canvas's strokes mean as class labels, and laying them onto a mask.
+"""What a mask holds (``coverage``, ``stale_values``), and what a raster drawing canvas's strokes mean as
+class labels.
 
-The canvas draws each brush value in a colour (a class's colour, or ``ERASER_COLOUR`` for
-"unlabelled"); its RGBA picture, at display size, is read back as labels at the image's size.
+The Annotate page's canvas (``label_canvas``) sends label patches (``label_patches``). A raster canvas
+(streamlit-drawable-canvas, kept for the measured comparison in ``benchmarks/bench_canvas.py`` and
+``tests/canvas_app.py``) draws each brush value in a colour (a class's colour, or ``ERASER_COLOUR`` for
+"unlabelled"); its RGBA picture, at display size, is read back as labels at the image's size
+(``strokes_to_labels``) and laid over the mask (``apply_strokes``).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -65,66 +67,6 @@ def coverage(mask: np.ndarray, classes: ClassList) -> tuple[list[float], float]:
     """Share of the pixels in each class, and the share still unlabelled."""
     counts = np.bincount(mask.ravel(), minlength=256)
     return [float(counts[i]) / mask.size for i in range(len(classes))], float(counts[UNLABELLED]) / mask.size
-
-
-# -- one canvas's edits, laid onto the mask file as it is now ------------------------------------------
-@dataclass
-class CanvasEdits:
-    """What one drawing canvas has written into a mask file, so that its next save applies only its own
-    change onto the file as it is *now* (another tab, a Clear, an import may have changed it meanwhile).
-
-    ``applied``: the canvas's labels as last laid onto the file (``NOT_PAINTED`` where it has nothing).
-    ``prior``: under each pixel the canvas painted, what the file held before (given back when the canvas
-    takes the stroke back: its undo, its reset).
-    ``seen``: the file's version (``mask_version``) right after this canvas's last save, or when it opened.
-    """
-
-    applied: np.ndarray
-    prior: np.ndarray
-    seen: tuple | None = None
-
-    @classmethod
-    def start(cls, size: tuple[int, int], seen: tuple | None = None) -> "CanvasEdits":
-        return cls(np.full(size, NOT_PAINTED, np.int16), np.full(size, UNLABELLED, np.uint8), seen)
-
-
-@dataclass
-class CanvasResult:
-    """The outcome of laying a canvas's strokes onto the file."""
-
-    mask: np.ndarray | None  # the mask to store; None: nothing labelled any more (no mask file)
-    edits: CanvasEdits  # the canvas's new state
-    changed: int  # pixels this save changed in the file
-    kept_theirs: int  # pixels taken back by this canvas that someone else had changed since: left as theirs
-
-
-def apply_canvas(current: np.ndarray | None, edits: CanvasEdits, labels: np.ndarray | None,
-                 size: tuple[int, int]) -> CanvasResult:
-    """Lay only this canvas's change (``labels`` now against ``edits.applied`` before) onto ``current``,
-    the mask file as it is now (None: no file):
-
-    - pixels the canvas paints (new or repainted) take the canvas's value; the first time, the file's value
-      underneath is remembered;
-    - pixels the canvas no longer paints (undo, reset) get back what was under them, but only where the file
-      still holds what this canvas wrote there (another tab's later stroke wins);
-    - every other pixel stays as the file has it, so strokes of other tabs and a Clear are never undone.
-    """
-    new = np.full(size, NOT_PAINTED, np.int16) if labels is None else labels.astype(np.int16)
-    old = edits.applied
-    mask = np.full(size, UNLABELLED, np.uint8) if current is None else current.astype(np.uint8)  # a copy
-    before = mask.copy()
-    changed = new != old
-    prior = edits.prior.copy()
-    back = changed & (new == NOT_PAINTED)
-    ours = back & (mask == old.astype(np.uint8))
-    mask[ours] = prior[ours]
-    paint = changed & (new != NOT_PAINTED)
-    first = paint & (old == NOT_PAINTED)
-    prior[first] = before[first]
-    mask[paint] = new[paint].astype(np.uint8)
-    result = None if (mask == UNLABELLED).all() else mask
-    return CanvasResult(result, CanvasEdits(new, prior, edits.seen), int((mask != before).sum()),
-                        int((back & ~ours).sum()))
 
 
 def stale_values(mask: np.ndarray, classes: ClassList) -> list[int]:

@@ -19,6 +19,8 @@ The rules:
   header, a zip's entry count and uncompressed total. A zip is read entry by entry, each bounded; entries
   with absolute paths, ``..``, symbolic links, encryption or an unknown compression are refused, and
   nothing is ever extracted by its path (files go to ``data/images`` and ``data/masks`` by name).
+- **Progress and cancel**: ``Importer.run`` counts the files handled ("12/40 files"); cancelled, it stops
+  before the next file: the files handled stay (each written whole) and are reported, the rest named.
 - **classes.json** is checked before it is applied (a JSON object, 2-255 distinct names, colours of three
   integers 0-255). When the workspace holds masks, different classes are applied only when replacing.
 """
@@ -31,6 +33,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 import time
 import unicodedata
 import zipfile
@@ -45,6 +48,7 @@ from .classes import ClassList
 from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, image_size, read_image, read_mask_raw
 from .limits import LimitError, Limits, exceeded, limits as current_limits
 from .mask_values import MAX_CLASSES, upload_reading
+from .tasks import Cancelled, Progress, Steps
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -101,6 +105,7 @@ class ImportReport:
     added: list[str] = field(default_factory=list)  # images stored, by their workspace name
     problems: list[str] = field(default_factory=list)  # "file: why" of each refused file
     files: list[FileResult] = field(default_factory=list)  # every file, in the order handled
+    not_imported: list[str] | None = None  # cancelled: the files not handled (None: not cancelled)
 
     def add(self, r: FileResult) -> FileResult:
         self.files.append(r)
@@ -126,9 +131,30 @@ class ImportReport:
         return [("warning" if r.status == RENAMED else "info", r.line()) for r in self.files
                 if r.status != REFUSED and (r.status == RENAMED or r.kind != "image" or r.reason)]
 
+    @property
+    def cancelled(self) -> bool:
+        return self.not_imported is not None
+
+    def cancel_note(self) -> str:
+        """What a cancelled import kept: "cancelled after 12 of 40 files: ..." ("" when not cancelled)."""
+        if not self.cancelled:
+            return ""
+        done, left = len(self.files), len(self.not_imported)
+        kept = self.count(IMPORTED) + self.count(RENAMED)
+        return (f"cancelled after {done} of {done + left} files: the {kept} file(s) imported are kept"
+                + (f", {self.count(REFUSED)} refused" if self.count(REFUSED) else "")
+                + f"; {left} not imported" + (f" ({_names(self.not_imported)})" if left else ""))
+
     def to_json(self) -> dict:
-        return {"files": [asdict(r) for r in self.files], "imported": self.count(IMPORTED),
-                "renamed": self.count(RENAMED), "refused": self.count(REFUSED)}
+        out = {"files": [asdict(r) for r in self.files], "imported": self.count(IMPORTED),
+               "renamed": self.count(RENAMED), "refused": self.count(REFUSED)}
+        if self.cancelled:  # only then: the keys above are the whole object otherwise
+            out |= {"cancelled": True, "not_imported": list(self.not_imported)}
+        return out
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 class Refused(ValueError):
@@ -220,7 +246,11 @@ class Importer:
         self._cls: ClassList | None = None
 
     # public entry point
-    def run(self, entries: list[Entry]) -> ImportReport:
+    def run(self, entries: list[Entry], progress: Progress | None = None,
+            cancel: threading.Event | None = None) -> ImportReport:
+        """Import ``entries``; ``progress`` gets a Count per file handled ("12/40 files"). When ``cancel`` is
+        set, the files handled so far stay (each was written whole) and Cancelled is raised with the report
+        of those (``partial``: its ``not_imported`` lists the rest)."""
         try:
             expanded: list[Entry] = []
             for i, e in enumerate(entries):
@@ -233,21 +263,36 @@ class Importer:
                 else:
                     expanded.append(e)
             roles = [(e, *_role(e.parts)) for e in expanded]
+            steps = Steps(progress, cancel, len(self.report.files) + len(expanded), "files")
+            steps.tick(n=len(self.report.files))  # refused before reading: handled already
+            handled: set[int] = set()
             for kind in ("classes", "image", "mask"):  # classes first: masks are read with them
                 for e, role, prefix in roles:
+                    if role != kind and not (role == "zip" and kind == "image"):
+                        continue
+                    if steps.cancelled:
+                        report = self._ordered()
+                        report.not_imported = [x.display for x in expanded if id(x) not in handled]
+                        raise Cancelled(report.cancel_note(), report)
                     if role == kind:
                         self._one(e, role, e.group + prefix)
-                    elif role == "zip" and kind == "image":
+                    else:
                         self._add(FileResult(e.display, REFUSED, reason="a zip inside a zip; unpack it and add its "
                                              "files", kind="zip"), e.order)
-            report = ImportReport()  # the results in the order the files were given
-            for k in sorted(range(len(self._keys)), key=self._keys.__getitem__):
-                report.add(self.report.files[k])
-            self.report = report
-            return report
+                    handled.add(id(e))
+                    steps.tick(e.display)
+            self.report = self._ordered()
+            return self.report
         finally:
             for z in self._zips:
                 z.close()
+
+    def _ordered(self) -> ImportReport:
+        """The results so far in the order the files were given."""
+        report = ImportReport()
+        for k in sorted(range(len(self._keys)), key=self._keys.__getitem__):
+            report.add(self.report.files[k])
+        return report
 
     def _one(self, e: Entry, role: str, group: tuple) -> None:
         try:

@@ -1,15 +1,16 @@
 """Editing a workspace's masks without losing anyone's work: a lock around read-modify-write, the file's
-version, painting a canvas's own strokes onto the file as it is now, and replacing a mask only with a
-backup that can be restored.
+version, and replacing a mask only with a backup that can be restored.
 
 - ``mask_lock(root)``: held while a mask is read, changed and written (an OS lock on ``<root>/.masks.lock``,
   so two tabs, which are two threads of one server, and two servers exclude each other); re-entrant
-  within a thread.
-- ``save_canvas``: one canvas's change (``annotation.apply_canvas``) onto a fresh read of the file, under
-  the lock; says when the file had changed since this canvas last saw it.
-- ``replace_mask`` / ``restore_mask``: a whole new mask (a prediction, a Clear) goes in only after the old
-  one is copied to ``<root>/backups/<stem>/``; restoring takes the newest backup back (the mask it replaces
-  goes to the trash, so nothing is ever lost).
+  within a thread. Canvas edits are laid onto a fresh read of the file under it
+  (``label_patches.save_patches``).
+- ``mask_version(path)``: changes whenever the file is replaced; the Annotate page shows the file again
+  when it changed elsewhere.
+- ``replace_mask`` / ``restore_mask``: a whole new mask (an accepted proposal, a Clear) goes in only after the
+  old one is copied to ``<root>/backups/<stem>/`` (its name records whether it was reviewed); restoring
+  takes the newest backup back with that reviewed mark (the mask it replaces goes to the trash, so nothing
+  is ever lost).
 """
 from __future__ import annotations
 
@@ -19,16 +20,15 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .annotation import CanvasEdits, CanvasResult, apply_canvas
 from .atomic import fsync_dir
 from .imageio import write_index_mask
 from .mask_values import UNLABELLED
+from .review_state import is_reviewed, set_reviewed
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover
 
 LOCK_NAME = ".masks.lock"
 NO_MASK = ".none"  # a backup saying "there was no mask"
+REVIEWED = ".reviewed"  # in a backup's name (before ".png"): the mask was marked reviewed when replaced
 
 _local = threading.local()
 _thread_locks: dict[str, threading.Lock] = {}
@@ -101,37 +102,6 @@ def _write(ws: Workspace, stem: str, mask: np.ndarray, before: np.ndarray | None
         ws.save_mask(stem, mask)
 
 
-@dataclass
-class CanvasSave:
-    result: CanvasResult
-    changed_elsewhere: bool  # the file was changed by someone else since this canvas last saw it
-    wrote: bool
-
-
-def save_canvas(ws: Workspace, stem: str, edits: CanvasEdits, labels: np.ndarray | None,
-                size: tuple[int, int]) -> CanvasSave:
-    """Lay one canvas's change onto the mask file as it is now, under the mask lock; returns the canvas's
-    new ``CanvasEdits`` (in ``result.edits``), whether the file had changed elsewhere, whether it wrote."""
-    path = ws.mask_path(stem)
-    with mask_lock(ws.root):
-        elsewhere = mask_version(path) != edits.seen
-        current = ws.read_mask(stem)
-        if current is not None and current.shape != tuple(size):
-            raise ValueError(f"{path.name}: the mask is {current.shape[1]}x{current.shape[0]} but the image is "
-                             f"{size[1]}x{size[0]}; fix or remove the mask on the Data page")
-        res = apply_canvas(current, edits, labels, size)
-        wrote = False
-        if res.mask is None:
-            if current is not None:
-                ws.clear_mask(stem)
-                wrote = True
-        elif res.changed or current is None:
-            _write(ws, stem, res.mask, current)
-            wrote = True
-        res.edits.seen = mask_version(path)
-    return CanvasSave(res, elsewhere, wrote)
-
-
 # -- whole-mask replacements, with backups --------------------------------------------------------------
 def backups_dir(ws: Workspace, stem: str) -> Path:
     return ws.root / "backups" / stem
@@ -150,9 +120,18 @@ def _slug(reason: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", reason).strip("-")[:40] or "replaced"
 
 
-def replace_mask(ws: Workspace, stem: str, mask: np.ndarray | None, reason: str) -> Path:
+def backup_reason(backup: Path) -> str:
+    """What replaced the mask a backup holds, from its name (``20261125-140310-123456789_clear.png``: clear)."""
+    name = backup.name.split("_", 1)[-1]
+    for suffix in (".png", NO_MASK, REVIEWED):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def replace_mask(ws: Workspace, stem: str, mask: np.ndarray | None, reason: str, reviewed: bool = False) -> Path:
     """Put ``mask`` in place of the stem's mask (None: no mask, all unlabelled), after copying the old one
-    to ``backups/<stem>/``; returns the backup (restorable with ``restore_mask``)."""
+    to ``backups/<stem>/``; returns the backup (restorable with ``restore_mask``). The image is then marked
+    reviewed or not as ``reviewed`` says (``review_state``); the backup's name records the old mark."""
     ws.image_path(stem)  # the image must exist
     folder = backups_dir(ws, stem)
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,7 +139,7 @@ def replace_mask(ws: Workspace, stem: str, mask: np.ndarray | None, reason: str)
         src = ws.mask_path(stem)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000_000:09d}_{_slug(reason)}"
         if src.exists():
-            backup = folder / f"{name}.png"
+            backup = folder / f"{name}{REVIEWED if is_reviewed(ws.root, stem) else ''}.png"
             shutil.copy2(src, backup)
             with open(backup, "rb+") as f:
                 os.fsync(f.fileno())
@@ -172,12 +151,13 @@ def replace_mask(ws: Workspace, stem: str, mask: np.ndarray | None, reason: str)
             ws.clear_mask(stem)
         else:
             ws.save_mask(stem, mask)
+        set_reviewed(ws.root, stem, reviewed, f"accepted {reason}" if reviewed else "")
     return backup
 
 
 def restore_mask(ws: Workspace, stem: str) -> Path:
-    """Take the newest backup of the stem's mask back (the mask it replaces goes to the trash); returns the
-    backup used. FileNotFoundError when there is none."""
+    """Take the newest backup of the stem's mask back, with the reviewed mark it had (the mask it replaces
+    goes to the trash); returns the backup used. FileNotFoundError when there is none."""
     with mask_lock(ws.root):
         backups = mask_backups(ws, stem)
         if not backups:
@@ -195,4 +175,5 @@ def restore_mask(ws: Workspace, stem: str) -> Path:
             os.replace(newest, current)  # same file system: atomic
         fsync_dir(current.parent)
         fsync_dir(newest.parent)
+        set_reviewed(ws.root, stem, newest.name.endswith(f"{REVIEWED}.png"), "restored with its reviewed mark")
     return newest

@@ -42,21 +42,23 @@ class Predictor:
         self.amp = autocast_dtype(dev, self.run.config.get("precision", "auto"))
         self.classes = self.run.classes
 
-    def predict(self, image: np.ndarray, crf: CRFParams | None | bool = None) -> Prediction:
-        """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams."""
+    def predict(self, image: np.ndarray, crf: CRFParams | None | bool = None, tta: bool | None = None) -> Prediction:
+        """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams; ``tta`` (flips
+        averaged): None uses the predictor's setting."""
         t0 = time.perf_counter()
         params = self.crf if crf is None else (crf or None)
+        tta = self.tta if tta is None else tta
         h, w = image.shape[:2]
         lim = limits()
         if h * w > lim.max_prob_pixels:  # memory bounded by the tile: a mask, no class probabilities
-            mask, _ = predict_mask(self.model, image, tta=self.tta, amp_dtype=self.amp)
+            mask, _ = predict_mask(self.model, image, tta=tta, amp_dtype=self.amp)
             note = (f"{w}x{h} is more than {pixels_text(lim.max_prob_pixels)}, so it was predicted tile by "
                     "tile straight into the mask, without class probabilities"
                     + ("; the dense CRF needs them and was skipped" if params is not None else "")
                     + " (the limit is the environment variable SEG_CORE_MAX_PROB_PIXELS, now "
                     f"{lim.max_prob_pixels}; raising it costs memory)")
             return Prediction(mask, None, time.perf_counter() - t0, 0.0, note)
-        probs = predict_probs(self.model, image, tta=self.tta, amp_dtype=self.amp)
+        probs = predict_probs(self.model, image, tta=tta, amp_dtype=self.amp)
         t1 = time.perf_counter()
         if params is not None:
             probs = dense_crf(image, probs, params)
@@ -71,20 +73,29 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def predict_folder(run: Run, images: Path, out: Path, crf: CRFParams | None = None, tta: bool = False,
-                   device: str = "auto", progress=None) -> list[dict]:
+                   device: str = "auto", progress=None, cancel=None) -> list[dict]:
     """Write ``out/masks/<stem>.png`` (palette index PNG) and ``out/overlays/<stem>.png`` per image.
 
-    An unreadable image is reported in the returned rows and skipped; the others still run.
+    An unreadable image is reported in the returned rows and skipped; the others still run. ``progress`` gets
+    a ``tasks.Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
+    the next image and raises ``tasks.Cancelled`` saying how many masks were written (they stay, each whole;
+    ``partial``: the rows so far).
     """
+    from .tasks import Steps
+
     out = Path(out)
     pred = Predictor(run, device=device, tta=tta, crf=crf)
     files = image_files(images)
+    steps = Steps(progress, cancel, len(files), "images predicted")
     rows = []
-    for i, f in enumerate(files):
+    for f in files:
+        steps.check(lambda: f"cancelled after {steps.done} of {len(files)} images: the {_written(rows)} mask(s) "
+                            f"written are kept in {out / 'masks'}; {len(files) - steps.done} not predicted", rows)
         try:
             image = read_image(f)
         except ValueError as err:
             rows.append({"image": f.name, "error": str(err)})
+            steps.tick(f"{f.name} skipped")
             continue
         p = pred.predict(image)
         write_index_mask(out / "masks" / f"{f.stem}.png", p.mask, pred.classes)
@@ -92,6 +103,9 @@ def predict_folder(run: Run, images: Path, out: Path, crf: CRFParams | None = No
         counts = np.bincount(p.mask.ravel(), minlength=len(pred.classes))
         rows.append({"image": f.name, "mask": f"masks/{f.stem}.png", "seconds": round(p.seconds + p.crf_seconds, 3),
                      **{f"{n}_fraction": round(float(c) / p.mask.size, 4) for n, c in zip(pred.classes.names, counts)}})
-        if progress:
-            progress({"done": i + 1, "total": len(files), "image": f.name})
+        steps.tick(f.name)
     return rows
+
+
+def _written(rows: list[dict]) -> int:
+    return sum("mask" in r for r in rows)

@@ -1,6 +1,8 @@
 """The app's workspace: a folder on disk holding images, masks, classes and runs, written atomically.
 
-Layout: ``<root>/data/{images,masks,classes.json}``, ``<root>/runs/<run>``, ``<root>/trash``.
+Layout: ``<root>/data/{images,masks,classes.json}``, ``<root>/runs/<run>``, ``<root>/trash``, ``<root>/backups``
+(replaced masks, ``mask_edits``), ``<root>/proposals`` (runs' predictions waiting for a person, ``proposals``),
+``<root>/reviewed.json`` (``review_state``).
 Masks store class indices; 255 marks pixels nobody labelled (ignored in training and scoring).
 """
 from __future__ import annotations
@@ -21,8 +23,9 @@ from .classes import ClassList
 from .dataset import Dataset, scan_dataset
 from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, read_image, read_mask_raw, write_index_mask
 from .mask_values import UNLABELLED, WORKSPACE, workspace_reading
-from .atomic import atomic_write_bytes, fsync_dir
+from .atomic import atomic_write, atomic_write_bytes, fsync_dir
 from .mask_edits import mask_backups, mask_lock, replace_mask, restore_mask
+from .review_state import set_reviewed
 from .importing import ImportReport, Importer, bytes_entries, check_colour, path_entries, split_name
 from .runs import Run, list_runs
 from .sample import bundled_sample_dir
@@ -77,6 +80,11 @@ class Workspace:
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Zips and other files built for download (the Review page's masks zip, the Runs page's run zip)."""
+        return self.root / "exports"
 
     # -- classes ------------------------------------------------------------------------------
     def classes(self) -> ClassList:
@@ -166,15 +174,17 @@ class Workspace:
 
     def clear_mask(self, stem: str) -> None:
         """Make every pixel of ``stem`` unlabelled again (removes its mask file). The Annotate page's Clear
-        uses ``replace_mask(stem, None, ...)``, which keeps a backup."""
+        uses ``replace_mask(stem, None, ...)``, which keeps a backup. Drops its reviewed mark."""
         with mask_lock(self.root):
             self.mask_path(stem).unlink(missing_ok=True)
             fsync_dir(self.masks_dir)
+            set_reviewed(self.root, stem, False)
 
     # -- whole-mask replacements with a backup (``mask_edits``) --------------------------------
-    def replace_mask(self, stem: str, mask: np.ndarray | None, reason: str) -> Path:
-        """Replace the stem's mask (None: clear it) after backing the old one up; returns the backup."""
-        return replace_mask(self, stem, mask, reason)
+    def replace_mask(self, stem: str, mask: np.ndarray | None, reason: str, reviewed: bool = False) -> Path:
+        """Replace the stem's mask (None: clear it) after backing the old one up, marked reviewed or not;
+        returns the backup."""
+        return replace_mask(self, stem, mask, reason, reviewed)
 
     def restore_mask(self, stem: str) -> Path:
         """Take the newest backup of the stem's mask back; returns the backup used."""
@@ -201,41 +211,51 @@ class Workspace:
             raise ValueError(f"{Path(filename).name}: {r.reason}")
         return r.name
 
-    def import_files(self, files: list[tuple[str, bytes]], replace: bool = False) -> ImportReport:
+    # The imports take ``progress`` (a ``tasks.Count`` per file: "12/40 files") and ``cancel`` (an Event):
+    # cancelled, they raise ``tasks.Cancelled`` whose ``partial`` reports the files handled, which stay.
+    def import_files(self, files: list[tuple[str, bytes]], replace: bool = False, progress=None,
+                     cancel=None) -> ImportReport:
         """Add uploaded files by the import rules (``importing``): images, masks (``*_mask.*`` or files
         under masks/, after the images), ``classes.json``; never overwriting unless ``replace``."""
-        return Importer(self, replace=replace).run(bytes_entries(files))
+        return Importer(self, replace=replace).run(bytes_entries(files), progress, cancel)
 
     def import_uploads(self, images: list[tuple[str, bytes]], masks: list[tuple[str, bytes]] = (),
-                       replace: bool = False) -> ImportReport:
+                       replace: bool = False, progress=None, cancel=None) -> ImportReport:
         """The upload form's files: ``images`` (zips among them are read entry by entry) and ``masks``
         named like their image. One report, a result per file."""
         files = list(images) + [(f"masks/{Path(name).name}", data) for name, data in masks]
-        return self.import_files(files, replace=replace)
+        return self.import_files(files, replace=replace, progress=progress, cancel=cancel)
 
-    def import_zip(self, data: bytes, zip_name: str = "upload.zip", replace: bool = False) -> ImportReport:
+    def import_zip(self, data: bytes, zip_name: str = "upload.zip", replace: bool = False, progress=None,
+                   cancel=None) -> ImportReport:
         """A zip holding images (in ``images/`` or anywhere), masks (in ``masks/`` or ``*_mask.*``) and
         optionally ``classes.json``, read entry by entry within the limits (``limits.py``)."""
-        return self.import_files([(zip_name, data)], replace=replace)
+        return self.import_files([(zip_name, data)], replace=replace, progress=progress, cancel=cancel)
 
-    def import_paths(self, paths: list[str | Path], replace: bool = False) -> ImportReport:
+    def import_paths(self, paths: list[str | Path], replace: bool = False, progress=None,
+                     cancel=None) -> ImportReport:
         """Files and zips on disk (``python -m seg_core import``): what the Data page's upload does."""
-        return Importer(self, replace=replace).run(path_entries(paths))
+        return Importer(self, replace=replace).run(path_entries(paths), progress, cancel)
 
     def remove(self, stem: str) -> Path | None:
-        """Move an image and its mask to a fresh ``trash/<time>_<stem>/`` (recoverable by hand); returns that
-        folder, or None when there was nothing left to remove (removed already, e.g. by a second click)."""
+        """Move an image, its mask and its proposal to a fresh ``trash/<time>_<stem>/`` (recoverable by hand)
+        and drop its reviewed mark; returns that folder, or None when there was nothing left to remove (removed
+        already, e.g. by a second click)."""
         from .importing import move_to_trash
+        from .proposals import proposal_path
 
         with mask_lock(self.root):
             files = [(p, "images") for p in _files_with_stem(self.images_dir, stem) if p.suffix.lower() in IMAGE_EXTS]
-            if self.mask_path(stem).exists():
-                files.append((self.mask_path(stem), "masks"))
+            for path, sub in ((self.mask_path(stem), "masks"), (proposal_path(self, stem), "proposals"),
+                              (proposal_path(self, stem).with_suffix(".json"), "proposals")):
+                if path.exists():
+                    files.append((path, sub))
             if not files:
                 return None
             where = move_to_trash(self, stem, files)
             fsync_dir(self.images_dir)
             fsync_dir(self.masks_dir)
+            set_reviewed(self.root, stem, False)
             return where
 
     def remove_run(self, run: Run) -> Path:
@@ -245,18 +265,28 @@ class Workspace:
         shutil.move(str(run.path), dest)
         return dest
 
-    def load_sample(self) -> ImportReport:
-        """Copy the bundled sample in (never overwriting an existing file) and adopt its classes."""
+    def load_sample(self, progress=None, cancel=None) -> ImportReport:
+        """Copy the bundled sample in (never overwriting an existing file, each copied whole) and adopt its
+        classes; ``progress``/``cancel`` as for the imports (cancelled: the files copied stay)."""
+        from .tasks import Steps
+
         src = bundled_sample_dir()
         rep = ImportReport()
         if not any(self.masks_dir.iterdir()):
             self.save_classes(ClassList.load(src / "classes.json"))
-        for sub, dest in (("images", self.images_dir), ("new", self.images_dir), ("masks", self.masks_dir)):
-            for p in sorted((src / sub).glob("*")):
-                if not (dest / p.name).exists():
-                    shutil.copy2(p, dest / p.name)
-                    if sub != "masks":
-                        rep.added.append(p.stem)
+        todo = [(p, dest, sub) for sub, dest in (("images", self.images_dir), ("new", self.images_dir),
+                                                  ("masks", self.masks_dir)) for p in sorted((src / sub).glob("*"))]
+        steps = Steps(progress, cancel, len(todo), "sample files")
+        for i, (p, dest, sub) in enumerate(todo):
+            rep.not_imported = [f"{s}/{q.name}" for q, _, s in todo[i:]]
+            steps.check(lambda: f"cancelled after {i} of {len(todo)} sample files: the {i} copied are kept "
+                                f"({len(rep.added)} image(s)); {len(todo) - i} not copied", rep)
+            if not (dest / p.name).exists():
+                atomic_write(dest / p.name, lambda tmp, p=p: shutil.copy2(p, tmp))
+                if sub != "masks":
+                    rep.added.append(p.stem)
+            steps.tick(p.name)
+        rep.not_imported = None
         return rep
 
     def save_weights_file(self, filename: str, data: bytes) -> Path:

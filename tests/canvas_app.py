@@ -4,8 +4,8 @@ with ``app_harness.streamlit_app(..., script="tests/canvas_app.py")``.
 
 Query parameters: ``stem`` (the image; default the first); ``mode``: ``label`` (``label_canvas``, the
 default; ``format`` is its ``image_format``; ``fragment=1`` puts it in an ``st.fragment``) or ``drawable``
-(streamlit-drawable-canvas as the Annotate page uses it today, ``display`` px wide, default 640; ``width``:
-its stroke width). Each save appends a JSON line to ``$CANVAS_LOG`` (when set): the time it was done and
+(streamlit-drawable-canvas as the Annotate page used it before label_canvas, ``display`` px wide, default
+640; ``width``: its stroke width). Each save appends a JSON line to ``$CANVAS_LOG`` (when set): the time it was done and
 what it wrote.
 """
 import hashlib
@@ -73,7 +73,7 @@ if mode == "label":
     st.session_state["runs"] = st.session_state.get("runs", 0) + 1  # whole-script runs
     # fragment=1: the canvas in a fragment, so an edit reruns only the canvas and its save
     (st.fragment(canvas) if st.query_params.get("fragment") == "1" else canvas)()
-else:  # streamlit-drawable-canvas, as pages/2_Annotate.py uses it (whole canvas as RGBA after each stroke)
+else:  # streamlit-drawable-canvas, as pages/2_Annotate.py used it (whole canvas as RGBA after each stroke)
     import base64
     import io
 

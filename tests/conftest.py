@@ -86,3 +86,44 @@ def chromium():
         pytest.skip(INSTALL_HINT)
     pytest.importorskip("playwright.sync_api")
 
+
+
+@pytest.fixture
+def trained_copy(trained_ws, tmp_path, monkeypatch):
+    """A copy of trained_ws as the app's workspace for a page run, for tests that change or damage it."""
+    import streamlit as st
+
+    ws = tmp_path / "ws"
+    shutil.copytree(trained_ws, ws)
+    monkeypatch.setenv("SEGAPP_WORKSPACE", str(ws))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield ws
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def browser_page(chromium, request):
+    """A headless Chromium page (1400x1100); fails the test on a JavaScript error in the page, and saves a
+    screenshot to ``$SHOTS_DIR`` (default /tmp/shots) as ``failure_<test>.png`` when the test failed."""
+    from playwright.sync_api import sync_playwright
+
+    from app_harness import launch_chromium
+
+    failed = request.session.testsfailed
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(60_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            yield page
+            if request.session.testsfailed > failed:
+                shots = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / f"failure_{request.node.name}.png"), full_page=True)
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -29,3 +29,43 @@ def elements(at, kind: str) -> list:
 
     walk(getattr(at, "_tree", at))
     return found
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
+    """Poll ``condition()`` until it returns something true (returned); fail after ``timeout`` seconds."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def progress_texts(at) -> list[str]:
+    """The texts of the progress bars on the rendered page."""
+    return [p.proto.text for p in elements(at, "progress")]
+
+
+class Gate:
+    """Holds a background task (``seg_core.tasks``) at a count: ``Task.report`` waits while the count's done
+    equals ``at``, until ``open()``; so a page test sees a task mid-way and can cancel it then, every time."""
+
+    def __init__(self, monkeypatch, at: int):
+        import threading
+
+        from seg_core.tasks import Task
+
+        self.reached, self._open, original = threading.Event(), threading.Event(), Task.report
+
+        def report(task, count):
+            original(task, count)
+            if count.done == at and not self._open.is_set():
+                self.reached.set()
+                self._open.wait(60)
+        monkeypatch.setattr(Task, "report", report)
+
+    def open(self) -> None:
+        self._open.set()

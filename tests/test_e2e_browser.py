@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import ROOT, launch_chromium, streamlit_app
+from app_harness import ROOT, CanvasView, fill_train_form, launch_chromium, streamlit_app
 
 SHOTS = ROOT / "screenshots"
 _WS: list[str] = []
@@ -74,7 +74,7 @@ def test_browser_flow(server):
             # Data page: the sample table
             expect(page.get_by_role("heading", name="Data")).to_be_visible()
             _expect_app_navigation(page)
-            expect(page.get_by_text("12 images, 10 labelled")).to_be_visible()
+            expect(page.get_by_text("12 images: 10 labelled, 2 unlabelled")).to_be_visible()
             expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
             # upload a zip of images/ + masks/ holding one unreadable image: two added, the bad one named
             page.get_by_text("Add images and masks").click()
@@ -82,21 +82,15 @@ def test_browser_flow(server):
             page.get_by_role("button", name="Import uploaded files").click()
             expect(page.get_by_text("Added 2 image(s)")).to_be_visible()
             expect(page.get_by_text(re.compile(r"upload\.zip: broken\.png"))).to_be_visible()
-            expect(page.get_by_text("14 images, 12 labelled")).to_be_visible()
+            expect(page.get_by_text("14 images: 12 labelled, 2 unlabelled")).to_be_visible()
             page.wait_for_timeout(1000)
             page.screenshot(path=str(SHOTS / "1_data.png"), full_page=True)
 
             # Train page
             page.get_by_role("link", name="Train").click()
-            expect(page.get_by_role("heading", name="Train")).to_be_visible()
+            expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)  # the first loads torch
             expect(page.get_by_text("Freeze depth")).to_be_visible()
-            budget = page.get_by_label("Time budget (seconds)")
-            budget.fill("20")
-            budget.press("Enter")
-            page.get_by_text("Advanced options").click()
-            crop = page.get_by_label("Training crop HxW (empty = automatic)")
-            crop.fill("128x128")
-            crop.press("Enter")
+            fill_train_form(page, budget_s=20, crop="128x128")
             page.wait_for_timeout(1000)
             page.screenshot(path=str(SHOTS / "2_train_form.png"), full_page=True)
             page.get_by_role("button", name="Start training").click()
@@ -137,39 +131,38 @@ def test_browser_flow(server):
             page.wait_for_timeout(1000)
             page.screenshot(path=str(SHOTS / "6_runs.png"), full_page=True)
 
-            # Annotate page renders the canvas
+            # Annotate page: the full-resolution canvas; a stroke is saved at once, undo and redo too
             page.get_by_role("link", name="Annotate").click()
-            expect(page.get_by_text("Current mask")).to_be_visible()
+            expect(page.get_by_role("heading", name="Mask", exact=True)).to_be_visible()
             page.get_by_role("button", name="Clear mask (all unlabelled)").click()
-            page.wait_for_timeout(2500)
             mask_file = ws_root / "data" / "masks" / "tissue_00.png"
+            deadline = time.time() + 30
+            while time.time() < deadline and mask_file.exists():
+                page.wait_for_timeout(300)
             assert not mask_file.exists()
-            canvas = page.locator("canvas").last
-            expect(canvas).to_be_visible()
-            box = canvas.bounding_box()
-            page.mouse.move(box["x"] + 40, box["y"] + 40)
-            page.mouse.down()
-            for i in range(1, 15):
-                page.mouse.move(box["x"] + 40 + 15 * i, box["y"] + 40 + 10 * i)
-            page.mouse.up()
+            expect(page.get_by_role("button", name="Restore the previous mask")).to_be_visible()
+            view = CanvasView(page)
+            view.stroke([(40.5 + 6 * i, 40.5 + 4 * i) for i in range(15)])  # class 1 (background, value 0)
             deadline = time.time() + 30
             while time.time() < deadline and not mask_file.exists():
-                page.wait_for_timeout(500)
+                page.wait_for_timeout(300)
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "7_annotate.png"), full_page=True)
             assert mask_file.exists(), "a brush stroke was not saved as a mask"
             m = np.array(Image.open(mask_file))
-            assert (m == 0).any() and (m == 255).any()  # painted background, rest still unlabelled
-            # the canvas toolbar's undo takes the stroke out of the saved file too; redo puts it back
+            assert m.shape == (256, 256) and (m[40, 38:43] == 0).all() and (m[96, 122:127] == 0).all()
+            assert (m == 255).sum() > 250 * 250 - 2000  # the rest still unlabelled
+            # the canvas's undo takes the stroke out of the saved file too; redo puts it back
             page.get_by_role("button", name="Undo", exact=True).click()
             deadline = time.time() + 30
             while time.time() < deadline and mask_file.exists():
-                page.wait_for_timeout(500)
+                page.wait_for_timeout(300)
             assert not mask_file.exists(), "undo did not take the stroke out of the saved mask"
             page.get_by_role("button", name="Redo", exact=True).click()
             deadline = time.time() + 30
             while time.time() < deadline and not mask_file.exists():
-                page.wait_for_timeout(500)
+                page.wait_for_timeout(300)
+            page.wait_for_timeout(500)
             assert np.array_equal(np.array(Image.open(mask_file)), m), "redo did not restore the stroke"
         except Exception:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)

@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import time
 import unicodedata
 import zipfile
@@ -21,8 +22,10 @@ from PIL import Image
 
 from seg_core import ClassList, Workspace
 from seg_core.importing import parse_classes_json, safe_stem
+from seg_core.tasks import Cancelled
 
 from conftest import ROOT
+from test_cli import cli_interrupted
 from test_imageio import huge_png, huge_tiff
 
 CLASSES = ClassList(["background", "cell", "nucleus"])
@@ -312,6 +315,83 @@ def test_imports_stay_within_a_memory_limit(tmp_path):
     bomb_line = next(f for f in out["files"] if f["file"].startswith(f"{bomb}:"))
     assert bomb_line["status"] == "refused" and "memory" in bomb_line["reason"]
     assert not list((ws / "data" / "images").iterdir())
+
+
+# -- progress and cancel ------------------------------------------------------------------------------
+def test_an_import_counts_its_files_and_a_cancel_keeps_those_imported(ws):
+    files = [(f"n{i}.png", _png(_rgb(8, 8, 20 + i))) for i in range(4)]
+    files.append(("set.zip", _zip({"images/z.png": _png(_rgb(8, 8, 40)), "masks/z.png": _png(np.ones((8, 8), np.uint8))})))
+    seen = []
+    cancel = threading.Event()
+
+    def progress(count):
+        seen.append(count.text())
+        if count.done == 3:
+            cancel.set()  # as if the user pressed Cancel while the third file was imported
+
+    with pytest.raises(Cancelled) as stop:
+        ws.import_uploads(files, progress=progress, cancel=cancel)
+    rep = stop.value.partial
+    assert seen == ["0/6 files", "1/6 files · n0.png", "2/6 files · n1.png", "3/6 files · n2.png"]
+    assert rep.lines() == ["n0.png: imported as n0", "n1.png: imported as n1", "n2.png: imported as n2"]
+    assert rep.not_imported == ["n3.png", "set.zip: images/z.png", "set.zip: masks/z.png"]
+    assert str(stop.value) == rep.cancel_note() == ("cancelled after 3 of 6 files: the 3 file(s) imported are kept; "
+                                                   "3 not imported (n3.png, set.zip: images/z.png, set.zip: masks/z.png)")
+    assert rep.to_json()["cancelled"] is True and rep.to_json()["not_imported"] == rep.not_imported
+    assert sorted(ws.stems()) == ["keep", "n0", "n1", "n2"]  # kept, each whole; nothing half-written or hidden
+    assert sorted(p.name for p in ws.images_dir.iterdir()) == ["keep.png", "n0.png", "n1.png", "n2.png"]
+    assert ws.read_image("n2")[0, 0, 0] == 22
+
+    seen.clear()
+    rep = ws.import_uploads(files, progress=lambda c: seen.append(c.text()))  # again, to the end
+    assert seen[-1] == "6/6 files · set.zip: masks/z.png" and not rep.cancelled and "cancelled" not in rep.to_json()
+    assert [r.status for r in rep.files] == ["refused"] * 3 + ["imported"] * 3  # the first three are there already
+    assert ws.read_mask("z").max() == 1
+
+
+def test_load_sample_counts_and_a_cancel_keeps_the_files_copied(tmp_path):
+    ws = Workspace(tmp_path / "ws", seed_sample=False)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(count):
+        seen.append(count.text())
+        if count.done == 5:
+            cancel.set()
+
+    with pytest.raises(Cancelled, match=r"cancelled after 5 of 22 sample files: the 5 copied are kept \(5 image\(s\)\); "
+                                        "17 not copied"):
+        ws.load_sample(progress=progress, cancel=cancel)
+    assert seen[-1] == "5/22 sample files · tissue_04.png" and len(ws.stems()) == 5
+    rep = ws.load_sample()  # the rest, never over the files copied
+    assert len(rep.added) == 7 and len(ws.stems()) == 12 and len(list(ws.masks_dir.glob("*.png"))) == 10
+
+
+def test_import_command_prints_counts_on_stderr_and_ctrl_c_keeps_what_was_imported(tmp_path):
+    """Ctrl-C stops before the next file: exit 130, the files imported stay (listed on stdout as usual)
+    and stderr says how many of how many."""
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    n = 400
+    for i in range(n):
+        (src / f"f{i:03d}.png").write_bytes(_png(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)))
+    ws = tmp_path / "ws"
+    code, lines, out = cli_interrupted(rf"  [1-9]\d*/{n} files · .*", "import", "--workspace", str(ws),
+                                       *sorted(map(str, src.iterdir())))
+    assert code == 130, lines
+    assert lines[0] == f"  0/{n} files" and "cancelling after the current step (press Ctrl-C again to stop at once)" in lines
+    kept = len(list((ws / "data" / "images").iterdir()))
+    assert 0 < kept < n
+    assert out.splitlines() == [f"{src}/f{i:03d}.png: imported as f{i:03d}" for i in range(kept)]
+    assert lines[-1].startswith(f"cancelled after {kept} of {n} files: the {kept} file(s) imported are kept; "
+                                f"{n - kept} not imported (")
+    assert sorted(p.name for p in (ws / "data" / "images").iterdir()) == [f"f{i:03d}.png" for i in range(kept)]
+
+    res = subprocess.run([sys.executable, "-m", "seg_core", "import", "--workspace", str(ws), "--json",
+                          str(src / "f399.png")], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and res.stderr.splitlines() == ["  0/1 files", "  1/1 files · " + str(src / "f399.png")]
+    assert json.loads(res.stdout)["imported"] == 1  # stdout: the JSON object alone
 
 
 # -- helpers ------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import launch_chromium, streamlit_app
+from app_harness import streamlit_app
 from seg_core.classes import ClassList
 from seg_core.mask_values import UNLABELLED
 from seg_core.workspace import Workspace
@@ -35,23 +35,8 @@ def app(chromium, tmp_path_factory):
 
 
 @pytest.fixture
-def page(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        pg = browser.new_page(viewport={"width": 1300, "height": 950})
-        pg.set_default_timeout(60_000)
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            yield pg
-            assert not errors, errors
-        except BaseException:
-            pg.screenshot(path=str(Path(app[2]).parent / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+def page(app, browser_page):
+    return browser_page
 
 
 def _saves(log: Path) -> list[dict]:

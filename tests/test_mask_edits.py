@@ -1,5 +1,6 @@
-"""Masks and images in the workspace are never lost: locked read-modify-write, canvas saves onto the file
-as it is now, replacements kept as restorable backups, hidden temporary files, removing twice."""
+"""Masks and images in the workspace are never lost: locked read-modify-write, canvas edits laid onto the
+file as it is now, replacements kept as restorable backups (with their reviewed mark), hidden temporary files,
+removing twice."""
 import io
 import threading
 
@@ -8,9 +9,10 @@ import pytest
 from PIL import Image
 
 from seg_core import ClassList, Workspace
-from seg_core.annotation import NOT_PAINTED, CanvasEdits
-from seg_core.mask_edits import mask_lock, mask_version, save_canvas
+from seg_core.label_patches import make_patch, save_patches
+from seg_core.mask_edits import backup_reason, mask_lock, mask_version
 from seg_core.mask_values import UNLABELLED
+from seg_core.review_state import is_reviewed, set_reviewed
 
 
 @pytest.fixture
@@ -21,39 +23,31 @@ def ws(tmp_path):
     return w
 
 
-def _labels(rows, value, size=(4, 4)):
-    out = np.full(size, NOT_PAINTED, np.int16)
-    out[rows] = value
-    return out
+def _row(row, value, sid, seq, size=(4, 4), before=UNLABELLED, kind="brush"):
+    """One tab's edit: image row ``row`` set to ``value`` (what that tab showed there: ``before``)."""
+    return make_patch(0, row, np.full((1, size[1]), value, np.uint8), before=np.full((1, size[1]), before, np.uint8),
+                      kind=kind, sid=sid, seq=seq)
 
 
-def test_two_tabs_saving_strokes_lose_nothing(ws):
-    a = CanvasEdits.start((4, 4), mask_version(ws.mask_path("s1")))
-    b = CanvasEdits.start((4, 4), mask_version(ws.mask_path("s1")))
-    sa = save_canvas(ws, "s1", a, _labels(0, 1), (4, 4))
-    assert sa.wrote and not sa.changed_elsewhere
-    sb = save_canvas(ws, "s1", b, _labels(3, 2), (4, 4))
-    assert sb.changed_elsewhere  # B opened before A saved: said, and B's stroke goes onto A's version
+def test_two_tabs_saving_edits_lose_nothing(ws):
+    a1 = _row(0, 1, "a", 1)
+    save_patches(ws, "s1", [a1])  # tab A paints row 0
+    save_patches(ws, "s1", [_row(3, 2, "b", 1)])  # tab B, whose canvas opened before A's edit, paints row 3
     m = ws.read_mask("s1")
-    assert (m[0] == 1).all() and (m[3] == 2).all()
-    sa = save_canvas(ws, "s1", sa.result.edits, _labels(0, 1) + 0, (4, 4))  # A's canvas unchanged: no write
-    assert not sa.wrote and sa.changed_elsewhere
-    sa = save_canvas(ws, "s1", sa.result.edits, None, (4, 4))  # A resets its canvas
+    assert (m[0] == 1).all() and (m[3] == 2).all()  # each save went onto a fresh read: both rows kept
+    save_patches(ws, "s1", [_row(0, 0, "b", 2, before=UNLABELLED)])  # B (still showing row 0 empty) paints it
+    save_patches(ws, "s1", [a1.inverse()])  # A's undo of its row 0: B's later paint there is kept
     m = ws.read_mask("s1")
-    assert (m[0] == UNLABELLED).all() and (m[3] == 2).all()  # only A's stroke went
+    assert (m[0] == 0).all() and (m[3] == 2).all()
 
 
-def test_concurrent_saves_from_many_threads_keep_every_stroke(ws):
-    size = (8, 8)
+def test_concurrent_saves_from_many_threads_keep_every_edit(ws):
     (ws.images_dir / "big.png").write_bytes(_png(np.zeros((8, 8, 3), np.uint8)))
     errors = []
 
     def paint(row):
         try:
-            edits = CanvasEdits.start(size, None)
-            labels = np.full(size, NOT_PAINTED, np.int16)
-            labels[row] = 1 + row % 2
-            save_canvas(ws, "big", edits, labels, size)
+            save_patches(ws, "big", [_row(row, 1 + row % 2, f"t{row}", 1, size=(8, 8))])
         except Exception as err:  # noqa: BLE001
             errors.append(err)
 
@@ -67,15 +61,28 @@ def test_concurrent_saves_from_many_threads_keep_every_stroke(ws):
     assert [int(m[r, 0]) for r in range(8)] == [1 + r % 2 for r in range(8)]
 
 
-def test_a_stroke_on_a_mask_holding_a_removed_class_saves_and_keeps_those_pixels(ws):
+def test_an_edit_on_a_mask_holding_a_removed_class_saves_and_keeps_those_pixels(ws):
     m = np.full((4, 4), UNLABELLED, np.uint8)
     m[0] = 2
     ws.save_mask("s1", m)
     ws.save_classes(ClassList(["bg", "a"]))  # class 2 removed while s1.png uses it
-    s = save_canvas(ws, "s1", CanvasEdits.start((4, 4), mask_version(ws.mask_path("s1"))), _labels(1, 1), (4, 4))
-    assert s.wrote
+    assert save_patches(ws, "s1", [_row(1, 1, "a", 1)]).wrote
     m = ws.read_mask("s1")
     assert (m[0] == 2).all() and (m[1] == 1).all()  # the stale values are kept (reported on the Data page)
+
+
+def test_the_mask_version_changes_whenever_the_file_is_replaced(ws):
+    path = ws.mask_path("s1")
+    assert mask_version(path) is None
+    save_patches(ws, "s1", [_row(0, 1, "a", 1)])
+    v1 = mask_version(path)
+    save_patches(ws, "s1", [_row(1, 1, "a", 2)])
+    v2 = mask_version(path)
+    assert None not in (v1, v2) and v1 != v2
+    ws.replace_mask("s1", None, "clear")
+    assert mask_version(path) is None
+    ws.restore_mask("s1")
+    assert mask_version(path) not in (None, v1)
 
 
 def test_replacing_a_mask_keeps_a_backup_that_restores(ws):
@@ -95,6 +102,21 @@ def test_replacing_a_mask_keeps_a_backup_that_restores(ws):
     with pytest.raises(FileNotFoundError, match="no earlier version"):
         ws.restore_mask("s1")
     assert len(list((ws.root / "trash" / "masks").iterdir())) == 1  # the mask the 2nd restore replaced: kept
+
+
+def test_a_replacement_records_the_reviewed_mark_and_restore_brings_it_back(ws):
+    ws.save_mask("s1", np.zeros((4, 4), np.uint8))
+    set_reviewed(ws.root, "s1", True)
+    backup = ws.replace_mask("s1", np.ones((4, 4), np.uint8), "proposal of run r2", reviewed=True)
+    assert backup.name.endswith(".reviewed.png") and backup_reason(backup) == "proposal-of-run-r2"
+    assert is_reviewed(ws.root, "s1")  # the accepted proposal is marked reviewed
+    ws.replace_mask("s1", None, "clear")  # a Clear drops the mark
+    assert not is_reviewed(ws.root, "s1") and backup_reason(ws.mask_backups("s1")[0]) == "clear"
+    ws.restore_mask("s1")  # back to the accepted mask, reviewed again
+    assert (ws.read_mask("s1") == 1).all() and is_reviewed(ws.root, "s1")
+    set_reviewed(ws.root, "s1", False)
+    ws.restore_mask("s1")  # back to the first mask, reviewed as it was when replaced
+    assert (ws.read_mask("s1") == 0).all() and is_reviewed(ws.root, "s1")
 
 
 def test_a_proposal_on_an_image_without_mask_restores_to_no_mask(ws):

@@ -43,3 +43,29 @@ def test_overview_reuses_a_scan_the_caller_has(tmp_path):
     rows = image_overview(ws, ds)
     assert [r.stem for r in rows] == ws.stems() and sum(r.labelled for r in rows) == 10
     assert rows[0].classes_present == ["background", "cell", "nucleus"] and rows[0].size == (256, 256)
+
+
+def test_each_image_has_a_state_and_the_states_are_counted(tmp_path):
+    from seg_core.overview import STATES, image_state, image_states, state_counts
+    from seg_core.proposals import accept_proposal, save_proposal
+    from seg_core.review_state import set_reviewed
+
+    assert [image_state(m, p, r) for m, p, r in [(False, False, False), (False, True, False), (True, True, True),
+                                                 (True, False, False), (True, False, True), (False, False, True)]] \
+        == ["unlabelled", "proposal", "proposal", "labelled", "reviewed", "unlabelled"]
+    ws = Workspace(tmp_path / "ws")  # the sample: 10 labelled, 2 unlabelled
+    save_proposal(ws, "tissue_10", np.zeros((256, 256), np.uint8), "run1")  # unlabelled -> proposal
+    save_proposal(ws, "tissue_01", np.zeros((256, 256), np.uint8), "run1")
+    accept_proposal(ws, "tissue_01")  # labelled -> reviewed
+    set_reviewed(ws.root, "tissue_02", True)  # "Mark as reviewed"
+    set_reviewed(ws.root, "tissue_11", True)  # a stale mark on an image without a mask counts for nothing
+    states = image_states(ws)
+    assert [states[s] for s in ("tissue_00", "tissue_01", "tissue_02", "tissue_10", "tissue_11")] == [
+        "labelled", "reviewed", "reviewed", "proposal", "unlabelled"]
+    assert state_counts(states) == "12 images: 2 reviewed, 8 labelled, 1 proposal, 1 unlabelled"
+    assert [r.state for r in image_overview(ws)] == list(states.values()) and set(states.values()) <= set(STATES)
+    ws.clear_mask("tissue_02")  # erased away: the mark goes with the mask
+    set_reviewed(ws.root, "tissue_11", False)
+    ws.save_mask("tissue_02", np.zeros((256, 256), np.uint8))
+    assert image_states(ws)["tissue_02"] == "labelled"
+    assert state_counts({}) == "0 images" and state_counts({"a": "labelled"}) == "1 image: 1 labelled"

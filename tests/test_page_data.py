@@ -13,9 +13,9 @@ def test_data_page_lists_sample_and_classes(fresh_ws):
     table = at.dataframe[0].value
     stems = list(table["image"])
     assert [f"tissue_{i:02d}" for i in range(10)] == stems[:10]
-    assert table["labelled"].iloc[:10].all()
+    assert list(table["state"]) == ["labelled"] * 10 + ["unlabelled"] * 2
     assert table["thumbnail"].iloc[0].startswith("data:image/png;base64,")
-    assert "12 images, 10 labelled" in [s.value for s in at.subheader]
+    assert "12 images: 10 labelled, 2 unlabelled" in [s.value for s in at.subheader]
     text = " ".join(m.value for m in at.markdown)
     for n in ("background", "cell", "nucleus"):
         assert n in text
@@ -86,3 +86,42 @@ def test_data_page_says_which_uploads_were_renamed_or_refused(fresh_ws):
                for w in at.warning)
     assert any("x.zip: not a zip file, or a damaged one" in e.value for e in at.error)
     assert "tissue_00_2" in list(at.dataframe[0].value["image"])
+
+
+def test_data_page_imports_in_the_background_with_counts_and_cancel(fresh_ws, monkeypatch):
+    from page_helpers import Gate, progress_texts, wait_for
+    from seg_core.tasks import TASKS
+
+    at = page("1_Data.py").run()
+    key = str(fresh_ws)
+    files = [(f"{c}.png", _png(np.full((16, 16, 3), i, np.uint8)), "image/png") for i, c in enumerate("abcde")]
+    at.file_uploader(key="up_images").set_value(files[:2]).run()
+    next(b for b in at.button if b.label == "Import uploaded files").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    wait_for(lambda: not TASKS.active("import", key), what="the import")
+    at.run()
+    assert any(s.value == "Added 2 image(s): a, b" for s in at.success)
+    assert {"a", "b"} <= set(at.dataframe[0].value["image"])
+
+    gate = Gate(monkeypatch, at=2)  # the next import waits after its second file
+    at.file_uploader(key="up_images").set_value(files[2:])
+    at.file_uploader(key="up_masks").set_value([("c.png", _png(np.ones((16, 16), np.uint8)), "image/png")]).run()
+    next(b for b in at.button if b.label == "Import uploaded files").click().run()
+    assert gate.reached.wait(30)
+    at.run()
+    assert progress_texts(at) == ["Import of 4 file(s): 2/4 files · d.png"]
+    assert next(b for b in at.button if b.label == "Import uploaded files").disabled  # one import at a time
+    assert next(b for b in at.button if b.label == "Load sample").disabled
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    assert "cancelling after the current step" in progress_texts(at)[0]
+    gate.open()
+    wait_for(lambda: not TASKS.active("import", key), what="the cancelled import")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not progress_texts(at)
+    assert any(w.value == "Import of 4 file(s): cancelled after 2 of 4 files: the 2 file(s) imported are kept; 2 not "
+               "imported (e.png, masks/c.png)" for w in at.warning)
+    assert any(s.value == "Added 2 image(s): c, d" for s in at.success)
+    stems = set(at.dataframe[0].value["image"])
+    assert {"c", "d"} <= stems and "e" not in stems
+    assert not (fresh_ws / "data" / "masks" / "c.png").exists()

@@ -1,5 +1,7 @@
-"""The Runs & export page: the runs table, exports, deleting a run to the trash."""
-from page_helpers import elements, page
+"""The Runs & export page: the runs table, exports and zips in the background (counts, cancel), deleting a run to
+the trash."""
+from page_helpers import Gate, elements, page, progress_texts, wait_for
+from seg_core.tasks import TASKS
 
 
 def test_runs_page_lists_run_and_exports(use_trained):
@@ -11,13 +13,54 @@ def test_runs_page_lists_run_and_exports(use_trained):
     table = at.dataframe[0].value
     assert run.name in list(table["run"])
     assert table["backbone"].iloc[0] == "efficientnet_lite0"
+    # both exports at once, in the background; each shows its counts until it is written
     next(b for b in at.button if b.label == "Export TorchScript").click().run()
-    assert not at.exception and not at.error
-    assert (run.path / "model.torchscript.pt").is_file()
     next(b for b in at.button if b.label == "Export ONNX").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert (run.path / "model.onnx").stat().st_size > 1_000_000
-    assert "Download ONNX" in [b.proto.label for b in elements(at, "download_button")]
+    texts = progress_texts(at)
+    assert any(t.startswith(f"ONNX export of {run.name}: ") for t in texts), texts
+    assert next(b for b in at.button if b.label == "Export ONNX").disabled  # running
+    wait_for(lambda: not TASKS.active("export"), timeout=300, what="the exports")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not progress_texts(at)
+    assert (run.path / "model.torchscript.pt").is_file() and (run.path / "model.onnx").stat().st_size > 1_000_000
+    downloads = [b.proto.label for b in elements(at, "download_button")]
+    assert "Download ONNX" in downloads and "Download TorchScript" in downloads
+
+
+def test_runs_page_zips_a_run_in_the_background_and_cancels(use_trained, monkeypatch):
+    import zipfile
+
+    from seg_core import Workspace
+    from seg_core.export import RUN_FILES
+
+    run = Workspace(use_trained).runs()[0]
+    zip_path = use_trained / "exports" / f"{run.name}.zip"
+    zip_path.unlink(missing_ok=True)
+    at = page("5_Runs.py").run()
+    assert "Download run (zip)" not in [b.proto.label for b in elements(at, "download_button")]
+    gate = Gate(monkeypatch, at=1)  # held after the first file
+    at.button(key="zip_run").click().run()
+    assert gate.reached.wait(30)
+    at.run()
+    n = sum((run.path / f).is_file() for f in RUN_FILES)
+    assert progress_texts(at) == [f"Zip of {run.name}: 1/{n} files · config.json"]
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    gate.open()
+    wait_for(lambda: not TASKS.active("run_zip"), what="the cancelled zip")
+    at.run()
+    assert any(w.value == f"Zip of {run.name}: zip cancelled; no zip was written" for w in at.warning)
+    assert not zip_path.exists() and not list(zip_path.parent.glob(".*"))  # no partial or temporary file
+    assert "Download run (zip)" not in [b.proto.label for b in elements(at, "download_button")]
+
+    at.button(key="zip_run").click().run()  # again, to the end (the gate is open now)
+    wait_for(lambda: not TASKS.active("run_zip"), what="the zip")
+    at.run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert "Download run (zip)" in [b.proto.label for b in elements(at, "download_button")]
+    assert f"{run.name}/model.safetensors" in zipfile.ZipFile(zip_path).namelist()
+    assert at.button(key="zip_run").label == "Zip the run again"
 
 
 def test_runs_page_delete_moves_run_to_trash(use_trained):

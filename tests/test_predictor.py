@@ -30,3 +30,29 @@ def test_folder_listing_skips_hidden_temporary_files(tmp_path):
     (tmp_path / "a.png").write_bytes(b"x")
     (tmp_path / ".a.k3j2.png").write_bytes(b"half written")
     assert [p.name for p in image_files(tmp_path)] == ["a.png"]
+
+
+def test_folder_prediction_counts_images_and_a_cancel_keeps_the_masks_written(tiny_run, tiny_data, tmp_path):
+    import threading
+
+    from seg_core import predict_folder
+    from seg_core.tasks import Cancelled
+
+    cancel, seen = threading.Event(), []
+
+    def progress(count):
+        seen.append(count.text())
+        if count.done == 2:
+            cancel.set()  # as if Ctrl-C came while the second image was predicted
+
+    out = tmp_path / "pred"
+    with pytest.raises(Cancelled) as stop:
+        predict_folder(tiny_run, tiny_data / "images", out, progress=progress, cancel=cancel)
+    names = sorted(p.name for p in (tiny_data / "images").iterdir())
+    assert seen == [f"1/6 images predicted · {names[0]}", f"2/6 images predicted · {names[1]}"]
+    assert str(stop.value) == f"cancelled after 2 of 6 images: the 2 mask(s) written are kept in {out / 'masks'}; " \
+                              "4 not predicted"
+    assert [r["image"] for r in stop.value.partial] == names[:2]
+    assert sorted(p.name for p in (out / "masks").iterdir()) == names[:2]  # whole files, no temporary ones
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == names[:2]
+    assert np.asarray(Image.open(out / "masks" / names[1])).shape == (64, 64)
