@@ -7,8 +7,10 @@ import streamlit as st
 from app_state import registry, workspace
 from seg_core import ARCHITECTURES, BACKBONES, LOSSES, JobRefused, TrainConfig, encoder_info, get_backbone, \
     imagenet_offline, train
+from seg_core import launch
 from seg_core.architectures import supported_archs
 from seg_core.augment import AugmentConfig
+from seg_core.device import describe as describe_device
 from seg_core.train_config import LABELS, ConfigError, parse_img_size
 from seg_core.train_lock import describe as describe_holder, holder as training_holder
 
@@ -39,7 +41,8 @@ def _fmt_params(n: int) -> str:
 def _backbone_label(name: str) -> str:
     info = _info(name)
     ok = "offline ✓" if _offline(name) else "needs download"
-    return f"{name} — {_fmt_params(info['encoder_params'])} params, {ok} ({BACKBONES[name].note})"
+    bb = BACKBONES[name]
+    return f"{name} — {_fmt_params(info['encoder_params'])} params, suits {bb.suits}, {ok} ({bb.note})"
 
 
 try:
@@ -50,7 +53,8 @@ except ValueError as err:  # a damaged classes.json: named; nothing can train un
 n_lab = len(ds.labelled)
 st.caption(f"{n_lab} labelled image(s) of {len(ds.samples)}; unlabelled images and pixels are skipped.")
 
-job = reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
+# a torchrun training started before a page reload or a server restart is picked up again (launch.py)
+job = launch.reattach(reg, ws.runs_dir) or reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
 running = job is not None and job.active
 elsewhere = None if running else training_holder(ws.runs_dir)  # a training in another process (another server)
 if elsewhere is not None:
@@ -113,6 +117,12 @@ with c2:
     else:
         epochs = st.number_input(LABELS["epochs"], 1, 10000, 20, key="epochs")
         budget = None
+    n_unl = len(ws.unlabelled_images())
+    use_unl = st.toggle(f"{LABELS['unlabelled']} ({n_unl} in the workspace)", DEFAULTS.unlabelled is not None,
+                        key="use_unlabelled", disabled=not n_unl,
+                        help="The images without a mask train too: a slowly averaged copy of the model labels them "
+                             "where it is confident, and the model learns those labels from strongly altered "
+                             "versions of the images. Each step then takes longer.")
 
 with st.expander("Advanced options"):
     a1, a2, a3 = st.columns(3)
@@ -128,6 +138,29 @@ with st.expander("Advanced options"):
     scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
     rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
     colour = a3.slider("Colour jitter", 0.0, 0.5, float(aug.colour), key="colour")
+    workers = a1.number_input(LABELS["num_workers"], 0, 64, DEFAULTS.num_workers, key="num_workers",
+                              help="Processes that read, decode and augment images while the model trains "
+                                   "(0: the training process does it; fastest on a few CPU cores).")
+    val_fraction = a1.number_input(LABELS["val_fraction"], 0.0, 0.9, DEFAULTS.val_fraction, step=0.05,
+                                   key="val_fraction", help="Share of the labelled images held out to choose the "
+                                   "best checkpoint and measure the CRF and flips (0: train on all, keep the last "
+                                   "weights).")
+    ema = a3.checkbox(LABELS["ema"], DEFAULTS.ema, key="ema",
+                      help="Validates and saves a moving average of the weights (always so with unlabelled images).")
+    cache_mb = a2.number_input(LABELS["cache_mb"], 0, 1 << 20, DEFAULTS.cache_mb, step=256, key="cache_mb",
+                               help="Decoded images kept in memory; beyond it images are read again from disk, "
+                                    "so large data sets train in bounded memory.")
+
+max_procs, unit = launch.available_processes()
+procs = 1
+if max_procs > 1:  # several GPUs (or SEG_CORE_CPU_PROCESSES): train in one process per device with torchrun
+    procs = st.selectbox(f"{unit} to use", list(range(1, max_procs + 1)), index=max_procs - 1, key="processes",
+                         help="More than one: torchrun starts one training process each (DistributedDataParallel); "
+                              "every step trains on batch size x processes images. One: a background thread.")
+    if procs > 1:
+        st.caption(f"Trains in {procs} processes started by torchrun; follow it here, it keeps running if the page "
+                   "or the server restarts.")
+st.caption(f"Trains on {describe_device()}")
 
 if running:
     st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
@@ -142,9 +175,14 @@ if st.button("Start training", type="primary", disabled=running or elsewhere is 
                           class_weights="balanced" if balanced else None,
                           augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
                                                 rotate=float(rotate), colour=float(colour)),
-                          require_masks=False, init_run=str(init.path) if init is not None else None).validate()
-        label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth})"
-        job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
+                          require_masks=False, init_run=str(init.path) if init is not None else None,
+                          num_workers=int(workers), cache_mb=int(cache_mb), val_fraction=float(val_fraction),
+                          ema=bool(ema), unlabelled=str(ws.images_dir) if use_unl and n_unl else None).validate()
+        label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth}" + (f", {procs} {unit})" if procs > 1 else ")")
+        if procs > 1:
+            job = launch.start_job(reg, cfg, int(procs), label)
+        else:
+            job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
         st.session_state["job_id"] = job.id
         st.rerun()
     except JobRefused as err:
@@ -163,6 +201,8 @@ def live():
     st.session_state["job_id"] = snap.id
     st.subheader(f"Job {snap.label} — {snap.state}")
     st.progress(snap.fraction, text=snap.summary())
+    if snap.start is not None:
+        st.caption(f"{snap.start.processes} process(es) · {snap.start.device} · {snap.start.precision}")
     if snap.message:
         st.caption(snap.message[:2000])
     if snap.error:

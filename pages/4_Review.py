@@ -5,14 +5,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_state import file_types, legend_html, predictor, runs_with_checkpoint, workspace
+from app_state import (file_types, legend_html, predictor, runs_with_checkpoint, start_task, task_panel,
+                       task_running, workspace)
 from seg_core import CRFParams, Run, evaluate_run
-from seg_core.export import masks_zip
+from seg_core.export import masks_zip, write_masks_zip
 from seg_core.ranking import EXPLAIN, heat_overlay, rank_images, uncertainty_map
 from seg_core.imageio import IMAGE_EXTS, read_image
 from seg_core.mask_values import UNLABELLED, WORKSPACE
 from seg_core.metrics import confusion, scores
 from seg_core.overlay import overlay
+from seg_core.postprocess import resolve
 
 ws = workspace()
 st.title("Review")
@@ -117,8 +119,17 @@ if image is not None:
     else:
         v2.image(image, caption="no ground truth for this image", width="stretch")
 
-with st.expander("Dense CRF refinement"):
-    use_crf = st.toggle("Refine with a dense CRF", key="crf_on")
+with st.expander("Post-processing: dense CRF and flips", expanded=True):
+    chosen = resolve(run.postprocess)  # what the run measured on its held-out images (seg_core.postprocess)
+    st.caption(f"Measured when {run.name} finished: {chosen.reason}. The switches start there; predictions "
+               "and downloads on this page follow them.")
+    measured = (run.postprocess or {}).get("miou")
+    if measured:
+        st.dataframe(pd.DataFrame([{"variant": v, "held-out mIoU": m, "vs plain": m - measured["plain"]}
+                                   for v, m in measured.items()]), hide_index=True)
+    s1, s2 = st.columns(2)
+    use_crf = s1.toggle("Refine with a dense CRF", value=chosen.crf, key=f"crf_on_{run.name}")
+    use_tta = s2.toggle("Average with flipped images (TTA)", value=chosen.tta, key=f"tta_on_{run.name}")
     k1, k2, k3, k4 = st.columns(4)
     crf_default = CRFParams()
     params = CRFParams(iterations=k1.slider("iterations", 1, 20, crf_default.iterations, key="crf_it"),
@@ -126,13 +137,14 @@ with st.expander("Dense CRF refinement"):
                        srgb=k3.slider("srgb", 1.0, 60.0, crf_default.srgb, key="crf_srgb"),
                        compat_bilateral=k4.slider("compat_bilateral", 0.0, 20.0, crf_default.compat_bilateral,
                                                   key="crf_compat"))
-    if use_crf and image is not None:
+    if (use_crf or use_tta) and image is not None:
         try:
-            q = pred.predict(image, crf=params)
+            q = pred.predict(image, crf=params if use_crf else False, tta=use_tta)
             b1, b2 = st.columns(2)
-            b1.image(overlay(image, p.mask, classes, alpha), caption="before CRF", width="stretch")
-            b2.image(overlay(image, q.mask, classes, alpha), caption=f"after CRF ({q.crf_seconds:.2f} s)",
-                     width="stretch")
+            what = " + ".join(["CRF"] * use_crf + ["flips"] * use_tta)
+            b1.image(overlay(image, p.mask, classes, alpha), caption="plain", width="stretch")
+            b2.image(overlay(image, q.mask, classes, alpha),
+                     caption=f"with {what} ({q.seconds + q.crf_seconds:.2f} s)", width="stretch")
             if q.note:  # a very large image: predicted tile by tile, no CRF
                 st.info(q.note)
             if gt is not None:
@@ -141,7 +153,7 @@ with st.expander("Dense CRF refinement"):
                 after = scores(confusion(q.mask, gt, n), classes.names)["miou"]
                 st.metric("mIoU on this image", f"{after:.3f}", delta=f"{after - before:+.3f}")
         except Exception as err:
-            st.error(f"CRF failed: {err}")
+            st.error(f"Post-processing failed: {err}")
 
 # -- new images ------------------------------------------------------------------------------------
 st.subheader("Predict new images")
@@ -154,20 +166,36 @@ for f in ups or []:
     except Exception as err:
         st.error(f"{f.name}: {err}")
         continue
-    r = pred.predict(img, crf=params if use_crf else False)
+    r = pred.predict(img, crf=params if use_crf else False, tta=use_tta)
     st.image(overlay(img, r.mask, classes, alpha), caption=f.name, width=400)
     to_zip.append((Path(f.name).stem, r.mask))
 
 dl_all = st.checkbox("Include predicted masks of all workspace images in the download", key="dl_all")
-if dl_all:
-    for s in ws.stems():
-        try:
-            to_zip.append((s, pred.predict(ws.read_image(s), crf=False).mask))
-        except Exception as err:  # removed meanwhile or unreadable: left out, named
-            st.warning(f"{s}: left out of the download ({err})")
-if to_zip:
-    st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
-                       file_name=f"{run.name}_masks.zip", mime="application/zip")
+if not dl_all:
+    if to_zip:  # the uploaded images' masks, predicted above: zipped at once
+        st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
+                           file_name=f"{run.name}_masks.zip", mime="application/zip")
+else:  # every workspace image predicted in the background (seg_core.tasks): counts, Cancel, then the download
+    ws_stems, zip_key = ws.stems(), str(ws.root)
+    uploaded = f" and the {len(to_zip)} uploaded" if to_zip else ""
+    if st.button(f"Predict the {len(ws_stems)} workspace image(s){uploaded} and zip the masks", key="masks_zip_btn",
+                 disabled=task_running("masks_zip", zip_key)):
+        post = {"crf": params if use_crf else False, "tta": use_tta}  # as the switches above say
+        items = [(s, m.copy()) for s, m in to_zip] + [
+            (s, lambda s=s: pred.predict(ws.read_image(s), **post).mask) for s in ws_stems]  # predicted in turn
+        zip_path = ws.exports_dir / f"{run.name}_masks.zip"
+        if start_task("masks_zip", zip_key, f"Masks of {run.name}",
+                      lambda progress, cancel: write_masks_zip(zip_path, items, classes, progress, cancel)):
+            st.rerun()
+    built = task_panel("masks_zip", zip_key)  # counts and Cancel while it runs; a cancel writes no zip
+    if built is not None and built.state == "done":
+        for why in built.result.left_out:  # removed meanwhile or unreadable: named, the rest are in the zip
+            st.warning(f"{why} (left out of the zip)")
+        zipped = built.result.path
+        if zipped.is_file():
+            st.download_button(f"Download masks (index PNGs, zip): {len(built.result.written)} mask(s)",
+                               data=lambda: zipped.read_bytes(), file_name=zipped.name, mime="application/zip",
+                               key="download_masks_zip")
 
 # -- label next ------------------------------------------------------------------------------------
 st.subheader("Label next")

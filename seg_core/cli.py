@@ -23,12 +23,13 @@ def _quiet() -> None:
 def cmd_backbones(args) -> int:
     from .weights import imagenet_offline
 
-    print(f"{'name':20} {'encoder params':>14} {'stages':>6}  {'ImageNet offline':16} note")
+    print(f"{'name':20} {'encoder params':>14} {'stages':>6}  {'suits':10} {'ImageNet offline':16} note")
     for name, bb in BACKBONES.items():
         info = encoder_info(name)
         offline = "yes" if imagenet_offline(bb) else "no (download)"
         default = " (default)" if name == DEFAULT_BACKBONE else ""
-        print(f"{name:20} {info['encoder_params'] / 1e6:13.1f}M {info['stages']:>6}  {offline:16} {bb.note}{default}")
+        print(f"{name:20} {info['encoder_params'] / 1e6:13.1f}M {info['stages']:>6}  {bb.suits:10} {offline:16} {bb.note}"
+              f"{default}")
     return 0
 
 
@@ -62,7 +63,8 @@ def _progress_printer(quiet: bool):
                   f"{100 * ev.progress:.0f}% ETA {eta}", flush=True)
         elif isinstance(ev, Start):
             print(f"training {ev.train_images} images (val {ev.val_images}), crop {ev.img_size}, "
-                  f"trainable parameters {ev.trainable_params:,}", flush=True)
+                  f"trainable parameters {ev.trainable_params:,}, on {ev.device} ({ev.precision})"
+                  + (f" in {ev.processes} processes" if ev.processes > 1 else ""), flush=True)
         elif isinstance(ev, Unfreeze):
             print(f"epoch {ev.epoch}: unfroze the encoder, trainable parameters {ev.trainable_params:,}")
         elif isinstance(ev, Validation) and ev.val_miou is not None:
@@ -73,22 +75,46 @@ def _progress_printer(quiet: bool):
     return show
 
 
+def _json_file(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({err.strerror or err})") from None
+    except ValueError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object of training settings")
+    return data
+
+
 def cmd_train(args) -> int:
     from .augment import AugmentConfig
     from .train_config import TrainConfig, parse_class_weights, parse_img_size
     from .training import train
 
+    from .distributed import Place
+
     aug = AugmentConfig.none() if args.no_augment else AugmentConfig(vflip=args.vflip, rotate=args.rotate)
-    cfg = TrainConfig(
-        data=args.data, out=args.out, val_data=args.val_data, backbone=args.backbone, arch=args.arch,
-        weights=args.weights, freeze_depth=args.freeze_depth, unfreeze_after=args.unfreeze_after,
-        epochs=args.epochs, time_budget=args.time_budget, num_classes=args.num_classes,
-        ignore_index=args.ignore_index, mask_values=args.mask_values, img_size=parse_img_size(args.img_size),
-        loss=args.loss,
-        class_weights=parse_class_weights(args.class_weights),
-        lr=args.lr, batch_size=args.batch_size, seed=args.seed, augment=aug, precision=args.precision,
-        device=args.device, init_run=args.init_run)
-    run = train(cfg, _progress_printer(args.quiet))
+    if args.config:  # the settings from a file (a run's config.json, or the app's for torchrun)
+        cfg = TrainConfig.from_dict(_json_file(args.config) | {k: v for k, v in (("data", args.data),
+                                    ("out", args.out)) if v is not None})
+    elif args.data is None or args.out is None:
+        raise ValueError("train needs --data and --out (or --config FILE)")
+    else:
+        cfg = TrainConfig(
+            data=args.data, out=args.out, val_data=args.val_data, backbone=args.backbone, arch=args.arch,
+            weights=args.weights, freeze_depth=args.freeze_depth, unfreeze_after=args.unfreeze_after,
+            epochs=args.epochs, time_budget=args.time_budget, num_classes=args.num_classes,
+            ignore_index=args.ignore_index, mask_values=args.mask_values, img_size=parse_img_size(args.img_size),
+            loss=args.loss,
+            class_weights=parse_class_weights(args.class_weights),
+            lr=args.lr, batch_size=args.batch_size, seed=args.seed, augment=aug, precision=args.precision,
+            device=args.device, init_run=args.init_run, num_workers=args.num_workers, cache_mb=args.cache_mb,
+            unlabelled=args.unlabelled, ema=args.ema, val_fraction=args.val_fraction)
+    main_process = Place.from_env().main  # under torchrun only rank 0 prints
+    run = train(cfg, _progress_printer(args.quiet or not main_process))
+    if not main_process:
+        return 0
     st = run.status
     print(f"{st['state']}: {st['epochs']} epochs, {st['steps']} steps in {st['seconds']:.0f}s "
           f"({st['images_per_s']:.2f} img/s)" + (f", best val mIoU {st['best_val_miou']:.4f}"
@@ -97,18 +123,25 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _crf(args) -> CRFParams | None:
-    if not args.crf:
-        return None
-    return CRFParams(iterations=args.crf_iterations, sxy_bilateral=args.crf_sxy, srgb=args.crf_srgb,
-                     compat_bilateral=args.crf_compat)
+def _postprocessing(args, run) -> tuple[CRFParams | None, bool]:
+    """The CRF parameters (None: off) and flips to use: ``--crf``/``--no-crf`` and ``--tta``/``--no-tta`` where
+    given, else what the run measured on its held-out images (``seg_core.postprocess``); said on stderr."""
+    from .postprocess import resolve
+
+    choice = resolve(run.postprocess, args.crf, args.tta)
+    print(f"post-processing: {choice.reason}", file=sys.stderr)
+    params = CRFParams(iterations=args.crf_iterations, sxy_bilateral=args.crf_sxy, srgb=args.crf_srgb,
+                       compat_bilateral=args.crf_compat) if choice.crf else None
+    return params, choice.tta
 
 
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate_run
     from .runs import Run
 
-    res = evaluate_run(Run(Path(args.run)), Path(args.data), crf=_crf(args), tta=args.tta,
+    run = Run(Path(args.run))
+    crf, tta = _postprocessing(args, run)
+    res = evaluate_run(run, Path(args.data), crf=crf, tta=tta,
                        ignore_index=args.ignore_index, device=args.device, mask_values=args.mask_values)
     for w in res["warnings"]:  # on stderr, so --json's stdout stays one JSON object
         print(f"warning: {w}", file=sys.stderr)
@@ -129,14 +162,23 @@ def cmd_predict(args) -> int:
     from .predictor import predict_folder
     from .runs import Run
 
-    def show(p: dict) -> None:
-        print(f"  {p['done']}/{p['total']} {p['image']}", flush=True)
+    from .tasks import Cancelled, cancel_on_interrupt, count_printer
 
-    rows = predict_folder(Run(Path(args.run)), Path(args.images), Path(args.out), crf=_crf(args), tta=args.tta,
-                          device=args.device, progress=show)
+    run = Run(Path(args.run))
+    crf, tta = _postprocessing(args, run)
+    stopped = ""
+    with cancel_on_interrupt() as cancel:  # Ctrl-C: stop before the next image, keep the masks written
+        try:
+            rows = predict_folder(run, Path(args.images), Path(args.out), crf=crf, tta=tta,
+                                  device=args.device, progress=count_printer(), cancel=cancel)
+        except Cancelled as err:
+            rows, stopped = err.partial, str(err)
     bad = [r for r in rows if "error" in r]
     for r in bad:
         print(f"skipped: {r['error']}")
+    if stopped:
+        print(stopped, file=sys.stderr)
+        return 130
     print(f"wrote {len(rows) - len(bad)} masks to {Path(args.out) / 'masks'} and overlays to {Path(args.out) / 'overlays'}")
     return 1 if bad and len(bad) == len(rows) else 0
 
@@ -188,22 +230,34 @@ def cmd_export(args) -> int:
     from .export import export_onnx, export_torchscript
     from .runs import Run
 
+    from .tasks import cancel_on_interrupt, count_printer
+
     run = Run(Path(args.run))
     fn = {"torchscript": export_torchscript, "onnx": export_onnx}[args.format]
-    print(f"wrote {fn(run, Path(args.out))}")
+    with cancel_on_interrupt() as cancel:  # Ctrl-C: stop at the next stage, no file written (main says so)
+        print(f"wrote {fn(run, Path(args.out), progress=count_printer(), cancel=cancel)}")
     return 0
 
 
 def cmd_import(args) -> int:
     """What the Data page's upload does, for files and zips on disk: one line per file, or ``--json``."""
+    from .tasks import Cancelled, cancel_on_interrupt, count_printer
     from .workspace import Workspace
 
-    rep = Workspace(Path(args.workspace), seed_sample=False).import_paths(args.files, replace=args.replace)
+    ws = Workspace(Path(args.workspace), seed_sample=False)
+    with cancel_on_interrupt() as cancel:  # Ctrl-C: stop before the next file, keep (and list) those handled
+        try:
+            rep = ws.import_paths(args.files, replace=args.replace, progress=count_printer(), cancel=cancel)
+        except Cancelled as err:
+            rep = err.partial
     if args.json:
         print(json.dumps(rep.to_json(), ensure_ascii=False))
     else:
         for line in rep.lines():
             print(line)
+    if rep.cancelled:
+        print(rep.cancel_note(), file=sys.stderr)
+        return 130
     return 0 if rep.any_imported else 1
 
 
@@ -216,12 +270,14 @@ def cmd_sample(args) -> int:
 
 def _add_crf(p) -> None:
     d = CRFParams()
-    p.add_argument("--crf", action="store_true", help="refine with a dense CRF")
+    p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
+                   help="refine with a dense CRF, or not (default: as the run measured on its held-out images)")
     p.add_argument("--crf-iterations", type=int, default=d.iterations)
     p.add_argument("--crf-sxy", type=float, default=d.sxy_bilateral, help="appearance kernel width (pixels)")
     p.add_argument("--crf-srgb", type=float, default=d.srgb, help="appearance kernel colour tolerance")
     p.add_argument("--crf-compat", type=float, default=d.compat_bilateral, help="appearance kernel weight")
-    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the flipped image, or not (default: as the run measured)")
     p.add_argument("--device", default="auto")
 
 
@@ -254,15 +310,26 @@ def parser() -> argparse.ArgumentParser:
     _add_mask_values(p)
     p.set_defaults(fn=cmd_validate)
 
-    p = sub.add_parser("train", help="fine-tune a pretrained encoder on a data set")
-    p.add_argument("--data", required=True)
+    p = sub.add_parser("train", help="fine-tune a pretrained encoder on a data set (several processes: "
+                                      "torchrun --nproc_per_node N -m seg_core train ...)")
+    p.add_argument("--data", help="the data set folder (required unless --config names it)")
     p.add_argument("--val-data")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", help="the run folder to write (required unless --config names it)")
+    p.add_argument("--config", help="read every setting from this JSON file (a run's config.json, or the one the "
+                                    "app writes for torchrun); --data and --out override it, other flags are "
+                                    "not read")
     p.add_argument("--backbone", default=D.backbone, choices=list(BACKBONES))
     p.add_argument("--arch", default=D.arch, choices=list(ARCHITECTURES))
     p.add_argument("--init-run", default=D.init_run,
                    help="continue from this run's checkpoint (same classes, backbone and architecture)")
     p.add_argument("--weights", default=D.weights, help="imagenet, none, or a weights file/folder")
+    p.add_argument("--unlabelled", default=D.unlabelled, metavar="DIR",
+                   help="also learn from the images of DIR that have no mask (confident pseudo-labels of a mean "
+                        "teacher); DIR may be --data itself")
+    p.add_argument("--ema", action="store_true", help="validate and save a moving average of the weights")
+    p.add_argument("--val-fraction", type=float, default=D.val_fraction,
+                   help="share of the labelled images held out to choose the checkpoint (0: train on all, keep "
+                        "the last weights)")
     p.add_argument("--freeze-depth", type=int, default=D.freeze_depth, help="encoder stages to freeze (0 = none)")
     p.add_argument("--unfreeze-after", type=int, default=D.unfreeze_after,
                    help="epochs before unfreezing the whole encoder")
@@ -282,6 +349,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--precision", default=D.precision, choices=list(PRECISIONS))
     p.add_argument("--device", default=D.device)
+    p.add_argument("--num-workers", type=int, default=D.num_workers,
+                   help="DataLoader processes that read and augment the images (0: the training process)")
+    p.add_argument("--cache-mb", type=int, default=D.cache_mb, help="decoded images kept in memory, in MB")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_train)
 
@@ -339,7 +409,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .tasks import Cancelled as TaskCancelled
     from .train_config import ConfigError
+    from .distributed import MainFailed
     from .training import Cancelled
 
     _quiet()
@@ -352,9 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {flag_of(err.field)}: {err}", file=sys.stderr)
         return 2
-    except Cancelled as err:
+    except (Cancelled, TaskCancelled) as err:
         print(str(err), file=sys.stderr)
         return 130
+    except MainFailed:  # torchrun: rank 0 failed at work done for all processes and says why itself
+        return 2
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -12,6 +12,8 @@ from .imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_palette_mask, rea
 from .mask_values import IGNORE, MODES, PALETTE_RULE, UNDECIDED, MaskReading, decide_reading
 
 
+KEEP_RAW_BYTES = 256 << 20  # masks' values kept between the two passes of ``scan_dataset``; the rest read twice
+
 
 @dataclass
 class Problem:
@@ -166,7 +168,9 @@ def scan_dataset(
         problems.append(Problem(str(root / "images"), "no images found (png, jpg, tif, bmp, gif)"))
 
     sizes: dict[str, tuple[int, int]] = {}
-    raw_values: dict[str, np.ndarray] = {}
+    raw_values: dict[str, np.ndarray | None] = {}  # None: not kept (over KEEP_RAW_BYTES), read again below
+    uniques: dict[str, np.ndarray] = {}
+    kept, read_with = 0, classes
     palettes = 0
     for s in samples:
         try:
@@ -187,11 +191,14 @@ def scan_dataset(
             problems.append(Problem(s.mask.name, f"mask is {raw.shape[1]}x{raw.shape[0]} but image {s.image.name} is {w}x{h}",
                                     stem=s.stem))
             continue
-        raw_values[s.stem] = raw
+        uniques[s.stem] = np.unique(raw)
+        fits = kept + raw.nbytes <= KEEP_RAW_BYTES  # many or large masks: memory stays bounded
+        kept += raw.nbytes if fits else 0
+        raw_values[s.stem] = raw if fits else None
         palettes += is_palette_mask(s.mask)
 
-    mask_names = {s.stem: s.mask.name for s in samples if s.stem in raw_values}
-    uniques = {stem: np.unique(raw) for stem, raw in raw_values.items()}
+    mask_paths = {s.stem: s.mask for s in samples if s.stem in raw_values}
+    mask_names = {stem: path.name for stem, path in mask_paths.items()}
     reading, folder_problems = decide_reading(
         {mask_names[k]: u for k, u in uniques.items()}, num_classes=len(classes) if classes else num_classes,
         unlabelled=unl, source=unl_source, stated=stated, mode=mask_values,
@@ -215,6 +222,7 @@ def scan_dataset(
         if msg:
             problems.append(Problem(mask_names[stem], msg, stem=stem))
             continue
+        raw = read_mask_raw(mask_paths[stem], read_with) if raw is None else raw
         labels = reading.labels(raw, mask_names[stem], uniques[stem])
         counts = np.bincount(labels[labels != IGNORE].ravel(), minlength=n)[:n]
         class_pixels[stem] = counts

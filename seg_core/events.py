@@ -30,6 +30,9 @@ class Start:
     img_size: tuple[int, int]  # training crop (H, W)
     train_images: int
     val_images: int
+    processes: int = 1  # training processes (torchrun); each step trains on batch size x processes images
+    device: str = ""  # e.g. "cpu", "cuda:0" (rank 0's)
+    precision: str = ""  # "bf16", "fp16" (with a gradient scaler) or "fp32"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,15 @@ EVENTS: tuple[type, ...] = (Status, Start, Step, Unfreeze, Validation, End)
 def to_dict(event: Event) -> dict:
     """The event's fields and its ``kind``, for JSON and tables."""
     return {"kind": event.kind} | asdict(event)
+
+
+def from_dict(d: dict) -> Event:
+    """The event ``to_dict`` made, back (from JSON: lists become the tuples they were)."""
+    cls = next((e for e in EVENTS if e.kind == d.get("kind")), None)
+    if cls is None:
+        raise ValueError(f"not a training event: {str(d)[:200]}")
+    kw = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
 
 def field_names(event_type: type) -> list[str]:

@@ -65,6 +65,8 @@ class JobSnapshot:
         if self.active and s.eta is not None:
             text += f" · ETA {s.eta:.0f} s"
         text += f" · {s.images_per_s:.1f} img/s"
+        if st is not None and st.processes > 1:
+            text += f" · {st.processes} processes"
         if s.skipped:
             text += f" · {s.skipped} batch(es) without labels skipped"
         return text
@@ -144,8 +146,9 @@ class Job:
 
         try:
             target(self.report, self.stop_event)
-            with self._lock:
-                self.state = "cancelled" if self.stop_event.is_set() else "done"
+            with self._lock:  # a training says how it ended (a cancel may also come from another process)
+                self.state = self.end.state if self.end is not None else \
+                    "cancelled" if self.stop_event.is_set() else "done"
         except Cancelled as err:
             with self._lock:
                 self.state, self.message = "cancelled", str(err)
@@ -182,16 +185,17 @@ class JobRegistry:
         return self.jobs.get(job_id) if job_id else None
 
     def start(self, kind: str, label: str, target: Callable[[Callable[[Event], None], threading.Event], object],
-              output: str | None = None) -> Job:
+              output: str | None = None, lock: bool = True) -> Job:
         """Run ``target(progress, stop_event)`` on a new thread; refuse if a job is running. A training job
         (kind "train" with an ``output`` run folder) also takes that runs folder's training lock
-        (``train_lock``) for its whole life, so a training in another process refuses it too."""
+        (``train_lock``) for its whole life, so a training in another process refuses it too; not with
+        ``lock=False``: a job that follows a training in other processes (``launch.py``), which lock it."""
         with self._lock:
             running = next((j for j in self.jobs.values() if j.active), None)
             if running is not None:
                 raise JobRefused(f"'{running.label}' is still running; wait for it or cancel it first")
             release = None
-            if kind == "train" and output is not None:
+            if kind == "train" and output is not None and lock:
                 from pathlib import Path
 
                 from . import train_lock

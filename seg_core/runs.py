@@ -19,6 +19,9 @@ HISTORY = "history.csv"
 CHECKPOINT = "model.safetensors"
 CLASSES = "classes.json"
 STATUS = "status.json"
+EVENTS = "events.jsonl"  # the training's events, one JSON object a line (``event_log.py``)
+CANCEL = "cancel"  # present: the user asked the training to stop (the training checks it every step)
+POSTPROCESS = "postprocess.json"  # seg_core.postprocess: CRF / flips measured on held-out images, and the choice
 STATES = ("running", "done", "cancelled", "failed", "interrupted")  # what ``Run.state`` says (or "unknown")
 FINISHED = ("done", "cancelled", "interrupted")  # ended, its best checkpoint final
 
@@ -192,12 +195,34 @@ class Run:
                              f"{str(err)[:300]})") from None
         return model.to(device).eval()
 
+    @property
+    def cancel_requested(self) -> bool:
+        return (self.path / CANCEL).exists()
+
+    def request_cancel(self) -> None:
+        """Ask the training that writes this run, in whichever process, to stop after its current step."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path / CANCEL, "cancel requested\n")
+
     # -- writing ---------------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
         atomic_write_text(self.path / CONFIG, json.dumps(config, indent=2, default=str))
 
     def write_status(self, **status) -> None:
         atomic_write_text(self.path / STATUS, json.dumps(status, indent=2, default=str))
+
+    @property
+    def postprocess(self) -> dict | None:
+        """postprocess.json (``seg_core.postprocess.measure``): held-out scores with and without CRF and flips,
+        and the choice prediction uses by default; None when not measured (older runs) or unreadable."""
+        try:
+            data = json.loads((self.path / POSTPROCESS).read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_postprocess(self, measured: dict) -> None:
+        atomic_write_text(self.path / POSTPROCESS, json.dumps(measured, indent=2))
 
     def write_history(self, rows: list[Validation]) -> None:
         import pandas as pd

@@ -15,6 +15,8 @@ from .device import PRECISIONS
 from .mask_values import MAX_CLASSES, MODES
 from .model import OUTPUT_MULTIPLE
 
+MAX_WORKERS = 64  # DataLoader worker processes
+
 # field -> the setting's name on the Train page (and in every error about it)
 LABELS: dict[str, str] = {
     "data": "Data folder",
@@ -38,6 +40,10 @@ LABELS: dict[str, str] = {
     "val_fraction": "Validation fraction",
     "precision": "Precision",
     "init_run": "Continue from run",
+    "num_workers": "Data loading processes",
+    "cache_mb": "Image cache (MB)",
+    "unlabelled": "Learn from unlabelled images",
+    "ema": "Keep an average of the weights (EMA)",
 }
 
 
@@ -79,6 +85,13 @@ class TrainConfig:
     require_masks: bool = True  # False: train on the labelled images, skip the others (the app)
     val_interval_s: float = 10.0  # validate at an epoch end at most this often (and always at the end)
     init_run: str | None = None  # a run folder whose checkpoint the model starts from (same classes)
+    num_workers: int = 0  # DataLoader processes that read and augment images (0: the training process;
+    #                       measured fastest on 2 cores, see benchmarks/bench_scale.py)
+    unlabelled: str | None = None  # a folder whose images without a mask in ``data`` train as pseudo-labels
+    #                                (semi_supervised.py); the data folder itself: its own unlabelled images
+    ema: bool = False  # validate and save an exponential moving average of the weights (always with unlabelled)
+    cache_mb: int = 512  # decoded images kept in memory on this machine, in all (processes, workers and
+    #                      validation share it); beyond it images are read again (a decode is small next to a step)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -122,6 +135,12 @@ class TrainConfig:
              f"must be more than 0 seconds, got {self.time_budget}")
         need(self.lr > 0, "lr", f"must be more than 0, got {self.lr}")
         need(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
+        need(isinstance(self.num_workers, int) and 0 <= self.num_workers <= MAX_WORKERS, "num_workers",
+             f"must be 0 (read images in the training process) up to {MAX_WORKERS}, got {self.num_workers}")
+        need(isinstance(self.cache_mb, int) and self.cache_mb >= 0, "cache_mb",
+             f"must be 0 (keep no decoded image) or more, got {self.cache_mb}")
+        need(self.unlabelled is None or Path(self.unlabelled).is_dir(), "unlabelled",
+             f"'{self.unlabelled}' is not a folder of images")
         need(0 <= self.val_fraction < 1, "val_fraction", f"must be from 0 up to (not including) 1, got {self.val_fraction}")
         need(self.mask_values in MODES, "mask_values",
              f"must be one of {', '.join(MODES)}, got '{self.mask_values}'")

@@ -1,28 +1,43 @@
-"""Fine-tuning: frozen encoder stages first, then (optionally) the whole net at a lower encoder rate."""
+"""Fine-tuning: frozen encoder stages first, then (optionally) the whole net at a lower encoder rate.
+
+One process (``python -m seg_core train``, the app's background thread) or several under torchrun
+(``torchrun --nproc_per_node N -m seg_core train ...``): then each process trains on its share of every
+global batch with DistributedDataParallel (``distributed.py``), batch-norm statistics synchronised across
+GPUs (SyncBatchNorm; on CPU each process normalises its own batch, rank 0's running statistics kept), and
+only rank 0 writes the run folder and reports progress.
+"""
 from __future__ import annotations
 
+import gc
 import random
+import sys
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .augment import random_crop
 from .class_weights import class_weights_for
-from .device import autocast, autocast_dtype, grad_scaler, pick_device, use_all_cpu_threads
-from .evaluation import evaluate_pairs
+from .device import (autocast, autocast_dtype, configure, grad_scaler, pick_device, pin_memory, precision_name,
+                     use_all_cpu_threads)
+from .distributed import Comm, Place
+from .event_log import EventWriter
 from .events import End, Progress, Start, Status, Step, Unfreeze, Validation
 from .losses import build_loss
 from .mask_values import IGNORE
+from .metrics import confusion, scores
 from .model import ModelSpec, build_model
-from .runs import CLASSES, Run
+from .runs import CANCEL, CLASSES, Run
 from .schedule import Schedule
+from .semi_supervised import Averaging
+from .sliding_window import MAX_WHOLE_PIXELS, predict_mask, predict_probs
+from .streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
 from .train_config import TrainConfig
-from .training_data import TrainingData, epoch_batches, load_training_data
-from .train_lock import this_process, training_lock
+from .training_data import TrainingData, load_training_data
+from .train_lock import acquire, release, this_process
 
 
 class Cancelled(Exception):
@@ -31,17 +46,18 @@ class Cancelled(Exception):
 
 @dataclass
 class Tally:
-    """Counters of one run's loop."""
+    """Counters of one run's loop (images counted over all processes)."""
 
     epoch: int = 0
     step: int = 0
     seen: int = 0  # images trained on
     skipped: int = 0  # batches without a labelled pixel
-    step_time: float = 0.0  # seconds in training steps
+    step_time: float = 0.0  # seconds in training steps (batch reading and augmenting included)
     loss_avg: float | None = None
     best: float = -1.0  # best validation mIoU
     last_val: float = float("-inf")  # time of the last validation
     checkpoint: bool = False
+    stopped: bool = False  # a stop (cancel, signal) was agreed on
 
 
 class Trainer:
@@ -53,12 +69,26 @@ class Trainer:
         self.stop = stop or threading.Event()
         self.history: list[Validation] = []
         self.run_folder: Run | None = None
+        self.place = Place.from_env()
+        self.events = EventWriter()
 
     def run(self) -> Run:
-        """Train, holding the runs folder's training lock (``train_lock``): one training at a time per runs
-        folder, across processes; raises TrainingBusy when another one holds it."""
-        with training_lock(Path(self.cfg.out).parent, self.cfg.out):
-            return self._run_and_record()
+        """Train, rank 0 holding the runs folder's training lock (``train_lock``): one training at a time per
+        runs folder, across processes; raises TrainingBusy when another one holds it (in every process)."""
+        self.device = pick_device(self.cfg.device, self.place.local_rank)
+        configure(self.device)
+        self.comm = Comm.open(self.device, self.place)
+        runs_dir, out = Path(self.cfg.out).parent, self.cfg.out
+        try:
+            with self.comm.stop_on_signals(self.stop):
+                self.comm.from_main(lambda: acquire(runs_dir, out))
+                try:
+                    return self._run_and_record()
+                finally:
+                    if self.comm.main:
+                        release(runs_dir, out)
+        finally:
+            self.comm.close()
 
     def _run_and_record(self) -> Run:
         try:
@@ -72,7 +102,7 @@ class Trainer:
         cfg = self.cfg
         self._seed(cfg.seed)
         self._emit(Status("checking the data set"))
-        data = load_training_data(cfg)
+        data = self.comm.from_main(lambda: load_training_data(cfg))  # rank 0 reads the masks, once
         self._emit(Status("mask values: " + " ".join(data.dataset.mask_rules)))
         self._check_stop()
         self._emit(Status(f"loading {cfg.backbone} (weights of run {Path(cfg.init_run).name})" if cfg.init_run
@@ -80,54 +110,72 @@ class Trainer:
         self._build(data)
         self._check_stop()
         run = self._open_run(data)
-        sched = Schedule(max(1, -(-len(data.train_pairs) // cfg.batch_size)), cfg.epochs, cfg.time_budget,
+        world = self.place.world
+        sched = Schedule(max(1, -(-len(data.train) // (cfg.batch_size * world))), cfg.epochs, cfg.time_budget,
                          cfg.freeze_depth, cfg.unfreeze_after, self.num_stages)
-        self._emit(Start(self.trainable, sched.total_steps, sched.time_budget, data.img_size,
-                         len(data.train_pairs), len(data.val_pairs)))
+        self._emit(Start(self.trainable, sched.total_steps, sched.time_budget, data.img_size, len(data.train),
+                         len(data.val), world, str(self.device), precision_name(self.amp)))
+        loader = self._loader(data)
         t = Tally()
         t0 = time.time()
         while True:
             if sched.unfreezes_at(t.epoch):
                 self.trainable = self.model.freeze(0)
+                self._wrap()  # DistributedDataParallel learns which parameters train when it is built
                 self._emit(Unfreeze(t.epoch, self.trainable))
-            for idx in epoch_batches(len(data.train_pairs), cfg.batch_size, self.rng):
-                if self.stop.is_set():
+            batches = iter(loader)
+            while True:
+                ts = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
                     break
-                self._train_step(data, idx, sched, t, t0)
-                if sched.finished(t.step, time.time() - t0):
+                if self._train_step(batch, sched, t, t0, ts):
                     break
             t.epoch += 1
-            finished = self.stop.is_set() or sched.finished(t.step, time.time() - t0)
-            if t.step and (finished or time.time() - t.last_val >= cfg.val_interval_s):
+            finished, validate = self._epoch_end(sched, t, time.time() - t0)
+            if t.step and (finished or validate):
                 self._validate_and_save(run, data, sched, t, time.time() - t0)
             if finished:
                 break
-        return self._finish(run, data, t, time.time() - t0)
+        seconds = time.time() - t0
+        del batches, loader  # its worker processes end here
+        return self._finish(run, data, t, seconds)
 
     # -- preparation ------------------------------------------------------------------------
     def _seed(self, seed: int) -> None:
         torch.manual_seed(seed)
         np.random.seed(seed)
         random.seed(seed)
-        self.rng = np.random.default_rng(seed)
-        use_all_cpu_threads()
+        self.rng = np.random.default_rng(seed)  # the same in every process: the same global batches
+        use_all_cpu_threads(self.place.local_world)
+
+    def _stop_requested(self) -> bool:
+        """A stop asked of this process: the ``stop`` event (the app's Cancel, a signal), or on rank 0 the run
+        folder's cancel file (a Cancel from the app when the training runs in another process)."""
+        return self.stop.is_set() or (self.comm.main and (Path(self.cfg.out) / CANCEL).exists())
 
     def _check_stop(self) -> None:
-        if self.stop.is_set():
+        if self.comm.any([self._stop_requested()])[0]:
+            self.stop.set()
             raise Cancelled("cancelled before the first training step; nothing was saved")
 
     def _build(self, data: TrainingData) -> None:
         """Model on its device with the first stages frozen, loss, optimiser, gradient scaler."""
         cfg = self.cfg
-        self.device = pick_device(cfg.device)
         self.amp = autocast_dtype(self.device, cfg.precision)
         model = build_model(ModelSpec(cfg.arch, cfg.backbone, data.num_classes),
                             "none" if cfg.init_run else cfg.weights)
         if cfg.init_run:
             Run(cfg.init_run).load_weights_into(model, data.dataset.classes)
         self.num_stages = model.num_stages
+        if self.comm.enabled and self.device.type == "cuda":  # batch statistics over all GPUs' crops
+            from timm.layers import convert_sync_batchnorm  # keeps timm's fused norm + activation layers
+
+            model = convert_sync_batchnorm(model)
         self.model = model.to(self.device, memory_format=torch.channels_last)
         self.trainable = self.model.freeze(cfg.freeze_depth)
+        self.net = self.model
+        self._wrap()
         weights = class_weights_for(cfg.class_weights, data.dataset, data.split["train"])
         self.loss_fn = build_loss(cfg.loss, None if weights is None else torch.tensor(weights)).to(self.device)
         enc_lr = cfg.lr * cfg.encoder_lr_factor
@@ -136,10 +184,45 @@ class Trainer:
             {"params": self.model.encoder_parameters(), "lr": enc_lr, "base_lr": enc_lr},
         ], weight_decay=cfg.weight_decay)
         self.scaler = grad_scaler(self.device, self.amp)
+        # TrainConfig.ema / unlabelled: the weights' moving average, validated and saved (semi_supervised.py)
+        self.averaging = Averaging.for_config(cfg, self.model, set(data.split["train"]) | set(data.split["val"]),
+                                              data.img_size, self.rng)
+
+    def _wrap(self) -> None:
+        """With several processes, train through DistributedDataParallel (gradients averaged over the
+        processes during backward), rebuilt when the trainable parameters change."""
+        if not self.comm.enabled:
+            return
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.net is not self.model:
+            self.net = self.model
+            gc.collect()  # the old wrapper's gradient hooks go with it
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self.net = DistributedDataParallel(self.model, device_ids=ids)
+
+    def _loader(self, data: TrainingData):
+        """Crops streamed from the training images: ``num_workers`` DataLoader processes (0: this one) read,
+        decode and augment them; ``cache_mb`` bounds the decoded images kept, in all (see ``streaming.py``)."""
+        cfg, place = self.cfg, self.place
+        share = cfg.cache_mb * MB // place.local_world  # the processes on this machine share the size evenly
+        reader = PairReader(data.dataset, data.train, share)
+        self.val_reader = PairReader(data.val_dataset, data.val[place.rank::place.world], 0)
+        if cfg.num_workers:  # and so do the workers and this process (validation)
+            self.val_reader.cache.limit = share // (cfg.num_workers + 1)
+        else:  # one cache, for training and validation
+            self.val_reader.cache = reader.cache
+        sampler = EpochSampler(len(data.train), cfg.batch_size, self.rng, place.rank, place.world)
+        return crop_loader(CropSet(reader, data.img_size, cfg.augment), sampler, cfg.num_workers,
+                           pin_memory(self.device))
 
     def _open_run(self, data: TrainingData) -> Run:
-        """Create the run folder with its config, classes and a 'running' status."""
+        """Create the run folder (rank 0) with its config, classes and a 'running' status."""
         run = Run(self.cfg.out)
+        self.started = time.time()
+        self.model.train()
+        if not self.comm.main:
+            return run
         run.path.mkdir(parents=True, exist_ok=True)
         data.dataset.classes.save(run.path / CLASSES)
         run.write_config(self.cfg.to_dict() | {
@@ -148,83 +231,173 @@ class Trainer:
             "img_size": list(data.img_size), "num_stages": self.num_stages, "split": data.split,
             "class_names": data.dataset.classes.names, "device": str(self.device),
             "amp": str(self.amp).replace("torch.", "") if self.amp else "fp32",
+            "processes": self.place.world, "global_batch_size": self.cfg.batch_size * self.place.world,
         })
-        self.started = time.time()
-        run.write_status(state="running", started=self.started, **this_process())  # pid: see Run.state
+        run.write_status(state="running", started=self.started, processes=self.place.world,
+                         **this_process())  # pid: see Run.state
+        self.events.open(run.path)
         self.run_folder = run
-        self.model.train()
         return run
 
     # -- the loop ---------------------------------------------------------------------------
-    def _train_step(self, data: TrainingData, idx: np.ndarray, sched: Schedule, t: Tally, t0: float) -> None:
+    def _train_step(self, batch, sched: Schedule, t: Tally, t0: float, ts: float) -> bool:
+        """One optimiser step on this process's share of a global batch, all processes together; returns
+        True when the run ends here (a stop, the step count or the time budget)."""
+        x, y = batch
+        labelled = bool((y != IGNORE).any())
+        stop, n_labelled = self.comm.sum([self._stop_requested(), labelled])
+        if stop:
+            t.stopped = True
+            self.stop.set()
+            return True
         lr_scale = sched.lr_factor(sched.progress(t.step, time.time() - t0))
         for g in self.opt.param_groups:
             g["lr"] = g["base_lr"] * lr_scale
-        ts = time.perf_counter()
-        loss = self._step(data, idx)
-        t.step_time += time.perf_counter() - ts
-        if loss is None:  # no labelled pixel in this batch (scribbles): nothing to learn from
-            t.skipped += 1
-            return
-        t.step += 1
-        t.seen += len(idx)
-        t.loss_avg = loss if t.loss_avg is None else 0.9 * t.loss_avg + 0.1 * loss
+        loss = self._step(x, y, labelled, n_labelled) if n_labelled else 0.0
         elapsed = time.time() - t0
+        # one agreement per step: the loss over the processes, and rank 0's clock on the time budget
+        time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(t.step + bool(n_labelled), elapsed),
+                                           loss if labelled else 0.0])
+        t.step_time += time.perf_counter() - ts
+        if not n_labelled:  # no labelled pixel in any process's crops (scribbles): nothing to learn from
+            t.skipped += 1
+            return bool(time_up)
+        loss = loss_sum / n_labelled
+        t.step += 1
+        t.seen += len(x) * self.place.world
+        t.loss_avg = loss if t.loss_avg is None else 0.9 * t.loss_avg + 0.1 * loss
         frac = sched.progress(t.step, elapsed)
         self._emit(Step(t.epoch + 1, t.step, sched.total_steps, loss, t.loss_avg, self.opt.param_groups[0]["lr"],
                         elapsed, frac, elapsed / frac - elapsed if frac > 0 else None, t.seen / max(elapsed, 1e-9),
                         sched.phase(t.epoch), t.skipped))
+        return bool(time_up)
 
-    def _step(self, data: TrainingData, idx: np.ndarray) -> float | None:
-        """One optimiser step on a batch of random crops; None when the batch has no labelled pixel."""
-        crops = [random_crop(*data.train_pairs[i], data.img_size, self.cfg.augment, self.rng) for i in idx]
-        y = torch.from_numpy(np.stack([c[1] for c in crops]).astype(np.int64))
-        if (y == IGNORE).all():
-            return None
-        x = torch.from_numpy(np.stack([c[0] for c in crops])).permute(0, 3, 1, 2).float().div_(255)
-        x = x.to(self.device, memory_format=torch.channels_last)
+    def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float) -> float:
+        """Forward, backward, update on a batch of crops ((N, H, W, 3) uint8, (N, H, W) labels). With several
+        processes, one whose crops hold no labelled pixel adds nothing (a zero loss), and the others' losses
+        are scaled so the averaged gradient is that of the processes with labels."""
+        non_blocking = self.device.type == "cuda"
+        x = x.to(self.device, non_blocking=non_blocking).permute(0, 3, 1, 2).float().div_(255)
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = y.to(self.device, non_blocking=non_blocking)
+        n = len(x)
+        if self.averaging is not None:  # with unlabelled images: their strong views ride along
+            x = self.averaging.inputs(x, autocast(self.device, self.amp))
         with autocast(self.device, self.amp):
-            logits = self.model(x)
-        loss = self.loss_fn(logits.float(), y.to(self.device))
+            logits = self.net(x)
+        pseudo = None
+        if self.averaging is not None:
+            logits = self.averaging.split(logits, n)
+            pseudo = self.averaging.loss()
+        if labelled:
+            loss = self.loss_fn(logits.float(), y)
+            value = float(loss.detach())
+            if n_labelled < self.place.world:
+                loss = loss * (self.place.world / n_labelled)
+        else:
+            loss, value = logits.float().sum() * 0.0, 0.0
+        if pseudo is not None:
+            loss = loss + pseudo
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.opt)
         self.scaler.update()
-        return float(loss.detach())
+        if self.averaging is not None:
+            self.averaging.update(self.model)
+        return value
+
+    @property
+    def scored(self) -> torch.nn.Module:
+        """The network that is validated and saved: the weights' moving average when kept, else the weights."""
+        return self.averaging.model if self.averaging is not None else self.model
+
+    def _epoch_end(self, sched: Schedule, t: Tally, elapsed: float) -> tuple[bool, bool]:
+        """(finished, validate now): agreed by all processes, rank 0's clock deciding the time."""
+        main = self.comm.main
+        stop, finished, validate = self.comm.any([
+            t.stopped or self._stop_requested(), main and sched.finished(t.step, elapsed),
+            main and time.time() - t.last_val >= self.cfg.val_interval_s])
+        if stop:
+            t.stopped = True
+            self.stop.set()
+        return stop or finished, validate
+
+    def _validate(self, data: TrainingData) -> dict | None:
+        """Scores on the held-out images, each process predicting its share, the confusion matrices summed."""
+        if not data.val:
+            return None
+        self.comm.same_buffers(self.model)
+        self.model.eval()
+        model = self.scored
+        n = data.num_classes
+        cm = np.zeros((n, n), np.int64)
+        for i in range(len(self.val_reader)):
+            image, mask = self.val_reader[i]
+            if image.shape[0] * image.shape[1] <= MAX_WHOLE_PIXELS:
+                pred = predict_probs(model, image, amp_dtype=self.amp).argmax(0)
+            else:  # a large image: predicted tile by tile straight into its mask (memory bounded by a tile)
+                pred = predict_mask(model, image, amp_dtype=self.amp)[0]
+            cm += confusion(pred, mask, n)
+        return scores(self.comm.sum_array(cm))
 
     def _validate_and_save(self, run: Run, data: TrainingData, sched: Schedule, t: Tally, elapsed: float) -> None:
-        scores = {}
+        m = self._validate(data)
+        scores_ = {}
         improved = True
-        if data.val_pairs:
-            m = evaluate_pairs(self.model, data.val_pairs, data.num_classes, self.amp)
-            scores = {"val_miou": m["miou"], "val_dice": m["dice"], "val_pixel_accuracy": m["pixel_accuracy"]}
+        if m is not None:
+            scores_ = {"val_miou": m["miou"], "val_dice": m["dice"], "val_pixel_accuracy": m["pixel_accuracy"]}
             improved = m["miou"] > t.best
             t.best = max(t.best, m["miou"])
         row = Validation(t.epoch, t.step, sched.phase(t.epoch - 1), round(elapsed, 2), t.loss_avg,
                          self.opt.param_groups[0]["lr"], t.seen / max(elapsed, 1e-9), self.trainable,
-                         best=improved, **scores)
+                         best=improved, **scores_)
         if improved:
-            run.save_checkpoint(self.model)
+            if self.comm.main:
+                run.save_checkpoint(self.scored)
             t.checkpoint = True
         self.history.append(row)
-        run.write_history(self.history)
+        if self.comm.main:
+            run.write_history(self.history)
         self._emit(row)
         t.last_val = time.time()
         self.model.train()
 
     def _finish(self, run: Run, data: TrainingData, t: Tally, seconds: float) -> Run:
-        end = End("cancelled" if self.stop.is_set() else "done", t.epoch, t.step, seconds,
-                  t.best if data.val_pairs and t.checkpoint else None, t.seen / max(seconds, 1e-9),
+        if self.comm.main and t.checkpoint and data.val and not t.stopped:
+            self._measure_postprocess(run, data)
+        end = End("cancelled" if t.stopped else "done", t.epoch, t.step, seconds,
+                  t.best if data.val and t.checkpoint else None, t.seen / max(seconds, 1e-9),
                   t.seen / max(t.step_time, 1e-9), t.checkpoint)
-        run.write_status(**asdict(end), started=self.started)
+        if self.comm.enabled:  # one line per process: each says where it stopped
+            print(f"rank {self.place.rank}/{self.place.world}: {end.state} after step {end.steps}", file=sys.stderr,
+                  flush=True)
+        if self.comm.main:
+            run.write_status(**asdict(end), started=self.started, processes=self.place.world)
+            (run.path / CANCEL).unlink(missing_ok=True)
         self._emit(end)
         return run
 
+    def _measure_postprocess(self, run: Run, data: TrainingData) -> None:
+        """Score the best checkpoint on the held-out images with and without CRF and flips; the run records
+        it and prediction follows its choice (``seg_core.postprocess``). Capped at a quarter of the time
+        budget (at least 15 s) so short trainings stay short."""
+        from .postprocess import MAX_IMAGES, MAX_SECONDS, measure
+
+        n = min(len(data.val), MAX_IMAGES)
+        self._emit(Status(f"measuring the dense CRF and flips on {n} held-out image(s)"))
+        cap = MAX_SECONDS if not self.cfg.time_budget else min(MAX_SECONDS, max(15.0, self.cfg.time_budget / 4))
+        pairs = PairReader(data.val_dataset, data.val[:n], 0)
+        run.write_postprocess(measure(run.load_model(str(self.device)), pairs, data.num_classes, self.amp,
+                                      stop=self.stop.is_set, max_seconds=cap))
+
     def _emit(self, event) -> None:
-        try:
-            self.progress(event)
-        except Exception:  # a broken progress display must not kill training
-            pass
+        if not self.comm.main:  # one voice: rank 0's
+            return
+        for sink in (self.events, self.progress):
+            try:
+                sink(event)
+            except Exception:  # a broken progress display must not kill training
+                pass
 
 
 def train(cfg: TrainConfig, progress: Progress | None = None, stop: threading.Event | None = None) -> Run:

@@ -1,4 +1,6 @@
-"""What a run trains and validates on: the checked data set, its split, the crop size, the batches."""
+"""What a run trains and validates on: the checked data set, its split, the crop size, the batches.
+
+The images themselves are not loaded here: ``streaming.py`` reads them when a crop needs them."""
 from __future__ import annotations
 
 import random
@@ -13,14 +15,13 @@ from .train_config import TrainConfig
 
 MAX_AUTO_SIDE = 512  # the automatic training crop is at most this many pixels a side
 
-Pair = tuple[np.ndarray, np.ndarray]  # (RGB image, label mask)
-
 
 @dataclass
 class TrainingData:
     dataset: Dataset
-    train_pairs: list[Pair]
-    val_pairs: list[Pair]
+    train: list[Sample]  # labelled images trained on
+    val: list[Sample]  # labelled images held out for validation, read from ``val_dataset``
+    val_dataset: Dataset  # ``dataset``, or the separate validation folder's
     split: dict[str, list[str]]  # {"train": stems, "val": stems}
     img_size: tuple[int, int]  # training crop (H, W)
 
@@ -30,7 +31,7 @@ class TrainingData:
 
 
 def load_training_data(cfg: TrainConfig) -> TrainingData:
-    """Scan and check ``cfg.data`` (and ``cfg.val_data``), split off validation, load the pairs.
+    """Scan and check ``cfg.data`` (and ``cfg.val_data``), split off validation, choose the crop.
 
     Raises DatasetError listing every problem, each naming its file."""
     ds = scan_dataset(Path(cfg.data), cfg.num_classes, cfg.ignore_index, require_masks=cfg.require_masks,
@@ -42,20 +43,20 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
         raise DatasetError([Problem(str(cfg.data), "no labelled images to train on")])
     if not any(ds.class_pixels.get(s.stem, np.zeros(1)).sum() for s in train_s):
         raise DatasetError([Problem(str(cfg.data), "the masks hold no labelled pixel; paint or upload some labels")])
+    val_ds = ds
     if cfg.val_data:
-        vds = scan_dataset(Path(cfg.val_data), ds.num_classes, cfg.ignore_index, classes=ds.classes,
-                           mask_values=cfg.mask_values, fallback_unlabelled=ds.ignore_index,
-                           fallback_source="the training folder")
-        if vds.errors:
-            raise DatasetError(vds.errors)
-        val_s, val_pairs = vds.labelled, vds.load_pairs()
+        val_ds = scan_dataset(Path(cfg.val_data), ds.num_classes, cfg.ignore_index, classes=ds.classes,
+                              mask_values=cfg.mask_values, fallback_unlabelled=ds.ignore_index,
+                              fallback_source="the training folder")
+        if val_ds.errors:
+            raise DatasetError(val_ds.errors)
+        val_s = val_ds.labelled
     else:
         train_s, val_s = split_validation(train_s, cfg.val_fraction, cfg.seed)
-        val_pairs = ds.load_pairs(val_s) if val_s else []
     img_size = cfg.img_size or auto_img_size(ds)
     if cfg.img_size is None:
-        cfg.check_crop_batch(*img_size, automatic=True)  # before the images are loaded
-    return TrainingData(ds, ds.load_pairs(train_s), val_pairs,
+        cfg.check_crop_batch(*img_size, automatic=True)
+    return TrainingData(ds, train_s, val_s, val_ds,
                         {"train": [s.stem for s in train_s], "val": [s.stem for s in val_s]}, img_size)
 
 

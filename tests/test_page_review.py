@@ -18,10 +18,31 @@ def test_review_page_scores_run_and_shows_images(use_trained):
     assert len(elements(at, "image")) >= 2
 
 
+def _toggle(at, prefix):
+    return next(t for t in at.toggle if t.key.startswith(prefix))
+
+
+def test_review_page_starts_from_the_runs_measured_post_processing(use_trained):
+    from seg_core import Run, Workspace
+
+    run = Workspace(use_trained).runs()[0]
+    measured = Run(run.path).postprocess  # trained_ws's run held 2 images out: measured on them
+    at = page("4_Review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith(f"Measured when {run.name} finished: ") and measured["reason"] in c.value
+               for c in at.caption)
+    assert _toggle(at, "crf_on_").value is measured["crf"] and _toggle(at, "tta_on_").value is measured["tta"]
+    table = next(d.value for d in at.dataframe if "variant" in d.value)
+    assert list(table["variant"]) == ["plain", "tta", "crf", "crf+tta"]
+
+
 def test_review_page_crf_shows_before_after_and_delta(use_trained):
     at = page("4_Review.py").run()
+    _toggle(at, "crf_on_").set_value(False)
+    _toggle(at, "tta_on_").set_value(False)
+    at.run()
     n_images = len(elements(at, "image"))
-    at.toggle(key="crf_on").set_value(True).run()
+    _toggle(at, "crf_on_").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert len(elements(at, "image")) == n_images + 2  # before and after
@@ -71,3 +92,46 @@ def test_review_page_warns_when_every_pixel_of_a_class_is_unlabelled(trained_ws,
     per_image = at.dataframe[1].value
     assert (per_image["ignored_pixels"] > 0).all() and (per_image["labelled_pixels"] > 0).all()
     st.cache_resource.clear()
+
+
+def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_trained, monkeypatch):
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from page_helpers import Gate, progress_texts, wait_for
+    from seg_core import Workspace
+    from seg_core.tasks import TASKS
+
+    ws = Workspace(use_trained)
+    run = ws.runs()[0]
+    zip_path = use_trained / "exports" / f"{run.name}_masks.zip"
+    zip_path.unlink(missing_ok=True)
+    at = page("4_Review.py").run()
+    at.checkbox(key="dl_all").check().run()
+    gate = Gate(monkeypatch, at=2)  # held after the second mask
+    at.button(key="masks_zip_btn").click().run()
+    assert gate.reached.wait(60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert progress_texts(at) == [f"Masks of {run.name}: 2/12 masks · tissue_01"]
+    assert at.button(key="masks_zip_btn").disabled
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    gate.open()
+    wait_for(lambda: not TASKS.active("masks_zip"), what="the cancelled zip")
+    at.run()
+    assert any(w.value == f"Masks of {run.name}: cancelled after 2 of 12 masks; no zip was written" for w in at.warning)
+    assert not zip_path.exists() and not list(zip_path.parent.glob(".*"))
+    assert not [b for b in elements(at, "download_button") if "mask(s)" in b.proto.label]
+
+    at.button(key="masks_zip_btn").click().run()  # again, to the end
+    wait_for(lambda: not TASKS.active("masks_zip"), timeout=120, what="the zip")
+    at.run()
+    assert not at.exception and not progress_texts(at)
+    assert [b.proto.label for b in elements(at, "download_button")] == ["Download masks (index PNGs, zip): 12 mask(s)"]
+    with zipfile.ZipFile(zip_path) as z:
+        assert sorted(z.namelist()) == sorted(f"masks/{s}.png" for s in ws.stems())
+        mask = np.asarray(Image.open(io.BytesIO(z.read("masks/tissue_10.png"))))
+    assert mask.shape == ws.read_image("tissue_10").shape[:2] and mask.max() < 3

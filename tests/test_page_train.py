@@ -98,3 +98,81 @@ def test_train_page_continues_from_a_run(fresh_ws, trained_ws):
     finally:
         job.cancel()
         job.wait(60)
+
+
+def test_train_page_learns_from_the_workspaces_unlabelled_images(fresh_ws):
+    """The sample has 2 images without a mask: the switch names them, and a run started with it trains on
+    them as unlabelled images (its config records the workspace's image folder)."""
+    from seg_core import REGISTRY, Run, Workspace
+
+    at = page("3_Train.py").run()
+    toggle = at.toggle(key="use_unlabelled")
+    assert "(2 in the workspace)" in toggle.label and not toggle.disabled
+    toggle.set_value(True)
+    at.number_input(key="budget").set_value(5)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = REGISTRY.latest()
+    assert job.wait(300)
+    assert job.snapshot().state == "done", job.snapshot().error
+    run = Run(Workspace(fresh_ws).runs()[0].path)
+    assert run.config["unlabelled"] == str(Workspace(fresh_ws).images_dir) and run.has_checkpoint
+
+
+def test_train_page_offers_the_gpus_of_a_machine_with_several(fresh_ws, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    at = page("3_Train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    choice = at.selectbox(key="processes")
+    assert choice.label == "GPUs to use" and choice.options == ["1", "2"] and choice.value == 2
+    assert any("Trains in 2 processes started by torchrun" in c.value for c in at.caption)
+    assert any(c.value.startswith("Trains on CPU") for c in at.caption)  # the device and precision shown
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    at = page("3_Train.py").run()
+    assert not [s for s in at.selectbox if s.key == "processes"]  # one device: the background thread, no choice
+
+
+def test_train_page_runs_torchrun_follows_picks_up_again_and_cancels(fresh_ws, monkeypatch):
+    """Two CPU processes (SEG_CORE_CPU_PROCESSES): Start launches torchrun; after a server restart (a fresh job
+    registry) the page picks the training up again from the run folder; Cancel stops it."""
+    import time
+
+    import seg_core
+    from seg_core import Run, launch
+    from seg_core.jobs import JobRegistry
+
+    monkeypatch.setenv(launch.CPU_PROCESSES_ENV, "2")
+    monkeypatch.setattr(seg_core, "REGISTRY", JobRegistry())
+    at = page("3_Train.py").run()
+    assert at.selectbox(key="processes").label == "CPU processes to use"
+    at.selectbox(key="processes").set_value(2)
+    at.radio(key="stop_mode").set_value("epochs")
+    at.run()
+    at.number_input(key="epochs").set_value(500)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = seg_core.REGISTRY.latest()
+    try:
+        assert job is not None and job.label.endswith(", 2 CPU processes)")
+        t = time.time()
+        while job.snapshot().last_step is None and job.active and time.time() - t < 240:
+            time.sleep(0.3)
+        assert job.snapshot().last_step is not None, job.snapshot().error
+        monkeypatch.setattr(seg_core, "REGISTRY", JobRegistry())  # the server restarted
+        at2 = page("3_Train.py").run()
+        assert not at2.exception, [e.value for e in at2.exception]
+        assert any("running" in s.value and "2 CPU processes" in s.value for s in at2.subheader)
+        assert any("2 process(es) · cpu" in c.value for c in at2.caption)
+        next(b for b in at2.button if b.label == "Cancel training").click().run()
+        followed = seg_core.REGISTRY.active() or seg_core.REGISTRY.latest()
+        assert followed.wait(120) and job.wait(120)
+        assert followed.snapshot().state == "cancelled"
+    finally:
+        if job.active:
+            Run(job.output).request_cancel()
+            job.wait(120)
+    assert Run(job.output).state == "cancelled" and Run(job.output).has_checkpoint

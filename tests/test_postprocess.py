@@ -1,0 +1,119 @@
+"""Post-processing chosen by measurement: a run records whether CRF and flips helped on held-out images, and
+prediction follows that choice unless the user overrides it."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from seg_core.postprocess import MIN_GAIN, choose, measure, resolve
+from seg_core.runs import Run
+
+
+class NoisyModel(torch.nn.Module):
+    """Logits of 'red or not' from the image itself, plus fixed salt-and-pepper flips on a pattern that is not
+    mirror-symmetric: a dense CRF (the colour edges say where the classes are) and flip averaging both clean
+    it up. ``noise=0``: a perfect model that nothing can improve."""
+
+    def __init__(self, noise: float):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+        self.noise = noise
+
+    def forward(self, x):
+        red = (x[:, :1] > 0.5).float()
+        g = torch.Generator().manual_seed(0)
+        flip = (torch.rand(red.shape[-2:], generator=g) < self.noise).float()
+        red = red * (1 - flip) + (1 - red) * flip
+        return torch.cat([2 * (1 - red) - 1, 2 * red - 1], 1) * 1.5
+
+
+def _pairs(n=3, size=64):
+    rng = np.random.default_rng(1)
+    pairs = []
+    for _ in range(n):
+        label = np.zeros((size, size), np.uint8)
+        x0, y0 = rng.integers(5, 30, 2)
+        label[y0:y0 + 25, x0:x0 + 25] = 1
+        image = np.zeros((size, size, 3), np.uint8)
+        image[..., 0] = 200 * label
+        image[..., 2] = 120
+        pairs.append((image, label))
+    return pairs
+
+
+def test_measure_chooses_what_cleans_up_a_noisy_model():
+    m = measure(NoisyModel(0.15), _pairs(), 2)
+    assert m["images"] == 3 and set(m["miou"]) == {"plain", "tta", "crf", "crf+tta"}
+    assert m["miou"]["crf"] > m["miou"]["plain"] + MIN_GAIN
+    assert m["crf"] is True and m["chosen"] in ("crf", "crf+tta")
+    assert m["reason"].startswith("the dense CRF") and "on 3 held-out images" in m["reason"]
+
+
+def test_measure_keeps_plain_when_nothing_helps():
+    m = measure(NoisyModel(0.0), _pairs(), 2)
+    assert m["miou"]["plain"] == 1.0
+    assert (m["crf"], m["tta"], m["chosen"]) == (False, False, "plain")
+    assert m["reason"].startswith("plain predictions: neither CRF nor flips added")
+
+
+def test_choice_needs_a_real_gain_and_prefers_the_simpler_variant():
+    small = {"images": 4, "miou": {"plain": 0.5, "tta": 0.503, "crf": 0.501, "crf+tta": 0.504}}
+    assert (choose(small).crf, choose(small).tta) == (False, False)
+    tie = {"images": 4, "miou": {"plain": 0.5, "tta": 0.55, "crf": 0.52, "crf+tta": 0.55}}
+    assert (choose(tie).crf, choose(tie).tta) == (False, True)
+    assert choose(None).reason.startswith("not measured")
+
+
+def test_user_override_wins_and_says_so():
+    recorded = {"crf": True, "tta": False, "reason": "the dense CRF: +0.040 mIoU on 4 held-out images"}
+    assert (resolve(recorded).crf, resolve(recorded).tta) == (True, False)
+    c = resolve(recorded, crf=False)
+    assert (c.crf, c.tta) == (False, False) and "set by you" in c.reason and "+0.040" in c.reason
+    assert (resolve(None).crf, resolve(None).tta) == (False, False)
+
+
+def test_training_records_the_measurement(tiny_run):
+    """tiny_data has 6 pairs, so the run holds 1 out for validation: the finished run measured on it."""
+    pp = Run(tiny_run.path).postprocess
+    assert pp is not None and pp["images"] == 1
+    assert set(pp["miou"]) == {"plain", "tta", "crf", "crf+tta"} and pp["chosen"] in pp["miou"]
+    assert pp["reason"]
+
+
+def test_cli_predict_follows_the_run_and_can_be_overridden(tiny_data, tiny_run, tmp_path):
+    run = Run(tmp_path / "run")
+    import shutil
+
+    shutil.copytree(tiny_run.path, run.path)
+    run.write_postprocess({"crf": True, "tta": True, "reason": "the dense CRF and flips (TTA): +0.050 mIoU"})
+
+    def predict(*flags):
+        out = tmp_path / ("out" + "".join(flags))
+        r = subprocess.run([sys.executable, "-m", "seg_core", "predict", "--run", str(run.path), "--images",
+                            str(tiny_data / "images"), "--out", str(out), *flags],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r.stderr
+
+    assert "post-processing: the dense CRF and flips (TTA): +0.050 mIoU" in predict()
+    said = predict("--no-crf", "--no-tta")
+    assert "post-processing: CRF off, flips off (set by you; the run measured: the dense CRF" in said
+
+
+def test_cli_evaluate_reports_what_it_applied(tiny_data, tiny_run):
+    r = subprocess.run([sys.executable, "-m", "seg_core", "evaluate", "--run", str(tiny_run.path), "--data",
+                        str(tiny_data), "--json", "--crf", "--no-tta"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["crf"] is True and res["tta"] is False and "crf_seconds_per_image" in res
+
+
+def test_large_held_out_images_are_skipped_not_measured(monkeypatch):
+    import seg_core.postprocess as pp
+
+    monkeypatch.setattr(pp, "MAX_PIXELS", 50 * 50)
+    m = measure(NoisyModel(0.15), _pairs(), 2)  # 64x64 images: above the limit
+    assert m["images"] == 0 and m["skipped_large"] == 3 and m["reason"].startswith("not measured")
