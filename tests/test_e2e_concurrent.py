@@ -35,6 +35,18 @@ def _open(browser, url):
     return page
 
 
+def _open_cleared(browser, url, mask):
+    """An Annotate page on tissue_00 after its Clear (the mask file gone, the cleared mask kept as a backup)."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, url)
+    page.get_by_role("button", name="Clear mask (all unlabelled)").click()
+    _wait_for(mask, lambda m: m is None)
+    expect(page.get_by_role("button", name="Restore the previous mask")).to_be_visible()  # kept as a backup
+    _settled(page)
+    return page
+
+
 def _settled(page):
     """Wait until the app has finished its runs (the header's Stop button goes away) and the canvas loaded."""
     from playwright.sync_api import expect
@@ -85,18 +97,14 @@ def _untouched(m, row):
 
 
 def test_two_sessions_painting_one_mask_lose_no_stroke(app):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     url, ws = app
     mask = ws / "data" / "masks" / "tissue_00.png"
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            a = _open(browser, url)
-            a.get_by_role("button", name="Clear mask (all unlabelled)").click()
-            _wait_for(mask, lambda m: m is None)
-            expect(a.get_by_role("button", name="Restore the previous mask")).to_be_visible()  # kept as a backup
-            _settled(a)
+            a = _open_cleared(browser, url, mask)
             b = _open(browser, url)  # both now show tissue_00 without labels
 
             _stroke(a, 16)  # A paints row 16 (class 0, background)
@@ -141,10 +149,7 @@ def test_strokes_survive_leaving_the_page_and_quick_succession(app):
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            a = _open(browser, url)
-            a.get_by_role("button", name="Clear mask (all unlabelled)").click()
-            _wait_for(mask, lambda m: m is None)
-            _settled(a)
+            a = _open_cleared(browser, url, mask)
             for row in (16, 32, 48):  # no waiting between strokes
                 _stroke(a, row)
             _wait_for(mask, lambda m: all(_painted(m, row) for row in (16, 32, 48)))
