@@ -2,6 +2,7 @@
 
     python benchmarks/bench_quality.py [--budget 300] [--domains street,membrane,sample] [--seeds 1]
                                        [--variants plain,default,...] [--sizes 5,10,20]
+                                       [--size-domains street,membrane]
 
 Domains (the scored images are never used in training, labelled or not):
 
@@ -23,6 +24,12 @@ come on top for seg_core):
 - all + EMA + unlabelled.
 
 Scores: mIoU on the scored images (and the ratio to the plain loop).
+
+With ``--sizes``, a second table per domain of ``--size-domains``: with 5, 10, 20 ... labelled images drawn
+evenly from the domain's training pool (labelled and unlabelled images), is it better to hold 20 % out to
+choose the checkpoint, to train on all and keep the last weights or their moving average, or to spend the
+budget on a 3-fold choice of how long to train (3 trainings of a quarter of the budget each, scored on their
+left-out fold at every validation) and then train on all for that long?
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ from seg_core import TrainConfig, evaluate_run, scan_dataset, train
 from seg_core.crf import CRFParams
 from seg_core.evaluation import evaluate_pairs
 from seg_core.postprocess import resolve
+from seg_core.runs import Run
 from seg_core.training_data import auto_img_size
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +91,7 @@ def link_folder(out: Path, images: list[Path], masks: Path | None, classes: dict
 
 
 def domains(tmp: Path) -> dict[str, dict]:
-    """name -> {train, unlabelled, test (folders), ignore, size}."""
+    """name -> {train, unlabelled, test (folders), ignore, size, masks (the source masks), classes, binary}."""
     out = {}
     src = SHARED / "camvid-val"
     if src.is_dir():
@@ -93,7 +101,8 @@ def domains(tmp: Path) -> dict[str, dict]:
         unl = [f for f in pool if f not in lab]
         out["street"] = dict(train=link_folder(tmp / "st_train", lab, src / "masks"),
                              unlabelled=link_folder(tmp / "st_unl", unl, None),
-                             test=link_folder(tmp / "st_test", test, src / "masks"), ignore=11, size=(352, 480))
+                             test=link_folder(tmp / "st_test", test, src / "masks"), ignore=11, size=(352, 480),
+                             masks=src / "masks")
     src = SHARED / "membrane"
     if src.is_dir():
         sl = sorted((src / "images").glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else p.stem)
@@ -101,14 +110,14 @@ def domains(tmp: Path) -> dict[str, dict]:
         out["membrane"] = dict(train=link_folder(tmp / "mb_train", sl[:10], src / "masks", classes, binary=True),
                                unlabelled=link_folder(tmp / "mb_unl", sl[10:20], None),
                                test=link_folder(tmp / "mb_test", sl[20:], src / "masks", classes, binary=True),
-                               ignore=255, size=(512, 512))
+                               ignore=255, size=(512, 512), masks=src / "masks", classes=classes, binary=True)
     src = ROOT / "data"
     imgs = sorted((src / "images").glob("*.png"))
     cls = json.loads((src / "classes.json").read_text())
     out["sample"] = dict(train=link_folder(tmp / "sa_train", imgs[:6], src / "masks", cls),
                          unlabelled=link_folder(tmp / "sa_unl", sorted((src / "new").glob("*.png")), None),
                          test=link_folder(tmp / "sa_test", imgs[6:], src / "masks", cls), ignore=255,
-                         size=None)
+                         size=None, masks=src / "masks", classes=cls)
     return out
 
 
@@ -146,28 +155,70 @@ def run_domain(name: str, d: dict, budget: float, seed: int, tmp: Path, variants
     return res
 
 
-def validation_by_size(tmp: Path, budget: float, sizes: list[int], seed: int) -> None:
-    """Street scenes with 5, 10, 20 labelled frames: hold 20 % out to choose the checkpoint (the default),
-    or train on all of them and keep the last weights, or their moving average. (A k-fold choice of the step
-    count is not measured: it needs k + 1 trainings in the same budget.)"""
-    src = SHARED / "camvid-val"
-    if not src.is_dir():
-        return
-    frames = sorted((src / "images").glob("*.png"))
-    pool, test = frames[:60], link_folder(tmp / "vs_test", frames[-35:], src / "masks")
-    arms = {"20 % held out (default)": {}, "all, last weights": {"val_fraction": 0.0},
-            "all, EMA": {"val_fraction": 0.0, "ema": True}}
-    print(f"\n## Validation split or not, by the number of labelled frames (street, {budget:.0f} s each)\n")
-    print("| labelled frames | " + " | ".join(arms) + " |\n|---|" + "---|" * len(arms), flush=True)
+def kfold_then_all(data: Path, lab: list[Path], masks: Path, domain: dict, budget: float, seed: int, tmp: Path,
+                   k: int = 3) -> tuple[float, Run]:
+    """The k-fold arm: k trainings on (k-1)/k of the labels, each scored on its left-out fold at every
+    validation, choose the share of the budget at which the mean fold score peaks, then train on all labels
+    for that long and keep the last weights. The k + 1 trainings share the one budget (budget / (k + 1) each
+    at most), so the choice is paid for. Returns (the share chosen, the final run)."""
+    each = budget / (k + 1)
+    grid = np.linspace(0.1, 1.0, 10)
+    curves = []
+    for f in range(k):
+        held = lab[f::k]
+        fold_train = link_folder(tmp / f"kf_tr_{f}", [p for p in lab if p not in held], masks, domain.get("classes"),
+                                 binary=domain.get("binary", False))
+        fold_val = link_folder(tmp / f"kf_va_{f}", held, masks, domain.get("classes"), binary=domain.get("binary", False))
+        out = tmp / "runs" / f"kf_{f}"
+        run = train(TrainConfig(data=str(fold_train), val_data=str(fold_val), out=str(out),
+                                ignore_index=domain["ignore"], img_size=tuple(domain["size"]), time_budget=each,
+                                seed=seed, val_interval_s=each / 8))
+        rows = [(float(r["elapsed_s"]) / each, float(r["val_miou"])) for r in run.history()
+                if r.get("val_miou") not in (None, "")]
+        # the score at each point of the grid: the last validation at or before it (0 before the first)
+        curves.append([([m for t, m in rows if t <= g + 1e-6] or [0.0])[-1] for g in grid])
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(fold_train, ignore_errors=True)
+        shutil.rmtree(fold_val, ignore_errors=True)
+    share = float(grid[int(np.argmax(np.mean(curves, axis=0)))])
+    out = tmp / "runs" / "kf_all"
+    run = train(TrainConfig(data=str(data), out=str(out), ignore_index=domain["ignore"], img_size=tuple(domain["size"]),
+                            time_budget=each * share, seed=seed, val_fraction=0.0))
+    return share, run
+
+
+def validation_by_size(name: str, domain: dict, tmp: Path, budget: float, sizes: list[int], seed: int) -> None:
+    """With 5, 10, 20 ... labelled images of a domain (spread evenly over its pool of labelled and unlabelled
+    training images; scored on its test images): hold 20 % out to choose the checkpoint (the default), train on
+    all and keep the last weights or their moving average, or a 3-fold choice of how long to train, then all."""
+    pool = sorted(p for p in (domain["train"] / "images").iterdir())
+    pool += sorted(p for p in (domain["unlabelled"] / "images").iterdir())
+    pool = sorted(pool, key=lambda p: p.name)
+    masks = domain["masks"]
+    size = domain["size"] or (256, 256)
+    domain = dict(domain, size=size)
+    arms = {"20 % held out": {"val_fraction": 0.2}, "all, last weights": {"val_fraction": 0.0},
+            "all, EMA": {"val_fraction": 0.0, "ema": True}, "3-fold chooses the length, then all": None}
+    print(f"\n## Validation split or not, by the number of labelled images ({name}, {budget:.0f} s each)\n")
+    print("| labelled images | " + " | ".join(arms) + " |\n|---|" + "---|" * len(arms), flush=True)
     for n in sizes:
+        if n > len(pool):
+            continue
         lab = [pool[int(i)] for i in np.linspace(0, len(pool) - 1, n)]
-        data = link_folder(tmp / f"vs_{n}_{seed}", lab, src / "masks")
+        data = link_folder(tmp / f"vs_{name}_{n}_{seed}", lab, masks, domain.get("classes"),
+                           binary=domain.get("binary", False))
         cells = []
         for arm, kw in arms.items():
-            out = tmp / "runs" / f"vs_{n}_{len(cells)}_{seed}"
-            run = train(TrainConfig(data=str(data), out=str(out), ignore_index=11, img_size=(352, 480),
+            if kw is None:
+                share, run = kfold_then_all(data, lab, masks, domain, budget, seed, tmp)
+                score = evaluate_run(run, domain["test"], ignore_index=domain["ignore"])["miou"]
+                cells.append(f"{score:.4f} (then {share * budget / 4:.0f} s on all)")
+                shutil.rmtree(run.path, ignore_errors=True)
+                continue
+            out = tmp / "runs" / f"vs_{name}_{n}_{len(cells)}_{seed}"
+            run = train(TrainConfig(data=str(data), out=str(out), ignore_index=domain["ignore"], img_size=tuple(size),
                                     time_budget=budget, seed=seed, **kw))
-            cells.append(f"{evaluate_run(run, test, ignore_index=11)['miou']:.4f}")
+            cells.append(f"{evaluate_run(run, domain['test'], ignore_index=domain['ignore'])['miou']:.4f}")
             shutil.rmtree(out, ignore_errors=True)
         print(f"| {n} | " + " | ".join(cells) + " |", flush=True)
 
@@ -179,7 +230,8 @@ def main() -> None:
     ap.add_argument("--variants", default="plain," + ",".join(VARIANTS))
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--sizes", default="", help="also: validation split or not, for these numbers of labelled "
-                                                "street frames (e.g. 5,10,20)")
+                                                "images (e.g. 5,10,20) in each of --size-domains")
+    ap.add_argument("--size-domains", default="street,membrane")
     args = ap.parse_args()
     variants = args.variants.split(",")
     print(f"# quality benchmark {time.strftime('%Y-%m-%d %H:%M')} on {platform.machine()}, "
@@ -212,8 +264,13 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
     print("\nmIoU on the scored images (mean over seeds; in brackets the ratio to the plain loop).")
     if args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            validation_by_size(Path(tmp), args.budget, [int(v) for v in args.sizes.split(",")], 0)
+        for name in args.size_domains.split(","):
+            with tempfile.TemporaryDirectory() as tmp:
+                d = domains(Path(tmp)).get(name)
+                if d is None:
+                    print(f"  {name}: data not found, skipped")
+                    continue
+                validation_by_size(name, d, Path(tmp), args.budget, [int(v) for v in args.sizes.split(",")], 0)
     print(f"\ntotal {time.time() - t0:.0f} s")
 
 

@@ -3,8 +3,17 @@
 The teacher is an exponential moving average (EMA) of the student's weights (``torch.optim.swa_utils``). Each
 step it labels a weakly augmented crop of an unlabelled image (crop, scale, flip); the student sees the same
 crop strongly augmented (colour jitter, blur, a cut-out box) and learns the teacher's labels where the
-teacher is confident (FixMatch-style consistency). Without unlabelled images the EMA alone can still be
-what is validated and saved (``TrainConfig.ema``).
+teacher is confident (FixMatch-style consistency). Three guards keep a few labels from being drowned:
+
+- the unlabelled crops join only after ``PSEUDO_START`` of the run (before it the teacher has not learnt from
+  the labels and its pseudo-labels are noise; those steps are plain, cheaper supervised steps), and their loss
+  weight then ramps up over ``PSEUDO_RAMP`` of the run;
+- the pseudo-label loss takes the run's class weights, so the teacher's confident majority class (cells,
+  road, sky) does not swamp the rare ones the labels teach;
+- the strong views go through the student in a pass of their own with batch-norm statistics frozen, so the
+  statistics the saved model keeps are those of real-looking crops, not of the cut-out, recoloured views.
+
+Without unlabelled images the EMA alone can still be what is validated and saved (``TrainConfig.ema``).
 """
 from __future__ import annotations
 
@@ -23,6 +32,8 @@ from .mask_values import IGNORE
 
 EMA_DECAY = 0.99
 THRESHOLD = 0.9  # teacher confidence a pixel needs to become a pseudo-label
+PSEUDO_START = 0.3  # share of the run (Schedule.progress) after which the unlabelled crops join the steps
+PSEUDO_RAMP = 0.3  # share of the run over which their loss weight then rises from 0 to ``weight``
 CACHE_IMAGES = 32  # decoded unlabelled images kept in memory (they are read lazily)
 
 
@@ -72,7 +83,7 @@ class MeanTeacher:
 
     def __init__(self, model: torch.nn.Module, images: list[Path], img_size: tuple[int, int],
                  augment: AugmentConfig, rng: np.random.Generator, weight: float = 1.0,
-                 threshold: float = THRESHOLD, decay: float = EMA_DECAY):
+                 threshold: float = THRESHOLD, decay: float = EMA_DECAY, class_weights: torch.Tensor | None = None):
         self.teacher = ema_model(model, decay)
         self.images = list(images)
         self.img_size = img_size
@@ -81,6 +92,7 @@ class MeanTeacher:
         self.rng = rng
         self.weight = weight
         self.threshold = threshold
+        self.class_weights = class_weights
         self.cache: OrderedDict[Path, np.ndarray] = OrderedDict()
         self.stats = PseudoStats()
         self.unreadable: list[str] = []
@@ -129,14 +141,40 @@ class MeanTeacher:
         self.stats.confident = float((conf >= self.threshold).float().mean())
         return labels
 
-    def loss(self, student_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
-        """Weighted cross-entropy on the confident pixels; None when none is confident."""
+    def loss(self, student_logits: torch.Tensor, labels: torch.Tensor, scale: float = 1.0) -> torch.Tensor | None:
+        """Cross-entropy on the confident pixels (with the class weights), times ``weight`` x ``scale``; None
+        when no pixel is confident."""
         if (labels == IGNORE).all():
             return None
-        return self.weight * F.cross_entropy(student_logits.float(), labels, ignore_index=IGNORE)
+        w = None if self.class_weights is None else self.class_weights.to(student_logits.device)
+        return self.weight * scale * F.cross_entropy(student_logits.float(), labels, weight=w, ignore_index=IGNORE)
 
     def update(self, student: torch.nn.Module) -> None:
         self.teacher.update_parameters(student)
+
+
+def ramp(progress: float) -> float:
+    """The pseudo-label loss's share of its weight at ``progress`` of the run: 0 before ``PSEUDO_START``, then
+    rising linearly to 1 over ``PSEUDO_RAMP``."""
+    if progress < PSEUDO_START:
+        return 0.0
+    return min(1.0, (progress - PSEUDO_START) / PSEUDO_RAMP) if PSEUDO_RAMP > 0 else 1.0
+
+
+class frozen_norm_statistics:
+    """Within it, the batch-norm layers of ``model`` that are training normalise with and keep their running
+    statistics (eval mode) while gradients still flow: for a pass over views that do not look like real images."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.layers = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+
+    def __enter__(self):
+        for m in self.layers:
+            m.eval()
+
+    def __exit__(self, *exc):
+        for m in self.layers:
+            m.train()
 
 
 class Averaging:
@@ -144,15 +182,16 @@ class Averaging:
     instead of the raw weights) and, with unlabelled images, the pseudo-label loss of their strong views."""
 
     def __init__(self, model: torch.nn.Module, unlabelled: list[Path], img_size: tuple[int, int],
-                 augment: AugmentConfig, rng: np.random.Generator, batch_size: int):
-        self.mean_teacher = MeanTeacher(model, unlabelled, img_size, augment, rng) if unlabelled else None
+                 augment: AugmentConfig, rng: np.random.Generator, batch_size: int,
+                 class_weights: torch.Tensor | None = None):
+        self.mean_teacher = MeanTeacher(model, unlabelled, img_size, augment, rng,
+                                        class_weights=class_weights) if unlabelled else None
         self.ema = self.mean_teacher.teacher if self.mean_teacher else ema_model(model)
         self.n_unlabelled = max(1, batch_size // 2)  # unlabelled crops per step, beside the labelled batch
-        self._labels: torch.Tensor | None = None
 
     @staticmethod
     def for_config(cfg, model: torch.nn.Module, labelled_stems: set[str], img_size: tuple[int, int],
-                   rng: np.random.Generator) -> "Averaging | None":
+                   rng: np.random.Generator, class_weights: torch.Tensor | None = None) -> "Averaging | None":
         """None unless ``cfg.ema`` or ``cfg.unlabelled``; the unlabelled images are those of ``cfg.unlabelled``
         whose stem has no mask (is not in ``labelled_stems``)."""
         if not (cfg.ema or cfg.unlabelled):
@@ -170,31 +209,28 @@ class Averaging:
 
                 raise DatasetError([Problem(str(cfg.unlabelled), "no unlabelled images in this folder (images "
                                                                  "with a mask in the training data are labelled)")])
-        return Averaging(model, files, img_size, cfg.augment, rng, cfg.batch_size)
+        return Averaging(model, files, img_size, cfg.augment, rng, cfg.batch_size, class_weights)
 
-    def inputs(self, x: torch.Tensor, autocast_ctx) -> torch.Tensor:
-        """The network's input for this step: the labelled crops ``x`` plus, with unlabelled images, the strong
-        views of fresh unlabelled crops (the teacher's pseudo-labels for them are kept for ``loss``)."""
-        self._labels = None
-        if self.mean_teacher is None:
-            return x
+    def pseudo_loss(self, model: torch.nn.Module, device, autocast_ctx, progress: float) -> torch.Tensor | None:
+        """This step's pseudo-label loss: with unlabelled images and once the run's ``progress`` (0..1) reached
+        ``PSEUDO_START``, fresh unlabelled crops are labelled by the teacher (weak views) and their strong views
+        go through ``model`` (the student itself, not a DistributedDataParallel wrapper: that would broadcast
+        buffers in a forward pass other processes may not make; the gradients still join the same backward,
+        hence the same all-reduce) with its batch-norm statistics frozen. None: no unlabelled crops now, or no
+        confident pixel."""
+        scale = ramp(progress)
+        if self.mean_teacher is None or scale <= 0:
+            return None
         crops = self.mean_teacher.batch(self.n_unlabelled)
         if crops is None:
-            return x
-        weak, strong = self.mean_teacher.split_inputs(crops, x.device, torch.channels_last)
-        self._labels = self.mean_teacher.pseudo_labels(weak, autocast_ctx)
-        return torch.cat([x, strong])
-
-    def split(self, logits: torch.Tensor, n: int) -> torch.Tensor:
-        """The labelled crops' logits; the rest are kept for ``loss``."""
-        self._unlabelled_logits = logits[n:] if self._labels is not None else None
-        return logits[:n]
-
-    def loss(self) -> torch.Tensor | None:
-        """The pseudo-label loss of this step (None: no unlabelled crops, or none confident)."""
-        if self._labels is None or self._unlabelled_logits is None:
             return None
-        return self.mean_teacher.loss(self._unlabelled_logits, self._labels)
+        weak, strong = self.mean_teacher.split_inputs(crops, device, torch.channels_last)
+        labels = self.mean_teacher.pseudo_labels(weak, autocast_ctx)
+        if (labels == IGNORE).all():
+            return None
+        with frozen_norm_statistics(model), autocast_ctx:
+            logits = model(strong)
+        return self.mean_teacher.loss(logits, labels, scale)
 
     def update(self, model: torch.nn.Module) -> None:
         self.ema.update_parameters(model)

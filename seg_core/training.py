@@ -68,6 +68,7 @@ class Trainer:
         self.progress = progress or (lambda event: None)
         self.stop = stop or threading.Event()
         self.history: list[Validation] = []
+        self.share_done = 0.0  # of the run (Schedule.progress), updated each step
         self.run_folder: Run | None = None
         self.place = Place.from_env()
         self.events = EventWriter()
@@ -186,7 +187,8 @@ class Trainer:
         self.scaler = grad_scaler(self.device, self.amp)
         # TrainConfig.ema / unlabelled: the weights' moving average, validated and saved (semi_supervised.py)
         self.averaging = Averaging.for_config(cfg, self.model, set(data.split["train"]) | set(data.split["val"]),
-                                              data.img_size, self.rng)
+                                              data.img_size, self.rng,
+                                              None if weights is None else torch.tensor(weights, dtype=torch.float32))
 
     def _wrap(self) -> None:
         """With several processes, train through DistributedDataParallel (gradients averaged over the
@@ -250,7 +252,8 @@ class Trainer:
             t.stopped = True
             self.stop.set()
             return True
-        lr_scale = sched.lr_factor(sched.progress(t.step, time.time() - t0))
+        self.share_done = sched.progress(t.step, time.time() - t0)  # 0..1 (semi_supervised.PSEUDO_START)
+        lr_scale = sched.lr_factor(self.share_done)
         for g in self.opt.param_groups:
             g["lr"] = g["base_lr"] * lr_scale
         loss = self._step(x, y, labelled, n_labelled) if n_labelled else 0.0
@@ -280,15 +283,12 @@ class Trainer:
         x = x.to(self.device, non_blocking=non_blocking).permute(0, 3, 1, 2).float().div_(255)
         x = x.contiguous(memory_format=torch.channels_last)
         y = y.to(self.device, non_blocking=non_blocking)
-        n = len(x)
-        if self.averaging is not None:  # with unlabelled images: their strong views ride along
-            x = self.averaging.inputs(x, autocast(self.device, self.amp))
         with autocast(self.device, self.amp):
             logits = self.net(x)
         pseudo = None
-        if self.averaging is not None:
-            logits = self.averaging.split(logits, n)
-            pseudo = self.averaging.loss()
+        if self.averaging is not None:  # with unlabelled images: their strong views' pseudo-label loss
+            pseudo = self.averaging.pseudo_loss(self.model, self.device, autocast(self.device, self.amp),
+                                                self.share_done)
         if labelled:
             loss = self.loss_fn(logits.float(), y)
             value = float(loss.detach())

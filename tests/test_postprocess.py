@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from seg_core.postprocess import MIN_GAIN, choose, measure, resolve
+from seg_core.postprocess import MIN_GAIN, MIN_IMAGES, choose, measure, resolve
 from seg_core.runs import Run
 
 
@@ -45,15 +45,26 @@ def _pairs(n=3, size=64):
 
 
 def test_measure_chooses_what_cleans_up_a_noisy_model():
-    m = measure(NoisyModel(0.15), _pairs(), 2)
-    assert m["images"] == 3 and set(m["miou"]) == {"plain", "tta", "crf", "crf+tta"}
+    m = measure(NoisyModel(0.15), _pairs(4), 2)
+    assert m["images"] == 4 and set(m["miou"]) == {"plain", "tta", "crf", "crf+tta"}
     assert m["miou"]["crf"] > m["miou"]["plain"] + MIN_GAIN
     assert m["crf"] is True and m["chosen"] in ("crf", "crf+tta")
-    assert m["reason"].startswith("the dense CRF") and "on 3 held-out images" in m["reason"]
+    assert m["reason"].startswith("the dense CRF") and "on 4 held-out images" in m["reason"]
+
+
+def test_too_few_held_out_images_measure_but_never_choose():
+    """Two held-out images that favour the CRF are scored and recorded, but prediction stays plain: a choice
+    needs MIN_IMAGES images (on 2 EM slices the CRF gained, on unseen ones it lost)."""
+    m = measure(NoisyModel(0.15), _pairs(MIN_IMAGES - 1), 2)
+    assert m["images"] == MIN_IMAGES - 1 and m["miou"]["crf"] > m["miou"]["plain"] + MIN_GAIN
+    assert (m["crf"], m["tta"], m["chosen"]) == (False, False, "plain")
+    assert m["reason"] == (f"plain predictions: {MIN_IMAGES - 1} held-out images were too few to choose by (at "
+                           f"least {MIN_IMAGES}; best was {max(m['miou'], key=m['miou'].get)} "
+                           f"{max(m['gain'].values()):+.3f} mIoU)")
 
 
 def test_measure_keeps_plain_when_nothing_helps():
-    m = measure(NoisyModel(0.0), _pairs(), 2)
+    m = measure(NoisyModel(0.0), _pairs(4), 2)
     assert m["miou"]["plain"] == 1.0
     assert (m["crf"], m["tta"], m["chosen"]) == (False, False, "plain")
     assert m["reason"].startswith("plain predictions: neither CRF nor flips added")

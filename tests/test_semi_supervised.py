@@ -112,3 +112,63 @@ def test_unlabelled_folder_without_unlabelled_images_is_refused_by_name(tiny_dat
                           unlabelled=str(tiny_data / "images")))  # every image there has a mask
     with pytest.raises(Exception, match="Learn from unlabelled images: '.*nowhere' is not a folder"):
         TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), unlabelled=str(tmp_path / "nowhere")).validate()
+
+
+def test_unlabelled_crops_join_after_the_warm_up_and_their_loss_ramps_up(tmp_path):
+    """Before PSEUDO_START of the run the teacher has learnt little: no unlabelled crop is drawn and there is no
+    pseudo-label loss; then the loss weight rises linearly over PSEUDO_RAMP to its full value."""
+    from seg_core.semi_supervised import PSEUDO_RAMP, PSEUDO_START, Averaging
+
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / "u.png")
+    teacher_and_student = Constant(0.95)
+    avg = Averaging(teacher_and_student, [tmp_path / "u.png"], (32, 32), AugmentConfig.none(),
+                    np.random.default_rng(0), batch_size=4)
+    off = torch.autocast("cpu", enabled=False)
+    assert avg.pseudo_loss(teacher_and_student, "cpu", off, PSEUDO_START / 2) is None
+    assert not avg.mean_teacher.cache  # nothing was even read
+    full = avg.pseudo_loss(teacher_and_student, "cpu", off, PSEUDO_START + PSEUDO_RAMP)
+    half = avg.pseudo_loss(teacher_and_student, "cpu", off, PSEUDO_START + PSEUDO_RAMP / 2)
+    assert full is not None and float(full) > 0
+    assert abs(float(half) - float(full) / 2) < 1e-4
+
+
+class Net(torch.nn.Module):
+    """A tiny segmentation net with batch norm (2 classes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 2, 1)
+        self.bn = torch.nn.BatchNorm2d(2)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+def test_strong_views_leave_the_batch_norm_statistics_alone_and_take_the_class_weights(tmp_path):
+    """The strong views (recoloured, cut out) go through the student with its batch-norm statistics frozen, so
+    the saved model keeps statistics of real-looking crops; the gradient still reaches the weights. The class
+    weights of the labelled loss weigh the pseudo-labels too."""
+    from seg_core.semi_supervised import PSEUDO_START, PSEUDO_RAMP, Averaging
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "u.png")
+    student = Net().train()
+    avg = Averaging(student, [tmp_path / "u.png"], (32, 32), AugmentConfig.none(), np.random.default_rng(0),
+                    batch_size=4)
+    avg.mean_teacher.threshold = 0.0  # every pixel a pseudo-label, whatever the untrained teacher says
+    mean, var = student.bn.running_mean.clone(), student.bn.running_var.clone()
+    off = torch.autocast("cpu", enabled=False)
+    loss = avg.pseudo_loss(student, "cpu", off, PSEUDO_START + PSEUDO_RAMP)
+    loss.backward()
+    assert torch.equal(student.bn.running_mean, mean) and torch.equal(student.bn.running_var, var)
+    assert student.bn.training and student.conv.weight.grad is not None and student.conv.weight.grad.abs().sum() > 0
+    torch.manual_seed(0)
+    weighted = Averaging(student, [tmp_path / "u.png"], (32, 32), AugmentConfig.none(), np.random.default_rng(0),
+                         batch_size=4, class_weights=torch.tensor([1.0, 0.0]))
+    weighted.mean_teacher.threshold = 0.0
+    unweighted = Averaging(student, [tmp_path / "u.png"], (32, 32), AugmentConfig.none(), np.random.default_rng(0),
+                           batch_size=4)
+    unweighted.mean_teacher.threshold = 0.0
+    a = weighted.pseudo_loss(student, "cpu", off, 1.0)
+    b = unweighted.pseudo_loss(student, "cpu", off, 1.0)
+    assert a is not None and b is not None and abs(float(a) - float(b)) > 1e-6
