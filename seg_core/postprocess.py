@@ -89,8 +89,9 @@ def choose(measured: dict | None) -> Choice:
     gain = miou[best] - miou["plain"]
     where = f"on {n} held-out image{'s' if n != 1 else ''}"
     if n < MIN_IMAGES:
+        best_txt = "plain scored best anyway" if best == "plain" else f"best was {best} {gain:+.3f} mIoU"
         return Choice(False, False, f"plain predictions: {n} held-out image{'s were' if n != 1 else ' was'} too few "
-                                    f"to choose by (at least {MIN_IMAGES}; best was {best} {gain:+.3f} mIoU)")
+                                    f"to choose by (at least {MIN_IMAGES}; {best_txt})")
     if best == "plain" or gain < MIN_GAIN:
         others = ", ".join(f"{v} {miou[v] - miou['plain']:+.3f}" for v in VARIANTS if v != "plain")
         return Choice(False, False, f"plain predictions: neither CRF nor flips added {MIN_GAIN} mIoU {where} "
