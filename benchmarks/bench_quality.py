@@ -155,7 +155,12 @@ def run_domain(name: str, d: dict, budget: float, seed: int, tmp: Path, variants
     return res
 
 
-def kfold_then_all(data: Path, lab: list[Path], masks: Path, domain: dict, budget: float, seed: int, tmp: Path,
+def labelled_folder(out: Path, images: list[Path], domain: dict) -> Path:
+    """A data set folder of ``images`` with their masks from the domain's source (its classes, binary reading)."""
+    return link_folder(out, images, domain["masks"], domain.get("classes"), binary=domain.get("binary", False))
+
+
+def kfold_then_all(data: Path, lab: list[Path], domain: dict, budget: float, seed: int, tmp: Path,
                    k: int = 3) -> tuple[float, Run]:
     """The k-fold arm: k trainings on (k-1)/k of the labels, each scored on its left-out fold at every
     validation, choose the share of the budget at which the mean fold score peaks, then train on all labels
@@ -166,9 +171,8 @@ def kfold_then_all(data: Path, lab: list[Path], masks: Path, domain: dict, budge
     curves = []
     for f in range(k):
         held = lab[f::k]
-        fold_train = link_folder(tmp / f"kf_tr_{f}", [p for p in lab if p not in held], masks, domain.get("classes"),
-                                 binary=domain.get("binary", False))
-        fold_val = link_folder(tmp / f"kf_va_{f}", held, masks, domain.get("classes"), binary=domain.get("binary", False))
+        fold_train = labelled_folder(tmp / f"kf_tr_{f}", [p for p in lab if p not in held], domain)
+        fold_val = labelled_folder(tmp / f"kf_va_{f}", held, domain)
         out = tmp / "runs" / f"kf_{f}"
         run = train(TrainConfig(data=str(fold_train), val_data=str(fold_val), out=str(out),
                                 ignore_index=domain["ignore"], img_size=tuple(domain["size"]), time_budget=each,
@@ -194,7 +198,6 @@ def validation_by_size(name: str, domain: dict, tmp: Path, budget: float, sizes:
     pool = sorted(p for p in (domain["train"] / "images").iterdir())
     pool += sorted(p for p in (domain["unlabelled"] / "images").iterdir())
     pool = sorted(pool, key=lambda p: p.name)
-    masks = domain["masks"]
     size = domain["size"] or (256, 256)
     domain = dict(domain, size=size)
     arms = {"20 % held out": {"val_fraction": 0.2}, "all, last weights": {"val_fraction": 0.0},
@@ -205,12 +208,11 @@ def validation_by_size(name: str, domain: dict, tmp: Path, budget: float, sizes:
         if n > len(pool):
             continue
         lab = [pool[int(i)] for i in np.linspace(0, len(pool) - 1, n)]
-        data = link_folder(tmp / f"vs_{name}_{n}_{seed}", lab, masks, domain.get("classes"),
-                           binary=domain.get("binary", False))
+        data = labelled_folder(tmp / f"vs_{name}_{n}_{seed}", lab, domain)
         cells = []
         for arm, kw in arms.items():
             if kw is None:
-                share, run = kfold_then_all(data, lab, masks, domain, budget, seed, tmp)
+                share, run = kfold_then_all(data, lab, domain, budget, seed, tmp)
                 score = evaluate_run(run, domain["test"], ignore_index=domain["ignore"])["miou"]
                 cells.append(f"{score:.4f} (then {share * budget / 4:.0f} s on all)")
                 shutil.rmtree(run.path, ignore_errors=True)

@@ -68,7 +68,6 @@ class Trainer:
         self.progress = progress or (lambda event: None)
         self.stop = stop or threading.Event()
         self.history: list[Validation] = []
-        self.share_done = 0.0  # of the run (Schedule.progress), updated each step
         self.run_folder: Run | None = None
         self.place = Place.from_env()
         self.events = EventWriter()
@@ -178,7 +177,8 @@ class Trainer:
         self.net = self.model
         self._wrap()
         weights = class_weights_for(cfg.class_weights, data.dataset, data.split["train"])
-        self.loss_fn = build_loss(cfg.loss, None if weights is None else torch.tensor(weights)).to(self.device)
+        weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        self.loss_fn = build_loss(cfg.loss, weights).to(self.device)
         enc_lr = cfg.lr * cfg.encoder_lr_factor
         self.opt = torch.optim.AdamW([
             {"params": self.model.head_parameters(), "lr": cfg.lr, "base_lr": cfg.lr},
@@ -187,8 +187,7 @@ class Trainer:
         self.scaler = grad_scaler(self.device, self.amp)
         # TrainConfig.ema / unlabelled: the weights' moving average, validated and saved (semi_supervised.py)
         self.averaging = Averaging.for_config(cfg, self.model, set(data.split["train"]) | set(data.split["val"]),
-                                              data.img_size, self.rng,
-                                              None if weights is None else torch.tensor(weights, dtype=torch.float32))
+                                              data.img_size, self.rng, weights)
 
     def _wrap(self) -> None:
         """With several processes, train through DistributedDataParallel (gradients averaged over the
@@ -252,11 +251,11 @@ class Trainer:
             t.stopped = True
             self.stop.set()
             return True
-        self.share_done = sched.progress(t.step, time.time() - t0)  # 0..1 (semi_supervised.PSEUDO_START)
-        lr_scale = sched.lr_factor(self.share_done)
+        progress = sched.progress(t.step, time.time() - t0)
+        lr_scale = sched.lr_factor(progress)
         for g in self.opt.param_groups:
             g["lr"] = g["base_lr"] * lr_scale
-        loss = self._step(x, y, labelled, n_labelled) if n_labelled else 0.0
+        loss = self._step(x, y, labelled, n_labelled, progress) if n_labelled else 0.0
         elapsed = time.time() - t0
         # one agreement per step: the loss over the processes, and rank 0's clock on the time budget
         time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(t.step + bool(n_labelled), elapsed),
@@ -275,7 +274,7 @@ class Trainer:
                         sched.phase(t.epoch), t.skipped))
         return bool(time_up)
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float) -> float:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float, progress: float) -> float:
         """Forward, backward, update on a batch of crops ((N, H, W, 3) uint8, (N, H, W) labels). With several
         processes, one whose crops hold no labelled pixel adds nothing (a zero loss), and the others' losses
         are scaled so the averaged gradient is that of the processes with labels."""
@@ -288,7 +287,7 @@ class Trainer:
         pseudo = None
         if self.averaging is not None:  # with unlabelled images: their strong views' pseudo-label loss
             pseudo = self.averaging.pseudo_loss(self.model, self.device, autocast(self.device, self.amp),
-                                                self.share_done)
+                                                progress)
         if labelled:
             loss = self.loss_fn(logits.float(), y)
             value = float(loss.detach())
