@@ -20,9 +20,9 @@ warnings.filterwarnings("ignore")
 import torch
 import torch.nn.functional as F
 
-from seg_core.device import use_all_cpu_threads
-from seg_core.model import ModelSpec, build_model
-from seg_core.train_config import TrainConfig
+from seg_core.base.device import use_all_cpu_threads
+from seg_core.model.network import ModelSpec, build_model
+from seg_core.runs.config import TrainConfig
 
 
 def train_speed(model, x, y, steps: int) -> float:

@@ -2,7 +2,7 @@
 stroke on a 4000x4000 image, in headless Chromium (system ``chromium``, Playwright), for the two candidates:
 
 - ``label_canvas`` (this project's components-v2 element): the stroke travels as a patch of its bounding box,
-  is laid onto a fresh read of the mask file (``seg_core.label_patches.save_patches``) and saved;
+  is laid onto a fresh read of the mask file (``seg_core.workspace.label_patches.save_patches``) and saved;
 - streamlit-drawable-canvas 0.13 as the Annotate page used it before label_canvas: after each stroke the whole
   canvas comes back as a PNG, is read back as labels (``annotation.strokes_to_labels``), laid over the mask
   (``apply_strokes``) and saved; at the page's 640 px display and at the image's own 4000 px.
@@ -29,9 +29,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app_harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app  # noqa: E402
-from seg_core.classes import ClassList  # noqa: E402
-from seg_core.workspace import Workspace  # noqa: E402
+from segapp.harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app  # noqa: E402
+from seg_core.base.classes import ClassList  # noqa: E402
+from seg_core.workspace.workspace import Workspace  # noqa: E402
 
 
 def make_workspace(folder: Path, size: int) -> Workspace:

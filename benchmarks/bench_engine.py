@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore")
 import torch
 
 from seg_core import CRFParams, TrainConfig, evaluate_run, scan_dataset, train
-from seg_core.evaluation import evaluate_pairs
+from seg_core.infer.evaluation import evaluate_pairs
 import plain_loop  # benchmarks/ is on sys.path when this script runs
 
 SIZE = (352, 480)

@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 from skimage.morphology import binary_dilation, skeletonize
 
 from seg_core import Predictor, Run, TrainConfig, evaluate_run, train
-from seg_core.ranking import rank_images
+from seg_core.infer.ranking import rank_images
 
 warnings.filterwarnings("ignore")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

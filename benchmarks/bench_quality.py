@@ -49,11 +49,11 @@ import torch
 
 import plain_loop  # benchmarks/ is on sys.path when this script runs
 from seg_core import TrainConfig, evaluate_run, scan_dataset, train
-from seg_core.crf import CRFParams
-from seg_core.evaluation import evaluate_pairs
-from seg_core.postprocess import resolve
-from seg_core.runs import Run
-from seg_core.training_data import auto_img_size
+from seg_core.infer.crf import CRFParams
+from seg_core.infer.evaluation import evaluate_pairs
+from seg_core.infer.postprocess import resolve
+from seg_core.runs.folder import Run
+from seg_core.train.training_data import auto_img_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

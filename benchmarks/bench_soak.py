@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app_harness import CHROMIUM, INSTALL_HINT, ROOT, CanvasView, launch_chromium, streamlit_app
+from segapp.harness import CHROMIUM, INSTALL_HINT, ROOT, CanvasView, launch_chromium, streamlit_app
 
 STEP = re.compile(r"step \d+(/\d+)? · ")
 HEADINGS = {name: name for name in ("Data", "Annotate", "Train", "Review", "Runs & export")}  # link -> heading

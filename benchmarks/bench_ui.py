@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app_harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app
+from segapp.harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app
 
 PROGRESS = re.compile(r"step \d+(/\d+)? · ")
 

@@ -10,10 +10,10 @@ import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
 
-from seg_core.backbones import get_backbone
-from seg_core.mask_values import IGNORE
-from seg_core.model import SegModel, norm_stats
-from seg_core.weights import local_imagenet_file
+from seg_core.model.backbones import get_backbone
+from seg_core.base.mask_values import IGNORE
+from seg_core.model.network import SegModel, norm_stats
+from seg_core.model.weights import local_imagenet_file
 
 
 def plain_model(num_classes: int) -> SegModel:

@@ -4,7 +4,7 @@ Main entry points: ``scan_dataset`` (validate a folder), ``TrainConfig`` + ``tra
 ``Run`` (a trained model's folder), ``Predictor`` / ``evaluate_run`` / ``predict_folder`` (use it),
 ``Workspace`` (the app's data on disk), ``REGISTRY`` (background jobs).
 
-Names are imported on first use (PEP 562), so ``import seg_core.workspace`` or reading a constant does
+Names are imported on first use (PEP 562), so ``import seg_core.workspace.workspace`` or reading a constant does
 not load torch: the app declares its navigation before anything slow.
 """
 from __future__ import annotations
@@ -15,22 +15,22 @@ import warnings as _warnings
 
 # public name -> the module that holds it (one home per name)
 _EXPORTS: dict[str, str] = {
-    "ARCHITECTURES": "architectures",
-    "BACKBONES": "backbones", "DEFAULT_BACKBONE": "backbones", "encoder_info": "backbones",
-    "get_backbone": "backbones",
-    "ClassList": "classes",
-    "CRFParams": "crf", "dense_crf": "crf",
-    "Dataset": "dataset", "DatasetError": "dataset", "Problem": "dataset", "scan_dataset": "dataset",
-    "IGNORE": "mask_values", "UNLABELLED": "mask_values",
-    "Predictor": "predictor", "predict_folder": "predictor",
-    "evaluate_run": "evaluation",
-    "REGISTRY": "jobs", "Job": "jobs", "JobRefused": "jobs",
-    "LOSSES": "losses",
-    "Run": "runs", "list_runs": "runs",
-    "TrainConfig": "train_config", "ConfigError": "train_config",
-    "train": "training",
-    "WeightsUnavailable": "weights", "imagenet_offline": "weights",
-    "Workspace": "workspace",
+    "ARCHITECTURES": "model.architectures",
+    "BACKBONES": "model.backbones", "DEFAULT_BACKBONE": "model.backbones", "encoder_info": "model.network",
+    "get_backbone": "model.backbones",
+    "ClassList": "base.classes",
+    "CRFParams": "infer.crf", "dense_crf": "infer.crf",
+    "Dataset": "data.dataset", "DatasetError": "data.dataset", "Problem": "data.dataset", "scan_dataset": "data.dataset",
+    "IGNORE": "base.mask_values", "UNLABELLED": "base.mask_values",
+    "Predictor": "infer.predictor", "predict_folder": "infer.predictor",
+    "evaluate_run": "infer.evaluation",
+    "REGISTRY": "runner.jobs", "Job": "runner.jobs", "JobRefused": "runner.jobs",
+    "LOSSES": "model.losses",
+    "Run": "runs.folder", "list_runs": "runs.folder",
+    "TrainConfig": "runs.config", "ConfigError": "runs.config",
+    "train": "train.loop",
+    "WeightsUnavailable": "model.weights", "imagenet_offline": "model.weights",
+    "Workspace": "workspace.workspace",
 }
 
 _logging.getLogger("timm").setLevel(_logging.ERROR)

@@ -22,8 +22,8 @@ if str(ROOT) not in sys.path:  # streamlit puts tests/ on the path, not the chec
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from seg_core.label_patches import save_patches  # noqa: E402
-from seg_core.workspace import Workspace  # noqa: E402
+from seg_core.workspace.label_patches import save_patches  # noqa: E402
+from seg_core.workspace.workspace import Workspace  # noqa: E402
 
 st.set_page_config(page_title="label canvas (test)", layout="wide")
 
@@ -55,7 +55,7 @@ mode = st.query_params.get("mode", "label")
 st.caption(f"{path.name}: {w}x{h}, mode {mode}")
 
 if mode == "label":
-    from label_canvas import label_canvas
+    from segapp.label_canvas import segapp.label_canvas as label_canvas
 
     def canvas() -> None:
         patches = label_canvas(image, lambda: ws.read_mask(stem), classes, key=f"canvas_{stem}",
@@ -73,14 +73,14 @@ if mode == "label":
     st.session_state["runs"] = st.session_state.get("runs", 0) + 1  # whole-script runs
     # fragment=1: the canvas in a fragment, so an edit reruns only the canvas and its save
     (st.fragment(canvas) if st.query_params.get("fragment") == "1" else canvas)()
-else:  # streamlit-drawable-canvas, as pages/2_Annotate.py used it (whole canvas as RGBA after each stroke)
+else:  # streamlit-drawable-canvas, as segapp/pages/annotate.py used it (whole canvas as RGBA after each stroke)
     import base64
     import io
 
     from PIL import Image
     from streamlit_drawable_canvas import st_canvas
 
-    from seg_core.annotation import apply_strokes, strokes_to_labels
+    from seg_core.data.annotation import apply_strokes, strokes_to_labels
 
     display = int(st.query_params.get("display", 640))
     scale = display / w

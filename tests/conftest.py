@@ -78,7 +78,7 @@ def use_trained(trained_ws, monkeypatch):
 @pytest.fixture(scope="module")
 def chromium():
     """Browser tests need Debian's chromium and playwright: skipped without them, but failed on CI."""
-    from app_harness import CHROMIUM, INSTALL_HINT
+    from segapp.harness import CHROMIUM, INSTALL_HINT
 
     if CHROMIUM is None:
         if os.environ.get("CI"):
@@ -109,7 +109,7 @@ def browser_page(chromium, request):
     screenshot to ``$SHOTS_DIR`` (default /tmp/shots) as ``failure_<test>.png`` when the test failed."""
     from playwright.sync_api import sync_playwright
 
-    from app_harness import launch_chromium
+    from segapp.harness import launch_chromium
 
     failed = request.session.testsfailed
     with sync_playwright() as p:

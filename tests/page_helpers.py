@@ -50,13 +50,13 @@ def progress_texts(at) -> list[str]:
 
 
 class Gate:
-    """Holds a background task (``seg_core.tasks``) at a count: ``Task.report`` waits while the count's done
+    """Holds a background task (``seg_core.runner.tasks``) at a count: ``Task.report`` waits while the count's done
     equals ``at``, until ``open()``; so a page test sees a task mid-way and can cancel it then, every time."""
 
     def __init__(self, monkeypatch, at: int):
         import threading
 
-        from seg_core.tasks import Task
+        from seg_core.runner.tasks import Task
 
         self.reached, self._open, original = threading.Event(), threading.Event(), Task.report
 

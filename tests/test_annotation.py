@@ -3,9 +3,9 @@ image's size and laid onto the saved mask (the drawable-canvas comparison in ben
 import numpy as np
 
 from seg_core import ClassList
-from seg_core.annotation import ERASER_COLOUR, NOT_PAINTED, apply_strokes, brush_values, coverage, \
+from seg_core.data.annotation import ERASER_COLOUR, NOT_PAINTED, apply_strokes, brush_values, coverage, \
     stale_values, stroke_colour, strokes_to_labels
-from seg_core.mask_values import UNLABELLED
+from seg_core.base.mask_values import UNLABELLED
 
 CLASSES = ClassList(["background", "cell", "nucleus"], [(0, 0, 0), (60, 180, 75), (230, 25, 75)])
 

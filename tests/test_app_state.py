@@ -1,7 +1,7 @@
 """The pages' shared helpers: the class editor's table, upload types."""
-from app_state import classes_from_table, file_types
-from seg_core.classes import default_colour
-from seg_core.imageio import IMAGE_EXTS, MASK_EXTS
+from segapp.state import classes_from_table, file_types
+from seg_core.base.classes import default_colour
+from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
 
 
 def test_class_table_rows_keep_their_colours():

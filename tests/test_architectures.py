@@ -4,9 +4,9 @@ import time
 import pytest
 import torch
 
-from seg_core.architectures import ARCHITECTURES, build_net, get_architecture, supported_archs
-from seg_core.backbones import BACKBONES, get_backbone
-from seg_core.model import ModelSpec, build_model
+from seg_core.model.architectures import ARCHITECTURES, build_net, get_architecture, supported_archs
+from seg_core.model.backbones import BACKBONES, get_backbone
+from seg_core.model.network import ModelSpec, build_model
 
 OFFERED = [(b, a) for b in BACKBONES for a in supported_archs(b)]
 REFUSED = [(b, a) for b in BACKBONES for a in ARCHITECTURES if a not in supported_archs(b)]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from seg_core import ClassList, Run, Workspace
-from seg_core.atomic import atomic_write, atomic_write_bytes
+from seg_core.base.atomic import atomic_write, atomic_write_bytes
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 
 def test_crops_as_large_as_the_image_are_never_padded():
     """Zooming out is limited so the crop stays inside the image: no unlabelled border to train on."""
-    from seg_core.augment import AugmentConfig, random_crop
+    from seg_core.data.augment import AugmentConfig, random_crop
 
     rng = np.random.default_rng(0)
     image, mask = np.zeros((40, 60, 3), np.uint8), np.ones((40, 60), np.uint8)

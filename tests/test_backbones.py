@@ -1,7 +1,8 @@
 """Backbone registry: the offered encoders and what the app shows about them."""
 import pytest
 
-from seg_core.backbones import BACKBONES, DEFAULT_BACKBONE, encoder_info, get_backbone
+from seg_core.model.backbones import BACKBONES, DEFAULT_BACKBONE, get_backbone
+from seg_core.model.network import encoder_info
 
 
 def test_registry_has_required_backbones_and_stage_counts():

@@ -5,7 +5,7 @@ import pytest
 
 def test_balanced_class_weights_favour_rare_classes(tiny_data):
     from seg_core import scan_dataset
-    from seg_core.class_weights import balanced_weights
+    from seg_core.train.class_weights import balanced_weights
 
     ds = scan_dataset(tiny_data)
     counts = sum(ds.class_pixels.values())

@@ -73,8 +73,8 @@ def test_cli_errors_name_the_flag_and_the_setting(tiny_data, tmp_path):
 
 
 def test_cli_defaults_come_from_the_dataclasses():
-    from seg_core.cli import parser
-    from seg_core.train_config import TrainConfig
+    from seg_core.cli.commands import parser
+    from seg_core.runs.config import TrainConfig
 
     args = parser().parse_args(["train", "--data", "d", "--out", "o"])
     d = TrainConfig(data="d", out="o")

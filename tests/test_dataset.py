@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seg_core.dataset import scan_dataset
-from seg_core.mask_values import IGNORE
-from seg_core.imageio import ImageReadError, read_image, read_mask_raw
+from seg_core.data.dataset import scan_dataset
+from seg_core.base.mask_values import IGNORE
+from seg_core.data.imageio import ImageReadError, read_image, read_mask_raw
 
 from conftest import ROOT
 

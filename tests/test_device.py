@@ -1,9 +1,7 @@
 """Device and precision choice, as the Train page shows it; the GPU answers with a GPU faked (none here)."""
 import torch
 
-from seg_core import device
-
-
+from seg_core.base import device
 def _fake_gpus(monkeypatch, n=2, bf16=True):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: n)

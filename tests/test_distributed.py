@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seg_core import Run, TrainConfig, evaluate_run, list_runs, train
-from seg_core.distributed import Comm, MainFailed, Place
+from seg_core.train.distributed import Comm, MainFailed, Place
 
 
 def test_one_process_place_and_collectives_return_their_input():
@@ -54,7 +54,7 @@ def test_sync_batchnorm_checkpoint_loads_into_the_plain_network():
     layers); the checkpoint it saves has the plain network's keys and shapes, so the run loads anywhere."""
     from timm.layers import convert_sync_batchnorm
 
-    from seg_core.model import ModelSpec, build_model
+    from seg_core.model.network import ModelSpec, build_model
 
     plain = build_model(ModelSpec("unet", "efficientnet_lite0", 3))
     synced = convert_sync_batchnorm(build_model(ModelSpec("unet", "efficientnet_lite0", 3)))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import CanvasView, fill_train_form, streamlit_app
+from segapp.harness import CanvasView, fill_train_form, streamlit_app
 
 STEM = "tissue_00"  # the Annotate page opens the first image
 SHOTS = Path("/tmp/shots_annotate")

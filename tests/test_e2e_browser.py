@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import ROOT, CanvasView, fill_train_form, launch_chromium, streamlit_app
+from segapp.harness import ROOT, CanvasView, fill_train_form, launch_chromium, streamlit_app
 
 SHOTS = ROOT / "screenshots"
 _WS: list[str] = []

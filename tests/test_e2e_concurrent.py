@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import CanvasView, launch_chromium, streamlit_app
+from segapp.harness import CanvasView, launch_chromium, streamlit_app
 
 UNLABELLED = 255
 

@@ -2,7 +2,7 @@
 and the result appears when the task ends."""
 import shutil
 
-from app_harness import launch_chromium, streamlit_app
+from segapp.harness import launch_chromium, streamlit_app
 
 
 def test_an_export_shows_its_counts_and_then_its_download_without_a_click(chromium, trained_ws, tmp_path):

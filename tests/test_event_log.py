@@ -1,8 +1,8 @@
 """A run's events.jsonl: written by the training, read back as the same events by whoever follows it."""
 import json
 
-from seg_core.event_log import EventWriter, read_events
-from seg_core.events import End, Start, Status, Step, Validation
+from seg_core.runs.event_log import EventWriter, read_events
+from seg_core.runs.events import End, Start, Status, Step, Validation
 
 
 def _step(n):

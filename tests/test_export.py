@@ -16,10 +16,10 @@ from PIL import Image
 import pytest
 
 from seg_core import ClassList
-from seg_core.export import (export_onnx, export_torchscript, masks_zip, run_zip, run_zip_current,
+from seg_core.infer.export import (export_onnx, export_torchscript, masks_zip, run_zip, run_zip_current,
                              write_masks_zip)
-from seg_core.tasks import Cancelled
-from seg_core.imageio import read_mask_raw, write_index_mask
+from seg_core.runner.tasks import Cancelled
+from seg_core.data.imageio import read_mask_raw, write_index_mask
 
 
 def test_exports_run_and_match_the_model(tiny_run, tmp_path):

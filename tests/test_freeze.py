@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from seg_core.freeze import check_freeze_depth
-from seg_core.model import ModelSpec, build_model
+from seg_core.model.freeze import check_freeze_depth
+from seg_core.model.network import ModelSpec, build_model
 
 
 def test_freeze_depth_keeps_frozen_batchnorm_statistics():

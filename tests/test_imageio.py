@@ -9,8 +9,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from seg_core import imageio
-from seg_core.imageio import ImageReadError, ImageTooLarge, image_size, read_header, read_image
+from seg_core.data import imageio
+from seg_core.data.imageio import ImageReadError, ImageTooLarge, image_size, read_header, read_image
 
 
 def huge_tiff(path, side=30000):

@@ -21,8 +21,8 @@ import tifffile
 from PIL import Image
 
 from seg_core import ClassList, Workspace
-from seg_core.importing import parse_classes_json, safe_stem
-from seg_core.tasks import Cancelled
+from seg_core.workspace.importing import parse_classes_json, safe_stem
+from seg_core.runner.tasks import Cancelled
 
 from conftest import ROOT
 from test_cli import cli_interrupted
@@ -273,7 +273,7 @@ def test_zip_bombs_are_refused_from_their_declared_sizes(ws, tmp_path):
 
 LIMITED = """
 import resource, sys
-from seg_core.cli import main  # torch and the libraries mapped first: the limit bounds what the import adds
+from seg_core.cli.commands import main  # torch and the libraries mapped first: the limit bounds what the import adds
 vm = int(next(l for l in open("/proc/self/status") if l.startswith("VmSize")).split()[1]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + {budget}, vm + {budget}))
 sys.exit(main(sys.argv[1:]))

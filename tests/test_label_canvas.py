@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seg_core.label_patches import encode_patch, make_patch
+from seg_core.workspace.label_patches import encode_patch, make_patch
 
 SCRIPT = """
 import numpy as np
 import streamlit as st
-from label_canvas import label_canvas
-from seg_core.classes import ClassList
+from segapp.label_canvas import segapp.label_canvas as label_canvas
+from seg_core.base.classes import ClassList
 
 args = st.session_state.get("args", {})
 calls = st.session_state.setdefault("mask_reads", [])
@@ -136,8 +136,8 @@ def test_a_bad_edit_is_reported_naming_the_image_and_the_rest_still_arrive():
 def test_refuses_an_image_it_cannot_show():
     at = AppTest.from_string("""
 import numpy as np
-from label_canvas import label_canvas
-from seg_core.classes import ClassList
+from segapp.label_canvas import segapp.label_canvas as label_canvas
+from seg_core.base.classes import ClassList
 label_canvas(np.zeros((4, 4), np.float32), None, ClassList(["a"]), key="k", name="odd.tif")
 """).run()
     assert "odd.tif: label_canvas shows uint8" in str(at.exception[0].value)
@@ -145,6 +145,6 @@ label_canvas(np.zeros((4, 4), np.float32), None, ClassList(["a"]), key="k", name
 
 @pytest.mark.parametrize("size, fmt", [((100, 100, 3), "image/png"), ((2100, 2100, 3), "image/jpeg")])
 def test_auto_format_is_png_up_to_2048_squared(size, fmt):
-    from label_canvas import image_data_url
+    from segapp.label_canvas import image_data_url
 
     assert image_data_url(np.zeros(size, np.uint8), f"t{size}").startswith(f"data:{fmt};base64,")

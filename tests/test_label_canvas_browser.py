@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_harness import streamlit_app
-from seg_core.classes import ClassList
-from seg_core.mask_values import UNLABELLED
-from seg_core.workspace import Workspace
+from segapp.harness import streamlit_app
+from seg_core.base.classes import ClassList
+from seg_core.base.mask_values import UNLABELLED
+from seg_core.workspace.workspace import Workspace
 
 BIG = 2048  # a slice the old 640 px canvas showed at 1/3 scale
 

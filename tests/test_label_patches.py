@@ -1,4 +1,4 @@
-"""Label patches (seg_core.label_patches): the wire format, checks naming the image, applying onto a mask,
+"""Label patches (seg_core.workspace.label_patches): the wire format, checks naming the image, applying onto a mask,
 saving onto the mask file as it is now."""
 import base64
 import zlib
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seg_core.classes import ClassList
-from seg_core.label_patches import (Patch, PatchError, apply_patch, apply_patches, check_patch, decode_patch,
+from seg_core.base.classes import ClassList
+from seg_core.workspace.label_patches import (Patch, PatchError, apply_patch, apply_patches, check_patch, decode_patch,
                                     diff_patch, encode_patch, make_patch, save_patches)
-from seg_core.mask_values import UNLABELLED
-from seg_core.workspace import Workspace
+from seg_core.base.mask_values import UNLABELLED
+from seg_core.workspace.workspace import Workspace
 
 
 def _wire(x, y, touched, values, before=None, **kw):

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from seg_core import Run, TrainConfig, launch
-from seg_core.jobs import JobRefused, JobRegistry
+from seg_core import Run, TrainConfig
+
+from seg_core.runner import launch
+from seg_core.runner.jobs import JobRefused, JobRegistry
 
 
 def _wait_for_a_step(job, timeout=240):

@@ -1,8 +1,8 @@
 """Size limits: named settings with defaults, changed by environment variables, messages that say how."""
 import pytest
 
-from seg_core.limits import SETTINGS, Limits, LimitError, limits
-from seg_core.train_config import ConfigError, TrainConfig
+from seg_core.base.limits import SETTINGS, Limits, LimitError, limits
+from seg_core.runs.config import ConfigError, TrainConfig
 
 
 def test_every_limit_has_a_default_and_an_environment_variable(monkeypatch):
@@ -57,7 +57,7 @@ def test_training_crop_times_batch_is_limited(monkeypatch):
 
 
 def test_the_automatic_crop_is_checked_before_images_load(tiny_data, monkeypatch):
-    from seg_core.training_data import load_training_data
+    from seg_core.train.training_data import load_training_data
 
     monkeypatch.setenv("SEG_CORE_MAX_TRAIN_PIXELS", str(64 * 64 * 10))
     with pytest.raises(ConfigError) as err:

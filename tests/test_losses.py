@@ -1,5 +1,5 @@
 """Losses: ignored pixels, Dice equal to smp's."""
-from seg_core.losses import LOSSES, build_loss
+from seg_core.model.losses import LOSSES, build_loss
 
 
 def test_losses_skip_ignored_pixels():

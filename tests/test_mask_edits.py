@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from seg_core import ClassList, Workspace
-from seg_core.label_patches import make_patch, save_patches
-from seg_core.mask_edits import backup_reason, mask_lock, mask_version
-from seg_core.mask_values import UNLABELLED
-from seg_core.review_state import is_reviewed, set_reviewed
+from seg_core.workspace.label_patches import make_patch, save_patches
+from seg_core.workspace.mask_edits import backup_reason, mask_lock, mask_version
+from seg_core.base.mask_values import UNLABELLED
+from seg_core.workspace.review_state import is_reviewed, set_reviewed
 
 
 @pytest.fixture

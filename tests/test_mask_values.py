@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from seg_core import Run, Workspace
-from seg_core.classes import ClassList
-from seg_core.mask_values import IGNORE, UNLABELLED, MaskReading, MaskValueError, decide_reading
+from seg_core.base.classes import ClassList
+from seg_core.base.mask_values import IGNORE, UNLABELLED, MaskReading, MaskValueError, decide_reading
 
 from conftest import ROOT
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from seg_core.metrics import confusion, scores
+from seg_core.infer.metrics import confusion, scores
 
 
 def test_metrics_from_confusion():

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from seg_core.model import ModelSpec, build_model, norm_stats
+from seg_core.model.network import ModelSpec, build_model, norm_stats
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from seg_core import ClassList, Workspace
-from seg_core.overview import image_overview
+from seg_core.workspace.overview import image_overview
 
 
 def _png(arr):
@@ -46,9 +46,9 @@ def test_overview_reuses_a_scan_the_caller_has(tmp_path):
 
 
 def test_each_image_has_a_state_and_the_states_are_counted(tmp_path):
-    from seg_core.overview import STATES, image_state, image_states, state_counts
-    from seg_core.proposals import accept_proposal, save_proposal
-    from seg_core.review_state import set_reviewed
+    from seg_core.workspace.overview import STATES, image_state, image_states, state_counts
+    from seg_core.workspace.proposals import accept_proposal, save_proposal
+    from seg_core.workspace.review_state import set_reviewed
 
     assert [image_state(m, p, r) for m, p, r in [(False, False, False), (False, True, False), (True, True, True),
                                                  (True, False, False), (True, False, True), (False, False, True)]] \

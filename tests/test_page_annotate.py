@@ -9,8 +9,8 @@ import zlib
 import numpy as np
 
 from page_helpers import elements, page
-from seg_core.label_patches import encode_patch, make_patch
-from seg_core.mask_values import UNLABELLED
+from seg_core.workspace.label_patches import encode_patch, make_patch
+from seg_core.base.mask_values import UNLABELLED
 
 STEM = "tissue_00"  # the page opens the first image
 
@@ -85,8 +85,8 @@ def test_a_mask_changed_elsewhere_is_shown_again_with_the_other_tabs_edits_kept(
 
 def test_propose_correct_accept_and_restore(trained_copy):
     from seg_core import Workspace
-    from seg_core.proposals import proposal, read_proposal
-    from seg_core.review_state import is_reviewed
+    from seg_core.workspace.proposals import proposal, read_proposal
+    from seg_core.workspace.review_state import is_reviewed
 
     ws = Workspace(trained_copy)
     hand = ws.read_mask(STEM)
@@ -119,8 +119,8 @@ def test_propose_correct_accept_and_restore(trained_copy):
 
 def test_reject_leaves_the_mask_and_reviewed_can_be_toggled(trained_copy):
     from seg_core import Workspace
-    from seg_core.proposals import proposal
-    from seg_core.review_state import is_reviewed
+    from seg_core.workspace.proposals import proposal
+    from seg_core.workspace.review_state import is_reviewed
 
     ws = Workspace(trained_copy)
     hand = ws.read_mask(STEM)

@@ -90,7 +90,7 @@ def test_data_page_says_which_uploads_were_renamed_or_refused(fresh_ws):
 
 def test_data_page_imports_in_the_background_with_counts_and_cancel(fresh_ws, monkeypatch):
     from page_helpers import Gate, progress_texts, wait_for
-    from seg_core.tasks import TASKS
+    from seg_core.runner.tasks import TASKS
 
     at = page("1_Data.py").run()
     key = str(fresh_ws)

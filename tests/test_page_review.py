@@ -103,7 +103,7 @@ def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_tr
 
     from page_helpers import Gate, progress_texts, wait_for
     from seg_core import Workspace
-    from seg_core.tasks import TASKS
+    from seg_core.runner.tasks import TASKS
 
     ws = Workspace(use_trained)
     run = ws.runs()[0]

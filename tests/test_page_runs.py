@@ -1,7 +1,7 @@
 """The Runs & export page: the runs table, exports and zips in the background (counts, cancel), deleting a run to
 the trash."""
 from page_helpers import Gate, elements, page, progress_texts, wait_for
-from seg_core.tasks import TASKS
+from seg_core.runner.tasks import TASKS
 
 
 def test_runs_page_lists_run_and_exports(use_trained):
@@ -33,7 +33,7 @@ def test_runs_page_zips_a_run_in_the_background_and_cancels(use_trained, monkeyp
     import zipfile
 
     from seg_core import Workspace
-    from seg_core.export import RUN_FILES
+    from seg_core.infer.export import RUN_FILES
 
     run = Workspace(use_trained).runs()[0]
     zip_path = use_trained / "exports" / f"{run.name}.zip"

@@ -141,8 +141,9 @@ def test_train_page_runs_torchrun_follows_picks_up_again_and_cancels(fresh_ws, m
     import time
 
     import seg_core
-    from seg_core import Run, launch
-    from seg_core.jobs import JobRegistry
+    from seg_core import Run
+    from seg_core.runner import launch
+    from seg_core.runner.jobs import JobRegistry
 
     monkeypatch.setenv(launch.CPU_PROCESSES_ENV, "2")
     monkeypatch.setattr(seg_core, "REGISTRY", JobRegistry())

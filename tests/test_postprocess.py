@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from seg_core.postprocess import MIN_GAIN, MIN_IMAGES, choose, measure, resolve
-from seg_core.runs import Run
+from seg_core.infer.postprocess import MIN_GAIN, MIN_IMAGES, choose, measure, resolve
+from seg_core.runs.folder import Run
 
 
 class NoisyModel(torch.nn.Module):
@@ -123,7 +123,7 @@ def test_cli_evaluate_reports_what_it_applied(tiny_data, tiny_run):
 
 
 def test_large_held_out_images_are_skipped_not_measured(monkeypatch):
-    import seg_core.postprocess as pp
+    import seg_core.infer.postprocess as pp
 
     monkeypatch.setattr(pp, "MAX_PIXELS", 50 * 50)
     m = measure(NoisyModel(0.15), _pairs(), 2)  # 64x64 images: above the limit

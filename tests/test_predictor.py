@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from seg_core import CRFParams, Predictor
-from seg_core.sliding_window import predict_probs
+from seg_core.infer.sliding_window import predict_probs
 
 
 def test_prediction_keeps_original_size_and_tiles_agree(tiny_run):
@@ -25,7 +25,7 @@ def test_predictor_with_crf_and_tta(tiny_run):
 
 
 def test_folder_listing_skips_hidden_temporary_files(tmp_path):
-    from seg_core.predictor import image_files
+    from seg_core.infer.predictor import image_files
 
     (tmp_path / "a.png").write_bytes(b"x")
     (tmp_path / ".a.k3j2.png").write_bytes(b"half written")
@@ -36,7 +36,7 @@ def test_folder_prediction_counts_images_and_a_cancel_keeps_the_masks_written(ti
     import threading
 
     from seg_core import predict_folder
-    from seg_core.tasks import Cancelled
+    from seg_core.runner.tasks import Cancelled
 
     cancel, seen = threading.Event(), []
 

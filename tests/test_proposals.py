@@ -7,14 +7,14 @@ import pytest
 from PIL import Image
 
 from seg_core import ClassList, Workspace
-from seg_core.dataset import scan_dataset
-from seg_core.label_patches import make_patch
-from seg_core.mask_values import UNLABELLED
-from seg_core.proposals import accept_proposal, best_run, proposal, proposal_path, proposed_stems, read_proposal, \
+from seg_core.data.dataset import scan_dataset
+from seg_core.workspace.label_patches import make_patch
+from seg_core.base.mask_values import UNLABELLED
+from seg_core.workspace.proposals import accept_proposal, best_run, proposal, proposal_path, proposed_stems, read_proposal, \
     reject_proposal, save_proposal, save_proposal_patches
-from seg_core.review_state import is_reviewed
-from seg_core.train_config import TrainConfig
-from seg_core.training_data import load_training_data
+from seg_core.workspace.review_state import is_reviewed
+from seg_core.runs.config import TrainConfig
+from seg_core.train.training_data import load_training_data
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from seg_core import Predictor
-from seg_core.ranking import heat_overlay, rank_images, uncertainty_map
+from seg_core.infer.ranking import heat_overlay, rank_images, uncertainty_map
 
 from conftest import ROOT
 

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from seg_core.review_state import FILE, is_reviewed, review_marks, set_reviewed
+from seg_core.workspace.review_state import FILE, is_reviewed, review_marks, set_reviewed
 
 
 def test_marks_are_set_and_dropped_on_disk(tmp_path):

@@ -1,7 +1,7 @@
 """A run folder: its checkpoint's time stamp (the cached predictor's key)."""
 import os
 
-from seg_core.runs import CHECKPOINT, Run
+from seg_core.runs.folder import CHECKPOINT, Run
 
 
 def test_cached_predictor_key_follows_the_checkpoint(tmp_path):

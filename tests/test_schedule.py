@@ -1,7 +1,7 @@
 """The schedule: when a run ends, its learning rate, its freeze phases."""
 import pytest
 
-from seg_core.schedule import DEFAULT_BUDGET_S, Schedule
+from seg_core.train.schedule import DEFAULT_BUDGET_S, Schedule
 
 
 def test_epochs_or_budget_whichever_ends_first():

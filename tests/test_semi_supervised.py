@@ -3,9 +3,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from seg_core.augment import AugmentConfig
-from seg_core.mask_values import IGNORE
-from seg_core.semi_supervised import MeanTeacher, ema_model, strong_view
+from seg_core.data.augment import AugmentConfig
+from seg_core.base.mask_values import IGNORE
+from seg_core.train.semi_supervised import MeanTeacher, ema_model, strong_view
 
 
 def test_ema_follows_the_student_with_a_warm_up():
@@ -105,7 +105,7 @@ def test_unlabelled_folder_without_unlabelled_images_is_refused_by_name(tiny_dat
     import pytest
 
     from seg_core import TrainConfig, train
-    from seg_core.dataset import DatasetError
+    from seg_core.data.dataset import DatasetError
 
     with pytest.raises(DatasetError, match="no unlabelled images in this folder"):
         train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=1, img_size=(64, 64),
@@ -117,7 +117,7 @@ def test_unlabelled_folder_without_unlabelled_images_is_refused_by_name(tiny_dat
 def test_unlabelled_crops_join_after_the_warm_up_and_their_loss_ramps_up(tmp_path):
     """Before PSEUDO_START of the run the teacher has learnt little: no unlabelled crop is drawn and there is no
     pseudo-label loss; then the loss weight rises linearly over PSEUDO_RAMP to its full value."""
-    from seg_core.semi_supervised import PSEUDO_RAMP, PSEUDO_START, Averaging
+    from seg_core.train.semi_supervised import PSEUDO_RAMP, PSEUDO_START, Averaging
 
     Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / "u.png")
     teacher_and_student = Constant(0.95)
@@ -148,7 +148,7 @@ def test_strong_views_leave_the_batch_norm_statistics_alone_and_take_the_class_w
     """The strong views (recoloured, cut out) go through the student with its batch-norm statistics frozen, so
     the saved model keeps statistics of real-looking crops; the gradient still reaches the weights. The class
     weights of the labelled loss weigh the pseudo-labels too."""
-    from seg_core.semi_supervised import PSEUDO_START, PSEUDO_RAMP, Averaging
+    from seg_core.train.semi_supervised import PSEUDO_START, PSEUDO_RAMP, Averaging
 
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "u.png")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seg_core.sliding_window import TILE, TILE_OVERLAP, _owned, _tile_starts, predict_mask, predict_probs
+from seg_core.infer.sliding_window import TILE, TILE_OVERLAP, _owned, _tile_starts, predict_mask, predict_probs
 
 from conftest import ROOT
 
@@ -41,7 +41,7 @@ def test_the_tiled_mask_equals_the_whole_image_prediction():
 
 PEAK = """
 import sys, numpy as np, torch
-from seg_core.sliding_window import predict_mask, predict_probs
+from seg_core.infer.sliding_window import predict_mask, predict_probs
 torch.manual_seed(0)
 model = torch.nn.Conv2d(3, 3, 1).eval()
 img = np.random.default_rng(0).integers(0, 256, (4000, 4000, 3), dtype=np.uint8)

@@ -2,8 +2,8 @@
 import numpy as np
 
 from seg_core import IGNORE, scan_dataset
-from seg_core.augment import AugmentConfig
-from seg_core.streaming import CropSet, EpochSampler, ImageCache, PairReader, crop_loader
+from seg_core.data.augment import AugmentConfig
+from seg_core.train.streaming import CropSet, EpochSampler, ImageCache, PairReader, crop_loader
 
 
 def _loader(tiny_data, workers, seed=7, rank=0, world=1, cache_bytes=1 << 30):

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from seg_core import JobRefused
-from seg_core.tasks import TASKS, Cancelled, Count, Steps, cancel_on_interrupt, count_printer
+from seg_core.runner.tasks import TASKS, Cancelled, Count, Steps, cancel_on_interrupt, count_printer
 
 
 def _counting(n: int, gate: threading.Event, what: str = "files"):

@@ -1,7 +1,7 @@
 """TrainConfig checks itself and speaks in the words of the Train page."""
 import pytest
 
-from seg_core.train_config import LABELS, ConfigError, TrainConfig, parse_class_weights, parse_img_size
+from seg_core.runs.config import LABELS, ConfigError, TrainConfig, parse_class_weights, parse_img_size
 
 
 def cfg(**kw):

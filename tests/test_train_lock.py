@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from seg_core import REGISTRY, JobRefused, Run, TrainConfig, train
-from seg_core import train_lock
-from seg_core.train_lock import TrainingBusy
+from seg_core.base import locks as train_lock
+from seg_core.base.locks import TrainingBusy
 
 from conftest import ROOT
 
@@ -36,7 +36,7 @@ def test_a_lock_held_by_another_process_refuses_until_that_process_dies(tmp_path
     runs = tmp_path / "runs"
     other = _python(f"""
         import time
-        from seg_core import train_lock
+        from seg_core.base import locks as train_lock
         train_lock.acquire({str(runs)!r}, {str(runs / 'theirs')!r})
         print("held", flush=True)
         time.sleep(120)
@@ -167,7 +167,7 @@ def test_a_training_job_holds_the_lock_for_its_whole_life(tmp_path):
         owner = train_lock.holder(runs)
         assert owner["pid"] == os.getpid() and Path(owner["run"]).name == "held"
         probe = _python(f"""
-            from seg_core import train_lock
+            from seg_core.base import locks as train_lock
             try:
                 train_lock.acquire({str(runs)!r}, {str(runs / 'other')!r})
                 print("taken")

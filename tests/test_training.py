@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 from seg_core import DatasetError, Run, TrainConfig, evaluate_run, train
-from seg_core.augment import AugmentConfig
-from seg_core.events import End, Start, Status, Step, Validation
-from seg_core.train_config import ConfigError
-from seg_core.training import Cancelled, Trainer
+from seg_core.data.augment import AugmentConfig
+from seg_core.runs.events import End, Start, Status, Step, Validation
+from seg_core.runs.config import ConfigError
+from seg_core.train.loop import Cancelled, Trainer
 
 
 def test_run_folder_holds_everything_and_reloads(tiny_run, tiny_data):

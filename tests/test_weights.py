@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from seg_core.backbones import get_backbone
-from seg_core.model import ModelSpec, build_model
-from seg_core.weights import WeightsUnavailable, local_imagenet_file
+from seg_core.model.backbones import get_backbone
+from seg_core.model.network import ModelSpec, build_model
+from seg_core.model.weights import WeightsUnavailable, local_imagenet_file
 
 
 def _lite0_package_file() -> Path:
@@ -45,8 +45,8 @@ def test_offline_lite_weights_are_imagenet(tmp_path, monkeypatch, name, side):
 def test_imagenet_offline_fails_at_once_naming_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SEG_CORE_WEIGHTS_DIR", str(tmp_path / "w"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setattr("seg_core.weights.hub_reachable", lambda timeout=3.0: False)
-    monkeypatch.setattr("seg_core.weights.hub_cache_dir", lambda: tmp_path / "hf")
+    monkeypatch.setattr("seg_core.model.weights.hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr("seg_core.model.weights.hub_cache_dir", lambda: tmp_path / "hf")
     t = time.time()
     with pytest.raises(WeightsUnavailable) as err:
         build_model(ModelSpec("unet", "resnet18", 2), "imagenet")

@@ -95,7 +95,7 @@ def test_mask_uploads_and_saves_read_values_by_the_one_rule(tmp_path):
 
     import tifffile
 
-    from seg_core.mask_values import UPLOAD_RULE
+    from seg_core.base.mask_values import UPLOAD_RULE
 
     ws = Workspace(tmp_path / "ws", seed_sample=False)  # 2 default classes, no classes.json yet
     for stem in ("grey", "pal", "u16", "flt", "neg"):

@@ -1,0 +1,3 @@
+"""The command line (`python -m seg_core ...`): the parser, the commands, their output.
+On top of everything.
+"""

@@ -1,0 +1,21 @@
+"""Colour masks and overlays for people to look at."""
+from __future__ import annotations
+
+import numpy as np
+
+from seg_core.base.classes import UNLABELLED_COLOUR, ClassList
+
+
+def colourise(mask: np.ndarray, classes: ClassList) -> np.ndarray:
+    """(H, W) class indices -> (H, W, 3) RGB in class colours; other values white."""
+    lut = np.array([classes.colours[i] if i < len(classes) else UNLABELLED_COLOUR for i in range(256)], np.uint8)
+    return lut[mask.astype(np.uint8)]
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, classes: ClassList, alpha: float = 0.5) -> np.ndarray:
+    """Blend class colours over ``image``; pixels outside the classes (unlabelled) stay as they are."""
+    colour = colourise(mask, classes).astype(np.float32)
+    show = mask < len(classes)
+    out = image.astype(np.float32).copy()
+    out[show] = (1 - alpha) * out[show] + alpha * colour[show]
+    return out.clip(0, 255).astype(np.uint8)

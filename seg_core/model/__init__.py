@@ -1,0 +1,3 @@
+"""The network: registries of backbones, architectures and losses (tables), ImageNet weights, freezing stages.
+On top of the base layer only.
+"""

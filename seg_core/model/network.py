@@ -1,0 +1,97 @@
+"""The segmentation network: input normalisation + smp model, with freezing that respects BatchNorm."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from seg_core.model.architectures import build_net, get_architecture
+from seg_core.model.backbones import get_backbone
+from seg_core.model.freeze import FreezableMixin, apply_freeze, encoder_stages
+from seg_core.model.weights import resolve_weights_file, timm_state_dict
+
+OUTPUT_MULTIPLE = 32  # input sides must be multiples of this (the encoder's total stride)
+
+
+@dataclass
+class ModelSpec:
+    arch: str
+    backbone: str
+    num_classes: int
+
+
+class SegModel(FreezableMixin, nn.Module):
+    """Takes RGB images scaled to 0..1 (N, 3, H, W), returns class logits (N, C, H, W)."""
+
+    def __init__(self, net: nn.Module, mean, std, backbone_name: str = "this backbone"):
+        super().__init__()
+        self.net = net
+        self.backbone_name = backbone_name
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self._frozen_norms = []
+
+    @property
+    def encoder(self) -> nn.Module:
+        return self.net.encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - self.mean) / self.std)
+
+    def freeze(self, depth: int) -> int:
+        """Freeze the first ``depth`` encoder stages; returns the trainable parameter count."""
+        return apply_freeze(self, self.encoder, depth, self.backbone_name)
+
+    @property
+    def num_stages(self) -> int:
+        return len(encoder_stages(self.encoder))
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters())
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        enc = {id(p) for p in self.encoder.parameters()}
+        return [p for p in self.parameters() if id(p) not in enc]
+
+
+def norm_stats(backbone_name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) the backbone's ImageNet weights were trained with (from timm's pretrained config)."""
+    from segmentation_models_pytorch.encoders import get_preprocessing_params
+
+    params = get_preprocessing_params(get_backbone(backbone_name).smp_encoder)
+    return tuple(params["mean"]), tuple(params["std"])
+
+
+def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
+    """Build the network; ``weights``: "imagenet", "none" or a path to encoder weights.
+
+    "imagenet" uses a local copy when there is one (weights folder, a package that ships them,
+    timm's cache) and otherwise timm's normal download; offline it raises WeightsUnavailable at once.
+    """
+    backbone = get_backbone(spec.backbone)
+    if spec.num_classes < 2:
+        raise ValueError(f"need at least 2 classes (background and one more), got {spec.num_classes}")
+    get_architecture(spec.arch, backbone.name)  # an unsupported pair fails before any weights are read
+    file = resolve_weights_file(backbone, weights)
+    if weights == "none":
+        net = build_net(spec.arch, backbone, spec.num_classes, weights=None)
+    elif file is None:  # online download through timm's own cache
+        net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet")
+    else:
+        net = build_net(spec.arch, backbone, spec.num_classes, weights=timm_state_dict(backbone, file))
+    return SegModel(net, *norm_stats(backbone.name), backbone_name=backbone.name)
+
+
+@lru_cache(maxsize=None)
+def encoder_info(name: str) -> dict:
+    """Parameter count and stage layout of a backbone's encoder (built on the meta device: no memory)."""
+    with torch.device("meta"):
+        net = build_net("unet", get_backbone(name), num_classes=2, weights=None)
+    stages = encoder_stages(net.encoder)
+    return {
+        "encoder_params": sum(p.numel() for p in net.encoder.parameters()),
+        "stages": len(stages),
+        "stage_params": [sum(p.numel() for p in params) for params in stages],
+    }

@@ -1,0 +1,221 @@
+"""Training in several processes, started from the app: torchrun as a subprocess, followed from the run folder.
+
+The app writes the run's settings into the new run folder and starts
+``python -m torch.distributed.run --standalone --nproc_per_node N -m seg_core train --config <settings>``
+(torchrun is the launcher; NCCL between GPUs, gloo on CPUs). The processes train together and rank 0
+writes the run folder as any training does, its events included (``events.jsonl``, ``event_log.py``).
+``follow`` turns that file back into the events a background job shows, so the Train page displays a
+torchrun training exactly as a thread's. Cancel writes the run's cancel file (rank 0 checks it every
+step and every process stops at the same step), then, if the processes are still running after
+``CANCEL_GRACE_S``, sends torchrun SIGTERM, which it passes on.
+
+The subprocess lives in its own session: a page reload or a server restart does not stop it, and
+``reattach`` picks it up again from ``<runs>/.launched.json`` while its torchrun process (pid and start
+time recorded) still runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seg_core.base.atomic import atomic_write_text
+from seg_core.runs.event_log import read_events
+from seg_core.runs.events import End, Event
+from seg_core.runs.folder import EVENTS, Run
+from seg_core.runs.config import TrainConfig
+from seg_core.base.locks import describe, holder, owner_alive, process_start
+
+SETTINGS = "train_settings.json"  # in the run folder: the settings the app launched it with
+LAUNCH = "launch.json"  # in the run folder: the torchrun process, the processes, the command
+LOG = "train.log"  # in the run folder: what torchrun and the processes printed (errors too)
+CURRENT = ".launched.json"  # in the runs folder: the latest launch, to pick it up again
+CPU_PROCESSES_ENV = "SEG_CORE_CPU_PROCESSES"  # without several GPUs: offer this many CPU processes (gloo)
+CANCEL_GRACE_S = 30.0
+POLL_S = 0.5
+
+
+def available_processes() -> tuple[int, str]:
+    """How many training processes the Train page may offer, and of what ("GPUs", "CPU processes"): the GPUs when there are several,
+    else ``SEG_CORE_CPU_PROCESSES`` CPU processes (gloo; to try the torchrun path without GPUs), else 1."""
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if gpus > 1:
+        return gpus, "GPUs"
+    try:
+        cpus = int(os.environ.get(CPU_PROCESSES_ENV, "1"))
+    except ValueError:
+        cpus = 1
+    return max(1, cpus), "CPU processes"
+
+
+def torchrun_command(settings: Path, processes: int) -> list[str]:
+    """The torchrun command line training the settings in ``settings`` with ``processes`` processes on this
+    machine (``--standalone``: a rendezvous on a free local port)."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+            "-m", "seg_core", "train", "--config", str(settings)]
+
+
+@dataclass
+class Launched:
+    """A torchrun training started by the app: its run folder and its torchrun process."""
+
+    run: str
+    pid: int
+    pid_start: int | None
+    host: str
+    processes: int
+    label: str
+    started: float
+    command: list[str] = field(default_factory=list)
+    proc: subprocess.Popen | None = field(default=None, repr=False, compare=False)  # when this process started it
+
+    def alive(self) -> bool:
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return owner_alive({"pid": self.pid, "pid_start": self.pid_start, "host": self.host}) is not False
+
+    def returncode(self) -> int | None:
+        return self.proc.poll() if self.proc is not None else None
+
+    def to_json(self) -> str:
+        return json.dumps({k: getattr(self, k) for k in self.__dataclass_fields__ if k != "proc"}, indent=2)
+
+    @classmethod
+    def from_file(cls, path: Path) -> "Launched | None":
+        try:
+            d = json.loads(Path(path).read_text())
+            return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "proc"})
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def start(cfg: TrainConfig, processes: int, label: str = "") -> Launched:
+    """Start torchrun training ``cfg`` with ``processes`` processes, in its own session, its output in the run
+    folder's train.log; record it in the run folder and as the runs folder's current launch."""
+    from seg_core.base.device import cpu_count
+
+    cfg.validate()
+    run = Path(cfg.out).absolute()
+    run.mkdir(parents=True, exist_ok=True)
+    settings = run / SETTINGS
+    atomic_write_text(settings, json.dumps(cfg.to_dict(), indent=2, default=str))
+    cmd = torchrun_command(settings, processes)
+    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, cpu_count() // processes)), PYTHONUNBUFFERED="1")
+    with open(run / LOG, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+    try:
+        launched = Launched(str(run), proc.pid, process_start(proc.pid), socket.gethostname(), processes,
+                            label or f"{run.name} ({processes} processes)", time.time(), cmd, proc)
+        atomic_write_text(run / LAUNCH, launched.to_json())
+        atomic_write_text(run.parent / CURRENT, launched.to_json())
+    except BaseException:  # not recorded, so nobody could follow or cancel it: stop it now
+        proc.terminate()
+        proc.wait()
+        raise
+    return launched
+
+
+def current(runs_dir: Path) -> Launched | None:
+    """The runs folder's latest launch while its torchrun process still runs, else None."""
+    launched = Launched.from_file(Path(runs_dir) / CURRENT)
+    return launched if launched is not None and launched.alive() else None
+
+
+def log_error(run: Path, lines: int = 15) -> str:
+    """Why the training in ``run`` failed, from its train.log: the error the command printed (``error: ...``
+    and its indented lines), else the log's last lines."""
+    try:
+        text = (Path(run) / LOG).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return f"(no {LOG})"
+    starts = [i for i, line in enumerate(text) if line.startswith("error: ")]
+    if not starts:
+        return "\n".join(text[-lines:])
+    out = [text[starts[-1]]]
+    for line in text[starts[-1] + 1:]:
+        if not line.startswith((" ", "\t")):
+            break
+        out.append(line)
+    return "\n".join(out)
+
+
+def follow(launched: Launched, progress, stop: threading.Event, poll_s: float = POLL_S,
+           grace_s: float = CANCEL_GRACE_S) -> Run:
+    """Pass the launched training's events to ``progress`` until its processes end; ``stop`` cancels it
+    (the cancel file, then SIGTERM to torchrun after ``grace_s``). Returns the run; raises Cancelled when
+    it was cancelled before its first step, RuntimeError (with the end of its log) when it ended without
+    finishing."""
+    from seg_core.train.loop import Cancelled
+
+    run = Run(launched.run)
+    offset, end, cancelled_at = 0, None, None
+    while True:
+        if stop.is_set() and cancelled_at is None:
+            run.request_cancel()
+            cancelled_at = time.time()
+        alive = launched.alive()
+        if alive and cancelled_at is not None and time.time() - cancelled_at > grace_s:
+            try:
+                os.kill(launched.pid, signal.SIGTERM)  # torchrun passes it on; the processes stop together
+            except ProcessLookupError:
+                pass
+            cancelled_at = float("inf")
+        events, offset = read_events(run.path / EVENTS, offset)
+        for event in events:
+            end = event if isinstance(event, End) else end
+            progress(event)
+        if not alive:
+            break
+        time.sleep(poll_s)
+    if launched.proc is not None:
+        launched.proc.wait()
+    if end is not None:
+        return run
+    if stop.is_set() or run.cancel_requested:
+        raise Cancelled("cancelled before the first training step; nothing was saved")
+    code = launched.returncode()
+    raise RuntimeError(f"the {launched.processes} training processes ended without finishing"
+                       + (f" (torchrun exit code {code})" if code is not None else "")
+                       + f"; from {Path(launched.run) / LOG}:\n{log_error(Path(launched.run))}")
+
+
+def start_job(registry, cfg: TrainConfig, processes: int, label: str):
+    """A background job of ``registry`` that launches torchrun and follows it (Cancel cancels it). Refused
+    (JobRefused) while a job runs or another process holds the runs folder's training lock; rank 0 of the
+    launched training takes that lock itself."""
+    from seg_core.runner.jobs import JobRefused
+
+    cfg.validate()
+    owner = holder(Path(cfg.out).parent) if registry.active() is None else None  # else the registry refuses
+    if owner is not None:
+        raise JobRefused(f"{describe(owner)}; wait for it or cancel it first")
+    return registry.start("train", label, lambda progress, stop: follow(start(cfg, processes, label), progress, stop),
+                          output=str(Path(cfg.out).absolute()), lock=False)
+
+
+def reattach(registry, runs_dir: Path, poll_s: float = POLL_S):
+    """Pick up a torchrun training started earlier (before a restart of the server) that still runs: a job
+    following it, or None when there is none (or a job of this process already runs)."""
+    from seg_core.runner.jobs import JobRefused
+
+    if registry.active() is not None:
+        return None
+    launched = current(runs_dir)
+    if launched is None:
+        return None
+    try:
+        return registry.start("train", launched.label,
+                              lambda progress, stop: follow(launched, progress, stop, poll_s),
+                              output=launched.run, lock=False)
+    except JobRefused:  # another page picked it up at the same moment
+        return registry.active()

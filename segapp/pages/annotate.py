@@ -1,0 +1,233 @@
+"""Annotate: paint class labels over an image at full resolution (every edit is saved to the mask file at
+once); propose a mask from a run, correct it and accept or reject it; mark masks as reviewed."""
+import time
+
+import numpy as np
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from segapp.state import legend_html, predictor, workspace
+from segapp.label_canvas import segapp.label_canvas as label_canvas
+from seg_core.workspace import proposals
+from seg_core.data.annotation import coverage, stale_values
+from seg_core.workspace.label_patches import save_patches
+from seg_core.workspace.mask_edits import backup_reason, mask_lock, mask_version
+from seg_core.infer.overlay import overlay
+from seg_core.workspace.overview import image_states
+from seg_core.workspace.review_state import review_marks, set_reviewed
+
+ws = workspace()
+st.title("Annotate")
+st.caption("Zoom with the wheel, pan with space+drag; brush and eraser sizes are in image pixels; keys 1-9 pick "
+           "a class. Every edit is saved to the mask file at once; undo takes back only this tab's edits. When "
+           "the mask changed elsewhere (another tab, Clear, Restore) the canvas shows it as saved and its undo "
+           "starts afresh. Pixels nobody painted stay unlabelled (not used in training).")
+for level, text in st.session_state.pop("ann_flash", []):  # said by the run before a rerun
+    getattr(st, level)(text)
+stems = ws.stems()
+if not stems:
+    st.info("No images yet: add some on the **Data** page.")
+    st.stop()
+
+try:
+    classes = ws.classes()
+except ValueError as err:  # a damaged classes.json: nothing can be painted until it is fixed
+    st.error(f"{err}. Fix it on the **Data** page (Classes: Save classes writes a new one).")
+    st.stop()
+try:
+    marks = set(review_marks(ws.root))
+except ValueError as err:  # a damaged reviewed.json: named; painting still works
+    st.error(str(err))
+    marks = set()
+states = image_states(ws, marks)
+MARKS = {"unlabelled": "  (unlabelled)", "proposal": "  (proposal)", "labelled": "", "reviewed": "  ✓ reviewed"}
+if st.session_state.get("ann_stem") not in stems:  # removed meanwhile (another tab, the Data page)
+    st.session_state.pop("ann_stem", None)
+top1, top2 = st.columns([3, 2])
+stem = top1.selectbox("Image", stems, format_func=lambda s: s + MARKS.get(states.get(s, ""), ""), key="ann_stem")
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _read_image(root: str, stem: str, mtime_ns: int) -> np.ndarray:
+    return ws.read_image(stem)
+
+
+try:
+    image_file = ws.image_path(stem)
+    image_mtime = image_file.stat().st_mtime_ns
+    image = _read_image(str(ws.root), stem, image_mtime)
+except (OSError, ValueError) as err:  # removed meanwhile, or not readable: pick another image
+    st.error(f"{stem}: {err}" if stem not in str(err) else str(err))
+    st.stop()
+h, w = image.shape[:2]
+try:
+    saved = ws.read_mask(stem)  # None: nobody labelled this image yet
+    if saved is not None and saved.shape != (h, w):
+        raise ValueError(f"{ws.mask_path(stem).name}: the mask is {saved.shape[1]}x{saved.shape[0]} but the image is "
+                         f"{w}x{h}")
+except (OSError, ValueError) as err:
+    st.error(f"{err if ws.mask_path(stem).name in str(err) else f'{ws.mask_path(stem).name}: {err}'}")
+    if st.button("Put the damaged mask aside (kept as a backup) and start a new one", key="ann_damaged"):
+        ws.replace_mask(stem, None, "damaged")
+        st.rerun()
+    st.stop()
+if saved is not None and (stale := stale_values(saved, classes)):
+    st.warning(f"{stem}.png holds the values {stale}, which are no classes now (0..{len(classes) - 1}): they show "
+               "grey and stay as they are. Paint over them, or add the classes back on the **Data** page.")
+
+# -- propose from a run ------------------------------------------------------------------------------
+with top2:
+    runs = ws.runs_to_propose()
+    if runs:
+        best = proposals.best_run(runs)
+        runs = [best] + [r for r in runs if r is not best]  # the best first: the default
+        scores = {r.name: r.best_val_miou for r in runs}
+        if st.session_state.get("ann_run") not in scores:
+            st.session_state.pop("ann_run", None)
+        run_name = st.selectbox("Propose from run", list(scores), key="ann_run",
+                                format_func=lambda n: n + ("" if scores[n] is None else f" · mIoU {scores[n]:.3f}")
+                                + (" (best)" if n == best.name else ""),
+                                help="Runs that ended, with a checkpoint, trained on these classes; the one with "
+                                     "the best validation mIoU first.")
+    else:
+        run_name = None
+        st.selectbox("Propose from run", ["no finished run trained on these classes yet"], disabled=True)
+    if st.button("Propose a mask", disabled=run_name is None,
+                 help="The run predicts this image; the prediction is kept as a proposal you correct on the canvas "
+                      "and then accept (it becomes the mask, the old one is kept as a backup) or reject."):
+        run = next(r for r in runs if r.name == run_name)
+        try:
+            with st.spinner(f"Predicting {stem} with {run.name}…"):
+                pred = predictor(run).predict(image, crf=False).mask
+            proposals.save_proposal(ws, stem, pred, run.name)
+        except Exception as err:  # a damaged run or checkpoint: say which
+            st.error(f"Could not predict {stem} with {run.name}: {err}")
+        else:
+            st.rerun()
+
+
+# -- the canvas: every edit saved at once, within a fragment ------------------------------------------
+def _show_file_again() -> None:
+    """Rerun the canvas only (a fragment rerun) so it shows the file as it is now; the whole page when this
+    run is not a fragment's."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+@st.fragment
+def canvas(stem: str, image: np.ndarray, target: str) -> None:
+    """The canvas on the stem's mask (``target`` "mask") or its proposal ("proposal"). Edits are laid onto
+    a fresh read of the file under the mask lock, so another tab's edits are kept. When the file changed
+    elsewhere (another tab, Clear, Restore, an import) the canvas shows it again (``mask_id``: the version it
+    was shown at; the browser's undo history restarts then)."""
+    path = ws.mask_path(stem) if target == "mask" else proposals.proposal_path(ws, stem)
+    key = f"ann_{target}_{stem}"
+    syncs = st.session_state.setdefault("ann_sync", {})  # key -> the file's version shown, and last seen
+    now = mask_version(path)
+    sync = syncs.get(key)
+    reloaded = sync is None or now != sync["seen"]
+    if reloaded:
+        sync = syncs[key] = {"shown": now, "seen": now}
+    read = (lambda: ws.read_mask(stem)) if target == "mask" else (lambda: proposals.read_proposal(ws, stem))
+    patches = label_canvas(image, read, classes, key=key, image_id=f"{stem}:{image_mtime}",
+                           mask_id=str(sync["shown"]), name=image_file.name, height=620)
+    current = None
+    if patches:
+        try:
+            with mask_lock(ws.root):
+                before = mask_version(path)
+                if target == "mask":
+                    out = save_patches(ws, stem, patches, shape=(h, w))
+                    current, kept = (np.full((h, w), 255, np.uint8) if out.mask is None else out.mask), out.kept_theirs
+                else:
+                    out = proposals.save_proposal_patches(ws, stem, patches, (h, w))
+                    current, kept = out.mask, out.kept_theirs
+                after = mask_version(path)
+        except FileNotFoundError as err:  # the proposal was accepted or rejected in another tab
+            st.session_state["ann_flash"] = [("error", str(err))]
+            st.rerun()
+        except (OSError, ValueError) as err:  # the mask or image went bad meanwhile: say which, keep going
+            st.error(str(err))
+        else:
+            if kept:
+                st.toast(f"{kept} pixel(s) changed in another tab since were left as they are")
+            changed_elsewhere = reloaded or before != sync["seen"]
+            sync["seen"] = after
+            if changed_elsewhere:  # the file held another tab's edits too: show it as saved now
+                sync["shown"] = after
+                _show_file_again()
+            st.caption(f"Saved {path.name} at {time.strftime('%H:%M:%S')}"
+                       f"{' (the proposal)' if target == 'proposal' else ''}.")
+    if current is None:
+        try:
+            current = read()
+        except (OSError, ValueError) as err:
+            st.error(str(err))
+            return
+        current = np.full((h, w), 255, np.uint8) if current is None else current
+    st.markdown(legend_html(classes), unsafe_allow_html=True)
+    shares, unlabelled_share = coverage(current, classes)
+    st.caption(" · ".join(f"**{n}** {share:.1%}" for n, share in zip(classes.names, shares))
+               + f" · *unlabelled* {unlabelled_share:.1%}")
+
+
+def clear_and_restore(where) -> None:
+    if where.button("Clear mask (all unlabelled)", help="The cleared mask is kept as a backup: Restore brings it back."):
+        ws.replace_mask(stem, None, "clear")
+        st.rerun()
+    backups = ws.mask_backups(stem)
+    if backups and where.button("Restore the previous mask",
+                                help=f"Undo the last replacement ({backup_reason(backups[0])}); its reviewed mark "
+                                     "comes back with it."):
+        ws.restore_mask(stem)
+        st.session_state["ann_flash"] = [("success", f"{stem}: restored the mask from before "
+                                                     f"'{backup_reason(backups[0])}'")]
+        st.rerun()
+
+
+proposal = proposals.proposal(ws, stem)
+if proposal is not None:
+    st.warning(f"**Proposal from run {proposal.run or '(unknown run)'} — not your label yet.** Correct it on the "
+               "canvas (each edit is saved to the proposal), then **Accept** it: it becomes this image's mask, "
+               "marked reviewed, and the mask it replaces is kept (Restore the previous mask). **Reject** "
+               "moves it to the workspace trash and leaves the mask as it is.")
+    a1, a2, _ = st.columns([1, 1, 2])
+    if a1.button("Accept the proposal", type="primary"):
+        try:
+            proposals.accept_proposal(ws, stem)
+        except (OSError, ValueError) as err:
+            st.error(str(err))
+        else:
+            st.session_state["ann_flash"] = [("success", f"{stem}: the proposal is now the mask, marked reviewed")]
+            st.rerun()
+    if a2.button("Reject the proposal"):
+        proposals.reject_proposal(ws, stem)
+        st.session_state["ann_flash"] = [("info", f"{stem}: the proposal went to the trash; the mask is unchanged")]
+        st.rerun()
+    left, right = st.columns([3, 1])
+    with left:
+        st.subheader(f"Proposal from {proposal.run or 'a run'}")
+        canvas(stem, image, "proposal")
+    with right:
+        st.subheader("Saved mask")
+        st.image(overlay(image, np.full((h, w), 255, np.uint8) if saved is None else saved, classes, 0.45),
+                 caption=f"{stem}: the mask as saved (unchanged until you accept)", width="stretch")
+        clear_and_restore(right)
+else:
+    b1, b2, b3, _ = st.columns([1, 1, 1, 1])
+    clear_and_restore(b1)
+    if saved is not None:
+        reviewed = stem in marks
+        if b2.button("Mark as not reviewed" if reviewed else "Mark as reviewed",
+                     help="Reviewed: a person checked this whole mask (shown on the Data page)."):
+            try:
+                set_reviewed(ws.root, stem, not reviewed)
+            except ValueError as err:
+                st.error(str(err))
+            else:
+                st.rerun()
+        b3.markdown("✓ **reviewed**" if reviewed else "labelled, not reviewed")
+    st.subheader("Mask")
+    canvas(stem, image, "mask")

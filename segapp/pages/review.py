@@ -1,0 +1,230 @@
+"""Review: scores of a run per class and per image, overlays, dense CRF, predicting new images."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from segapp.state import (file_types, legend_html, predictor, runs_with_checkpoint, start_task, task_panel,
+                       task_running, workspace)
+from seg_core import CRFParams, Run, evaluate_run
+from seg_core.infer.export import masks_zip, write_masks_zip
+from seg_core.infer.ranking import EXPLAIN, heat_overlay, rank_images, uncertainty_map
+from seg_core.data.imageio import IMAGE_EXTS, read_image
+from seg_core.base.mask_values import UNLABELLED, WORKSPACE
+from seg_core.infer.metrics import confusion, scores
+from seg_core.infer.overlay import overlay
+from seg_core.infer.postprocess import resolve
+
+ws = workspace()
+st.title("Review")
+
+runs = runs_with_checkpoint(ws)
+if not runs:
+    st.info("No trained runs yet: train one on the **Train** page.")
+    st.stop()
+
+
+def _run_label(r):
+    m, c = r.best_val_miou, r.settings  # settings: {} when config.json is damaged
+    return (f"{r.name} ({c.get('backbone')}/{c.get('arch')}" + (f", val mIoU {m:.3f}" if m is not None else "")
+            + (f", {r.state}" if r.state != "done" else "") + ")")
+
+
+run = st.selectbox("Run", runs, format_func=_run_label, key="review_run")
+try:
+    classes = run.classes
+    pred = predictor(run)
+except Exception as err:  # a damaged run folder (config, classes, checkpoint): say which file, pick another run
+    st.error(f"Cannot use the run {run.name}: {err}")
+    st.stop()
+
+
+@st.cache_data(show_spinner="Scoring the run on the labelled images…", max_entries=8)
+def _evaluate(run_path: str, checkpoint_stamp: float, data_dir: str, masks_stamp: tuple) -> dict:
+    # the workspace's masks: class indices, 255 unlabelled (mask_values.py), as Workspace.scan reads them
+    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=UNLABELLED, mask_values="index",
+                        require_masks=False, unlabelled_source=WORKSPACE)
+
+
+try:
+    ev = _evaluate(str(run.path), run.checkpoint_mtime, str(ws.data_dir), ws.masks_stamp())
+except Exception as err:
+    st.error(f"Could not score {run.name}: {err}")
+    ev = None
+
+if ev:
+    for warning in ev.get("warnings", []):  # e.g. a class nobody labelled in any scored image
+        st.warning(warning)
+    held = ev.get("held_out")
+    m0, m1, m2, m3, m4 = st.columns(5)
+    if held:
+        m0.metric(f"mIoU, held out ({held['images']} img)", f"{held['miou']:.3f}",
+                  help="Images the model did not train on: its validation split and images labelled since.")
+    m1.metric("mIoU, all labelled", f"{ev['miou']:.3f}")
+    m2.metric("Dice", f"{ev['dice']:.3f}")
+    m3.metric("Pixel accuracy", f"{ev['pixel_accuracy']:.3f}")
+    m4.metric("Seconds / image", f"{ev['seconds_per_image']:.2f}")
+    st.caption(f"Scored on {ev['images']} labelled workspace image(s); those marked 'train' in the table were "
+               "trained on, so only the held-out score shows how the model does on new images."
+               if held else f"Scored on {ev['images']} labelled image(s), all used in training: optimistic. "
+               "Label a few more images to see how the model does on new ones.")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.subheader("Per class")
+        st.dataframe(pd.DataFrame({"class": list(ev["per_class_iou"]),
+                                   "IoU": list(ev["per_class_iou"].values()),
+                                   "Dice": [ev["per_class_dice"].get(k) for k in ev["per_class_iou"]]}),
+                     hide_index=True, width="stretch")
+    with c2:
+        st.subheader("Per image (worst first)")
+        st.dataframe(pd.DataFrame(ev["per_image"]).sort_values("miou"), hide_index=True, width="stretch")
+
+# -- viewer ----------------------------------------------------------------------------------------
+st.subheader("Image viewer")
+stems = ws.stems()
+if ev and ev["per_image"]:
+    worst = [Path(r["image"]).stem for r in sorted(ev["per_image"], key=lambda r: r["miou"])]
+    stems = [s for s in worst if s in stems] + [s for s in stems if s not in worst]
+if st.session_state.get("review_image") not in stems:  # removed meanwhile (another tab, the Data page)
+    st.session_state.pop("review_image", None)
+c1, c2 = st.columns([2, 1])
+stem = c1.selectbox("Image", stems, key="review_image")
+alpha = c2.slider("Overlay opacity", 0.0, 1.0, 0.5, key="review_alpha")
+st.markdown(legend_html(classes), unsafe_allow_html=True)
+
+image = gt = None
+try:
+    if stem is None:
+        raise FileNotFoundError("no images in the workspace")
+    image = ws.read_image(stem)
+    p = pred.predict(image, crf=False)
+except Exception as err:  # removed while the page was open, or unreadable: named; the rest of the page works
+    st.error(f"{stem}: {err}" if stem and stem not in str(err) else str(err))
+    image = None
+if image is not None:
+    try:
+        gt = ws.read_mask(stem)
+        if gt is not None and gt.shape != image.shape[:2]:
+            raise ValueError(f"the mask is {gt.shape[1]}x{gt.shape[0]}, the image {image.shape[1]}x{image.shape[0]}")
+    except (OSError, ValueError) as err:
+        st.warning(f"{ws.mask_path(stem).name}: {err}" if ws.mask_path(stem).name not in str(err) else str(err))
+        gt = None
+    v1, v2 = st.columns(2)
+    v1.image(overlay(image, p.mask, classes, alpha), caption=f"prediction ({p.seconds * 1000:.0f} ms)",
+             width="stretch")
+    if gt is not None:
+        v2.image(overlay(image, gt, classes, alpha), caption="ground truth (white/uncoloured = unlabelled)",
+                 width="stretch")
+    else:
+        v2.image(image, caption="no ground truth for this image", width="stretch")
+
+with st.expander("Post-processing: dense CRF and flips", expanded=True):
+    chosen = resolve(run.postprocess)  # what the run measured on its held-out images (seg_core.infer.postprocess)
+    st.caption(f"Measured when {run.name} finished: {chosen.reason}. The switches start there; predictions "
+               "and downloads on this page follow them.")
+    measured = (run.postprocess or {}).get("miou")
+    if measured:
+        st.dataframe(pd.DataFrame([{"variant": v, "held-out mIoU": m, "vs plain": m - measured["plain"]}
+                                   for v, m in measured.items()]), hide_index=True)
+    s1, s2 = st.columns(2)
+    use_crf = s1.toggle("Refine with a dense CRF", value=chosen.crf, key=f"crf_on_{run.name}")
+    use_tta = s2.toggle("Average with flipped images (TTA)", value=chosen.tta, key=f"tta_on_{run.name}")
+    k1, k2, k3, k4 = st.columns(4)
+    crf_default = CRFParams()
+    params = CRFParams(iterations=k1.slider("iterations", 1, 20, crf_default.iterations, key="crf_it"),
+                       sxy_bilateral=k2.slider("sxy_bilateral", 1.0, 150.0, crf_default.sxy_bilateral, key="crf_sxy"),
+                       srgb=k3.slider("srgb", 1.0, 60.0, crf_default.srgb, key="crf_srgb"),
+                       compat_bilateral=k4.slider("compat_bilateral", 0.0, 20.0, crf_default.compat_bilateral,
+                                                  key="crf_compat"))
+    if (use_crf or use_tta) and image is not None:
+        try:
+            q = pred.predict(image, crf=params if use_crf else False, tta=use_tta)
+            b1, b2 = st.columns(2)
+            what = " + ".join(["CRF"] * use_crf + ["flips"] * use_tta)
+            b1.image(overlay(image, p.mask, classes, alpha), caption="plain", width="stretch")
+            b2.image(overlay(image, q.mask, classes, alpha),
+                     caption=f"with {what} ({q.seconds + q.crf_seconds:.2f} s)", width="stretch")
+            if q.note:  # a very large image: predicted tile by tile, no CRF
+                st.info(q.note)
+            if gt is not None:
+                n = len(classes)
+                before = scores(confusion(p.mask, gt, n), classes.names)["miou"]
+                after = scores(confusion(q.mask, gt, n), classes.names)["miou"]
+                st.metric("mIoU on this image", f"{after:.3f}", delta=f"{after - before:+.3f}")
+        except Exception as err:
+            st.error(f"Post-processing failed: {err}")
+
+# -- new images ------------------------------------------------------------------------------------
+st.subheader("Predict new images")
+ups = st.file_uploader("Images to segment", accept_multiple_files=True,
+                       type=file_types(IMAGE_EXTS), key="review_upload")
+to_zip: list[tuple[str, np.ndarray]] = []
+for f in ups or []:
+    try:
+        img = read_image(Path(f.name), f.getvalue())
+    except Exception as err:
+        st.error(f"{f.name}: {err}")
+        continue
+    r = pred.predict(img, crf=params if use_crf else False, tta=use_tta)
+    st.image(overlay(img, r.mask, classes, alpha), caption=f.name, width=400)
+    to_zip.append((Path(f.name).stem, r.mask))
+
+dl_all = st.checkbox("Include predicted masks of all workspace images in the download", key="dl_all")
+if not dl_all:
+    if to_zip:  # the uploaded images' masks, predicted above: zipped at once
+        st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
+                           file_name=f"{run.name}_masks.zip", mime="application/zip")
+else:  # every workspace image predicted in the background (seg_core.runner.tasks): counts, Cancel, then the download
+    ws_stems, zip_key = ws.stems(), str(ws.root)
+    uploaded = f" and the {len(to_zip)} uploaded" if to_zip else ""
+    if st.button(f"Predict the {len(ws_stems)} workspace image(s){uploaded} and zip the masks", key="masks_zip_btn",
+                 disabled=task_running("masks_zip", zip_key)):
+        post = {"crf": params if use_crf else False, "tta": use_tta}  # as the switches above say
+        items = [(s, m.copy()) for s, m in to_zip] + [
+            (s, lambda s=s: pred.predict(ws.read_image(s), **post).mask) for s in ws_stems]  # predicted in turn
+        zip_path = ws.exports_dir / f"{run.name}_masks.zip"
+        if start_task("masks_zip", zip_key, f"Masks of {run.name}",
+                      lambda progress, cancel: write_masks_zip(zip_path, items, classes, progress, cancel)):
+            st.rerun()
+    built = task_panel("masks_zip", zip_key)  # counts and Cancel while it runs; a cancel writes no zip
+    if built is not None and built.state == "done":
+        for why in built.result.left_out:  # removed meanwhile or unreadable: named, the rest are in the zip
+            st.warning(f"{why} (left out of the zip)")
+        zipped = built.result.path
+        if zipped.is_file():
+            st.download_button(f"Download masks (index PNGs, zip): {len(built.result.written)} mask(s)",
+                               data=lambda: zipped.read_bytes(), file_name=zipped.name, mime="application/zip",
+                               key="download_masks_zip")
+
+# -- label next ------------------------------------------------------------------------------------
+st.subheader("Label next")
+candidates = ws.unlabelled_images()
+if not candidates:
+    st.caption("Every image has a mask: add more images on the **Data** page to get suggestions.")
+else:
+    measure = st.radio("Uncertainty", list(EXPLAIN), horizontal=True, key="rank_measure")
+    st.caption(EXPLAIN[measure])
+    if st.button(f"Rank the {len(candidates)} unlabelled image(s) with {run.name}", key="rank_btn"):
+        bar = st.progress(0.0, text="ranking…")
+        rows = rank_images(pred, candidates, measure,
+                           progress=lambda i, n, name: bar.progress(i / n, text=f"{i}/{n} {name}"))
+        st.session_state["ranked"] = (run.name, measure, rows)
+    ranked = st.session_state.get("ranked")
+    if ranked and ranked[:2] == (run.name, measure):
+        rows = ranked[2]
+        st.dataframe(pd.DataFrame([{"image": r.image, "score": r.score, "unsure pixels": r.unsure_fraction,
+                                    "problem": r.error or ""} for r in rows]), hide_index=True, width="stretch")
+        ok = [r.image for r in rows if r.error is None]
+        if ok:
+            pick = st.selectbox("Show where the model is unsure", ok, key="rank_pick")
+            img = read_image(ws.images_dir / pick)
+            guess = pred.predict(img, crf=False)
+            h1, h2 = st.columns(2)
+            if guess.probs is None:
+                h1.info(guess.note)
+            else:
+                h1.image(heat_overlay(img, uncertainty_map(guess.probs, measure)),
+                         caption=f"{pick}: uncertainty (bright = unsure)", width="stretch")
+            h2.image(overlay(img, guess.mask, classes, alpha), caption="prediction", width="stretch")
+            st.caption("Label the top images on the **Annotate** page, then train again (continue from this run).")

@@ -1,0 +1,95 @@
+"""Runs & export: compare runs side by side, zip and download, export TorchScript/ONNX (in the background), delete."""
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from segapp.state import registry, start_task, task_panel, task_running, workspace
+from seg_core.infer.export import export_onnx, export_torchscript, run_zip, run_zip_current
+
+ws = workspace()
+st.title("Runs & export")
+if msg := st.session_state.pop("deleted_msg", None):  # shown even when that was the last run
+    st.success(msg)
+runs = ws.runs()
+if not runs:
+    st.info("No runs yet: train one on the **Train** page.")
+    st.stop()
+
+rows, problems = [], []
+for r in runs:
+    c, s, info = r.settings, r.status, r.summary()  # settings: {} when config.json is damaged
+    problems += info["problems"]
+    rows.append({"run": r.name, "best val mIoU": info["best_val_miou"], "state": info["state"],
+                 "backbone": c.get("backbone"), "arch": c.get("arch"),
+                 "freeze_depth": c.get("freeze_depth"), "unfreeze_after": c.get("unfreeze_after"),
+                 "epochs": s.get("epochs", c.get("epochs")), "seconds": s.get("seconds"),
+                 "img_size": "x".join(map(str, c["img_size"])) if isinstance(c.get("img_size"), list) else None,
+                 "weights": Path(str(c.get("weights"))).name if c.get("weights") else None,
+                 "loss": c.get("loss"), "lr": c.get("lr"), "time_budget_s": c.get("time_budget"),
+                 "checkpoint": r.has_checkpoint, "problems": "; ".join(info["problems"]) or None})
+for problem in problems:
+    st.error(problem)
+if any(row["state"] == "interrupted" for row in rows):
+    st.caption("interrupted: the process training the run stopped (the server was restarted or killed) before it "
+               "ended; its best checkpoint so far is kept and usable (Review, continue from it on Train).")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"best val mIoU": st.column_config.NumberColumn(format="%.3f"),
+                            "seconds": st.column_config.NumberColumn(format="%.0f")})
+
+run = st.selectbox("Run", runs, format_func=lambda r: r.name, key="runs_run")
+try:
+    hist = run.history()
+except (OSError, ValueError):  # a damaged history.csv: named above; the rest still works
+    hist = []
+if hist:
+    h = pd.DataFrame(hist)
+    cols = [c for c in ("train_loss", "val_miou") if c in h and h[c].notna().any()]
+    if cols and "epoch" in h:
+        st.line_chart(h.set_index("epoch")[cols], height=220)
+
+# Zips and exports run in the background (seg_core.runner.tasks): counts, Cancel, the download once written.
+c1, c2, c3 = st.columns(3)
+TASK_KEYS = []  # (kind, key) of this run's zip and exports: the run is not deleted while one runs
+with c1:
+    zip_path, key = ws.exports_dir / f"{run.name}.zip", str(run.path)
+    TASK_KEYS.append(("run_zip", key))
+    fresh = run_zip_current(run, zip_path)
+    if st.button("Zip the run again" if fresh else "Zip the run", key="zip_run",
+                 disabled=not run.has_checkpoint or task_running("run_zip", key),
+                 help="Checkpoint, config, classes and history in one zip, for download."):
+        if start_task("run_zip", key, f"Zip of {run.name}",
+                      lambda progress, cancel: run_zip(run, zip_path, progress, cancel)):
+            st.rerun()
+    task_panel("run_zip", key)
+    if fresh:
+        st.download_button("Download run (zip)", data=lambda: zip_path.read_bytes(), file_name=f"{run.name}.zip",
+                           mime="application/zip", key="download_run_zip")
+# (column, label, exporter, file suffix)
+EXPORTS = [(c2, "TorchScript", export_torchscript, "torchscript.pt"), (c3, "ONNX", export_onnx, "onnx")]
+for col, label, exporter, suffix in EXPORTS:
+    with col:
+        target, key = run.path / f"model.{suffix}", f"{run.path}|{suffix}"
+        TASK_KEYS.append(("export", key))
+        if st.button(f"Export {label}", disabled=not run.has_checkpoint or task_running("export", key)):
+            if start_task("export", key, f"{label} export of {run.name}",
+                          lambda progress, cancel, exporter=exporter, target=target: exporter(run, target, progress,
+                                                                                               cancel)):
+                st.rerun()
+        task_panel("export", key)
+        if target.exists():
+            st.download_button(f"Download {label}", data=lambda target=target: target.read_bytes(),
+                               file_name=f"{run.name}.{suffix}", key=f"download_{suffix}")
+st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
+
+st.divider()
+training = registry().writing(run.path) is not None or run.state == "running"  # here, or in another process
+exporting = any(task_running(kind, key) for kind, key in TASK_KEYS)
+confirm = st.checkbox(f"Yes, delete {run.name}", key="confirm_delete")
+if st.button("Delete run", disabled=not confirm or training or exporting, type="secondary",
+             help="Still training: cancel it first." if training else
+             "Being zipped or exported: wait for it or cancel it first." if exporting else None):
+    where = ws.remove_run(run)
+    st.session_state.pop("confirm_delete", None)
+    st.session_state["deleted_msg"] = f"Deleted {run.name} (moved to `{where}`; move it back to restore it)."
+    st.rerun()

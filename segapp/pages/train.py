@@ -1,0 +1,240 @@
+"""Train: pick a backbone and how much of it to freeze, then fine-tune in the background."""
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from segapp.state import registry, workspace
+from seg_core import ARCHITECTURES, BACKBONES, LOSSES, JobRefused, TrainConfig, encoder_info, get_backbone, \
+    imagenet_offline, train
+from seg_core.runner import launch
+from seg_core.model.architectures import supported_archs
+from seg_core.data.augment import AugmentConfig
+from seg_core.base.device import describe as describe_device
+from seg_core.runs.config import LABELS, ConfigError, parse_img_size
+from seg_core.base.locks import describe as describe_holder, holder as training_holder
+
+ws = workspace()
+reg = registry()
+DEFAULTS = TrainConfig(data="", out="")  # the engine's measured beginner recipe
+APP_BUDGET_S = 120  # a first model within about two minutes
+st.title("Train")
+
+
+@st.cache_data(show_spinner=False)
+def _info(name: str) -> dict:
+    return encoder_info(name)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _offline(name: str) -> bool:
+    try:
+        return bool(imagenet_offline(get_backbone(name)))
+    except Exception:
+        return False
+
+
+def _fmt_params(n: int) -> str:
+    return f"{n / 1e6:.1f} M" if n >= 1e6 else f"{n / 1e3:.0f} k"
+
+
+def _backbone_label(name: str) -> str:
+    info = _info(name)
+    ok = "offline ✓" if _offline(name) else "needs download"
+    bb = BACKBONES[name]
+    return f"{name} — {_fmt_params(info['encoder_params'])} params, suits {bb.suits}, {ok} ({bb.note})"
+
+
+try:
+    ds = ws.scan()
+except ValueError as err:  # a damaged classes.json: named; nothing can train until it is fixed
+    st.error(f"{err}. Fix it on the **Data** page (Classes: Save classes writes a new one).")
+    st.stop()
+n_lab = len(ds.labelled)
+st.caption(f"{n_lab} labelled image(s) of {len(ds.samples)}; unlabelled images and pixels are skipped.")
+
+# a torchrun training started before a page reload or a server restart is picked up again (launch.py)
+job = launch.reattach(reg, ws.runs_dir) or reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
+running = job is not None and job.active
+elsewhere = None if running else training_holder(ws.runs_dir)  # a training in another process (another server)
+if elsewhere is not None:
+    st.info(f"{describe_holder(elsewhere)} in another process; Start is available again when it ends.")
+
+runs = ws.runs_to_continue()
+if runs:
+    last_start = runs[0].status.get("started")
+    if isinstance(last_start, (int, float)):
+        st.caption(f"{ws.masks_changed_since(last_start)} mask(s) saved since the latest run started "
+                   f"({runs[0].name}).")
+
+c1, c2 = st.columns(2)
+with c1:
+    init = st.selectbox(LABELS["init_run"], [None] + runs, key="init_run",
+                        format_func=lambda r: "no: start from the initial weights below" if r is None else
+                        f"{r.name} ({r.settings.get('backbone')}/{r.settings.get('arch')})",
+                        help="Start from that run's trained model and train on the current labels: faster than "
+                             "starting again. Only runs trained on the current classes are listed.")
+    if init is not None:
+        backbone, arch = init.settings["backbone"], init.settings["arch"]
+        st.caption(f"{LABELS['backbone']}: {backbone} · {LABELS['arch']}: {ARCHITECTURES[arch].label} (from the run)")
+    else:
+        backbone = st.selectbox(f"{LABELS['backbone']} (ImageNet-pretrained encoder)", list(BACKBONES),
+                                format_func=_backbone_label, key="backbone")
+        arch = st.selectbox(LABELS["arch"], supported_archs(backbone), key="arch",
+                            format_func=lambda a: ARCHITECTURES[a].label)
+    wchoice = "ImageNet" if init is not None else st.radio(LABELS["weights"], ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
+                       key="weights_choice")
+    weights = "imagenet"
+    if wchoice.startswith("None"):
+        weights = "none"
+    elif wchoice.startswith("Upload"):
+        up = st.file_uploader("Weights file (.pth, .pt, .safetensors)", type=["pth", "pt", "bin", "safetensors"])
+        if up is not None:
+            wpath = ws.save_weights_file(up.name, up.getvalue())
+            weights = str(wpath)
+            st.caption(f"saved as `{wpath}`")
+        else:
+            weights = None
+    if weights == "imagenet" and init is None and not _offline(backbone):
+        st.warning(f"ImageNet weights for {backbone} are not on this machine and need a download.")
+with c2:
+    info = _info(backbone)
+    stages = info["stages"]
+    depth = st.slider(f"{LABELS['freeze_depth']} (encoder stages kept fixed)", 0, stages, min(DEFAULTS.freeze_depth, stages),
+                      key="freeze_depth")
+    frozen = sum(info["stage_params"][:depth])
+    total_enc = info["encoder_params"]
+    stage_txt = " ".join(("🔒" if i < depth else "🔓") + f"S{i}" for i in range(stages))
+    st.markdown(f"Stages: {stage_txt}")
+    st.caption(f"Frozen encoder parameters: {_fmt_params(frozen)} of {_fmt_params(total_enc)} — "
+               f"trainable encoder parameters: {_fmt_params(total_enc - frozen)} (+ the decoder)")
+    unfreeze = st.number_input(f"{LABELS['unfreeze_after']} (0 = never)", 0, 1000, DEFAULTS.unfreeze_after or 0,
+                               key="unfreeze")
+    mode = st.radio("Stop after", ["time budget", "epochs"], horizontal=True, key="stop_mode")
+    if mode == "time budget":
+        budget = st.number_input(LABELS["time_budget"], 5, 36000, APP_BUDGET_S, step=10, key="budget")
+        epochs = None
+    else:
+        epochs = st.number_input(LABELS["epochs"], 1, 10000, 20, key="epochs")
+        budget = None
+    n_unl = len(ws.unlabelled_images())
+    use_unl = st.toggle(f"{LABELS['unlabelled']} ({n_unl} in the workspace)", DEFAULTS.unlabelled is not None,
+                        key="use_unlabelled", disabled=not n_unl,
+                        help="The images without a mask train too, from 30 % of the run on: a slowly averaged "
+                             "copy of the model labels them where it is confident, and the model learns those "
+                             "labels from strongly altered versions of the images. Those steps take longer. Off "
+                             "by default: in the benchmarks (README) it scored below the labels alone on every "
+                             "data set so far, by up to a quarter on street scenes.")
+
+with st.expander("Advanced options"):
+    a1, a2, a3 = st.columns(3)
+    lr = a1.number_input(LABELS["lr"], 1e-6, 1.0, DEFAULTS.lr, format="%.5f", key="lr")
+    batch = a1.number_input(LABELS["batch_size"], 1, 256, DEFAULTS.batch_size, key="batch")
+    size_txt = a2.text_input(f"{LABELS['img_size']} HxW (empty = automatic)", "", key="img_size")
+    loss = a2.selectbox(LABELS["loss"], list(LOSSES), index=list(LOSSES).index(DEFAULTS.loss), key="loss")
+    balanced = a2.checkbox("Rare classes weigh more (balanced class weights)", DEFAULTS.class_weights == "balanced",
+                           key="balanced", help="Weights from how many pixels of each class the training masks hold.")
+    aug = DEFAULTS.augment
+    hflip = a3.checkbox("Horizontal flips", aug.hflip, key="hflip")
+    vflip = a3.checkbox("Vertical flips (top-down images: microscopy, aerial)", aug.vflip, key="vflip")
+    scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
+    rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
+    colour = a3.slider("Colour jitter", 0.0, 0.5, float(aug.colour), key="colour")
+    workers = a1.number_input(LABELS["num_workers"], 0, 64, DEFAULTS.num_workers, key="num_workers",
+                              help="Processes that read, decode and augment images while the model trains "
+                                   "(0: the training process does it; fastest on a few CPU cores).")
+    val_fraction = a1.number_input(LABELS["val_fraction"], 0.0, 0.9, DEFAULTS.val_fraction, step=0.05,
+                                   key="val_fraction", help="Share of the labelled images held out to choose the "
+                                   "best checkpoint and measure the CRF and flips (0: train on all, keep the last "
+                                   "weights).")
+    ema = a3.checkbox(LABELS["ema"], DEFAULTS.ema, key="ema",
+                      help="Validates and saves a moving average of the weights (always so with unlabelled images).")
+    cache_mb = a2.number_input(LABELS["cache_mb"], 0, 1 << 20, DEFAULTS.cache_mb, step=256, key="cache_mb",
+                               help="Decoded images kept in memory; beyond it images are read again from disk, "
+                                    "so large data sets train in bounded memory.")
+
+max_procs, unit = launch.available_processes()
+procs = 1
+if max_procs > 1:  # several GPUs (or SEG_CORE_CPU_PROCESSES): train in one process per device with torchrun
+    procs = st.selectbox(f"{unit} to use", list(range(1, max_procs + 1)), index=max_procs - 1, key="processes",
+                         help="More than one: torchrun starts one training process each (DistributedDataParallel); "
+                              "every step trains on batch size x processes images. One: a background thread.")
+    if procs > 1:
+        st.caption(f"Trains in {procs} processes started by torchrun; follow it here, it keeps running if the page "
+                   "or the server restarts.")
+st.caption(f"Trains on {describe_device()}")
+
+if running:
+    st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
+if st.button("Start training", type="primary", disabled=running or elsewhere is not None or weights is None
+             or n_lab == 0):
+    try:
+        img_size = parse_img_size(size_txt)
+        cfg = TrainConfig(data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch,
+                          weights=weights, freeze_depth=int(depth), unfreeze_after=int(unfreeze) or None,
+                          epochs=int(epochs) if epochs else None, time_budget=float(budget) if budget else None,
+                          img_size=img_size, loss=loss, lr=float(lr), batch_size=int(batch),
+                          class_weights="balanced" if balanced else None,
+                          augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
+                                                rotate=float(rotate), colour=float(colour)),
+                          require_masks=False, init_run=str(init.path) if init is not None else None,
+                          num_workers=int(workers), cache_mb=int(cache_mb), val_fraction=float(val_fraction),
+                          ema=bool(ema), unlabelled=str(ws.images_dir) if use_unl and n_unl else None).validate()
+        label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth}" + (f", {procs} {unit})" if procs > 1 else ")")
+        if procs > 1:
+            job = launch.start_job(reg, cfg, int(procs), label)
+        else:
+            job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
+        st.session_state["job_id"] = job.id
+        st.rerun()
+    except JobRefused as err:
+        st.warning(str(err))
+    except ConfigError as err:
+        st.error(str(err))
+
+
+@st.fragment(run_every=1.0 if running else None)  # idle: no polling
+def live():
+    job = reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
+    if job is None:
+        st.info("No training job yet.")
+        return
+    snap = job.snapshot()
+    st.session_state["job_id"] = snap.id
+    st.subheader(f"Job {snap.label} — {snap.state}")
+    st.progress(snap.fraction, text=snap.summary())
+    if snap.start is not None:
+        st.caption(f"{snap.start.processes} process(es) · {snap.start.device} · {snap.start.precision}")
+    if snap.message:
+        st.caption(snap.message[:2000])
+    if snap.error:
+        st.error(snap.error)
+    c1, c2 = st.columns(2)
+    if snap.curve:
+        c1.caption("Training loss")
+        c1.line_chart(pd.DataFrame(snap.curve).set_index("step")[["loss"]], height=220)
+    scored = [v for v in snap.validations if v.val_miou is not None]
+    if scored:
+        c2.caption("Validation mIoU")
+        c2.line_chart(pd.DataFrame({"epoch": [v.epoch for v in scored], "val_miou": [v.val_miou for v in scored]})
+                      .set_index("epoch"), height=220)
+    if snap.active:
+        if st.button("Cancel training", disabled=snap.cancel_requested):
+            job.cancel()
+    elif snap.state == "done":
+        st.success("Training finished: see **Review** and **Runs & export**.")
+    elif snap.state == "cancelled":
+        st.warning("Cancelled; the best checkpoint so far was kept." if snap.end and snap.end.checkpoint
+                   else "Cancelled before the first step; nothing was saved.")
+    if not snap.active and running:
+        st.rerun()  # the job ended: rerun the page (stops polling, enables Start again)
+
+
+latest = next(iter(ws.runs()), None)  # e.g. after a restart: the newest run's process died while it trained
+if latest is not None and latest.state == "interrupted":
+    m = latest.best_val_miou
+    st.warning(f"Run {latest.name}: interrupted. The process training it stopped before it ended (the server was "
+               "restarted or killed). " + (f"Its best checkpoint (val mIoU {m:.3f}) is kept: review it, or continue "
+               "from it above." if latest.has_checkpoint and m is not None else "Its best checkpoint is kept: "
+               "review it, or continue from it above." if latest.has_checkpoint else "It had saved no checkpoint."))
+live()

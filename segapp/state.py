@@ -1,0 +1,151 @@
+"""Shared Streamlit helpers for the app's pages (the engine itself lives in seg_core, UI-free).
+
+Importing this module does not load torch (the app declares its navigation first, see app.py).
+"""
+from __future__ import annotations
+
+import base64
+import io
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+import seg_core
+from seg_core.base.classes import ClassList, default_colour
+from seg_core.runs.folder import Run
+from seg_core.workspace.workspace import Workspace, default_root
+
+if TYPE_CHECKING:
+    from seg_core import Predictor
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(root: str | None) -> Workspace:
+    return Workspace(root)
+
+
+def workspace() -> Workspace:
+    """The workspace (cached per root, so SEGAPP_WORKSPACE changes are honoured). Pages ask for it first."""
+    return _workspace(str(default_root()))
+
+
+def registry():
+    return seg_core.REGISTRY
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def _predictor(run_path: str, mtime: float) -> Predictor:
+    from seg_core import Predictor  # loads torch: only pages that predict pay for it
+
+    return Predictor(Run(run_path))
+
+
+def predictor(run: Run) -> Predictor:
+    return _predictor(str(run.path), run.checkpoint_mtime)
+
+
+def file_types(exts) -> list[str]:
+    """``file_uploader(type=...)`` for the engine's accepted suffixes (``seg_core.data.imageio.IMAGE_EXTS`` …)."""
+    return [e.lstrip(".") for e in exts]
+
+
+def thumb_data_url(arr: np.ndarray, size: int = 64) -> str:
+    im = Image.fromarray(arr)
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def hex_colour(rgb) -> str:
+    return "#%02x%02x%02x" % tuple(int(v) for v in rgb[:3])
+
+
+def rgb_from_hex(h: str) -> tuple[int, int, int]:
+    h = h.lstrip("#")
+    return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def classes_from_table(names, colours) -> ClassList:
+    """The class editor's rows as a ClassList: rows without a name dropped, an unreadable colour replaced
+    by the class's default colour."""
+    rows = [(str(n).strip(), c) for n, c in zip(names, colours) if n is not None and str(n).strip() not in ("", "None")]
+    rgb = []
+    for i, (_, c) in enumerate(rows):
+        try:
+            rgb.append(rgb_from_hex(str(c)))
+        except (ValueError, IndexError):
+            rgb.append(default_colour(i))
+    return ClassList([n for n, _ in rows], rgb)
+
+
+def legend_html(classes) -> str:
+    parts = [f'<span style="display:inline-block;margin-right:12px">'
+             f'<span style="display:inline-block;width:12px;height:12px;background:{hex_colour(c)};'
+             f'border:1px solid #888;vertical-align:middle;margin-right:4px"></span>{n}</span>'
+             for n, c in zip(classes.names, classes.colours)]
+    return "<div>" + "".join(parts) + "</div>"
+
+
+def runs_with_checkpoint(ws: Workspace) -> list[Run]:
+    return [r for r in ws.runs() if r.has_checkpoint]
+
+
+# -- background tasks (``seg_core.runner.tasks``): imports, zips, exports with counts and Cancel ----------------
+def _task_slot(kind: str, key: str) -> str:
+    return f"task:{kind}:{key}"
+
+
+def start_task(kind: str, key: str, label: str, target) -> bool:
+    """Run ``target(progress, cancel)`` in the background for this session (``task_panel`` shows it). The
+    target must hold its own copies of what it uses (uploaded bytes, arrays). Another task of this kind and
+    key running (another tab) is said as a warning and False returned."""
+    from seg_core.runner.jobs import JobRefused
+    from seg_core.runner.tasks import TASKS
+
+    try:
+        task = TASKS.start(kind, label, target, key=key)
+    except JobRefused as err:
+        st.warning(str(err))
+        return False
+    st.session_state[_task_slot(kind, key)] = task.id
+    return True
+
+
+def task_running(kind: str, key: str) -> bool:
+    from seg_core.runner.tasks import TASKS
+
+    return bool(TASKS.active(kind, key))
+
+
+def task_panel(kind: str, key: str):
+    """This session's latest task of ``kind`` for ``key``, or after a page reload the one running. While it
+    runs: a progress bar with its counts and a Cancel button, redrawn every half second without rerunning the
+    page; when it ends, the page reruns once. Ended: says a cancel (what was kept) or a failure. Returns the
+    task's snapshot (None: no task) for the page to show the result."""
+    from seg_core.runner.tasks import TASKS
+
+    slot = _task_slot(kind, key)
+    task = TASKS.get(st.session_state.get(slot)) or next(iter(TASKS.active(kind, key)[-1:]), None)
+    if task is None:
+        return None
+    st.session_state[slot] = task.id
+    snap = task.snapshot()
+    if snap.active:
+        @st.fragment(run_every=0.5)
+        def live():
+            now = task.snapshot()
+            if not now.active:
+                st.rerun()  # ended: the whole page again, with the result and the data as they are now
+            st.progress(now.fraction, text=now.text())
+            st.button("Cancel", key=f"cancel:{slot}", disabled=now.cancel_requested, on_click=task.cancel,
+                      help="Stops after the current file or step; what was finished is kept.")
+        live()
+    elif snap.state == "cancelled":
+        st.warning(f"{snap.label}: {snap.message}")
+    elif snap.state == "failed":
+        st.error(f"{snap.label} failed: {snap.error}")
+    return snap
+
