@@ -2,12 +2,12 @@
 stroke on a 4000x4000 image, in headless Chromium (system ``chromium``, Playwright), for the two candidates:
 
 - ``label_canvas`` (this project's components-v2 element): the stroke travels as a patch of its bounding box,
-  is laid onto a fresh read of the mask file (``seg_core.workspace.label_patches.save_patches``) and saved;
+  is laid onto a fresh read of the mask file (``seg_core.workspace.masks.MaskStore.save_patches``) and saved;
 - streamlit-drawable-canvas 0.13 as the Annotate page used it before label_canvas: after each stroke the whole
   canvas comes back as a PNG, is read back as labels (``annotation.strokes_to_labels``), laid over the mask
   (``apply_strokes``) and saved; at the page's 640 px display and at the image's own 4000 px.
 
-Both run the test-only app ``tests/canvas_app.py``, which appends a line per save to a log with the server's
+Both run the test-only app ``tests/app/canvas_app.py``, which appends a line per save to a log with the server's
 clock; the mouse-up time is taken in this process just before ``mouse.up()`` (same machine, same clock).
 
     python benchmarks/bench_canvas.py [--size 4000] [--strokes 5] [--skip-drawable-native]
@@ -26,12 +26,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from segapp.harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app  # noqa: E402
-from seg_core.base.classes import ClassList  # noqa: E402
-from seg_core.workspace.workspace import Workspace  # noqa: E402
+from seg_core.base.classes import ClassList
+from seg_core.workspace.workspace import Workspace
+from segapp.harness import CHROMIUM, INSTALL_HINT, ROOT, launch_chromium, streamlit_app
 
 
 def make_workspace(folder: Path, size: int) -> Workspace:
@@ -172,7 +169,7 @@ def main() -> None:
               f"made in {time.time() - t:.1f} s; {args.strokes} strokes per candidate\n")
         log = tmp / "saves.jsonl"
         results = {}
-        with streamlit_app(ws.root, tmp / "server.log", script="tests/canvas_app.py",
+        with streamlit_app(ws.root, tmp / "server.log", script="tests/app/canvas_app.py",
                            env={"CANVAS_LOG": str(log)}) as url, sync_playwright() as p:
             for fmt in ("auto", "png"):
                 ws.clear_mask("big")

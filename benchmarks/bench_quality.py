@@ -53,7 +53,7 @@ from seg_core.infer.crf import CRFParams
 from seg_core.infer.evaluation import evaluate_pairs
 from seg_core.infer.postprocess import resolve
 from seg_core.runs.folder import Run
-from seg_core.train.training_data import auto_img_size
+from seg_core.training.training_data import auto_img_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

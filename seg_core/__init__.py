@@ -2,7 +2,7 @@
 
 Main entry points: ``scan_dataset`` (validate a folder), ``TrainConfig`` + ``train`` (fine-tune),
 ``Run`` (a trained model's folder), ``Predictor`` / ``evaluate_run`` / ``predict_folder`` (use it),
-``Workspace`` (the app's data on disk), ``REGISTRY`` (background jobs).
+``Workspace`` (the app's data on disk), ``REGISTRY`` (background jobs: trainings and tasks).
 
 Names are imported on first use (PEP 562), so ``import seg_core.workspace.workspace`` or reading a constant does
 not load torch: the app declares its navigation before anything slow.
@@ -24,11 +24,11 @@ _EXPORTS: dict[str, str] = {
     "IGNORE": "base.mask_values", "UNLABELLED": "base.mask_values",
     "Predictor": "infer.predictor", "predict_folder": "infer.predictor",
     "evaluate_run": "infer.evaluation",
-    "REGISTRY": "runner.jobs", "Job": "runner.jobs", "JobRefused": "runner.jobs",
+    "REGISTRY": "runner.jobs", "Job": "runner.jobs", "JobRefused": "runner.jobs", "Cancelled": "base.progress",
     "LOSSES": "model.losses",
     "Run": "runs.folder", "list_runs": "runs.folder",
     "TrainConfig": "runs.config", "ConfigError": "runs.config",
-    "train": "train.loop",
+    "train": "training.loop",
     "WeightsUnavailable": "model.weights", "imagenet_offline": "model.weights",
     "Workspace": "workspace.workspace",
 }
@@ -37,7 +37,6 @@ _logging.getLogger("timm").setLevel(_logging.ERROR)
 _warnings.filterwarnings("ignore", message=".*(weights_only|pretrained_cfg|Unexpected keys).*")
 
 __all__ = sorted(_EXPORTS)
-
 
 def __getattr__(name: str):
     module = _EXPORTS.get(name)

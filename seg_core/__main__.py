@@ -1,5 +1,5 @@
 import sys
 
-from seg_core.cli.commands import main
+from seg_core.cli import main
 
 sys.exit(main())

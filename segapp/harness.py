@@ -1,5 +1,5 @@
 """Start the real app (``streamlit run app.py``) on a workspace and a free port, and a headless system
-Chromium; shared by the end-to-end test (tests/test_e2e_browser.py) and benchmarks/bench_ui.py."""
+Chromium; shared by the end-to-end test (tests/app/test_e2e_browser.py) and benchmarks/bench_ui.py."""
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent  # the checkout: app.py, pages/, .streamlit/ (an editable install)
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, with app.py (segapp is installed editable)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL_HINT = "install chromium: apt-get install -y chromium chromium-driver"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -28,7 +28,7 @@ def streamlit_app(workspace: Path, log_path: Path, start_timeout: float = 60, sc
                   env: dict[str, str] | None = None):
     """Yield the URL of the app serving ``workspace``; the server's output goes to ``log_path``.
     ``script``: the Streamlit script to run, relative to the checkout (a test-only app, e.g.
-    ``tests/canvas_app.py``); ``env``: more environment variables for the server."""
+    ``tests/app/canvas_app.py``); ``env``: more environment variables for the server."""
     if not (ROOT / script).is_file():
         raise RuntimeError(f"no {script} in {ROOT}: install the checkout with `pip install -e .`")
     port = free_port()

@@ -32,6 +32,7 @@ def workspace() -> Workspace:
 
 
 def registry():
+    """The background runner (``seg_core.REGISTRY``): the training jobs and the tasks of this server."""
     return seg_core.REGISTRY
 
 
@@ -93,7 +94,7 @@ def runs_with_checkpoint(ws: Workspace) -> list[Run]:
     return [r for r in ws.runs() if r.has_checkpoint]
 
 
-# -- background tasks (``seg_core.runner.tasks``): imports, zips, exports with counts and Cancel ----------------
+# -- background tasks (``seg_core.runner.jobs``): imports, zips, exports with counts and Cancel ----------------
 def _task_slot(kind: str, key: str) -> str:
     return f"task:{kind}:{key}"
 
@@ -103,10 +104,9 @@ def start_task(kind: str, key: str, label: str, target) -> bool:
     target must hold its own copies of what it uses (uploaded bytes, arrays). Another task of this kind and
     key running (another tab) is said as a warning and False returned."""
     from seg_core.runner.jobs import JobRefused
-    from seg_core.runner.tasks import TASKS
 
     try:
-        task = TASKS.start(kind, label, target, key=key)
+        task = registry().start(kind, label, target, key=key)
     except JobRefused as err:
         st.warning(str(err))
         return False
@@ -115,9 +115,7 @@ def start_task(kind: str, key: str, label: str, target) -> bool:
 
 
 def task_running(kind: str, key: str) -> bool:
-    from seg_core.runner.tasks import TASKS
-
-    return bool(TASKS.active(kind, key))
+    return bool(registry().active(kind, key))
 
 
 def task_panel(kind: str, key: str):
@@ -125,10 +123,8 @@ def task_panel(kind: str, key: str):
     runs: a progress bar with its counts and a Cancel button, redrawn every half second without rerunning the
     page; when it ends, the page reruns once. Ended: says a cancel (what was kept) or a failure. Returns the
     task's snapshot (None: no task) for the page to show the result."""
-    from seg_core.runner.tasks import TASKS
-
     slot = _task_slot(kind, key)
-    task = TASKS.get(st.session_state.get(slot)) or next(iter(TASKS.active(kind, key)[-1:]), None)
+    task = registry().get(st.session_state.get(slot)) or next(iter(registry().active(kind, key)[-1:]), None)
     if task is None:
         return None
     st.session_state[slot] = task.id

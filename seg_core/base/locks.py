@@ -1,16 +1,14 @@
 """One training at a time per runs folder, across processes: a lock file naming its owner.
 
-The lock is ``<runs folder>/.train.lock``: an OS lock (``flock``) held on it for the whole training,
-and, inside, who holds it: pid, host, the process's start time, the run and when it started. The OS
-drops the lock the moment its process dies (killed, crashed, the machine restarted), so a lock file
-left behind by a dead process is stale and the next training simply takes it over. A live owner's
-lock refuses with a message naming the run, the pid and the host.
+The lock is ``<runs folder>/.train.lock``: a ``filelock.FileLock`` held on it for the whole training (the
+trainer takes it, rank 0 under torchrun: ``seg_core.training.loop``), and, inside, who holds it: pid, host, the
+process's start time, the run and when it started. The OS drops the lock the moment its process dies
+(killed, crashed, the machine restarted), so a lock file left behind by a dead process is stale and the
+next training simply takes it over. A live owner's lock refuses with a message naming the run, the pid and
+the host; so does a second hold in the same process.
 
-Within one process the lock is re-entrant for the same run (the app's job registry takes it before
-starting the thread, the training takes it again), so nothing deadlocks on itself.
-
-Also here: whether a recorded process (pid + start time, as written in a run's ``status.json``) is
-still alive, which is how a run left "running" by a dead process reads as "interrupted".
+Also here: whether a recorded process (pid + start time, as written in a run's ``status.json``) is still
+alive (``psutil``), which is how a run left "running" by a dead process reads as "interrupted".
 """
 from __future__ import annotations
 
@@ -21,12 +19,12 @@ import threading
 import time
 from pathlib import Path
 
-LOCK_NAME = ".train.lock"
+import psutil
+from filelock import FileLock, Timeout
 
-try:  # POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the in-process registry is the only guard
-    fcntl = None
+LOCK_NAME = ".train.lock"
+WAIT_S = 0.5  # how long to wait for a lock held without a live owner recorded (a probe, an owner writing)
+SAME_START_S = 0.01  # start times within this are the same process (a reused pid starts later)
 
 
 class TrainingBusy(RuntimeError):
@@ -38,44 +36,30 @@ class TrainingBusy(RuntimeError):
 
 
 # -- processes ---------------------------------------------------------------------------------------
-def process_start(pid: int) -> int | None:
-    """The start time of process ``pid`` in clock ticks since boot (Linux ``/proc``), None if unknown."""
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), None if unknown."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:
-        return int(stat[stat.rindex(")") + 2:].split()[19])  # field 22, after "pid (comm) "
-    except (ValueError, IndexError):
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, ValueError, TypeError):
         return None
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2] in "ZX"
-    except (OSError, ValueError, IndexError):
-        return False
-
-
-def process_alive(pid: int | None, start: int | None = None) -> bool:
+def process_alive(pid: int | None, start: float | None = None) -> bool:
     """Whether process ``pid`` runs (not a zombie) and, when ``start`` is given, is the same process that
     was recorded (a reused pid has another start time)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        pass
-    if _zombie(pid):
-        return False
-    if start is not None:
-        now = process_start(pid)
-        if now is not None and now != start:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-    return True
+        return start is None or abs(proc.create_time() - float(start)) <= SAME_START_S
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # alive, someone else's
+        return True
+    except (TypeError, ValueError):  # a damaged record
+        return False
 
 
 def this_process() -> dict:
@@ -95,13 +79,8 @@ def owner_alive(owner: dict) -> bool | None:
 
 
 # -- the lock ------------------------------------------------------------------------------------------
-_held: dict[str, "_Held"] = {}  # lock path -> this process's hold on it
+_held: dict[str, tuple[FileLock, str]] = {}  # lock path -> this process's lock on it and the run it trains
 _held_guard = threading.Lock()
-
-
-class _Held:
-    def __init__(self, fd: int, run: str):
-        self.fd, self.run, self.count = fd, run, 1
 
 
 def lock_path(runs_dir: Path) -> Path:
@@ -123,25 +102,18 @@ def holder(runs_dir: Path) -> dict | None:
     with _held_guard:
         mine = _held.get(str(path))
         if mine is not None:
-            return read_owner(runs_dir) or {**this_process(), "run": mine.run}
+            return read_owner(runs_dir) or {**this_process(), "run": mine[1]}
     if not path.exists():
         return None
-    if fcntl is None:
-        owner = read_owner(runs_dir)
-        return owner if owner and owner_alive(owner) is not False else None
+    probe = FileLock(path, timeout=0, thread_local=False)
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+        probe.acquire()
+    except Timeout:
+        return read_owner(runs_dir) or {"run": None}
+    except OSError:  # cannot be opened (permissions): nothing to tell
         return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return read_owner(runs_dir) or {"run": None}
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    probe.release()
+    return None
 
 
 def describe(owner: dict) -> str:
@@ -151,9 +123,13 @@ def describe(owner: dict) -> str:
     return f"'{run}' is training (process {owner.get('pid', '?')} on {owner.get('host', '?')}{when})"
 
 
-def acquire(runs_dir: Path, run: str, retries: int = 20) -> None:
+def _busy(owner: dict | None) -> TrainingBusy:
+    return TrainingBusy(f"{describe(owner or {})}; wait for it or cancel it first", owner)
+
+
+def acquire(runs_dir: Path, run: str) -> None:
     """Take the runs folder's training lock for ``run`` (a run folder's path or name); raise TrainingBusy
-    if another training holds it. Re-entrant for the same run within this process."""
+    if another training (in this process or another) holds it."""
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     path = lock_path(runs_dir)
@@ -161,58 +137,40 @@ def acquire(runs_dir: Path, run: str, retries: int = 20) -> None:
     with _held_guard:
         mine = _held.get(str(path))
         if mine is not None:
-            if mine.run != run:
-                raise TrainingBusy(f"{describe(read_owner(runs_dir) or {**this_process(), 'run': mine.run})}; "
-                                   "wait for it or cancel it first", read_owner(runs_dir))
-            mine.count += 1
-            return
-        if fcntl is None:  # pragma: no cover
-            _held[str(path)] = _Held(-1, run)
-            return
-        for attempt in range(retries):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                owner = read_owner(runs_dir)
-                if (owner is None or owner_alive(owner) is False) and attempt < retries - 1:
-                    # someone probing, just writing, or a dead owner's file being taken over: look again
-                    time.sleep(0.01)
-                    continue
-                raise TrainingBusy(f"{describe(owner or {})}; wait for it or cancel it first", owner) from None
-            try:
-                same = os.stat(path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:  # the previous owner removed the file as we opened it: take the new one
-                os.close(fd)
-                continue
-            # a file left by a dead owner is simply overwritten: the stale lock is recovered
+            raise _busy(read_owner(runs_dir) or {**this_process(), "run": mine[1]})
+        record = json.dumps({**this_process(), "run": run, "started": time.time()}).encode()
+
+        def write_owner(fd: int) -> None:  # a file left by a dead owner is simply overwritten
             os.ftruncate(fd, 0)
-            os.write(fd, json.dumps({**this_process(), "run": run, "started": time.time()}).encode())
+            os.pwrite(fd, record, 0)
             os.fsync(fd)
-            _held[str(path)] = _Held(fd, run)
-            return
-        raise TrainingBusy(f"{path}: could not take the training lock")  # pragma: no cover
+
+        lock = FileLock(path, thread_local=False, on_acquired=write_owner)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            owner = read_owner(runs_dir)
+            if owner is not None and owner_alive(owner) is not False:
+                raise _busy(owner) from None
+            try:  # someone probing, or an owner still writing its record: look again shortly
+                lock.acquire(timeout=WAIT_S)
+            except Timeout:
+                raise _busy(read_owner(runs_dir)) from None
+        _held[str(path)] = (lock, run)
 
 
 def release(runs_dir: Path, run: str) -> None:
-    """Give back one hold of the lock for ``run``; the last one removes the file and drops the OS lock."""
+    """Give back the lock taken for ``run``: the file is removed and the OS lock dropped."""
     path = lock_path(Path(runs_dir))
     with _held_guard:
         mine = _held.get(str(path))
-        if mine is None or mine.run != os.path.abspath(str(run)):
-            return
-        mine.count -= 1
-        if mine.count > 0:
+        if mine is None or mine[1] != os.path.abspath(str(run)):
             return
         del _held[str(path)]
         try:
-            path.unlink(missing_ok=True)  # still holding the OS lock: nobody else owns this file
+            path.unlink(missing_ok=True)  # still holding the lock: nobody else owns this file
         finally:
-            if mine.fd >= 0:
-                os.close(mine.fd)
+            mine[0].release()
 
 
 class training_lock:

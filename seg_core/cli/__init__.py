@@ -1,3 +1,15 @@
-"""The command line (`python -m seg_core ...`): the parser, the commands, their output.
-On top of everything.
+"""The command line (`python -m seg_core ...`): ``parser`` (argparse; train's flags from TrainConfig's settings),
+``commands`` (one function per command, calling the engine), ``output`` (printing, exit codes, Ctrl-C). On top of everything.
 """
+from __future__ import annotations
+
+from seg_core.cli import output
+from seg_core.cli.commands import COMMANDS
+from seg_core.cli.parser import parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``python -m seg_core`` with ``argv`` (default: the process's); returns the exit code."""
+    output.quiet_libraries()
+    args = parser().parse_args(argv)
+    return output.run(COMMANDS[args.command], args)

@@ -3,7 +3,7 @@ class labels.
 
 The Annotate page's canvas (``label_canvas``) sends label patches (``label_patches``). A raster canvas
 (streamlit-drawable-canvas, kept for the measured comparison in ``benchmarks/bench_canvas.py`` and
-``tests/canvas_app.py``) draws each brush value in a colour (a class's colour, or ``ERASER_COLOUR`` for
+``tests/app/canvas_app.py``) draws each brush value in a colour (a class's colour, or ``ERASER_COLOUR`` for
 "unlabelled"); its RGBA picture, at display size, is read back as labels at the image's size
 (``strokes_to_labels``) and laid over the mask (``apply_strokes``).
 """

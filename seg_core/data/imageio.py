@@ -257,7 +257,7 @@ def read_mask_raw(path: Path, classes: ClassList | None = None, data: bytes | No
     for ``mask_values`` to say."""
     arr, img = _load_array(Path(path), data)
     name = Path(path).name
-    if img is not None and img.mode == "P":
+    if img is not None and img.mode == "P":  # "PA" (with alpha) reads as two channels: the alpha is dropped below
         return np.asarray(img, dtype=np.int32)
     if arr.ndim == 3:
         if arr.shape[-1] in (2, 4):  # drop alpha
@@ -321,10 +321,14 @@ def write_rgb(path: Path, rgb: np.ndarray) -> None:
     atomic_write(Path(path), lambda p: img.save(p, format=fmt))
 
 
+PALETTE_MODES = ("P", "PA")  # PIL's palette images, without and with alpha: their values are palette indices
+
+
 def is_palette_mask(path: Path, data: bytes | None = None) -> bool:
-    """The mask (file or its bytes) is a palette image, so its values are palette indices (header only)."""
+    """The mask (file or its bytes) is a palette image (``PALETTE_MODES``), so its values are palette indices
+    (header only). The one palette check: scanning a folder and reading an upload both ask it."""
     try:
         with Image.open(io.BytesIO(data) if data is not None else path) as im:
-            return im.mode in ("P", "PA")
+            return im.mode in PALETTE_MODES
     except Exception:  # e.g. a TIFF flavour only tifffile reads: not a palette image
         return False

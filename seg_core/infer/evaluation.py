@@ -9,20 +9,24 @@ from seg_core.infer.crf import CRFParams
 from seg_core.data.dataset import DatasetError, scan_dataset
 from seg_core.data.imageio import read_image
 from seg_core.base.mask_values import IGNORE, MODE_FLAG, UNLABELLED
-from seg_core.infer.metrics import confusion, scores
+from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.predictor import Predictor
 from seg_core.runs.folder import Run
-from seg_core.infer.sliding_window import predict_probs
+from seg_core.infer.sliding_window import predict_labels
+
+
+def confusion_of(model, pairs, num_classes: int, amp_dtype=None, tta: bool = False) -> Confusion:
+    """The confusion of ``model`` (a network) over (image, label mask) pairs: an iterable, read as it goes."""
+    cm = Confusion(num_classes)
+    model.eval()
+    for image, mask in pairs:
+        cm.add(predict_labels(model, image, tta=tta, amp_dtype=amp_dtype), mask)
+    return cm
 
 
 def evaluate_pairs(model, pairs, num_classes: int, amp_dtype=None, tta: bool = False) -> dict:
-    """Dataset scores of ``model`` over (image, label mask) pairs held in memory (validation)."""
-    cm = np.zeros((num_classes, num_classes), np.int64)
-    model.eval()
-    for image, mask in pairs:
-        pred = predict_probs(model, image, tta=tta, amp_dtype=amp_dtype).argmax(0)
-        cm += confusion(pred, mask, num_classes)
-    return scores(cm)
+    """Dataset scores of ``model`` over (image, label mask) pairs (validation, benchmarks)."""
+    return confusion_of(model, pairs, num_classes, amp_dtype, tta).scores()
 
 
 def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool = False,
@@ -52,15 +56,13 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
         raise DatasetError(ds.errors)
     pred = Predictor(run, device=device, tta=tta, crf=crf)
     n = len(run.classes)
-    cm = np.zeros((n, n), np.int64)
-    held, n_held = np.zeros((n, n), np.int64), 0
+    cm, held, n_held = Confusion(n), Confusion(n), 0
     ignored_pred = np.zeros(n, np.int64)  # skipped (unlabelled) pixels by the class predicted there
     per_image, secs, crf_secs = [], [], []
     for s in ds.labelled:
         image, mask = read_image(s.image), ds.load_mask(s)
         p = pred.predict(image)
-        c = confusion(p.mask, mask, n)
-        cm += c
+        c = cm.add(p.mask, mask)
         skipped = mask == IGNORE
         ignored_pred += np.bincount(p.mask[skipped].ravel().astype(np.int64), minlength=n)[:n]
         sc = scores(c, names)
@@ -69,18 +71,18 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
                           "pixel_accuracy": sc["pixel_accuracy"], "labelled_pixels": int(c.sum()),
                           "ignored_pixels": int(skipped.sum())})
         if split_of != "train":
-            held += c
+            held.matrix += c
             n_held += 1
         secs.append(p.seconds + p.crf_seconds)
         crf_secs.append(p.crf_seconds)
-    result = scores(cm, names)
+    result = cm.scores(names)
     result.update(images=len(per_image), seconds_per_image=float(np.mean(secs)) if secs else 0.0,
                   crf=crf is not None, tta=tta, per_image=per_image)
-    result.update(_ignored_report(cm, ignored_pred, names, ds.reading, len(per_image), result["per_class_iou"]))
+    result.update(_ignored_report(cm.matrix, ignored_pred, names, ds.reading, len(per_image), result["per_class_iou"]))
     result["mask_values"] = ds.mask_rules
     result["unlabelled_value"] = ds.ignore_index
     if n_held:
-        result["held_out"] = scores(held, names) | {"images": n_held}
+        result["held_out"] = held.scores(names) | {"images": n_held}
     if crf is not None:
         result["crf_seconds_per_image"] = float(np.mean(crf_secs)) if crf_secs else 0.0
     return result

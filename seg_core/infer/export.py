@@ -1,9 +1,9 @@
 """Exporting: a zip of a run folder, TorchScript and ONNX models (inputs RGB 0..1, NCHW), a zip of masks.
 
 Each writes its file atomically (a hidden temporary file renamed at the end) and takes ``progress`` (a
-``tasks.Count``: "zip: 7/12 masks", "ONNX export: 1/3 steps · converting") and ``cancel`` (an Event): a
+``Count``: "zip: 7/12 masks", "ONNX export: 1/3 steps · converting") and ``cancel`` (an Event): a
 cancelled export stops at its next file, chunk or stage, removes its temporary file and raises
-``tasks.Cancelled``; no partial file is left and an earlier file of that name stays as it was.
+``Cancelled`` (``seg_core.base.progress``); no partial file is left and an earlier file of that name stays as it was.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import torch
 
 from seg_core.base.atomic import atomic_write
 from seg_core.base.classes import ClassList
+from seg_core.base.progress import Progress, Steps
 from seg_core.data.imageio import index_mask_png
 from seg_core.runs.folder import CHECKPOINT, CLASSES, CONFIG, HISTORY, STATUS, Run
-from seg_core.runner.tasks import Progress, Steps
 
 EXAMPLE_SIZE = (1, 3, 256, 256)
 RUN_FILES = (CONFIG, CLASSES, CHECKPOINT, HISTORY, STATUS)  # what a run zip holds

@@ -1,4 +1,7 @@
-"""Segmentation metrics as pure functions of a confusion matrix."""
+"""Segmentation metrics: a confusion matrix summed over images (``Confusion``), and scores as pure functions of it.
+
+Every score in the engine (validation during training, ``evaluate``, post-processing, the Review page) is
+``Confusion.add(prediction, mask)`` per image, then ``scores``."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,3 +36,24 @@ def scores(cm: np.ndarray, class_names: list[str] | None = None) -> dict:
         "per_class_iou": {n: (None if np.isnan(v) else float(v)) for n, v in zip(names, iou)},
         "per_class_dice": {n: (None if np.isnan(v) else float(v)) for n, v in zip(names, dice)},
     }
+
+
+class Confusion:
+    """(C, C) counts of (true, predicted) pixel pairs summed over images; ``add`` returns the image's own."""
+
+    def __init__(self, num_classes: int):
+        self.num_classes = num_classes
+        self.matrix = np.zeros((num_classes, num_classes), np.int64)
+
+    def add(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        c = confusion(pred, target, self.num_classes)
+        self.matrix += c
+        return c
+
+    def scores(self, class_names: list[str] | None = None) -> dict:
+        return scores(self.matrix, class_names)
+
+
+def image_miou(pred: np.ndarray, target: np.ndarray, num_classes: int) -> float:
+    """One image's mIoU (over the classes in its truth or prediction; unlabelled pixels skipped)."""
+    return scores(confusion(pred, target, num_classes))["miou"]

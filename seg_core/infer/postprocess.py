@@ -12,14 +12,16 @@ the EM membranes the CRF and flips added 0.027 mIoU on 2 held-out slices and cos
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from seg_core.base.progress import cancelled
 from seg_core.infer.crf import CRFParams, dense_crf
-from seg_core.infer.metrics import confusion, scores
+from seg_core.infer.metrics import Confusion
 
 FILE = "postprocess.json"
 VARIANTS = {"plain": (False, False), "tta": (False, True), "crf": (True, False), "crf+tta": (True, True)}  # (crf, tta)
@@ -43,22 +45,22 @@ class Choice:
 
 
 def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: int, amp_dtype=None,
-            crf: CRFParams | None = None, stop: Callable[[], bool] = lambda: False,
+            crf: CRFParams | None = None, cancel: threading.Event | None = None,
             max_images: int = MAX_IMAGES, max_seconds: float = MAX_SECONDS) -> dict:
     """Score ``model`` on held-out ``pairs`` (image, label) plain, with TTA, with the CRF and with both.
 
     Returns {"images", "miou": {variant: score}, "gain": {variant: score - plain}, "crf", "tta", "chosen",
     "reason", "seconds"}; images above ``MAX_PIXELS`` (or too large for class probabilities, ``limits``) are
-    skipped and counted in "skipped_large"."""
+    skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count)."""
     from seg_core.base.limits import limits
     from seg_core.infer.sliding_window import predict_probs
 
     params = crf or CRFParams()
-    cms = {v: np.zeros((num_classes, num_classes), np.int64) for v in VARIANTS}
+    cms = {v: Confusion(num_classes) for v in VARIANTS}
     t0, used, skipped = time.perf_counter(), 0, 0
     model.eval()
     for i in range(min(len(pairs), max_images)):
-        if stop() or (used and time.perf_counter() - t0 > max_seconds):
+        if cancelled(cancel) or (used and time.perf_counter() - t0 > max_seconds):
             break
         image, mask = pairs[i]  # read when needed (a lazy reader is fine)
         if image.shape[0] * image.shape[1] > min(limits().max_prob_pixels, MAX_PIXELS):
@@ -68,13 +70,13 @@ def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: 
                  True: predict_probs(model, image, tta=True, amp_dtype=amp_dtype)}
         for name, (use_crf, use_tta) in VARIANTS.items():
             p = dense_crf(image, probs[use_tta], params) if use_crf else probs[use_tta]
-            cms[name] += confusion(p.argmax(0), mask, num_classes)
+            cms[name].add(p.argmax(0), mask)
         used += 1
     result = {"images": used, "skipped_large": skipped, "seconds": round(time.perf_counter() - t0, 2),
               "crf_params": params.to_dict()}
     if not used:
         return result | choose(None).to_dict() | {"chosen": "plain"}
-    miou = {v: round(scores(cm)["miou"], 4) for v, cm in cms.items()}
+    miou = {v: round(cm.scores()["miou"], 4) for v, cm in cms.items()}
     result |= {"miou": miou, "gain": {v: round(m - miou["plain"], 4) for v, m in miou.items()}}
     c = choose(result)
     return result | c.to_dict() | {"chosen": next(v for v, f in VARIANTS.items() if f == (c.crf, c.tta))}

@@ -12,6 +12,7 @@ from seg_core.base.device import autocast_dtype, pick_device, use_all_cpu_thread
 from seg_core.data.imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
 from seg_core.infer.overlay import overlay
 from seg_core.base.limits import limits, pixels_text
+from seg_core.base.progress import Steps
 from seg_core.infer.sliding_window import predict_mask, predict_probs, probs_to_mask
 from seg_core.runs.folder import Run
 
@@ -77,12 +78,10 @@ def predict_folder(run: Run, images: Path, out: Path, crf: CRFParams | None = No
     """Write ``out/masks/<stem>.png`` (palette index PNG) and ``out/overlays/<stem>.png`` per image.
 
     An unreadable image is reported in the returned rows and skipped; the others still run. ``progress`` gets
-    a ``tasks.Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
-    the next image and raises ``tasks.Cancelled`` saying how many masks were written (they stay, each whole;
+    a ``Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
+    the next image and raises ``Cancelled`` (``seg_core.base.progress``) saying how many masks were written (they stay, each whole;
     ``partial``: the rows so far).
     """
-    from seg_core.runner.tasks import Steps
-
     out = Path(out)
     pred = Predictor(run, device=device, tta=tta, crf=crf)
     files = image_files(images)

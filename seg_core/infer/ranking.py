@@ -7,13 +7,14 @@ and its mirror first, so pixels the model sees differently when mirrored count a
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 
+from seg_core.base.progress import Progress, Steps
 from seg_core.data.imageio import ImageReadError, read_image
 
 MEASURES = ("entropy", "margin")
@@ -51,15 +52,16 @@ class Ranked:
     error: str | None = None  # why the image could not be scored
 
 
-def rank_images(predictor, files: list[Path], measure: str = "entropy",
-                progress: Callable[[int, int, str], None] | None = None,
-                cancelled: Callable[[], bool] | None = None) -> list[Ranked]:
+def rank_images(predictor, files: list[Path], measure: str = "entropy", progress: Progress | None = None,
+                cancel: threading.Event | None = None) -> list[Ranked]:
     """Score every file with ``predictor`` (a ``Predictor``), most uncertain first; unreadable files
-    come last with their error."""
+    come last with their error. ``progress`` gets a ``Count`` per image ("3/12 images ranked"); when
+    ``cancel`` is set, it stops before the next image and raises ``Cancelled`` (``partial``: the rows so far,
+    ranked)."""
     rows: list[Ranked] = []
-    for i, f in enumerate(files):
-        if cancelled and cancelled():
-            break
+    steps = Steps(progress, cancel, len(files), "images ranked")
+    for f in files:
+        steps.check(lambda: f"ranking cancelled after {steps.done} of {len(files)} images", _ranked(rows))
         try:
             pred = predictor.predict(read_image(f), crf=False)
             if pred.probs is None:  # too large for full-size probabilities
@@ -68,6 +70,10 @@ def rank_images(predictor, files: list[Path], measure: str = "entropy",
             rows.append(Ranked(f.name, float(heat.mean()), float((heat > 0.5).mean())))
         except (ImageReadError, ValueError) as err:
             rows.append(Ranked(f.name, float("nan"), float("nan"), str(err)))
-        if progress:
-            progress(i + 1, len(files), f.name)
+        steps.tick(f.name)
+    return _ranked(rows)
+
+
+def _ranked(rows: list[Ranked]) -> list[Ranked]:
+    """Most uncertain first, unreadable files last."""
     return sorted(rows, key=lambda r: (r.error is not None, -r.score if r.error is None else 0))

@@ -101,3 +101,11 @@ def predict_mask(model, image: np.ndarray, tta: bool = False, amp_dtype=None, ti
 
 def probs_to_mask(probs: np.ndarray) -> np.ndarray:
     return probs.argmax(0).astype(np.uint8)
+
+
+def predict_labels(model, image: np.ndarray, tta: bool = False, amp_dtype=None) -> np.ndarray:
+    """The class of every pixel: from the whole image's class probabilities when it is small enough
+    (``MAX_WHOLE_PIXELS``), else tile by tile straight into the mask (memory bounded by a tile)."""
+    if image.shape[0] * image.shape[1] <= MAX_WHOLE_PIXELS:
+        return predict_probs(model, image, tta=tta, amp_dtype=amp_dtype).argmax(0)
+    return predict_mask(model, image, tta=tta, amp_dtype=amp_dtype)[0]

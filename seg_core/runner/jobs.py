@@ -1,8 +1,17 @@
-"""Background training jobs: a thread per job, lock-protected progress, cancel, one job at a time.
+"""The background runner: long work on a thread of the server process, its progress kept for display, Cancel.
 
-The registry lives in the server process (not in a browser session), so a reloaded page or a
-second tab finds the running job again by asking the registry. A job keeps the training events
-(``seg_core.runs.events``) it was sent; ``snapshot()`` copies them for display.
+``REGISTRY.start(kind, label, target, key=...)`` runs ``target(progress, cancel)`` on a new thread: the
+engine's own vocabulary (``seg_core.base.progress``): ``progress`` is given a ``Count`` ("12/40 files") or,
+for a training, the training events (``seg_core.runs.events``); ``cancel`` is a ``threading.Event`` that
+Cancel sets. The job keeps what it was sent: the latest count; for a training its start, last step, loss
+curve, validations and end. A page polls ``Job.snapshot()`` (one consistent copy) and a Cancel button calls
+``Job.cancel()``.
+
+The rules: a training (kind ``TRAIN``) runs one at a time in this process; other work (imports, folder
+predictions, zips, exports) runs at once with anything else, one at a time per kind and key (the same
+workspace, the same run). A refused start raises ``JobRefused`` naming the job that runs. The registry lives
+in the server process (not in a browser session), so a reloaded page or a second tab finds its running job
+again (``active``, ``training``). Starting a training (in this process or torchrun's) is ``launch.py``'s.
 """
 from __future__ import annotations
 
@@ -11,16 +20,23 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
-from seg_core.runs.events import End, Event, Start, Status, Step, Unfreeze, Validation
+from seg_core.base.progress import Cancelled, Count, Progress
+from seg_core.runs.events import End, Start, Status, Step, Unfreeze, Validation
 
-MAX_POINTS = 5000  # loss-curve points kept per job
+TRAIN = "train"  # the kind of a training job
+MAX_POINTS = 5000  # loss-curve points kept per training
+KEEP_FINISHED = 50  # finished jobs kept for display (the oldest are forgotten)
 ACTIVE = ("starting", "running")
+CANCELLING = {TRAIN: "cancelling: stopping after the current step and keeping the best checkpoint"}
+
+Target = Callable[[Progress, threading.Event], Any]
 
 
 class JobRefused(RuntimeError):
-    """A job is already running; the message says which."""
+    """A job that may not run beside it is running; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -29,18 +45,22 @@ class JobSnapshot:
 
     id: str
     kind: str
+    key: str
     label: str
     state: str  # starting, running, done, cancelled, failed
     started: float
-    start: Start | None
+    ended: float | None
+    message: str  # what it is doing (a training's status), cancelled: what was kept; failed: the traceback
+    error: str | None
+    result: Any  # the target's return value; when cancelled, what was done (Cancelled.partial)
+    cancel_requested: bool
+    count: Count | None  # counted work: the latest count
+    start: Start | None  # a training: its events
     last_step: Step | None
     curve: list[dict]  # {"step", "loss", "elapsed"} points for the live loss curve
     validations: list[Validation]
     end: End | None
-    message: str
-    error: str | None
-    first_progress_s: float | None
-    cancel_requested: bool
+    first_progress_s: float | None  # seconds from start to the first progress (a count, a training step)
 
     @property
     def active(self) -> bool:
@@ -48,13 +68,24 @@ class JobSnapshot:
 
     @property
     def fraction(self) -> float:
-        """0..1 of the run done."""
+        """0..1 of the work done."""
         if self.state == "done":
             return 1.0
-        return min(max(self.last_step.progress if self.last_step else 0.0, 0.0), 1.0)
+        if self.last_step is not None:
+            return min(max(self.last_step.progress, 0.0), 1.0)
+        return self.count.fraction if self.count is not None else 0.0
 
-    def summary(self) -> str:
-        """One line: step (of total, or seconds of the budget), epoch, loss, ETA, speed."""
+    def text(self) -> str:
+        """One line for a progress bar. A training: step (of total, or seconds of the budget), epoch, loss,
+        ETA, speed. Other work: its label and count (or "starting"), and a pending cancel."""
+        if self.kind == TRAIN:
+            return self._training_text()
+        now = self.count.text(stage=False) if self.count else "starting"
+        if self.cancel_requested and self.active:
+            now += " · cancelling after the current step"
+        return f"{self.label}: {now}"
+
+    def _training_text(self) -> str:
         s, st = self.last_step, self.start
         if s is None:
             return "preparing data and model" if self.active else self.state
@@ -77,52 +108,62 @@ class Job:
     id: str
     kind: str
     label: str
+    key: str = ""
     output: str | None = None  # the folder the job writes (a run), if any
     state: str = "starting"  # starting, running, done, cancelled, failed
     started: float = field(default_factory=time.time)
-    first_progress_s: float | None = None  # seconds from start to the first training step
+    ended: float | None = None
+    message: str = ""
+    error: str | None = None
+    result: Any = None
+    count: Count | None = None
     start: Start | None = None
     last_step: Step | None = None
     curve: list[dict] = field(default_factory=list)
     validations: list[Validation] = field(default_factory=list)
     end: End | None = None
-    message: str = ""
-    error: str | None = None
-    stop_event: threading.Event = field(default_factory=threading.Event)
+    first_progress_s: float | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
-    def report(self, event: Event) -> None:
-        """Progress callback for the engine (called on the job's thread)."""
+    def report(self, report) -> None:
+        """The progress callback handed to the target (called on the job's thread): a Count or a training
+        event; anything else is ignored."""
         with self._lock:
-            if isinstance(event, Step):
+            if isinstance(report, (Count, Step)):
                 if self.first_progress_s is None:
                     self.first_progress_s = time.time() - self.started
                 self.state = "running"
-                self.last_step = event
+            if isinstance(report, Count):
+                self.count = report
+            elif isinstance(report, Step):
+                self.last_step = report
                 if len(self.curve) < MAX_POINTS:
-                    self.curve.append({"step": event.step, "loss": event.loss, "elapsed": event.elapsed})
-            elif isinstance(event, Validation):
-                self.validations.append(event)
-            elif isinstance(event, Status):
-                self.message = event.message
-            elif isinstance(event, Start):
-                self.start = event
-            elif isinstance(event, Unfreeze):
-                self.message = f"unfroze the encoder at epoch {event.epoch}"
-            elif isinstance(event, End):
-                self.end = event
+                    self.curve.append({"step": report.step, "loss": report.loss, "elapsed": report.elapsed})
+            elif isinstance(report, Validation):
+                self.validations.append(report)
+            elif isinstance(report, Status):
+                self.message = report.message
+            elif isinstance(report, Start):
+                self.start = report
+            elif isinstance(report, Unfreeze):
+                self.message = f"unfroze the encoder at epoch {report.epoch}"
+            elif isinstance(report, End):
+                self.end = report
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
-            return JobSnapshot(self.id, self.kind, self.label, self.state, self.started, self.start,
-                               self.last_step, list(self.curve), list(self.validations), self.end, self.message,
-                               self.error, self.first_progress_s, self.stop_event.is_set())
+            return JobSnapshot(self.id, self.kind, self.key, self.label, self.state, self.started, self.ended,
+                               self.message, self.error, self.result, self.cancel_event.is_set(), self.count,
+                               self.start, self.last_step, list(self.curve), list(self.validations), self.end,
+                               self.first_progress_s)
 
     def cancel(self) -> None:
-        self.stop_event.set()
+        self.cancel_event.set()
         with self._lock:
-            self.message = "cancelling: stopping after the current step and keeping the best checkpoint"
+            if self.kind in CANCELLING:
+                self.message = CANCELLING[self.kind]
 
     @property
     def active(self) -> bool:
@@ -133,80 +174,70 @@ class Job:
             self.thread.join(timeout)
         return not self.active
 
-    def _body(self, target: Callable[[Callable[[Event], None], threading.Event], object],
-              release: Callable[[], None] | None = None) -> None:
+    def _run(self, target: Target) -> None:
+        state, result, message, error = "done", None, None, None
         try:
-            self._run_target(target)
-        finally:
-            if release is not None:
-                release()
-
-    def _run_target(self, target: Callable[[Callable[[Event], None], threading.Event], object]) -> None:
-        from seg_core.train.loop import Cancelled
-
-        try:
-            target(self.report, self.stop_event)
-            with self._lock:  # a training says how it ended (a cancel may also come from another process)
-                self.state = self.end.state if self.end is not None else \
-                    "cancelled" if self.stop_event.is_set() else "done"
+            result = target(self.report, self.cancel_event)
         except Cancelled as err:
-            with self._lock:
-                self.state, self.message = "cancelled", str(err)
+            state, result, message = "cancelled", err.partial, str(err)
         except BaseException as err:  # shown to the user, not lost in a log
-            with self._lock:
-                self.state = "failed"
-                self.error = f"{type(err).__name__}: {err}"
-                self.message = traceback.format_exc(limit=6)
+            state, error, message = "failed", f"{type(err).__name__}: {err}", traceback.format_exc(limit=6)
+        with self._lock:
+            if state == "done" and self.end is not None:  # a training says how it ended (a cancel may also
+                state = self.end.state  # come from another process)
+            elif state == "done" and self.kind == TRAIN and self.cancel_event.is_set():
+                state = "cancelled"
+            self.state, self.result, self.error, self.ended = state, result, error, time.time()
+            if message is not None:
+                self.message = message
 
 
 class JobRegistry:
-    """All jobs of this process; at most one active at a time."""
+    """The jobs of this process: one training at a time, other work one at a time per kind and key."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.jobs: dict[str, Job] = {}
 
-    def active(self) -> Job | None:
+    def get(self, job_id: str | None) -> Job | None:
         with self._lock:
-            return next((j for j in self.jobs.values() if j.active), None)
+            return self.jobs.get(job_id) if job_id else None
 
-    def latest(self) -> Job | None:
+    def active(self, kind: str | None = None, key: str | None = None) -> list[Job]:
+        """Running jobs, of ``kind`` and ``key`` when given (oldest first)."""
         with self._lock:
-            return max(self.jobs.values(), key=lambda j: j.started, default=None)
+            return sorted((j for j in self.jobs.values() if j.active and kind in (None, j.kind) and key in (None, j.key)),
+                          key=lambda j: j.started)
+
+    def training(self) -> Job | None:
+        """The training running in this process, if any."""
+        return next(iter(self.active(TRAIN)), None)
+
+    def latest(self, kind: str = TRAIN) -> Job | None:
+        """The newest job of ``kind`` (running or ended)."""
+        with self._lock:
+            return max((j for j in self.jobs.values() if j.kind == kind), key=lambda j: j.started, default=None)
 
     def writing(self, folder) -> Job | None:
         """The active job that writes ``folder`` (a run being trained), if any."""
-        from pathlib import Path
+        folder = Path(folder).absolute()
+        return next((j for j in self.active() if j.output is not None and Path(j.output).absolute() == folder), None)
 
-        job = self.active()
-        return job if job is not None and job.output is not None and Path(job.output) == Path(folder) else None
-
-    def get(self, job_id: str | None) -> Job | None:
-        return self.jobs.get(job_id) if job_id else None
-
-    def start(self, kind: str, label: str, target: Callable[[Callable[[Event], None], threading.Event], object],
-              output: str | None = None, lock: bool = True) -> Job:
-        """Run ``target(progress, stop_event)`` on a new thread; refuse if a job is running. A training job
-        (kind "train" with an ``output`` run folder) also takes that runs folder's training lock
-        (``train_lock``) for its whole life, so a training in another process refuses it too; not with
-        ``lock=False``: a job that follows a training in other processes (``launch.py``), which lock it."""
+    def start(self, kind: str, label: str, target: Target, key: str = "", output: str | None = None) -> Job:
+        """Run ``target(progress, cancel)`` on a new thread; refuse (JobRefused) while a training runs (for a
+        training) or a job of the same kind and key runs. The target must not use objects that a page may
+        free meanwhile (copy uploads first)."""
         with self._lock:
-            running = next((j for j in self.jobs.values() if j.active), None)
+            running = next((j for j in self.jobs.values() if j.active and j.kind == kind
+                            and (kind == TRAIN or j.key == key)), None)
             if running is not None:
                 raise JobRefused(f"'{running.label}' is still running; wait for it or cancel it first")
-            release = None
-            if kind == "train" and output is not None and lock:
-                from pathlib import Path
-
-                from seg_core.base import locks as train_lock
-                try:
-                    train_lock.acquire(Path(output).parent, output)
-                except train_lock.TrainingBusy as err:
-                    raise JobRefused(str(err)) from None
-                release = lambda: train_lock.release(Path(output).parent, output)  # noqa: E731
-            job = Job(id=uuid.uuid4().hex[:8], kind=kind, label=label, output=output)
+            finished = sorted((j for j in self.jobs.values() if not j.active), key=lambda j: j.started)
+            for old in finished[:max(0, len(finished) - KEEP_FINISHED + 1)]:
+                del self.jobs[old.id]
+            job = Job(id=uuid.uuid4().hex[:8], kind=kind, label=label, key=key, output=output)
             self.jobs[job.id] = job
-        job.thread = threading.Thread(target=job._body, args=(target, release), name=f"job-{job.id}", daemon=True)
+        job.thread = threading.Thread(target=job._run, args=(target,), name=f"job-{kind}-{job.id}", daemon=True)
         job.thread.start()
         return job
 

@@ -1,6 +1,11 @@
-"""Training in several processes, started from the app: torchrun as a subprocess, followed from the run folder.
+"""Starting a training job: on a thread of this process, or in several processes (torchrun as a subprocess,
+followed from the run folder).
 
-The app writes the run's settings into the new run folder and starts
+``start_training`` is the one way the app starts a training: refused (``JobRefused``) while one runs here or
+another process holds the runs folder's training lock; the training itself takes that lock (rank 0 under
+torchrun), once.
+
+For several processes the app writes the run's settings into the new run folder and starts
 ``python -m torch.distributed.run --standalone --nproc_per_node N -m seg_core train --config <settings>``
 (torchrun is the launcher; NCCL between GPUs, gloo on CPUs). The processes train together and rank 0
 writes the run folder as any training does, its events included (``events.jsonl``, ``event_log.py``).
@@ -27,11 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seg_core.base.atomic import atomic_write_text
+from seg_core.base.progress import Cancelled
+from seg_core.runner.jobs import TRAIN, JobRefused
 from seg_core.runs.event_log import read_events
 from seg_core.runs.events import End, Event
 from seg_core.runs.folder import EVENTS, Run
 from seg_core.runs.config import TrainConfig
 from seg_core.base.locks import describe, holder, owner_alive, process_start
+from seg_core.training.loop import train
 
 SETTINGS = "train_settings.json"  # in the run folder: the settings the app launched it with
 LAUNCH = "launch.json"  # in the run folder: the torchrun process, the processes, the command
@@ -149,18 +157,16 @@ def log_error(run: Path, lines: int = 15) -> str:
     return "\n".join(out)
 
 
-def follow(launched: Launched, progress, stop: threading.Event, poll_s: float = POLL_S,
+def follow(launched: Launched, progress, cancel: threading.Event, poll_s: float = POLL_S,
            grace_s: float = CANCEL_GRACE_S) -> Run:
-    """Pass the launched training's events to ``progress`` until its processes end; ``stop`` cancels it
+    """Pass the launched training's events to ``progress`` until its processes end; ``cancel`` cancels it
     (the cancel file, then SIGTERM to torchrun after ``grace_s``). Returns the run; raises Cancelled when
     it was cancelled before its first step, RuntimeError (with the end of its log) when it ended without
     finishing."""
-    from seg_core.train.loop import Cancelled
-
     run = Run(launched.run)
     offset, end, cancelled_at = 0, None, None
     while True:
-        if stop.is_set() and cancelled_at is None:
+        if cancel.is_set() and cancelled_at is None:
             run.request_cancel()
             cancelled_at = time.time()
         alive = launched.alive()
@@ -181,7 +187,7 @@ def follow(launched: Launched, progress, stop: threading.Event, poll_s: float = 
         launched.proc.wait()
     if end is not None:
         return run
-    if stop.is_set() or run.cancel_requested:
+    if cancel.is_set() or run.cancel_requested:
         raise Cancelled("cancelled before the first training step; nothing was saved")
     code = launched.returncode()
     raise RuntimeError(f"the {launched.processes} training processes ended without finishing"
@@ -189,33 +195,33 @@ def follow(launched: Launched, progress, stop: threading.Event, poll_s: float = 
                        + f"; from {Path(launched.run) / LOG}:\n{log_error(Path(launched.run))}")
 
 
-def start_job(registry, cfg: TrainConfig, processes: int, label: str):
-    """A background job of ``registry`` that launches torchrun and follows it (Cancel cancels it). Refused
-    (JobRefused) while a job runs or another process holds the runs folder's training lock; rank 0 of the
-    launched training takes that lock itself."""
-    from seg_core.runner.jobs import JobRefused
-
+def start_training(registry, cfg: TrainConfig, label: str, processes: int = 1):
+    """A training job of ``registry`` (Cancel cancels it): ``train`` on its thread, or with ``processes`` > 1
+    torchrun launched and followed. Refused (JobRefused) while a training runs here or another process holds
+    the runs folder's training lock; the training takes that lock itself (rank 0 of torchrun's)."""
     cfg.validate()
-    owner = holder(Path(cfg.out).parent) if registry.active() is None else None  # else the registry refuses
+    owner = holder(Path(cfg.out).parent) if registry.training() is None else None  # else the registry refuses
     if owner is not None:
         raise JobRefused(f"{describe(owner)}; wait for it or cancel it first")
-    return registry.start("train", label, lambda progress, stop: follow(start(cfg, processes, label), progress, stop),
-                          output=str(Path(cfg.out).absolute()), lock=False)
+    if processes > 1:
+        def target(progress, cancel):
+            return follow(start(cfg, processes, label), progress, cancel)
+    else:
+        def target(progress, cancel):
+            return train(cfg, progress, cancel)
+    return registry.start(TRAIN, label, target, output=str(Path(cfg.out).absolute()))
 
 
 def reattach(registry, runs_dir: Path, poll_s: float = POLL_S):
     """Pick up a torchrun training started earlier (before a restart of the server) that still runs: a job
-    following it, or None when there is none (or a job of this process already runs)."""
-    from seg_core.runner.jobs import JobRefused
-
-    if registry.active() is not None:
+    following it, or None when there is none (or a training of this process already runs)."""
+    if registry.training() is not None:
         return None
     launched = current(runs_dir)
     if launched is None:
         return None
     try:
-        return registry.start("train", launched.label,
-                              lambda progress, stop: follow(launched, progress, stop, poll_s),
-                              output=launched.run, lock=False)
+        return registry.start(TRAIN, launched.label, lambda progress, cancel: follow(launched, progress, cancel, poll_s),
+                              output=launched.run)
     except JobRefused:  # another page picked it up at the same moment
-        return registry.active()
+        return registry.training()

@@ -1,50 +1,103 @@
 """A training run's settings (``TrainConfig``), their defaults and their checks, in the words a user sees.
 
-The Train page labels its widgets with ``LABELS`` and the CLI takes its defaults from ``TrainConfig``
-and maps each flag onto a field, so an error names the setting the way the user met it.
+Each setting is declared once, as its field below: the type, the default, and (``setting(...)``) its name on
+the Train page and in every error about it, the page's help text, its bounds or choices, and its
+command-line flag's help. ``TrainConfig.validate()`` checks those bounds and choices; the CLI's ``train``
+flags are generated from them (``--field-name``, the field's default and type); the Train page takes each
+widget's label, help and limits from ``SETTINGS``; both build the config with ``build_config``. So a new
+setting is added here, in one place: it gets a flag, a widget (the page's advanced options show any setting
+its layout does not place) and its checks.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import numbers
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
-from seg_core.model.architectures import DEFAULT_ARCH
+from seg_core.model.architectures import ARCHITECTURES, DEFAULT_ARCH
 from seg_core.data.augment import AugmentConfig
-from seg_core.model.backbones import DEFAULT_BACKBONE
+from seg_core.model.backbones import BACKBONES, DEFAULT_BACKBONE
 from seg_core.base.device import PRECISIONS
 from seg_core.base.mask_values import MAX_CLASSES, MODES
+from seg_core.model.losses import LOSSES
 from seg_core.model.network import OUTPUT_MULTIPLE
 
 MAX_WORKERS = 64  # DataLoader worker processes
+DEFAULT_BUDGET_S = 300.0  # seconds a run trains when neither epochs nor a time budget is given
 
-# field -> the setting's name on the Train page (and in every error about it)
-LABELS: dict[str, str] = {
-    "data": "Data folder",
-    "val_data": "Validation folder",
-    "out": "Run folder",
-    "backbone": "Backbone",
-    "arch": "Architecture",
-    "weights": "Initial weights",
-    "freeze_depth": "Freeze depth",
-    "unfreeze_after": "Unfreeze everything after epoch",
-    "epochs": "Epochs",
-    "time_budget": "Time budget (seconds)",
-    "num_classes": "Number of classes",
-    "ignore_index": "Unlabelled value",
-    "mask_values": "Mask values",
-    "img_size": "Training crop",
-    "loss": "Loss",
-    "class_weights": "Class weights",
-    "lr": "Learning rate",
-    "batch_size": "Batch size",
-    "val_fraction": "Validation fraction",
-    "precision": "Precision",
-    "init_run": "Continue from run",
-    "num_workers": "Data loading processes",
-    "cache_mb": "Image cache (MB)",
-    "unlabelled": "Learn from unlabelled images",
-    "ema": "Keep an average of the weights (EMA)",
-}
+
+@dataclass(frozen=True)
+class Setting:
+    """What a user is told about one TrainConfig field, wherever they set it.
+
+    ``min``/``max`` bound a number (``above``/``below``: the bound itself is excluded; ``zero`` says what 0
+    means, ``unit`` follows the bound in the error); ``choices`` is the allowed values (a registry: ``named``,
+    an unknown value is "unknown"); ``parse`` reads the setting from text (the CLI, a text box). ``flag``:
+    whether the CLI has it (``--name-with-dashes``); ``page``: whether the Train page shows it.
+    ``name`` and ``kind`` (bool, int, float, str, or None for a structured value) come from the field."""
+
+    label: str
+    help: str = ""
+    flag_help: str | None = None
+    metavar: str | None = None
+    min: float | None = None
+    max: float | None = None
+    above: bool = False
+    below: bool = False
+    zero: str = ""
+    unit: str = ""
+    choices: Mapping | tuple | None = None
+    named: bool = False
+    parse: Callable[[str | None], Any] | None = None
+    flag: bool = True
+    page: bool = True
+    name: str = ""
+    kind: type | None = None
+
+    @property
+    def cli_flag(self) -> str:
+        return flag_of(self.name)
+
+    def rule(self) -> str:
+        """The bounds in words: "must be at least 1", "must be from 0 up to (not including) 1"."""
+        lo = f"{self.min:g}" + (f" ({self.zero})" if self.zero else "")
+        if self.max is None:
+            if self.above:
+                return f"must be more than {lo}{self.unit}"
+            return f"must be {lo} or more" if self.min == 0 else f"must be at least {lo}"
+        if self.below:
+            return f"must be from {lo} up to (not including) {self.max:g}"
+        return f"must be {lo} up to {self.max:g}" if self.zero else f"must be {lo}..{self.max:g}"
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is out of this setting's bounds or choices, or None (None values are not checked)."""
+        if value is None:
+            return None
+        if self.choices is not None and value not in self.choices:
+            options = ", ".join(self.choices)
+            return f"unknown '{value}'; choose one of: {options}" if self.named else \
+                f"must be one of {options}, got '{value}'"
+        if self.min is None and self.max is None:
+            return None
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or (
+                self.kind is int and not isinstance(value, numbers.Integral)):
+            return f"{self.rule()}, got {value}"
+        low_ok = self.min is None or (value > self.min if self.above else value >= self.min)
+        high_ok = self.max is None or (value < self.max if self.below else value <= self.max)
+        return None if low_ok and high_ok else f"{self.rule()}, got {value}"
+
+
+def flag_of(field_name: str) -> str:
+    """A setting's command-line flag: the field's name with dashes (``--img-size``)."""
+    return "--" + field_name.replace("_", "-")
+
+
+def setting(default: Any = MISSING, *, factory: Callable[[], Any] | None = None, **meta) -> Any:
+    """A TrainConfig field with its ``Setting`` (keyword arguments) in the field's metadata."""
+    kw = {"default_factory": factory} if factory is not None else {"default": default}
+    return field(metadata={"setting": Setting(**meta)}, **kw)
 
 
 class ConfigError(ValueError):
@@ -52,137 +105,8 @@ class ConfigError(ValueError):
 
     def __init__(self, field_name: str, message: str):
         self.field = field_name
-        super().__init__(f"{LABELS.get(field_name, field_name)}: {message}")
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    val_data: str | None = None
-    backbone: str = DEFAULT_BACKBONE
-    arch: str = DEFAULT_ARCH
-    weights: str = "imagenet"  # "imagenet", "none", or a weights file or folder
-    freeze_depth: int = 3  # measured default: stages 1-3 frozen, then all (benchmarks/)
-    unfreeze_after: int | None = 8  # epochs; then all stages train at lr * encoder_lr_factor
-    epochs: int | None = None
-    time_budget: float | None = None  # seconds; with neither this nor epochs: DEFAULT_BUDGET_S
-    num_classes: int | None = None
-    ignore_index: int | None = None
-    mask_values: str = "auto"  # how mask values read: auto (the stated rules), index or binary (mask_values.py)
-    img_size: tuple[int, int] | None = None  # crop (H, W); None: from the images, at most 512 a side
-    loss: str = "ce+dice"
-    class_weights: list[float] | str | None = "balanced"  # per class, or "balanced": from the training pixels
-    lr: float = 2e-3  # decoder; the encoder gets lr * encoder_lr_factor
-    encoder_lr_factor: float = 0.3
-    weight_decay: float = 1e-4
-    batch_size: int = 4
-    val_fraction: float = 0.2
-    seed: int = 0
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    precision: str = "auto"
-    device: str = "auto"
-    require_masks: bool = True  # False: train on the labelled images, skip the others (the app)
-    val_interval_s: float = 10.0  # validate at an epoch end at most this often (and always at the end)
-    init_run: str | None = None  # a run folder whose checkpoint the model starts from (same classes)
-    num_workers: int = 0  # DataLoader processes that read and augment images (0: the training process;
-    #                       measured fastest on 2 cores, see benchmarks/bench_scale.py)
-    unlabelled: str | None = None  # a folder whose images without a mask in ``data`` train as pseudo-labels
-    #                                (semi_supervised.py); the data folder itself: its own unlabelled images
-    ema: bool = False  # validate and save an exponential moving average of the weights (always with unlabelled)
-    cache_mb: int = 512  # decoded images kept in memory on this machine, in all (processes, workers and
-    #                      validation share it); beyond it images are read again (a decode is small next to a step)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["augment"] = self.augment.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        d["augment"] = AugmentConfig.from_dict(d.get("augment"))
-        if d.get("img_size") is not None:
-            d["img_size"] = tuple(d["img_size"])
-        return cls(**d)
-
-    def validate(self) -> "TrainConfig":
-        """Raise ConfigError for the first setting out of range; returns self."""
-        from seg_core.model.architectures import ARCHITECTURES, get_architecture
-        from seg_core.model.backbones import BACKBONES
-        from seg_core.model.losses import LOSSES
-        from seg_core.runs.folder import Run
-
-        def need(ok: bool, name: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(name, message)
-
-        need(self.backbone in BACKBONES, "backbone", f"unknown '{self.backbone}'; choose one of: {', '.join(BACKBONES)}")
-        need(self.arch in ARCHITECTURES, "arch", f"unknown '{self.arch}'; choose one of: {', '.join(ARCHITECTURES)}")
-        try:
-            get_architecture(self.arch, self.backbone)
-        except ValueError as err:
-            raise ConfigError("arch", str(err)) from None
-        need(self.loss in LOSSES, "loss", f"unknown '{self.loss}'; choose one of: {', '.join(LOSSES)}")
-        need(self.precision in PRECISIONS, "precision", f"must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
-        need(self.weights in ("imagenet", "none") or Path(self.weights).exists(), "weights",
-             f"'{self.weights}' is neither ImageNet, none, nor an existing weights file or folder")
-        need(self.freeze_depth >= 0, "freeze_depth", f"must be 0 or more, got {self.freeze_depth}")
-        need(self.unfreeze_after is None or self.unfreeze_after >= 0, "unfreeze_after",
-             f"must be 0 or more, got {self.unfreeze_after}")
-        need(self.epochs is None or self.epochs >= 1, "epochs", f"must be at least 1, got {self.epochs}")
-        need(self.time_budget is None or self.time_budget > 0, "time_budget",
-             f"must be more than 0 seconds, got {self.time_budget}")
-        need(self.lr > 0, "lr", f"must be more than 0, got {self.lr}")
-        need(self.batch_size >= 1, "batch_size", f"must be at least 1, got {self.batch_size}")
-        need(isinstance(self.num_workers, int) and 0 <= self.num_workers <= MAX_WORKERS, "num_workers",
-             f"must be 0 (read images in the training process) up to {MAX_WORKERS}, got {self.num_workers}")
-        need(isinstance(self.cache_mb, int) and self.cache_mb >= 0, "cache_mb",
-             f"must be 0 (keep no decoded image) or more, got {self.cache_mb}")
-        need(self.unlabelled is None or Path(self.unlabelled).is_dir(), "unlabelled",
-             f"'{self.unlabelled}' is not a folder of images")
-        need(0 <= self.val_fraction < 1, "val_fraction", f"must be from 0 up to (not including) 1, got {self.val_fraction}")
-        need(self.mask_values in MODES, "mask_values",
-             f"must be one of {', '.join(MODES)}, got '{self.mask_values}'")
-        need(self.num_classes is None or 2 <= self.num_classes <= MAX_CLASSES, "num_classes",
-             f"must be 2..{MAX_CLASSES}, got {self.num_classes}")
-        if self.img_size is not None:
-            h, w = self.img_size
-            need(h > 0 and w > 0 and not h % OUTPUT_MULTIPLE and not w % OUTPUT_MULTIPLE, "img_size",
-                 f"sides must be positive multiples of {OUTPUT_MULTIPLE}, like 352x480; got {h}x{w}")
-            need(self.batch_size * (h // OUTPUT_MULTIPLE) * (w // OUTPUT_MULTIPLE) > 1, "img_size",
-                 f"{h}x{w} with a batch of 1 is too small to train (the network's deepest layer would see "
-                 "a single pixel); use a larger crop or batch")
-            self.check_crop_batch(h, w)
-        if self.init_run is not None:
-            init = Run(self.init_run)
-            need(init.is_run, "init_run", f"'{self.init_run}' is not a run folder")
-            need(init.has_checkpoint, "init_run", f"run '{init.name}' has no checkpoint to continue from")
-            c = init.config
-            need((c.get("backbone"), c.get("arch")) == (self.backbone, self.arch), "init_run",
-                 f"run '{init.name}' is a {c.get('backbone')} {c.get('arch')}; choose the same backbone and "
-                 f"architecture to continue from it (now {self.backbone} {self.arch})")
-        cw = self.class_weights
-        if cw not in (None, "balanced"):
-            need(isinstance(cw, (list, tuple)) and all(isinstance(v, (int, float)) and v >= 0 for v in cw)
-                 and any(v > 0 for v in cw), "class_weights",
-                 f"must be 'balanced', none, or one number of 0 or more per class; got {cw!r}")
-        return self
-
-
-    def check_crop_batch(self, h: int, w: int, automatic: bool = False) -> None:
-        """Training crop x batch size within ``limits.max_train_pixels`` (SEG_CORE_MAX_TRAIN_PIXELS): the memory
-        a training step takes grows with it. ``automatic``: the crop was chosen from the images."""
-        from seg_core.base.limits import exceeded, limits
-
-        lim = limits()
-        px = h * w * self.batch_size
-        if px > lim.max_train_pixels:
-            crop = f"the automatic crop {h}x{w}" if automatic else f"{h}x{w}"
-            err = exceeded("", "max_train_pixels", f"{crop} x a batch of {self.batch_size} = {px / 1e6:.1f} "
-                           "megapixels per step", f"{lim.max_train_pixels / 1e6:.1f} megapixels",
-                           lim.max_train_pixels, "use a smaller crop or batch")
-            raise ConfigError("batch_size" if automatic else "img_size", str(err))
+        s = SETTINGS.get(field_name)
+        super().__init__(f"{s.label if s else field_name}: {message}")
 
 
 def parse_img_size(text: str | None) -> tuple[int, int] | None:
@@ -207,3 +131,189 @@ def parse_class_weights(text: str | None) -> list[float] | str | None:
         return [float(v) for v in text.split(",")]
     except ValueError:
         raise ConfigError("class_weights", f"must be 'balanced', 'none' or numbers like 1,2.5,4; got '{text}'") from None
+
+
+@dataclass
+class TrainConfig:
+    data: str = setting(label="Data folder", page=False,
+                        flag_help="the data set folder (required unless --config names it)")
+    out: str = setting(label="Run folder", page=False,
+                       flag_help="the run folder to write (required unless --config names it)")
+    val_data: str | None = setting(None, label="Validation folder", page=False)
+    backbone: str = setting(DEFAULT_BACKBONE, label="Backbone", choices=BACKBONES, named=True)
+    arch: str = setting(DEFAULT_ARCH, label="Architecture", choices=ARCHITECTURES, named=True)
+    weights: str = setting("imagenet", label="Initial weights",  # "imagenet", "none", or a weights file or folder
+                           flag_help="imagenet, none, or a weights file/folder")
+    freeze_depth: int = setting(3, label="Freeze depth", min=0,  # measured: stages 1-3 frozen, then all (benchmarks/)
+                                flag_help="encoder stages to freeze (0 = none)")
+    unfreeze_after: int | None = setting(8, label="Unfreeze everything after epoch", min=0,  # then all stages
+                                         flag_help="epochs before unfreezing the whole encoder")  # train at lr * encoder_lr_factor
+    epochs: int | None = setting(None, label="Epochs", min=1)
+    time_budget: float | None = setting(None, label="Time budget (seconds)", min=0, above=True, unit=" seconds",
+                                        flag_help=f"seconds (default {DEFAULT_BUDGET_S:.0f} when no --epochs)")
+    num_classes: int | None = setting(None, label="Number of classes", min=2, max=MAX_CLASSES, page=False)
+    ignore_index: int | None = setting(
+        None, label="Unlabelled value", page=False, metavar="VALUE",
+        flag_help="the mask value of unlabelled pixels (default: the folder's classes.json \"unlabelled\", for "
+                  "evaluate else the run's)")
+    mask_values: str = setting(  # how mask values read: auto (the stated rules), index or binary (mask_values.py)
+        "auto", label="Mask values", choices=MODES, page=False,
+        flag_help="how mask values read: auto (default: class indices; 0/255-only masks of 2 classes are binary when "
+                  "nothing marks 255 unlabelled; ambiguous folders are refused), index (class indices, the unlabelled "
+                  "value skipped), binary (2 classes: 0 is class 0, 1 and 255 class 1)")
+    img_size: tuple[int, int] | None = setting(  # crop (H, W); None: from the images, at most 512 a side
+        None, label="Training crop", parse=parse_img_size,
+        flag_help="training crop HxW, multiples of 32 (default: from the images)")
+    loss: str = setting("ce+dice", label="Loss", choices=LOSSES, named=True)
+    class_weights: list[float] | str | None = setting(  # per class, or "balanced": from the training pixels
+        "balanced", label="Class weights", parse=parse_class_weights,
+        help="Weights from how many pixels of each class the training masks hold.",
+        flag_help="'balanced' (rarer classes weigh more), comma-separated weights per class, or 'none'")
+    lr: float = setting(2e-3, label="Learning rate", min=0, above=True)  # decoder; encoder: lr * encoder_lr_factor
+    encoder_lr_factor: float = 0.3
+    weight_decay: float = 1e-4
+    batch_size: int = setting(4, label="Batch size", min=1)
+    val_fraction: float = setting(
+        0.2, label="Validation fraction", min=0, max=1, below=True,
+        help="Share of the labelled images held out to choose the best checkpoint and measure the CRF and flips "
+             "(0: train on all, keep the last weights).",
+        flag_help="share of the labelled images held out to choose the checkpoint (0: train on all, keep the last "
+                  "weights)")
+    seed: int = setting(0, label="Seed", page=False)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    precision: str = setting("auto", label="Precision", choices=PRECISIONS, page=False)
+    device: str = setting("auto", label="Device", page=False)
+    require_masks: bool = True  # False: train on the labelled images, skip the others (the app)
+    val_interval_s: float = 10.0  # validate at an epoch end at most this often (and always at the end)
+    init_run: str | None = setting(  # a run folder whose checkpoint the model starts from (same classes)
+        None, label="Continue from run",
+        help="Start from that run's trained model and train on the current labels: faster than starting again. "
+             "Only runs trained on the current classes are listed.",
+        flag_help="continue from this run's checkpoint (same classes, backbone and architecture)")
+    num_workers: int = setting(  # measured fastest on 2 cores with 0 (benchmarks/bench_scale.py)
+        0, label="Data loading processes", min=0, max=MAX_WORKERS, zero="read images in the training process",
+        help="Processes that read, decode and augment images while the model trains (0: the training process "
+             "does it; fastest on a few CPU cores).",
+        flag_help="DataLoader processes that read and augment the images (0: the training process)")
+    unlabelled: str | None = setting(  # semi_supervised.py; the data folder itself: its own unlabelled images
+        None, label="Learn from unlabelled images", metavar="DIR",
+        help="The images without a mask train too, from 30 % of the run on: a slowly averaged copy of the model "
+             "labels them where it is confident, and the model learns those labels from strongly altered versions "
+             "of the images. Those steps take longer. Off by default: in the benchmarks (README) it scored below "
+             "the labels alone on every data set so far, by up to a quarter on street scenes.",
+        flag_help="also learn from the images of DIR that have no mask (confident pseudo-labels of a mean teacher); "
+                  "DIR may be --data itself")
+    ema: bool = setting(False, label="Keep an average of the weights (EMA)",  # always so with unlabelled images
+                        help="Validates and saves a moving average of the weights (always so with unlabelled images).",
+                        flag_help="validate and save a moving average of the weights")
+    cache_mb: int = setting(  # processes, workers and validation share it; a decode is small next to a step
+        512, label="Image cache (MB)", min=0, zero="keep no decoded image",
+        help="Decoded images kept in memory; beyond it images are read again from disk, so large data sets train "
+             "in bounded memory.",
+        flag_help="decoded images kept in memory, in MB")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["augment"] = self.augment.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["augment"] = AugmentConfig.from_dict(d.get("augment"))
+        if d.get("img_size") is not None:
+            d["img_size"] = tuple(d["img_size"])
+        return cls(**d)
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError for the first setting out of range; returns self."""
+        from seg_core.model.architectures import get_architecture
+        from seg_core.runs.folder import Run
+
+        def need(ok: bool, name: str, message: str) -> None:
+            if not ok:
+                raise ConfigError(name, message)
+
+        for name, s in SETTINGS.items():  # the declared bounds and choices
+            problem = s.problem(getattr(self, name))
+            if problem is not None:
+                raise ConfigError(name, problem)
+        try:
+            get_architecture(self.arch, self.backbone)
+        except ValueError as err:
+            raise ConfigError("arch", str(err)) from None
+        need(self.weights in ("imagenet", "none") or Path(self.weights).exists(), "weights",
+             f"'{self.weights}' is neither ImageNet, none, nor an existing weights file or folder")
+        need(self.unlabelled is None or Path(self.unlabelled).is_dir(), "unlabelled",
+             f"'{self.unlabelled}' is not a folder of images")
+        if self.img_size is not None:
+            h, w = self.img_size
+            need(h > 0 and w > 0 and not h % OUTPUT_MULTIPLE and not w % OUTPUT_MULTIPLE, "img_size",
+                 f"sides must be positive multiples of {OUTPUT_MULTIPLE}, like 352x480; got {h}x{w}")
+            need(self.batch_size * (h // OUTPUT_MULTIPLE) * (w // OUTPUT_MULTIPLE) > 1, "img_size",
+                 f"{h}x{w} with a batch of 1 is too small to train (the network's deepest layer would see "
+                 "a single pixel); use a larger crop or batch")
+            self.check_crop_batch(h, w)
+        if self.init_run is not None:
+            init = Run(self.init_run)
+            need(init.is_run, "init_run", f"'{self.init_run}' is not a run folder")
+            need(init.has_checkpoint, "init_run", f"run '{init.name}' has no checkpoint to continue from")
+            c = init.config
+            need((c.get("backbone"), c.get("arch")) == (self.backbone, self.arch), "init_run",
+                 f"run '{init.name}' is a {c.get('backbone')} {c.get('arch')}; choose the same backbone and "
+                 f"architecture to continue from it (now {self.backbone} {self.arch})")
+        cw = self.class_weights
+        if cw not in (None, "balanced"):
+            need(isinstance(cw, (list, tuple)) and all(isinstance(v, (int, float)) and v >= 0 for v in cw)
+                 and any(v > 0 for v in cw), "class_weights",
+                 f"must be 'balanced', none, or one number of 0 or more per class; got {cw!r}")
+        return self
+
+    def check_crop_batch(self, h: int, w: int, automatic: bool = False) -> None:
+        """Training crop x batch size within ``limits.max_train_pixels`` (SEG_CORE_MAX_TRAIN_PIXELS): the memory
+        a training step takes grows with it. ``automatic``: the crop was chosen from the images."""
+        from seg_core.base.limits import exceeded, limits
+
+        lim = limits()
+        px = h * w * self.batch_size
+        if px > lim.max_train_pixels:
+            crop = f"the automatic crop {h}x{w}" if automatic else f"{h}x{w}"
+            err = exceeded("", "max_train_pixels", f"{crop} x a batch of {self.batch_size} = {px / 1e6:.1f} "
+                           "megapixels per step", f"{lim.max_train_pixels / 1e6:.1f} megapixels",
+                           lim.max_train_pixels, "use a smaller crop or batch")
+            raise ConfigError("batch_size" if automatic else "img_size", str(err))
+
+
+def _kind(hint: Any) -> type | None:
+    """bool, int, float or str for a field of that type (or that or None), else None."""
+    args = [a for a in (typing.get_args(hint) or (hint,)) if a is not type(None)]
+    return args[0] if len(args) == 1 and args[0] in (bool, int, float, str) else None
+
+
+_HINTS = typing.get_type_hints(TrainConfig)
+SETTINGS: dict[str, Setting] = {  # field name -> its Setting, in the fields' order
+    f.name: replace(f.metadata["setting"], name=f.name, kind=_kind(_HINTS[f.name]))
+    for f in fields(TrainConfig) if "setting" in f.metadata}
+
+
+def default_of(name: str) -> Any:
+    """A TrainConfig field's default (None for ``data`` and ``out``, which have none)."""
+    f = TrainConfig.__dataclass_fields__[name]
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not MISSING else None
+
+
+def build_config(values: Mapping[str, Any]) -> TrainConfig:
+    """A TrainConfig from settings as a form or the command line gives them (field name -> value): a text
+    value of a setting read from text (``img_size``, ``class_weights``) is parsed (ConfigError when it does not
+    read); fields not given keep their defaults. Not validated: ``validate()`` (or training) does that."""
+    unknown = set(values) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"not TrainConfig fields: {', '.join(sorted(unknown))}")
+    kw = dict(values)
+    for name, value in values.items():
+        s = SETTINGS.get(name)
+        if s is not None and s.parse is not None and (value is None or isinstance(value, str)):
+            kw[name] = s.parse(value)
+    return TrainConfig(**kw)

@@ -1,14 +1,17 @@
 """The progress events a training run sends, declared once: one typed record per event.
 
-``train(cfg, progress)`` calls ``progress(event)`` with these, in this order: ``Status`` (any number,
-while preparing), ``Start``, then ``Step`` after every optimiser step with ``Unfreeze`` and
-``Validation`` in between, and ``End`` last. The CLI prints them, the job registry keeps them for the
-app, and ``Validation`` rows are the run's ``history.csv``.
+``train(cfg, progress)`` calls ``progress(event)`` with these (the progress vocabulary of
+``seg_core.base.progress``), in this order: ``Status`` (any number, while preparing), ``Opened`` (the run
+folder's settings), ``Start``, then ``Step`` after every optimiser step with ``Unfreeze`` and
+``Validation`` in between, ``Measured`` (post-processing scored) and ``End`` last; ``Failed`` instead when
+an error stops the run after its folder opened. The recorder (``seg_core.training.recorder``) writes the run
+folder from them, the CLI prints them, the background runner keeps them for the app, and ``Validation``
+rows are the run's ``history.csv``.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Callable, ClassVar, Union
+from typing import ClassVar, Union
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,17 @@ class Status:
 
     kind: ClassVar[str] = "status"
     message: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The data and the model are known: the run folder's settings (config.json) and classes (classes.json)."""
+
+    kind: ClassVar[str] = "opened"
+    config: dict  # the TrainConfig's settings and what the data decided (classes, split, crop, device)
+    classes: dict  # ClassList.to_json()
+    started: float  # time.time() when the run opened
+    processes: int = 1
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,15 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """The best checkpoint scored on held-out images with and without the dense CRF and flips, and the choice
+    prediction follows (``seg_core.infer.postprocess.measure``; the run's postprocess.json)."""
+
+    kind: ClassVar[str] = "measured"
+    postprocess: dict
+
+
+@dataclass(frozen=True)
 class End:
     """The run ended; the same fields are in the run's status.json."""
 
@@ -97,9 +120,16 @@ class End:
     checkpoint: bool  # whether a model was saved (not when cancelled before the first step)
 
 
-Event = Union[Status, Start, Step, Unfreeze, Validation, End]
-Progress = Callable[[Event], None]
-EVENTS: tuple[type, ...] = (Status, Start, Step, Unfreeze, Validation, End)
+@dataclass(frozen=True)
+class Failed:
+    """An error stopped the run after its folder opened (status.json says "failed")."""
+
+    kind: ClassVar[str] = "failed"
+    error: str  # "TypeName: message"
+
+
+Event = Union[Status, Opened, Start, Step, Unfreeze, Validation, Measured, End, Failed]
+EVENTS: tuple[type, ...] = (Status, Opened, Start, Step, Unfreeze, Validation, Measured, End, Failed)
 
 
 def to_dict(event: Event) -> dict:

@@ -1,3 +1,3 @@
-"""The app's workspace folder: images, masks (versions, backups, trash), imports, proposals, per-image state.
-On top of runs and data.
+"""The app's workspace folder: its layout and classes, the mask store (lock, versions, backups), the one
+trash, imports, proposals, reviewed marks and each image's state. On top of runs, infer and data.
 """

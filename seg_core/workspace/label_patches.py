@@ -12,9 +12,8 @@ On the wire (the browser canvas, ``label_canvas``) a patch is a JSON object::
 
 three ``h*w`` uint8 planes, row-major: ``touched`` (0/1), ``values``, ``before``. ``decode_patch`` turns it
 into a ``Patch`` and refuses anything malformed; ``check_patch`` checks it against an image's size and its
-classes; ``apply_patch`` lays it onto a mask (a fresh read of the file); ``save_patches`` does all of it
-under the workspace's mask lock and stores the result with ``Workspace.save_mask``. Every message names the
-image.
+classes; ``apply_patch`` lays it onto a mask; the mask store does all of it under the workspace's mask lock on a
+fresh read of the file (``MaskStore.save_patches``). Every message names the image.
 """
 from __future__ import annotations
 
@@ -22,14 +21,11 @@ import base64
 import binascii
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
 from seg_core.base.mask_values import UNLABELLED
-
-if TYPE_CHECKING:
-    from seg_core.workspace.workspace import Workspace
 
 KINDS = ("brush", "eraser", "fill", "polygon", "undo", "redo", "edit")
 MAX_PATCH_BYTES = 64 * 1024 * 1024  # the base64 text of one patch (a whole-image fill compresses to far less)
@@ -224,43 +220,3 @@ def apply_patches(mask: np.ndarray | None, patches: Iterable[Patch], *, keep_the
         changed += int((sel & (region != p.values)).sum())
         region[sel] = p.values[sel]
     return Applied(out, changed, kept)
-
-
-@dataclass
-class PatchSave:
-    """The outcome of ``save_patches``."""
-
-    mask: np.ndarray | None  # the mask as stored now (None: no mask file, everything unlabelled)
-    changed: int  # pixels changed in the file
-    kept_theirs: int  # pixels left as another writer had changed them (``keep_theirs``)
-    wrote: bool  # the file was written (or removed)
-
-
-def save_patches(ws: "Workspace", stem: str, patches: list[Patch], *, keep_theirs: bool | str = "undo",
-                 shape: tuple[int, int] | None = None) -> PatchSave:
-    """Lay ``patches`` onto the stem's mask file as it is now (a fresh read, under the workspace's mask lock)
-    and store it (``Workspace.save_mask``); a mask left all unlabelled removes the file. ``keep_theirs`` as
-    for ``apply_patch`` (default ``"undo"``: an undo leaves pixels another tab changed since). Each patch is
-    checked against the image's size (``shape`` = (H, W) when the caller knows it, else read from the file)
-    and the classes first (``PatchError`` naming the image: nothing is written)."""
-    from seg_core.data.imageio import image_size
-    from seg_core.workspace.mask_edits import _write, mask_lock
-
-    name = ws.image_path(stem).name
-    h, w = shape if shape is not None else image_size(ws.image_path(stem))
-    classes = ws.classes()
-    for p in patches:
-        check_patch(p, (h, w), len(classes), name)
-    with mask_lock(ws.root):
-        current = ws.read_mask(stem)
-        if current is not None and current.shape != (h, w):
-            raise PatchError(f"{ws.mask_path(stem).name}: the mask is {current.shape[1]}x{current.shape[0]} but "
-                             f"the image is {w}x{h}; fix or remove the mask on the Data page")
-        res = apply_patches(current, patches, keep_theirs=keep_theirs, shape=(h, w))
-        if not res.changed:
-            return PatchSave(current, 0, res.kept_theirs, False)
-        if (res.mask == UNLABELLED).all():
-            ws.clear_mask(stem)
-            return PatchSave(None, res.changed, res.kept_theirs, True)
-        _write(ws, stem, res.mask, current)
-    return PatchSave(res.mask, res.changed, res.kept_theirs, True)

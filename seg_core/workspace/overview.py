@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from seg_core.data.dataset import Dataset, Problem
-from seg_core.workspace.proposals import proposed_stems
 from seg_core.workspace.review_state import review_marks
 from seg_core.workspace.workspace import Workspace
 
@@ -31,7 +30,7 @@ def image_states(workspace: Workspace, reviewed: set[str] | None = None) -> dict
     """Each image's state, by stem, in ``workspace.stems()`` order (reads no image or mask). ``reviewed``: the
     reviewed stems when the caller has them (else read; ValueError naming ``reviewed.json`` when damaged)."""
     marks = set(review_marks(workspace.root)) if reviewed is None else reviewed
-    proposed = proposed_stems(workspace)
+    proposed = workspace.proposals.stems()
     return {s: image_state(workspace.mask_path(s).exists(), s in proposed, s in marks) for s in workspace.stems()}
 
 

@@ -1,11 +1,11 @@
 """Which masks a person has checked: the "reviewed" marks of a workspace, in ``<root>/reviewed.json``.
 
 The file is one JSON object, ``{"<stem>": {"at": "2026-11-25 14:03:10", "how": "accepted the proposal of run
-X"}}``, changed under the workspace's mask lock (``mask_edits.mask_lock``: two tabs, two servers) and written
+X"}}``, changed under the workspace's mask lock (``lock.mask_lock``: two tabs, two servers) and written
 atomically. A mark counts only while the image has a mask (``overview.image_state``). Marks are set by
 accepting a proposal and by "Mark as reviewed"; they are dropped by "Mark as not reviewed", a Clear or any
 other whole-mask replacement, erasing the mask away and removing the image. A mask taken back from a backup
-(``restore_mask``) gets back the mark it had when it was replaced (the backup's name records it).
+(``MaskStore.restore``) gets back the mark it had when it was replaced (the backup's name records it).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from seg_core.base.atomic import atomic_write_text
+from seg_core.workspace.lock import mask_lock
 
 FILE = "reviewed.json"
 
@@ -40,8 +41,6 @@ def review_marks(root: Path) -> dict[str, dict]:
 def set_reviewed(root: Path, stem: str, reviewed: bool, how: str = "marked as reviewed") -> bool:
     """Mark (or unmark) ``stem`` as reviewed; returns whether the file changed. Dropping a mark from a
     damaged file is a no-op (there is nothing to drop); setting one raises its ValueError."""
-    from seg_core.workspace.mask_edits import mask_lock
-
     with mask_lock(root):
         try:
             marks = review_marks(root)

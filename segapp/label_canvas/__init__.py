@@ -1,7 +1,9 @@
 """A canvas for painting class labels over real images: ``label_canvas(image, mask, classes, key=...)``.
 
-A Streamlit components-v2 element (``st.components.v2``: inline HTML/CSS/JS, no iframe; the JS and CSS are
-the files next to this one). In the browser the image and the label layer are held at full resolution and
+A Streamlit components-v2 element (``st.components.v2``: inline HTML/CSS/JS, no iframe). Its browser side is
+``js/`` (one file per job: ``common``, ``doc`` (image, labels, undo), ``view`` (the element), ``delivery`` (to
+Python and back), ``viewport`` (zoom, pan, drawing), ``tools``, ``keys``, ``main`` (the entry)), joined in
+that order (``JS_FILES``) into the one module the element runs; the CSS is the file next to this one. In the browser the image and the label layer are held at full resolution and
 shown through a view transform:
 
 - zoom with the wheel around the cursor (up to 64 screen pixels per image pixel), pan with space+drag or
@@ -15,7 +17,7 @@ shown through a view transform:
 Each edit, undo and redo included (an undo sends the inverse patch), reaches Python as a
 ``seg_core.workspace.label_patches.Patch`` of its bounding box only, so saving a stroke on a 4000x4000 image moves
 kilobytes. The page applies the patches onto a fresh read of the mask file, e.g. with
-``seg_core.workspace.label_patches.save_patches``.
+``seg_core.workspace.masks.MaskStore.save_patches``.
 
 Protocol (all per ``key``, in ``st.session_state["_label_canvas_<key>"]``):
 
@@ -49,7 +51,9 @@ from seg_core.base.mask_values import UNLABELLED
 __all__ = ["label_canvas", "Patch", "PatchError"]
 
 _HERE = Path(__file__).resolve().parent
-_JS = (_HERE / "label_canvas.js").read_text(encoding="utf-8")
+# the browser side's files, in the order they are joined (they share one module scope: no imports between them)
+JS_FILES = ("common.js", "doc.js", "view.js", "delivery.js", "viewport.js", "tools.js", "keys.js", "main.js")
+_JS = "\n".join((_HERE / "js" / name).read_text(encoding="utf-8") for name in JS_FILES)
 _CSS = (_HERE / "label_canvas.css").read_text(encoding="utf-8")
 NAME = "segmentation_studio.label_canvas"
 _component = st.components.v2.component(NAME, css=_CSS, js=_JS)
@@ -174,7 +178,7 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
 
     The patches are checked against the image's size and the classes (refused ones are reported with
     ``st.error``). They count as delivered when this returns: apply them in this run (e.g.
-    ``seg_core.workspace.label_patches.save_patches(ws, stem, patches)``).
+    ``ws.masks.save_patches(stem, patches)``: ``seg_core.workspace.masks``).
     """
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):

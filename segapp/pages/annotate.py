@@ -7,12 +7,11 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from segapp.state import legend_html, predictor, workspace
-from segapp.label_canvas import segapp.label_canvas as label_canvas
-from seg_core.workspace import proposals
+from segapp.label_canvas import label_canvas
 from seg_core.data.annotation import coverage, stale_values
-from seg_core.workspace.label_patches import save_patches
-from seg_core.workspace.mask_edits import backup_reason, mask_lock, mask_version
 from seg_core.infer.overlay import overlay
+from seg_core.workspace.masks import backup_reason
+from seg_core.workspace.proposals import best_run
 from seg_core.workspace.overview import image_states
 from seg_core.workspace.review_state import review_marks, set_reviewed
 
@@ -79,7 +78,7 @@ if saved is not None and (stale := stale_values(saved, classes)):
 with top2:
     runs = ws.runs_to_propose()
     if runs:
-        best = proposals.best_run(runs)
+        best = best_run(runs)
         runs = [best] + [r for r in runs if r is not best]  # the best first: the default
         scores = {r.name: r.best_val_miou for r in runs}
         if st.session_state.get("ann_run") not in scores:
@@ -99,7 +98,7 @@ with top2:
         try:
             with st.spinner(f"Predicting {stem} with {run.name}…"):
                 pred = predictor(run).predict(image, crf=False).mask
-            proposals.save_proposal(ws, stem, pred, run.name)
+            ws.proposals.save(stem, pred, run.name)
         except Exception as err:  # a damaged run or checkpoint: say which
             st.error(f"Could not predict {stem} with {run.name}: {err}")
         else:
@@ -118,33 +117,27 @@ def _show_file_again() -> None:
 
 @st.fragment
 def canvas(stem: str, image: np.ndarray, target: str) -> None:
-    """The canvas on the stem's mask (``target`` "mask") or its proposal ("proposal"). Edits are laid onto
-    a fresh read of the file under the mask lock, so another tab's edits are kept. When the file changed
-    elsewhere (another tab, Clear, Restore, an import) the canvas shows it again (``mask_id``: the version it
-    was shown at; the browser's undo history restarts then)."""
-    path = ws.mask_path(stem) if target == "mask" else proposals.proposal_path(ws, stem)
+    """The canvas on the stem's mask (``target`` "mask") or its proposal ("proposal"). The store lays edits
+    onto a fresh read of the file under the mask lock, so another tab's edits are kept, and says the file's
+    version before and after. When the file changed elsewhere (another tab, Clear, Restore, an import) the
+    canvas shows it again (``mask_id``: the version it was shown at; the browser's undo history restarts
+    then)."""
+    store = ws.masks if target == "mask" else ws.proposals
+    path = store.path(stem)
     key = f"ann_{target}_{stem}"
     syncs = st.session_state.setdefault("ann_sync", {})  # key -> the file's version shown, and last seen
-    now = mask_version(path)
+    now = store.version(stem)
     sync = syncs.get(key)
     reloaded = sync is None or now != sync["seen"]
     if reloaded:
         sync = syncs[key] = {"shown": now, "seen": now}
-    read = (lambda: ws.read_mask(stem)) if target == "mask" else (lambda: proposals.read_proposal(ws, stem))
-    patches = label_canvas(image, read, classes, key=key, image_id=f"{stem}:{image_mtime}",
+    patches = label_canvas(image, lambda: store.read(stem), classes, key=key, image_id=f"{stem}:{image_mtime}",
                            mask_id=str(sync["shown"]), name=image_file.name, height=620)
     current = None
     if patches:
         try:
-            with mask_lock(ws.root):
-                before = mask_version(path)
-                if target == "mask":
-                    out = save_patches(ws, stem, patches, shape=(h, w))
-                    current, kept = (np.full((h, w), 255, np.uint8) if out.mask is None else out.mask), out.kept_theirs
-                else:
-                    out = proposals.save_proposal_patches(ws, stem, patches, (h, w))
-                    current, kept = out.mask, out.kept_theirs
-                after = mask_version(path)
+            out = store.save_patches(stem, patches, shape=(h, w))
+            current, kept = (np.full((h, w), 255, np.uint8) if out.mask is None else out.mask), out.kept_theirs
         except FileNotFoundError as err:  # the proposal was accepted or rejected in another tab
             st.session_state["ann_flash"] = [("error", str(err))]
             st.rerun()
@@ -153,16 +146,16 @@ def canvas(stem: str, image: np.ndarray, target: str) -> None:
         else:
             if kept:
                 st.toast(f"{kept} pixel(s) changed in another tab since were left as they are")
-            changed_elsewhere = reloaded or before != sync["seen"]
-            sync["seen"] = after
+            changed_elsewhere = reloaded or out.before != sync["seen"]
+            sync["seen"] = out.after
             if changed_elsewhere:  # the file held another tab's edits too: show it as saved now
-                sync["shown"] = after
+                sync["shown"] = out.after
                 _show_file_again()
             st.caption(f"Saved {path.name} at {time.strftime('%H:%M:%S')}"
                        f"{' (the proposal)' if target == 'proposal' else ''}.")
     if current is None:
         try:
-            current = read()
+            current = store.read(stem)
         except (OSError, ValueError) as err:
             st.error(str(err))
             return
@@ -187,7 +180,7 @@ def clear_and_restore(where) -> None:
         st.rerun()
 
 
-proposal = proposals.proposal(ws, stem)
+proposal = ws.proposals.get(stem)
 if proposal is not None:
     st.warning(f"**Proposal from run {proposal.run or '(unknown run)'} — not your label yet.** Correct it on the "
                "canvas (each edit is saved to the proposal), then **Accept** it: it becomes this image's mask, "
@@ -196,14 +189,14 @@ if proposal is not None:
     a1, a2, _ = st.columns([1, 1, 2])
     if a1.button("Accept the proposal", type="primary"):
         try:
-            proposals.accept_proposal(ws, stem)
+            ws.proposals.accept(stem)
         except (OSError, ValueError) as err:
             st.error(str(err))
         else:
             st.session_state["ann_flash"] = [("success", f"{stem}: the proposal is now the mask, marked reviewed")]
             st.rerun()
     if a2.button("Reject the proposal"):
-        proposals.reject_proposal(ws, stem)
+        ws.proposals.reject(stem)
         st.session_state["ann_flash"] = [("info", f"{stem}: the proposal went to the trash; the mask is unchanged")]
         st.rerun()
     left, right = st.columns([3, 1])

@@ -7,12 +7,11 @@ import streamlit as st
 
 from segapp.state import (file_types, legend_html, predictor, runs_with_checkpoint, start_task, task_panel,
                        task_running, workspace)
-from seg_core import CRFParams, Run, evaluate_run
+from seg_core import CRFParams, Run
 from seg_core.infer.export import masks_zip, write_masks_zip
 from seg_core.infer.ranking import EXPLAIN, heat_overlay, rank_images, uncertainty_map
 from seg_core.data.imageio import IMAGE_EXTS, read_image
-from seg_core.base.mask_values import UNLABELLED, WORKSPACE
-from seg_core.infer.metrics import confusion, scores
+from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
 from seg_core.infer.postprocess import resolve
 
@@ -42,9 +41,7 @@ except Exception as err:  # a damaged run folder (config, classes, checkpoint): 
 
 @st.cache_data(show_spinner="Scoring the run on the labelled images…", max_entries=8)
 def _evaluate(run_path: str, checkpoint_stamp: float, data_dir: str, masks_stamp: tuple) -> dict:
-    # the workspace's masks: class indices, 255 unlabelled (mask_values.py), as Workspace.scan reads them
-    return evaluate_run(Run(run_path), Path(data_dir), ignore_index=UNLABELLED, mask_values="index",
-                        require_masks=False, unlabelled_source=WORKSPACE)
+    return ws.evaluate(Run(run_path))  # the stamps and the folder are the cache's key
 
 
 try:
@@ -148,9 +145,7 @@ with st.expander("Post-processing: dense CRF and flips", expanded=True):
             if q.note:  # a very large image: predicted tile by tile, no CRF
                 st.info(q.note)
             if gt is not None:
-                n = len(classes)
-                before = scores(confusion(p.mask, gt, n), classes.names)["miou"]
-                after = scores(confusion(q.mask, gt, n), classes.names)["miou"]
+                before, after = (image_miou(m, gt, len(classes)) for m in (p.mask, q.mask))
                 st.metric("mIoU on this image", f"{after:.3f}", delta=f"{after - before:+.3f}")
         except Exception as err:
             st.error(f"Post-processing failed: {err}")
@@ -175,7 +170,7 @@ if not dl_all:
     if to_zip:  # the uploaded images' masks, predicted above: zipped at once
         st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
                            file_name=f"{run.name}_masks.zip", mime="application/zip")
-else:  # every workspace image predicted in the background (seg_core.runner.tasks): counts, Cancel, then the download
+else:  # every workspace image predicted in the background (seg_core.runner.jobs): counts, Cancel, then the download
     ws_stems, zip_key = ws.stems(), str(ws.root)
     uploaded = f" and the {len(to_zip)} uploaded" if to_zip else ""
     if st.button(f"Predict the {len(ws_stems)} workspace image(s){uploaded} and zip the masks", key="masks_zip_btn",
@@ -208,7 +203,7 @@ else:
     if st.button(f"Rank the {len(candidates)} unlabelled image(s) with {run.name}", key="rank_btn"):
         bar = st.progress(0.0, text="ranking…")
         rows = rank_images(pred, candidates, measure,
-                           progress=lambda i, n, name: bar.progress(i / n, text=f"{i}/{n} {name}"))
+                           progress=lambda c: bar.progress(c.fraction, text=f"{c.done}/{c.total} {c.item}"))
         st.session_state["ranked"] = (run.name, measure, rows)
     ranked = st.session_state.get("ranked")
     if ranked and ranked[:2] == (run.name, measure):

@@ -18,16 +18,16 @@ if not runs:
 
 rows, problems = [], []
 for r in runs:
-    c, s, info = r.settings, r.status, r.summary()  # settings: {} when config.json is damaged
+    info, c = r.summary(), r.settings  # the engine's row; the settings it leaves out ({} when config.json is damaged)
     problems += info["problems"]
-    rows.append({"run": r.name, "best val mIoU": info["best_val_miou"], "state": info["state"],
-                 "backbone": c.get("backbone"), "arch": c.get("arch"),
+    rows.append({"run": info["run"], "best val mIoU": info["best_val_miou"], "state": info["state"],
+                 "backbone": info["backbone"], "arch": info["arch"],
                  "freeze_depth": c.get("freeze_depth"), "unfreeze_after": c.get("unfreeze_after"),
-                 "epochs": s.get("epochs", c.get("epochs")), "seconds": s.get("seconds"),
+                 "epochs": info["epochs"], "seconds": info["seconds"],
                  "img_size": "x".join(map(str, c["img_size"])) if isinstance(c.get("img_size"), list) else None,
                  "weights": Path(str(c.get("weights"))).name if c.get("weights") else None,
                  "loss": c.get("loss"), "lr": c.get("lr"), "time_budget_s": c.get("time_budget"),
-                 "checkpoint": r.has_checkpoint, "problems": "; ".join(info["problems"]) or None})
+                 "checkpoint": info["has_checkpoint"], "problems": "; ".join(info["problems"]) or None})
 for problem in problems:
     st.error(problem)
 if any(row["state"] == "interrupted" for row in rows):
@@ -48,7 +48,7 @@ if hist:
     if cols and "epoch" in h:
         st.line_chart(h.set_index("epoch")[cols], height=220)
 
-# Zips and exports run in the background (seg_core.runner.tasks): counts, Cancel, the download once written.
+# Zips and exports run in the background (seg_core.runner.jobs): counts, Cancel, the download once written.
 c1, c2, c3 = st.columns(3)
 TASK_KEYS = []  # (kind, key) of this run's zip and exports: the run is not deleted while one runs
 with c1:

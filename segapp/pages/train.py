@@ -5,20 +5,62 @@ import pandas as pd
 import streamlit as st
 
 from segapp.state import registry, workspace
-from seg_core import ARCHITECTURES, BACKBONES, LOSSES, JobRefused, TrainConfig, encoder_info, get_backbone, \
-    imagenet_offline, train
+from seg_core import ARCHITECTURES, BACKBONES, JobRefused, TrainConfig, encoder_info, get_backbone, \
+    imagenet_offline
 from seg_core.runner import launch
 from seg_core.model.architectures import supported_archs
 from seg_core.data.augment import AugmentConfig
 from seg_core.base.device import describe as describe_device
-from seg_core.runs.config import LABELS, ConfigError, parse_img_size
+from seg_core.runs.config import SETTINGS, ConfigError, build_config, default_of
 from seg_core.base.locks import describe as describe_holder, holder as training_holder
 
 ws = workspace()
 reg = registry()
 DEFAULTS = TrainConfig(data="", out="")  # the engine's measured beginner recipe
 APP_BUDGET_S = 120  # a first model within about two minutes
+# the settings the layout below places; any other setting TrainConfig declares for the page (a new one) gets a
+# widget by its type under Advanced options. Labels, help texts, bounds and choices: TrainConfig's SETTINGS.
+LAID_OUT = {"backbone", "arch", "weights", "init_run", "freeze_depth", "unfreeze_after", "time_budget", "epochs",
+            "unlabelled", "lr", "batch_size", "img_size", "loss", "class_weights", "num_workers", "val_fraction", "ema",
+            "cache_mb"}
 st.title("Train")
+
+
+def _label(name: str, suffix: str = "") -> str:
+    return SETTINGS[name].label + suffix
+
+
+def _about(name: str, suffix: str = "") -> dict:
+    """A setting's label (with the page's ``suffix``) and help text, as TrainConfig declares them."""
+    return {"label": _label(name, suffix), "help": SETTINGS[name].help or None}
+
+
+def _limits(name: str) -> dict:
+    """A numeric setting's declared bounds as widget limits, where the bound is itself allowed (an excluded
+    bound, like a learning rate above 0, is no widget limit: Start names it)."""
+    s = SETTINGS[name]
+    kw = {}
+    if s.min is not None and not s.above:
+        kw["min_value"] = s.kind(s.min)
+    if s.max is not None and not s.below:
+        kw["max_value"] = s.kind(s.max)
+    return kw
+
+
+def _widget(where, name: str, value=None, key: str | None = None, suffix: str = "", **kw):
+    """The widget of setting ``name`` by its type: a checkbox, a choice of its choices, a number within its
+    bounds, or a text box; ``value``: the initial value (default: the setting's default)."""
+    s = SETTINGS[name]
+    value = default_of(name) if value is None else value
+    kw = _about(name, suffix) | {"key": key or name} | kw
+    if s.kind is bool:
+        return where.checkbox(value=bool(value), **kw)
+    if s.choices is not None:
+        options = list(s.choices)
+        return where.selectbox(options=options, index=options.index(value) if value in options else 0, **kw)
+    if s.kind in (int, float):
+        return where.number_input(value=None if value is None else s.kind(value), **(_limits(name) | kw))
+    return where.text_input(value="" if value is None else str(value), **kw)
 
 
 @st.cache_data(show_spinner=False)
@@ -54,7 +96,7 @@ n_lab = len(ds.labelled)
 st.caption(f"{n_lab} labelled image(s) of {len(ds.samples)}; unlabelled images and pixels are skipped.")
 
 # a torchrun training started before a page reload or a server restart is picked up again (launch.py)
-job = launch.reattach(reg, ws.runs_dir) or reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
+job = launch.reattach(reg, ws.runs_dir) or reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
 running = job is not None and job.active
 elsewhere = None if running else training_holder(ws.runs_dir)  # a training in another process (another server)
 if elsewhere is not None:
@@ -69,20 +111,18 @@ if runs:
 
 c1, c2 = st.columns(2)
 with c1:
-    init = st.selectbox(LABELS["init_run"], [None] + runs, key="init_run",
+    init = st.selectbox(options=[None] + runs, key="init_run", **_about("init_run"),
                         format_func=lambda r: "no: start from the initial weights below" if r is None else
-                        f"{r.name} ({r.settings.get('backbone')}/{r.settings.get('arch')})",
-                        help="Start from that run's trained model and train on the current labels: faster than "
-                             "starting again. Only runs trained on the current classes are listed.")
+                        f"{r.name} ({r.settings.get('backbone')}/{r.settings.get('arch')})")
     if init is not None:
         backbone, arch = init.settings["backbone"], init.settings["arch"]
-        st.caption(f"{LABELS['backbone']}: {backbone} · {LABELS['arch']}: {ARCHITECTURES[arch].label} (from the run)")
+        st.caption(f"{_label('backbone')}: {backbone} · {_label('arch')}: {ARCHITECTURES[arch].label} (from the run)")
     else:
-        backbone = st.selectbox(f"{LABELS['backbone']} (ImageNet-pretrained encoder)", list(BACKBONES),
-                                format_func=_backbone_label, key="backbone")
-        arch = st.selectbox(LABELS["arch"], supported_archs(backbone), key="arch",
-                            format_func=lambda a: ARCHITECTURES[a].label)
-    wchoice = "ImageNet" if init is not None else st.radio(LABELS["weights"], ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
+        backbone = st.selectbox(options=list(SETTINGS["backbone"].choices), format_func=_backbone_label,
+                                key="backbone", **_about("backbone", " (ImageNet-pretrained encoder)"))
+        arch = st.selectbox(options=supported_archs(backbone), key="arch", format_func=lambda a: ARCHITECTURES[a].label,
+                            **_about("arch"))
+    wchoice = "ImageNet" if init is not None else st.radio(_label("weights"), ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
                        key="weights_choice")
     weights = "imagenet"
     if wchoice.startswith("None"):
@@ -100,58 +140,47 @@ with c1:
 with c2:
     info = _info(backbone)
     stages = info["stages"]
-    depth = st.slider(f"{LABELS['freeze_depth']} (encoder stages kept fixed)", 0, stages, min(DEFAULTS.freeze_depth, stages),
-                      key="freeze_depth")
+    depth = st.slider(min_value=_limits("freeze_depth")["min_value"], max_value=stages,
+                      value=min(DEFAULTS.freeze_depth, stages), key="freeze_depth",
+                      **_about("freeze_depth", " (encoder stages kept fixed)"))
     frozen = sum(info["stage_params"][:depth])
     total_enc = info["encoder_params"]
     stage_txt = " ".join(("🔒" if i < depth else "🔓") + f"S{i}" for i in range(stages))
     st.markdown(f"Stages: {stage_txt}")
     st.caption(f"Frozen encoder parameters: {_fmt_params(frozen)} of {_fmt_params(total_enc)} — "
                f"trainable encoder parameters: {_fmt_params(total_enc - frozen)} (+ the decoder)")
-    unfreeze = st.number_input(f"{LABELS['unfreeze_after']} (0 = never)", 0, 1000, DEFAULTS.unfreeze_after or 0,
-                               key="unfreeze")
+    unfreeze = _widget(st, "unfreeze_after", DEFAULTS.unfreeze_after or 0, key="unfreeze", suffix=" (0 = never)")
     mode = st.radio("Stop after", ["time budget", "epochs"], horizontal=True, key="stop_mode")
     if mode == "time budget":
-        budget = st.number_input(LABELS["time_budget"], 5, 36000, APP_BUDGET_S, step=10, key="budget")
+        budget = _widget(st, "time_budget", APP_BUDGET_S, key="budget", step=10.0)
         epochs = None
     else:
-        epochs = st.number_input(LABELS["epochs"], 1, 10000, 20, key="epochs")
+        epochs = _widget(st, "epochs", 20, key="epochs")
         budget = None
     n_unl = len(ws.unlabelled_images())
-    use_unl = st.toggle(f"{LABELS['unlabelled']} ({n_unl} in the workspace)", DEFAULTS.unlabelled is not None,
-                        key="use_unlabelled", disabled=not n_unl,
-                        help="The images without a mask train too, from 30 % of the run on: a slowly averaged "
-                             "copy of the model labels them where it is confident, and the model learns those "
-                             "labels from strongly altered versions of the images. Those steps take longer. Off "
-                             "by default: in the benchmarks (README) it scored below the labels alone on every "
-                             "data set so far, by up to a quarter on street scenes.")
+    use_unl = st.toggle(value=DEFAULTS.unlabelled is not None, key="use_unlabelled", disabled=not n_unl,
+                        **_about("unlabelled", f" ({n_unl} in the workspace)"))
 
 with st.expander("Advanced options"):
     a1, a2, a3 = st.columns(3)
-    lr = a1.number_input(LABELS["lr"], 1e-6, 1.0, DEFAULTS.lr, format="%.5f", key="lr")
-    batch = a1.number_input(LABELS["batch_size"], 1, 256, DEFAULTS.batch_size, key="batch")
-    size_txt = a2.text_input(f"{LABELS['img_size']} HxW (empty = automatic)", "", key="img_size")
-    loss = a2.selectbox(LABELS["loss"], list(LOSSES), index=list(LOSSES).index(DEFAULTS.loss), key="loss")
+    lr = _widget(a1, "lr", format="%.5f")
+    batch = _widget(a1, "batch_size", key="batch")
+    size_txt = a2.text_input(value="", key="img_size", **_about("img_size", " HxW (empty = automatic)"))
+    loss = _widget(a2, "loss")
     balanced = a2.checkbox("Rare classes weigh more (balanced class weights)", DEFAULTS.class_weights == "balanced",
-                           key="balanced", help="Weights from how many pixels of each class the training masks hold.")
+                           key="balanced", help=SETTINGS["class_weights"].help)
     aug = DEFAULTS.augment
     hflip = a3.checkbox("Horizontal flips", aug.hflip, key="hflip")
     vflip = a3.checkbox("Vertical flips (top-down images: microscopy, aerial)", aug.vflip, key="vflip")
     scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
     rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
     colour = a3.slider("Colour jitter", 0.0, 0.5, float(aug.colour), key="colour")
-    workers = a1.number_input(LABELS["num_workers"], 0, 64, DEFAULTS.num_workers, key="num_workers",
-                              help="Processes that read, decode and augment images while the model trains "
-                                   "(0: the training process does it; fastest on a few CPU cores).")
-    val_fraction = a1.number_input(LABELS["val_fraction"], 0.0, 0.9, DEFAULTS.val_fraction, step=0.05,
-                                   key="val_fraction", help="Share of the labelled images held out to choose the "
-                                   "best checkpoint and measure the CRF and flips (0: train on all, keep the last "
-                                   "weights).")
-    ema = a3.checkbox(LABELS["ema"], DEFAULTS.ema, key="ema",
-                      help="Validates and saves a moving average of the weights (always so with unlabelled images).")
-    cache_mb = a2.number_input(LABELS["cache_mb"], 0, 1 << 20, DEFAULTS.cache_mb, step=256, key="cache_mb",
-                               help="Decoded images kept in memory; beyond it images are read again from disk, "
-                                    "so large data sets train in bounded memory.")
+    workers = _widget(a1, "num_workers")
+    val_fraction = _widget(a1, "val_fraction", step=0.05)
+    ema = _widget(a3, "ema")
+    cache_mb = _widget(a2, "cache_mb", step=256)
+    # a setting declared for the page that the layout above does not place: a widget by its type
+    more = {name: _widget(a1, name) for name, s in SETTINGS.items() if s.page and name not in LAID_OUT}
 
 max_procs, unit = launch.available_processes()
 procs = 1
@@ -169,22 +198,19 @@ if running:
 if st.button("Start training", type="primary", disabled=running or elsewhere is not None or weights is None
              or n_lab == 0):
     try:
-        img_size = parse_img_size(size_txt)
-        cfg = TrainConfig(data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch,
-                          weights=weights, freeze_depth=int(depth), unfreeze_after=int(unfreeze) or None,
-                          epochs=int(epochs) if epochs else None, time_budget=float(budget) if budget else None,
-                          img_size=img_size, loss=loss, lr=float(lr), batch_size=int(batch),
-                          class_weights="balanced" if balanced else None,
-                          augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
-                                                rotate=float(rotate), colour=float(colour)),
-                          require_masks=False, init_run=str(init.path) if init is not None else None,
-                          num_workers=int(workers), cache_mb=int(cache_mb), val_fraction=float(val_fraction),
-                          ema=bool(ema), unlabelled=str(ws.images_dir) if use_unl and n_unl else None).validate()
+        cfg = build_config(more | dict(
+            data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch, weights=weights,
+            freeze_depth=int(depth), unfreeze_after=int(unfreeze) or None,
+            epochs=int(epochs) if epochs is not None else None,
+            time_budget=float(budget) if budget is not None else None, img_size=size_txt, loss=loss, lr=float(lr),
+            batch_size=int(batch), class_weights="balanced" if balanced else None,
+            augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
+                                  rotate=float(rotate), colour=float(colour)),
+            require_masks=False, init_run=str(init.path) if init is not None else None, num_workers=int(workers),
+            cache_mb=int(cache_mb), val_fraction=float(val_fraction), ema=bool(ema),
+            unlabelled=str(ws.images_dir) if use_unl and n_unl else None)).validate()
         label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth}" + (f", {procs} {unit})" if procs > 1 else ")")
-        if procs > 1:
-            job = launch.start_job(reg, cfg, int(procs), label)
-        else:
-            job = reg.start("train", label, lambda progress, stop: train(cfg, progress, stop), output=cfg.out)
+        job = launch.start_training(reg, cfg, label, int(procs))
         st.session_state["job_id"] = job.id
         st.rerun()
     except JobRefused as err:
@@ -195,14 +221,14 @@ if st.button("Start training", type="primary", disabled=running or elsewhere is 
 
 @st.fragment(run_every=1.0 if running else None)  # idle: no polling
 def live():
-    job = reg.get(st.session_state.get("job_id")) or reg.active() or reg.latest()
+    job = reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
     if job is None:
         st.info("No training job yet.")
         return
     snap = job.snapshot()
     st.session_state["job_id"] = snap.id
     st.subheader(f"Job {snap.label} — {snap.state}")
-    st.progress(snap.fraction, text=snap.summary())
+    st.progress(snap.fraction, text=snap.text())
     if snap.start is not None:
         st.caption(f"{snap.start.processes} process(es) · {snap.start.device} · {snap.start.precision}")
     if snap.message:

@@ -1,0 +1,212 @@
+"""What the command line prints and how it exits: result lines (or ``--json``), progress lines, Ctrl-C, and
+the exit codes (0 done, 1 nothing usable came out, 2 an error named on stderr, 130 interrupted or cancelled).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+# Cancel and Ctrl-C: the one vocabulary of the engine (progress counts printed on stderr)
+from seg_core.base.progress import Cancelled, Progress, cancel_on_interrupt, count_printer
+
+OK, FAILED, ERROR, INTERRUPTED = 0, 1, 2, 130
+
+
+def quiet_libraries() -> None:
+    warnings.filterwarnings("ignore")
+    logging.getLogger("timm").setLevel(logging.ERROR)
+
+
+def error(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def run(fn: Callable[[Any], int], args: Any) -> int:
+    """Run a command; an error becomes its message on stderr and an exit code."""
+    from seg_core.runs.config import ConfigError, flag_of
+    from seg_core.training.distributed import MainFailed
+
+    try:
+        return fn(args)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return INTERRUPTED
+    except ConfigError as err:
+        error(f"error: {flag_of(err.field)}: {err}")
+        return ERROR
+    except Cancelled as err:
+        error(str(err))
+        return INTERRUPTED
+    except MainFailed:  # torchrun: rank 0 failed at work done for all processes and says why itself
+        return ERROR
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        error(f"error: {err}")
+        return ERROR
+
+
+@dataclass
+class Work:
+    """Work the user may stop with Ctrl-C: pass ``progress`` and ``cancel`` to the engine; ``stopped`` is the
+    Cancelled it raised (what was done: ``stopped.partial``; what was kept: ``str(stopped)``), or None."""
+
+    progress: Progress
+    cancel: threading.Event
+    stopped: Cancelled | None = None
+
+
+@contextmanager
+def interruptible(keep_partial: bool = True) -> Iterator[Work]:
+    """Ctrl-C within the block cancels the work at its next item (counts printed on stderr meanwhile). With
+    ``keep_partial`` the block's Cancelled is kept in ``Work.stopped``; without, it propagates (``run`` says
+    what was kept and exits 130)."""
+    with cancel_on_interrupt() as cancel:
+        work = Work(count_printer(), cancel)
+        try:
+            yield work
+        except Cancelled as err:
+            if not keep_partial:
+                raise
+            work.stopped = err
+
+
+# -- training ------------------------------------------------------------------------------------------
+def training_printer(quiet: bool):
+    """A progress callback printing a training's events: the start, a step line each 5 s (not ``quiet``),
+    unfreezing, validations, status messages."""
+    from seg_core.runs.events import Start, Status, Step, Unfreeze, Validation
+
+    last = [0.0]
+
+    def show(ev) -> None:
+        if isinstance(ev, Step) and not quiet and time.time() - last[0] > 5:
+            last[0] = time.time()
+            eta = f"{ev.eta:.0f}s" if ev.eta is not None else "?"
+            print(f"  epoch {ev.epoch} step {ev.step} loss {ev.loss_avg:.4f} {ev.images_per_s:.2f} img/s "
+                  f"{100 * ev.progress:.0f}% ETA {eta}", flush=True)
+        elif isinstance(ev, Start):
+            print(f"training {ev.train_images} images (val {ev.val_images}), crop {ev.img_size}, "
+                  f"trainable parameters {ev.trainable_params:,}, on {ev.device} ({ev.precision})"
+                  + (f" in {ev.processes} processes" if ev.processes > 1 else ""), flush=True)
+        elif isinstance(ev, Unfreeze):
+            print(f"epoch {ev.epoch}: unfroze the encoder, trainable parameters {ev.trainable_params:,}")
+        elif isinstance(ev, Validation) and ev.val_miou is not None:
+            print(f"  validation after epoch {ev.epoch}: mIoU {ev.val_miou:.4f}" + (" (best, saved)" if ev.best else ""),
+                  flush=True)
+        elif isinstance(ev, Status):
+            print(ev.message, flush=True)
+    return show
+
+
+def trained(run) -> int:
+    st = run.status
+    print(f"{st['state']}: {st['epochs']} epochs, {st['steps']} steps in {st['seconds']:.0f}s "
+          f"({st['images_per_s']:.2f} img/s)" + (f", best val mIoU {st['best_val_miou']:.4f}"
+                                                  if st.get("best_val_miou") is not None else ""))
+    print(f"run saved to {run.path}")
+    return OK
+
+
+# -- the other commands ----------------------------------------------------------------------------------
+def backbones(rows: Iterable[tuple]) -> int:
+    """``rows``: (name, encoder info, backbone, ImageNet weights offline, is the default) per backbone."""
+    print(f"{'name':20} {'encoder params':>14} {'stages':>6}  {'suits':10} {'ImageNet offline':16} note")
+    for name, info, bb, offline, default in rows:
+        print(f"{name:20} {info['encoder_params'] / 1e6:13.1f}M {info['stages']:>6}  {bb.suits:10} "
+              f"{'yes' if offline else 'no (download)':16} {bb.note}{' (default)' if default else ''}")
+    return OK
+
+
+def validation(folder: str, ds) -> int:
+    print(f"{folder}: {len(ds.samples)} images, {len(ds.labelled)} usable pairs, {ds.num_classes} classes "
+          f"({', '.join(ds.classes.names)})"
+          + (f", unlabelled value {ds.ignore_index}" if ds.ignore_index is not None else ""))
+    for rule in ds.mask_rules:  # how the mask values are read, as training and scoring read them
+        print(f"mask values: {rule}")
+    for p in ds.problems:
+        print(str(p))
+    n_err = len(ds.errors)
+    print(f"{n_err} error(s), {len(ds.problems) - n_err} warning(s)")
+    return FAILED if n_err else OK
+
+
+def postprocessing(reason: str) -> None:
+    print(f"post-processing: {reason}", file=sys.stderr)
+
+
+def evaluation(res: dict, as_json: bool) -> int:
+    for w in res["warnings"]:  # on stderr, so --json's stdout stays one JSON object
+        print(f"warning: {w}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(res))
+        return OK
+    for rule in res["mask_values"]:
+        print(f"mask values: {rule}")
+    print(f"mIoU {res['miou']:.4f}  Dice {res['dice']:.4f}  pixel accuracy {res['pixel_accuracy']:.4f}  "
+          f"({res['images']} images, {res['seconds_per_image']:.3f} s/image)")
+    for name, v in res["per_class_iou"].items():
+        hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res["hidden_classes"] else ""
+        print(f"  {name:20} IoU {'-' if v is None else f'{v:.4f}'}{hidden}")
+    return OK
+
+
+def predictions(rows: list[dict], stopped: str, out) -> int:
+    bad = [r for r in rows if "error" in r]
+    for r in bad:
+        print(f"skipped: {r['error']}")
+    if stopped:
+        error(stopped)
+        return INTERRUPTED
+    print(f"wrote {len(rows) - len(bad)} masks to {out / 'masks'} and overlays to {out / 'overlays'}")
+    return FAILED if bad and len(bad) == len(rows) else OK
+
+
+def ranking(rows, explain: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([{"image": r.image, "score": None if r.error else round(r.score, 6),
+                           "unsure_fraction": None if r.error else round(r.unsure_fraction, 6)}
+                          | ({"error": r.error} if r.error else {}) for r in rows]))
+    else:
+        print(explain)
+        for r in rows:
+            print(f"skipped: {r.error}" if r.error else f"{r.score:.4f}  {r.image}")
+    return OK if any(r.error is None for r in rows) else FAILED
+
+
+def run_list(root, runs_dir, rows: list[dict], training, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"workspace": str(root), "training": training, "runs": rows}, default=str))
+        return OK
+    if not rows:
+        print(f"no runs in {runs_dir}")
+        return OK
+    print(f"{'run':40} {'state':12} {'best val mIoU':>13}  checkpoint")
+    for r in rows:
+        miou = "-" if r["best_val_miou"] is None else f"{r['best_val_miou']:.4f}"
+        print(f"{r['run']:40} {r['state']:12} {miou:>13}  {'yes' if r['has_checkpoint'] else 'no'}")
+        for problem in r["problems"]:
+            print(f"  problem: {problem}")
+    return OK
+
+
+def import_report(rep, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(rep.to_json(), ensure_ascii=False))
+    else:
+        for line in rep.lines():
+            print(line)
+    if rep.cancelled:
+        error(rep.cancel_note())
+        return INTERRUPTED
+    return OK if rep.any_imported else FAILED
+
+
+def wrote(what: str) -> int:
+    print(f"wrote {what}")
+    return OK

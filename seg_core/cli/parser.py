@@ -1,0 +1,131 @@
+"""The command line's grammar (argparse): its commands and flags. ``train``'s flags for the run's settings are
+generated from TrainConfig's fields (``seg_core.runs.config.SETTINGS``: the flag, its help, default, type and
+choices), so a new setting gets its flag there; the augmentation flags map onto ``AugmentConfig``.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from seg_core.data.augment import AugmentConfig
+from seg_core.infer.crf import CRFParams
+from seg_core.runs.config import SETTINGS, TrainConfig, default_of
+
+
+def add_setting(p: argparse.ArgumentParser, name: str) -> None:
+    """The flag of TrainConfig field ``name``: ``--name-with-dashes``, its default, type, choices and help.
+    Settings read from text (``--img-size HxW``, ``--class-weights``) stay text until ``build_config``."""
+    s = SETTINGS[name]
+    kw: dict = {"default": default_of(name)}
+    if s.kind is bool:
+        kw["action"] = "store_true"
+    elif s.kind in (int, float):
+        kw["type"] = s.kind
+    if s.choices is not None:
+        kw["choices"] = list(s.choices)
+    if s.metavar is not None:
+        kw["metavar"] = s.metavar
+    if s.flag_help is not None:
+        kw["help"] = s.flag_help
+    p.add_argument(s.cli_flag, **kw)
+
+
+def setting_values(args: argparse.Namespace) -> dict:
+    """The settings ``train``'s flags gave (field name -> value, text not yet parsed)."""
+    return {name: getattr(args, name) for name, s in SETTINGS.items() if s.flag}
+
+
+def _add_train_settings(p: argparse.ArgumentParser) -> None:
+    """Every TrainConfig setting with a flag, in the fields' order; ``--config`` after ``--out``, the
+    augmentation flags where ``augment`` is."""
+    for f in fields(TrainConfig):
+        if f.name == "augment":
+            p.add_argument("--vflip", action="store_true", help="also flip vertically (top-down imagery)")
+            p.add_argument("--rotate", type=float, default=AugmentConfig().rotate, help="max rotation in degrees")
+            p.add_argument("--no-augment", action="store_true")
+        elif f.name in SETTINGS and SETTINGS[f.name].flag:
+            add_setting(p, f.name)
+        if f.name == "out":
+            p.add_argument("--config", help="read every setting from this JSON file (a run's config.json, or the one "
+                                            "the app writes for torchrun); --data and --out override it, other "
+                                            "flags are not read")
+
+
+def _add_mask_values(p: argparse.ArgumentParser) -> None:
+    add_setting(p, "ignore_index")
+    add_setting(p, "mask_values")
+
+
+def _add_postprocessing(p: argparse.ArgumentParser) -> None:
+    d = CRFParams()
+    p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
+                   help="refine with a dense CRF, or not (default: as the run measured on its held-out images)")
+    p.add_argument("--crf-iterations", type=int, default=d.iterations)
+    p.add_argument("--crf-sxy", type=float, default=d.sxy_bilateral, help="appearance kernel width (pixels)")
+    p.add_argument("--crf-srgb", type=float, default=d.srgb, help="appearance kernel colour tolerance")
+    p.add_argument("--crf-compat", type=float, default=d.compat_bilateral, help="appearance kernel weight")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the flipped image, or not (default: as the run measured)")
+    p.add_argument("--device", default="auto")
+
+
+def parser() -> argparse.ArgumentParser:
+    """``python -m seg_core``'s parser; ``args.command`` names the command (``commands.COMMANDS``)."""
+    ap = argparse.ArgumentParser(prog="python -m seg_core", description="Transfer-learning image segmentation.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("backbones", help="list backbones with sizes and offline availability")
+
+    p = sub.add_parser("validate", help="list every problem of a data set folder and how its mask values read")
+    p.add_argument("--data", required=True)
+    add_setting(p, "num_classes")
+    _add_mask_values(p)
+
+    p = sub.add_parser("train", help="fine-tune a pretrained encoder on a data set (several processes: "
+                                      "torchrun --nproc_per_node N -m seg_core train ...)")
+    _add_train_settings(p)
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("evaluate", help="score a run on a labelled folder")
+    p.add_argument("--run", required=True)
+    p.add_argument("--data", required=True)
+    _add_mask_values(p)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout (warnings go to stderr)")
+    _add_postprocessing(p)
+
+    p = sub.add_parser("predict", help="write masks and overlays for a folder of images")
+    p.add_argument("--run", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--out", required=True)
+    _add_postprocessing(p)
+
+    p = sub.add_parser("rank", help="list images by how unsure a run's model is about them (label those first)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--measure", default="entropy", choices=["entropy", "margin"])
+    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image first")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction}, most unsure first")
+
+    p = sub.add_parser("runs", help="list a workspace's runs: state, best validation mIoU, checkpoint")
+    p.add_argument("--workspace", required=True, help="the app's workspace folder (its runs are in runs/)")
+    p.add_argument("--json", action="store_true",
+                   help='{"runs": [{run, state, best_val_miou, has_checkpoint, ...}], "training": lock owner or null}')
+
+    p = sub.add_parser("export", help="export a run as TorchScript or ONNX")
+    p.add_argument("--run", required=True)
+    p.add_argument("--format", choices=["torchscript", "onnx"], required=True)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("import", help="add images, masks, zips and classes.json to a workspace (as the Data page does)")
+    p.add_argument("--workspace", required=True, help="the app's workspace folder (created if missing)")
+    p.add_argument("files", nargs="+", metavar="FILE_OR_ZIP",
+                   help="images; masks (in a masks/ folder or named <image>_mask.png); zips; classes.json")
+    p.add_argument("--replace", action="store_true",
+                   help="replace an existing image, mask or classes.json (the old one goes to the trash) "
+                        "instead of renaming or refusing")
+    p.add_argument("--json", action="store_true",
+                   help='{"files": [{file, status, name, reason, kind}], "imported": n, "renamed": n, "refused": n}')
+
+    p = sub.add_parser("sample", help="regenerate the bundled sample data set")
+    p.add_argument("--out", default="data")
+    return ap

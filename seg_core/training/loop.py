@@ -1,0 +1,389 @@
+"""Fine-tuning: frozen encoder stages first, then (optionally) the whole net at a lower encoder rate.
+
+One process (``python -m seg_core train``, the app's background thread) or several under torchrun
+(``torchrun --nproc_per_node N -m seg_core train ...``): then each process trains on its share of every
+global batch with DistributedDataParallel (``distributed.py``), batch-norm statistics synchronised across
+GPUs (SyncBatchNorm; on CPU each process normalises its own batch, rank 0's running statistics kept), and
+only rank 0 reports progress.
+
+The trainer trains and emits the training events (``seg_core.runs.events``); it writes no file. Rank 0's
+``Recorder`` (``recorder.py``) writes the run folder from those events; rank 0 holds the runs folder's
+training lock (``seg_core.base.locks``) for the whole run: the one place a training takes it.
+"""
+from __future__ import annotations
+
+import gc
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seg_core.training.class_weights import class_weights_for
+from seg_core.base.device import (autocast, autocast_dtype, configure, grad_scaler, pick_device, pin_memory, precision_name,
+                     use_all_cpu_threads)
+from seg_core.training.distributed import Comm, Place
+from seg_core.base.progress import Cancelled, Progress, cancelled
+from seg_core.runs.events import End, Failed, Measured, Opened, Start, Status, Step, Unfreeze, Validation
+from seg_core.model.losses import build_loss
+from seg_core.base.mask_values import IGNORE
+from seg_core.infer.evaluation import confusion_of
+from seg_core.infer.metrics import scores
+from seg_core.model.network import ModelSpec, build_model
+from seg_core.runs.folder import CANCEL, Run
+from seg_core.training.schedule import Schedule
+from seg_core.training.semi_supervised import Averaging
+from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
+from seg_core.runs.config import ConfigError, TrainConfig
+from seg_core.training.training_data import TrainingData, load_training_data
+from seg_core.training.recorder import Recorder
+from seg_core.base.locks import acquire, release
+
+
+@dataclass
+class Tally:
+    """Counters of one run's loop (images counted over all processes)."""
+
+    epoch: int = 0
+    step: int = 0
+    seen: int = 0  # images trained on
+    skipped: int = 0  # batches without a labelled pixel
+    step_time: float = 0.0  # seconds in training steps (batch reading and augmenting included)
+    loss_avg: float | None = None
+    best: float = -1.0  # best validation mIoU
+    last_val: float = float("-inf")  # time of the last validation
+    checkpoint: bool = False
+    stopped: bool = False  # a stop (cancel, signal) was agreed on
+
+
+class Trainer:
+    """One training run; ``run()`` returns the Run folder. ``cancel`` (set) ends it within one step."""
+
+    def __init__(self, cfg: TrainConfig, progress: Progress | None = None, cancel: threading.Event | None = None):
+        self.cfg = cfg.validate()
+        self.progress = progress or (lambda event: None)
+        self.cancel = cancel or threading.Event()
+        self.place = Place.from_env()
+        self.recorder = Recorder(cfg.out, lambda: self.scored)  # rank 0's only: see _emit
+
+    def run(self) -> Run:
+        """Train, rank 0 holding the runs folder's training lock: one training at a time per runs folder,
+        across processes; raises TrainingBusy when another one holds it (in every process)."""
+        self.device = pick_device(self.cfg.device, self.place.local_rank)
+        configure(self.device)
+        self.comm = Comm.open(self.device, self.place)
+        runs_dir, out = Path(self.cfg.out).parent, self.cfg.out
+        try:
+            with self.comm.stop_on_signals(self.cancel):
+                self.comm.from_main(lambda: acquire(runs_dir, out))
+                try:
+                    return self._run_and_report()
+                finally:
+                    if self.comm.main:
+                        release(runs_dir, out)
+        finally:
+            self.comm.close()
+
+    def _run_and_report(self) -> Run:
+        try:
+            return self._run()
+        except Cancelled:
+            raise
+        except BaseException as err:
+            self._emit(Failed(f"{type(err).__name__}: {err}"))
+            raise
+
+    def _run(self) -> Run:
+        cfg = self.cfg
+        self._seed(cfg.seed)
+        self._emit(Status("checking the data set"))
+        data = self.comm.from_main(lambda: load_training_data(cfg))  # rank 0 reads the masks, once
+        self._emit(Status("mask values: " + " ".join(data.dataset.mask_rules)))
+        self._check_stop()
+        self._emit(Status(f"loading {cfg.backbone} (weights of run {Path(cfg.init_run).name})" if cfg.init_run
+                          else f"loading {cfg.backbone} ({cfg.weights} weights)"))
+        self._build(data)
+        self._check_stop()
+        self._open_run(data)
+        world = self.place.world
+        sched = Schedule(max(1, -(-len(data.train) // (cfg.batch_size * world))), cfg.epochs, cfg.time_budget,
+                         cfg.freeze_depth, cfg.unfreeze_after, self.num_stages)
+        self._emit(Start(self.trainable, sched.total_steps, sched.time_budget, data.img_size, len(data.train),
+                         len(data.val), world, str(self.device), precision_name(self.amp)))
+        loader = self._loader(data)
+        t = Tally()
+        t0 = time.time()
+        while True:
+            if sched.unfreezes_at(t.epoch):
+                self.trainable = self.model.freeze(0)
+                self._wrap()  # DistributedDataParallel learns which parameters train when it is built
+                self._emit(Unfreeze(t.epoch, self.trainable))
+            batches = iter(loader)
+            while True:
+                ts = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                if self._train_step(batch, sched, t, t0, ts):
+                    break
+            t.epoch += 1
+            finished, validate = self._epoch_end(sched, t, time.time() - t0)
+            if t.step and (finished or validate):
+                self._validate(data, sched, t, time.time() - t0)
+            if finished:
+                break
+        seconds = time.time() - t0
+        del batches, loader  # its worker processes end here
+        return self._finish(data, t, seconds)
+
+    # -- preparation ------------------------------------------------------------------------
+    def _seed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        self.rng = np.random.default_rng(seed)  # the same in every process: the same global batches
+        use_all_cpu_threads(self.place.local_world)
+
+    def _stop_requested(self) -> bool:
+        """A stop asked of this process: the ``cancel`` event (the app's Cancel, a signal), or on rank 0 the run
+        folder's cancel file (a Cancel from the app when the training runs in another process)."""
+        return cancelled(self.cancel) or (self.comm.main and (Path(self.cfg.out) / CANCEL).exists())
+
+    def _check_stop(self) -> None:
+        if self.comm.any([self._stop_requested()])[0]:
+            self.cancel.set()
+            raise Cancelled("cancelled before the first training step; nothing was saved")
+
+    def _build(self, data: TrainingData) -> None:
+        """Model on its device with the first stages frozen, loss, optimiser, gradient scaler."""
+        cfg = self.cfg
+        self.amp = autocast_dtype(self.device, cfg.precision)
+        model = build_model(ModelSpec(cfg.arch, cfg.backbone, data.num_classes),
+                            "none" if cfg.init_run else cfg.weights)
+        if cfg.init_run:
+            init = Run(cfg.init_run)
+            if init.classes.names != data.dataset.classes.names:
+                raise ConfigError("init_run", f"run '{init.name}' was trained on the classes {init.classes.names}, "
+                                              f"the data has {data.dataset.classes.names}; continue only with the "
+                                              f"same classes")
+            init.load_weights_into(model)
+        self.num_stages = model.num_stages
+        if self.comm.enabled and self.device.type == "cuda":  # batch statistics over all GPUs' crops
+            from timm.layers import convert_sync_batchnorm  # keeps timm's fused norm + activation layers
+
+            model = convert_sync_batchnorm(model)
+        self.model = model.to(self.device, memory_format=torch.channels_last)
+        self.trainable = self.model.freeze(cfg.freeze_depth)
+        self.net = self.model
+        self._wrap()
+        weights = class_weights_for(cfg.class_weights, data.dataset, data.split["train"])
+        weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        self.loss_fn = build_loss(cfg.loss, weights).to(self.device)
+        enc_lr = cfg.lr * cfg.encoder_lr_factor
+        self.opt = torch.optim.AdamW([
+            {"params": self.model.head_parameters(), "lr": cfg.lr, "base_lr": cfg.lr},
+            {"params": self.model.encoder_parameters(), "lr": enc_lr, "base_lr": enc_lr},
+        ], weight_decay=cfg.weight_decay)
+        self.scaler = grad_scaler(self.device, self.amp)
+        # TrainConfig.ema / unlabelled: the weights' moving average, validated and saved (semi_supervised.py)
+        self.averaging = Averaging.for_config(cfg, self.model, set(data.split["train"]) | set(data.split["val"]),
+                                              data.img_size, self.rng, weights)
+
+    def _wrap(self) -> None:
+        """With several processes, train through DistributedDataParallel (gradients averaged over the
+        processes during backward), rebuilt when the trainable parameters change."""
+        if not self.comm.enabled:
+            return
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.net is not self.model:
+            self.net = self.model
+            gc.collect()  # the old wrapper's gradient hooks go with it
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self.net = DistributedDataParallel(self.model, device_ids=ids)
+
+    def _loader(self, data: TrainingData):
+        """Crops streamed from the training images: ``num_workers`` DataLoader processes (0: this one) read,
+        decode and augment them; ``cache_mb`` bounds the decoded images kept, in all (see ``streaming.py``)."""
+        cfg, place = self.cfg, self.place
+        share = cfg.cache_mb * MB // place.local_world  # the processes on this machine share the size evenly
+        reader = PairReader(data.dataset, data.train, share)
+        self.val_reader = PairReader(data.val_dataset, data.val[place.rank::place.world], 0)
+        if cfg.num_workers:  # and so do the workers and this process (validation)
+            self.val_reader.cache.limit = share // (cfg.num_workers + 1)
+        else:  # one cache, for training and validation
+            self.val_reader.cache = reader.cache
+        sampler = EpochSampler(len(data.train), cfg.batch_size, self.rng, place.rank, place.world)
+        return crop_loader(CropSet(reader, data.img_size, cfg.augment), sampler, cfg.num_workers,
+                           pin_memory(self.device))
+
+    def _open_run(self, data: TrainingData) -> None:
+        """Say the run's settings (the recorder creates the run folder from them)."""
+        self.started = time.time()
+        self.model.train()
+        if not self.comm.main:
+            return
+        self._emit(Opened(self.cfg.to_dict() | {
+            "num_classes": data.num_classes, "ignore_index": data.dataset.ignore_index,
+            "mask_reading": data.dataset.reading.to_json(),
+            "img_size": list(data.img_size), "num_stages": self.num_stages, "split": data.split,
+            "class_names": data.dataset.classes.names, "device": str(self.device),
+            "amp": str(self.amp).replace("torch.", "") if self.amp else "fp32",
+            "processes": self.place.world, "global_batch_size": self.cfg.batch_size * self.place.world,
+        }, data.dataset.classes.to_json(), self.started, self.place.world))
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _train_step(self, batch, sched: Schedule, t: Tally, t0: float, ts: float) -> bool:
+        """One optimiser step on this process's share of a global batch, all processes together; returns
+        True when the run ends here (a stop, the step count or the time budget)."""
+        x, y = batch
+        labelled = bool((y != IGNORE).any())
+        stop, n_labelled = self.comm.sum([self._stop_requested(), labelled])
+        if stop:
+            t.stopped = True
+            self.cancel.set()
+            return True
+        progress = sched.progress(t.step, time.time() - t0)
+        lr_scale = sched.lr_factor(progress)
+        for g in self.opt.param_groups:
+            g["lr"] = g["base_lr"] * lr_scale
+        loss = self._step(x, y, labelled, n_labelled, progress) if n_labelled else 0.0
+        elapsed = time.time() - t0
+        # one agreement per step: the loss over the processes, and rank 0's clock on the time budget
+        time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(t.step + bool(n_labelled), elapsed),
+                                           loss if labelled else 0.0])
+        t.step_time += time.perf_counter() - ts
+        if not n_labelled:  # no labelled pixel in any process's crops (scribbles): nothing to learn from
+            t.skipped += 1
+            return bool(time_up)
+        loss = loss_sum / n_labelled
+        t.step += 1
+        t.seen += len(x) * self.place.world
+        t.loss_avg = loss if t.loss_avg is None else 0.9 * t.loss_avg + 0.1 * loss
+        frac = sched.progress(t.step, elapsed)
+        self._emit(Step(t.epoch + 1, t.step, sched.total_steps, loss, t.loss_avg, self.opt.param_groups[0]["lr"],
+                        elapsed, frac, elapsed / frac - elapsed if frac > 0 else None, t.seen / max(elapsed, 1e-9),
+                        sched.phase(t.epoch), t.skipped))
+        return bool(time_up)
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float, progress: float) -> float:
+        """Forward, backward, update on a batch of crops ((N, H, W, 3) uint8, (N, H, W) labels). With several
+        processes, one whose crops hold no labelled pixel adds nothing (a zero loss), and the others' losses
+        are scaled so the averaged gradient is that of the processes with labels."""
+        non_blocking = self.device.type == "cuda"
+        x = x.to(self.device, non_blocking=non_blocking).permute(0, 3, 1, 2).float().div_(255)
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = y.to(self.device, non_blocking=non_blocking)
+        with autocast(self.device, self.amp):
+            logits = self.net(x)
+        pseudo = None
+        if self.averaging is not None:  # with unlabelled images: their strong views' pseudo-label loss
+            pseudo = self.averaging.pseudo_loss(self.model, self.device, autocast(self.device, self.amp),
+                                                progress)
+        if labelled:
+            loss = self.loss_fn(logits.float(), y)
+            value = float(loss.detach())
+            if n_labelled < self.place.world:
+                loss = loss * (self.place.world / n_labelled)
+        else:
+            loss, value = logits.float().sum() * 0.0, 0.0
+        if pseudo is not None:
+            loss = loss + pseudo
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        if self.averaging is not None:
+            self.averaging.update(self.model)
+        return value
+
+    @property
+    def scored(self) -> torch.nn.Module:
+        """The network that is validated and saved: the weights' moving average when kept, else the weights."""
+        return self.averaging.model if self.averaging is not None else self.model
+
+    def _epoch_end(self, sched: Schedule, t: Tally, elapsed: float) -> tuple[bool, bool]:
+        """(finished, validate now): agreed by all processes, rank 0's clock deciding the time."""
+        main = self.comm.main
+        stop, finished, validate = self.comm.any([
+            t.stopped or self._stop_requested(), main and sched.finished(t.step, elapsed),
+            main and time.time() - t.last_val >= self.cfg.val_interval_s])
+        if stop:
+            t.stopped = True
+            self.cancel.set()
+        return stop or finished, validate
+
+    def _scores(self, data: TrainingData) -> dict | None:
+        """Scores on the held-out images, each process predicting its share, the confusion matrices summed."""
+        if not data.val:
+            return None
+        self.comm.same_buffers(self.model)
+        self.model.eval()
+        pairs = (self.val_reader[i] for i in range(len(self.val_reader)))  # read one at a time
+        return scores(self.comm.sum_array(confusion_of(self.scored, pairs, data.num_classes, self.amp).matrix))
+
+    def _validate(self, data: TrainingData, sched: Schedule, t: Tally, elapsed: float) -> None:
+        """Score the held-out images and say so (a Validation: the recorder saves the checkpoint when best)."""
+        m = self._scores(data)
+        scores_ = {}
+        improved = True
+        if m is not None:
+            scores_ = {"val_miou": m["miou"], "val_dice": m["dice"], "val_pixel_accuracy": m["pixel_accuracy"]}
+            improved = m["miou"] > t.best
+            t.best = max(t.best, m["miou"])
+        row = Validation(t.epoch, t.step, sched.phase(t.epoch - 1), round(elapsed, 2), t.loss_avg,
+                         self.opt.param_groups[0]["lr"], t.seen / max(elapsed, 1e-9), self.trainable,
+                         best=improved, **scores_)
+        if improved:
+            t.checkpoint = True
+        self._emit(row)
+        t.last_val = time.time()
+        self.model.train()
+
+    def _finish(self, data: TrainingData, t: Tally, seconds: float) -> Run:
+        if self.comm.main and t.checkpoint and data.val and not t.stopped:
+            self._measure_postprocess(data)
+        end = End("cancelled" if t.stopped else "done", t.epoch, t.step, seconds,
+                  t.best if data.val and t.checkpoint else None, t.seen / max(seconds, 1e-9),
+                  t.seen / max(t.step_time, 1e-9), t.checkpoint)
+        if self.comm.enabled:  # one line per process: each says where it stopped
+            print(f"rank {self.place.rank}/{self.place.world}: {end.state} after step {end.steps}", file=sys.stderr,
+                  flush=True)
+        self._emit(end)
+        return Run(self.cfg.out)
+
+    def _measure_postprocess(self, data: TrainingData) -> None:
+        """Score the best checkpoint on the held-out images with and without CRF and flips; the run records
+        it and prediction follows its choice (``seg_core.infer.postprocess``). Capped at a quarter of the time
+        budget (at least 15 s) so short trainings stay short."""
+        from seg_core.infer.postprocess import MAX_IMAGES, MAX_SECONDS, measure
+
+        n = min(len(data.val), MAX_IMAGES)
+        self._emit(Status(f"measuring the dense CRF and flips on {n} held-out image(s)"))
+        cap = MAX_SECONDS if not self.cfg.time_budget else min(MAX_SECONDS, max(15.0, self.cfg.time_budget / 4))
+        pairs = PairReader(data.val_dataset, data.val[:n], 0)
+        best = Run(self.cfg.out).load_model(str(self.device))  # the best checkpoint, as the recorder saved it
+        self._emit(Measured(measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap)))
+
+    def _emit(self, event) -> None:
+        """Rank 0's voice: the recorder first (a file it cannot write stops the run), then ``progress``."""
+        if not self.comm.main:
+            return
+        self.recorder(event)
+        try:
+            self.progress(event)
+        except Exception:  # a broken progress display must not kill training
+            pass
+
+
+def train(cfg: TrainConfig, progress: Progress | None = None, cancel: threading.Event | None = None) -> Run:
+    """Train per ``cfg``; calls ``progress(event)`` with the events of ``seg_core.runs.events``.
+
+    Raises ConfigError for a setting out of range, DatasetError for data problems (each naming its
+    file), TrainingBusy when another training holds the runs folder's lock, Cancelled
+    (``seg_core.base.progress``) when ``cancel`` is set before the first step (no run folder is written)."""
+    return Trainer(cfg, progress, cancel).run()

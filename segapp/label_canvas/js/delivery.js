@@ -1,0 +1,122 @@
+// delivery.js: between the browser and Python. Patches go out in order as trigger values and are sent again
+// until Python acknowledges them (`ack`); the image and the labels come in only when Python sends them, and
+// are asked for (state `need`) when this tab lacks them.
+
+const BATCH_CHARS = 8 * 1024 * 1024; // patch text sent in one trigger
+const RETRY_MS = 10000; // resend unacknowledged patches after this long (doubling)
+
+function b64ToBytes(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+function bytesToB64(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+async function zlibStream(bytes, Stream) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new Stream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+const inflate = (bytes) => zlibStream(bytes, DecompressionStream);
+const deflate = (bytes) => zlibStream(bytes, CompressionStream);
+
+class DocDelivery {
+  // queue a patch: touched, the values it sets, what was there before (zlib, base64)
+  send(e, kind, values, before) {
+    const n = e.w * e.h;
+    const raw = new Uint8Array(3 * n);
+    raw.set(e.touched, 0);
+    raw.set(values, n);
+    raw.set(before, 2 * n);
+    for (let j = 0; j < n; j++) {
+      if (!e.touched[j]) raw[n + j] = raw[2 * n + j] = 0; // untouched: zeros compress best
+    }
+    const item = { sid: this.sid, seq: ++this.seq, ready: false, patch: null, t: performance.now() };
+    this.outbox.push(item);
+    deflate(raw).then((z) => {
+      item.patch = { sid: item.sid, seq: item.seq, kind, x: e.x, y: e.y, w: e.w, h: e.h, data: bytesToB64(z) };
+      item.ready = true;
+      this.flush();
+    });
+  }
+
+  acknowledge(ack) {
+    if (!ack) return;
+    const before = this.outbox.length;
+    this.outbox = this.outbox.filter((it) => !(it.sid in ack && it.seq <= ack[it.sid]));
+    if (this.outbox.length !== before || !this.outbox.length) this.inflight = null;
+    this.flush();
+  }
+
+  // send the ready patches in order, one trigger at a time; again after RETRY_MS without an ack
+  flush() {
+    const view = [...this.views][0];
+    if (!view || !this.outbox.length) return this.changed();
+    const now = performance.now();
+    if (this.inflight && now < this.inflight.until) return this.changed();
+    const batch = [];
+    let chars = 0;
+    for (const it of this.outbox) {
+      if (!it.ready || (batch.length && chars + it.patch.data.length > BATCH_CHARS)) break;
+      batch.push(it.patch);
+      chars += it.patch.data.length;
+    }
+    if (!batch.length) return this.changed();
+    const retry = this.inflight ? Math.min(this.inflight.retry * 2, 120000) : RETRY_MS;
+    this.inflight = { until: now + retry, retry };
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), retry + 50);
+    view.args.setTriggerValue("edits", { patches: batch, sent: Date.now() });
+    this.changed();
+  }
+
+  changed() {
+    for (const v of this.views) v.status();
+  }
+}
+addMethods(Doc, DocDelivery);
+
+class ViewDelivery {
+  // take the image and the mask when Python sent them; ask for them when this tab lacks them
+  sync(d) {
+    const doc = this.doc;
+    const need = {};
+    if (doc.imageId !== d.image_id && doc.loadingImage !== d.image_id) {
+      if (d.image) {
+        doc.loadingImage = d.image_id;
+        fetch(d.image).then((r) => r.blob()).then((b) => createImageBitmap(b)).then((bmp) => {
+          if (doc.loadingImage !== d.image_id) return;
+          doc.bitmap = bmp;
+          doc.imageId = d.image_id;
+          doc.loadingImage = null;
+          this.afterLoad();
+        }).catch((err) => { doc.loadingImage = null; this.message(`Could not show the image: ${err}`); });
+      } else need.image = d.image_id;
+    }
+    if (doc.maskId !== d.mask_id && doc.loadingMask !== d.mask_id) {
+      if (d.mask) {
+        doc.loadingMask = d.mask_id;
+        inflate(b64ToBytes(d.mask)).then((labels) => {
+          if (doc.loadingMask !== d.mask_id) return;
+          doc.loadingMask = null;
+          if (labels.length !== d.w * d.h) throw new Error(`mask of ${labels.length} values for ${d.w}x${d.h}`);
+          doc.setLabels(labels, d.mask_id);
+          this.afterLoad();
+        }).catch((err) => { doc.loadingMask = null; this.message(`Could not show the labels: ${err}`); });
+      } else need.mask = d.mask_id;
+    }
+    if (need.image || need.mask) {
+      const ask = JSON.stringify(need);
+      const now = performance.now();
+      if (doc.asked.what !== ask || now - doc.asked.at > 15000) { // once, then again if nothing came
+        doc.asked = { what: ask, at: now };
+        this.args.setStateValue("need", { ...need, n: ++doc.needN + Math.floor(Math.random() * 1e6) });
+      }
+    }
+    this.message(doc.bitmap && doc.labels && doc.imageId === d.image_id ? "" : "Loading the image…");
+  }
+}
+addMethods(View, ViewDelivery);

@@ -1,0 +1,137 @@
+"""The Review page: scores of a run, overlays, the dense CRF panel."""
+from page_helpers import elements, page
+
+
+def test_review_page_scores_run_and_shows_images(use_trained):
+    at = page("review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    per_class = at.dataframe[0].value
+    assert list(per_class["class"]) == ["background", "cell", "nucleus"]
+    assert per_class["IoU"].between(0, 1).all()
+    per_image = at.dataframe[1].value
+    assert len(per_image) == 10 and per_image["miou"].is_monotonic_increasing
+    # the run held 2 of the 10 labelled images out: they are marked and scored on their own
+    assert sorted(per_image["split"].value_counts().items()) == [("train", 8), ("validation", 2)]
+    assert any(m.label == "mIoU, held out (2 img)" for m in at.metric)
+    assert any(m.label == "mIoU, all labelled" for m in at.metric)
+    assert len(elements(at, "image")) >= 2
+
+
+def _toggle(at, prefix):
+    return next(t for t in at.toggle if t.key.startswith(prefix))
+
+
+def test_review_page_starts_from_the_runs_measured_post_processing(use_trained):
+    from seg_core import Run, Workspace
+
+    run = Workspace(use_trained).runs()[0]
+    measured = Run(run.path).postprocess  # trained_ws's run held 2 images out: measured on them
+    at = page("review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith(f"Measured when {run.name} finished: ") and measured["reason"] in c.value
+               for c in at.caption)
+    assert _toggle(at, "crf_on_").value is measured["crf"] and _toggle(at, "tta_on_").value is measured["tta"]
+    table = next(d.value for d in at.dataframe if "variant" in d.value)
+    assert list(table["variant"]) == ["plain", "tta", "crf", "crf+tta"]
+
+
+def test_review_page_crf_shows_before_after_and_delta(use_trained):
+    at = page("review.py").run()
+    _toggle(at, "crf_on_").set_value(False)
+    _toggle(at, "tta_on_").set_value(False)
+    at.run()
+    n_images = len(elements(at, "image"))
+    _toggle(at, "crf_on_").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert len(elements(at, "image")) == n_images + 2  # before and after
+    delta = next(m for m in at.metric if m.label == "mIoU on this image")
+    assert 0.0 <= float(delta.value) <= 1.0 and delta.delta.startswith(("+", "-"))
+
+
+def test_review_page_ranks_unlabelled_images_with_a_heat_map(use_trained):
+    at = page("review.py").run()
+    assert any("mean per-pixel entropy" in c.value for c in at.caption)  # the one line saying what the score means
+    n_images = len(elements(at, "image"))
+    next(b for b in at.button if b.key == "rank_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "score" in d.value)
+    assert set(table["image"]) == {"tissue_10.png", "tissue_11.png"}  # the two images without a mask
+    assert list(table["score"]) == sorted(table["score"], reverse=True) and table["score"].between(0, 1).all()
+    assert at.selectbox(key="rank_pick").value == table["image"][0]  # the most unsure is shown first
+    assert len(elements(at, "image")) == n_images + 2  # its uncertainty heat map and its prediction
+
+
+def test_review_page_warns_when_every_pixel_of_a_class_is_unlabelled(trained_ws, tmp_path, monkeypatch):
+    """Scoring never hides a class: nobody painted a nucleus, so its score is flagged, not a silent 0."""
+    import shutil
+
+    import numpy as np
+    import streamlit as st
+
+    from seg_core import Workspace
+
+    root = tmp_path / "ws"
+    shutil.copytree(trained_ws, root)
+    ws = Workspace(root)
+    for stem in ws.stems():
+        m = ws.read_mask(stem)
+        if m is not None:
+            m[m == 2] = 255  # the nucleus strokes erased: unlabelled
+            ws.save_mask(stem, m)
+    monkeypatch.setenv("SEGAPP_WORKSPACE", str(root))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = page("review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("class 'nucleus' has no labelled ground-truth pixel in the 10 scored image(s)")
+               for w in warnings), warnings
+    assert not any("--mask-values" in w for w in warnings)  # the app names no command-line flags
+    per_image = at.dataframe[1].value
+    assert (per_image["ignored_pixels"] > 0).all() and (per_image["labelled_pixels"] > 0).all()
+    st.cache_resource.clear()
+
+
+def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_trained, monkeypatch):
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from page_helpers import Gate, progress_texts, wait_for
+    from seg_core import Workspace
+    from seg_core import REGISTRY
+
+    ws = Workspace(use_trained)
+    run = ws.runs()[0]
+    zip_path = use_trained / "exports" / f"{run.name}_masks.zip"
+    zip_path.unlink(missing_ok=True)
+    at = page("review.py").run()
+    at.checkbox(key="dl_all").check().run()
+    gate = Gate(monkeypatch, at=2)  # held after the second mask
+    at.button(key="masks_zip_btn").click().run()
+    assert gate.reached.wait(60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert progress_texts(at) == [f"Masks of {run.name}: 2/12 masks · tissue_01"]
+    assert at.button(key="masks_zip_btn").disabled
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    gate.open()
+    wait_for(lambda: not REGISTRY.active("masks_zip"), what="the cancelled zip")
+    at.run()
+    assert any(w.value == f"Masks of {run.name}: cancelled after 2 of 12 masks; no zip was written" for w in at.warning)
+    assert not zip_path.exists() and not list(zip_path.parent.glob(".*"))
+    assert not [b for b in elements(at, "download_button") if "mask(s)" in b.proto.label]
+
+    at.button(key="masks_zip_btn").click().run()  # again, to the end
+    wait_for(lambda: not REGISTRY.active("masks_zip"), timeout=120, what="the zip")
+    at.run()
+    assert not at.exception and not progress_texts(at)
+    assert [b.proto.label for b in elements(at, "download_button")] == ["Download masks (index PNGs, zip): 12 mask(s)"]
+    with zipfile.ZipFile(zip_path) as z:
+        assert sorted(z.namelist()) == sorted(f"masks/{s}.png" for s in ws.stems())
+        mask = np.asarray(Image.open(io.BytesIO(z.read("masks/tissue_10.png"))))
+    assert mask.shape == ws.read_image("tissue_10").shape[:2] and mask.max() < 3

@@ -1,0 +1,216 @@
+"""The Train page: backbones and freezing, starting a job, a refused start, errors from the thread."""
+from page_helpers import page
+
+
+def test_train_page_shows_backbones_and_starts_job(fresh_ws):
+    from seg_core import REGISTRY
+
+    at = page("train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    sb = at.selectbox(key="backbone")
+    assert "efficientnet_lite0" in sb.options[0] and "offline ✓" in sb.options[0]
+    assert any("resnet18" in o for o in sb.options)
+    slider = at.slider(key="freeze_depth")
+    assert slider.max >= 4
+    assert any("Stages:" in m.value for m in at.markdown)
+    assert any("trainable encoder parameters" in c.value for c in at.caption)
+    at.number_input(key="budget").set_value(60)  # still training when the page renders again (cancelled below)
+    at.text_input(key="img_size").set_value("64x64")
+    before = REGISTRY.latest()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = REGISTRY.latest()
+    assert job is not None and job is not before
+    try:
+        assert at.session_state["job_id"] == job.id
+        assert any("Job " in s.value for s in at.subheader)
+        # a second start is refused with a message, not a crash: Start is disabled and says why
+        at2 = page("train.py").run()
+        assert not at2.exception
+        assert next(b for b in at2.button if b.label == "Start training").disabled
+        assert any(i.value == f"'{job.label}' is training; Start is available again when it ends or is cancelled."
+                   for i in at2.info)
+    finally:
+        job.cancel()
+        assert job.wait(60)
+    snapshot = job.snapshot()
+    assert snapshot.state in ("cancelled", "done"), snapshot.error
+
+
+def test_train_page_refuses_a_second_start(fresh_ws):
+    """A tab rendered before another tab started a job: its Start is refused with a message."""
+    import threading
+
+    from seg_core import REGISTRY
+
+    at = page("train.py").run()
+    release = threading.Event()
+    blocker = REGISTRY.start("train", "other_tab_run (test)", lambda progress, stop: release.wait(60))
+    try:
+        next(b for b in at.button if b.label == "Start training").click().run()
+        assert not at.exception
+        assert any("'other_tab_run (test)' is still running" in w.value for w in at.warning)
+        assert REGISTRY.training() is blocker
+        at2 = page("train.py").run()  # a fresh render: Start is disabled and says why
+        assert next(b for b in at2.button if b.label == "Start training").disabled
+        assert any("is training" in i.value for i in at2.info)
+    finally:
+        release.set()
+        blocker.wait(10)
+
+
+def test_train_page_takes_its_fields_from_the_runs_settings(fresh_ws, monkeypatch):
+    """Each field's name, help and limits are the setting's, as TrainConfig declares it; a setting declared
+    there that the page's layout does not place (here: a new one) gets its own field under Advanced options,
+    and the run trains with the value given."""
+    from seg_core import REGISTRY, Run
+    from seg_core.runs.config import MAX_WORKERS, SETTINGS, Setting
+
+    monkeypatch.setitem(SETTINGS, "val_interval_s", Setting(
+        label="Validate at most every (seconds)", help="How often the held-out images are scored.", min=0,
+        above=True, flag=False, name="val_interval_s", kind=float))
+    at = page("train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    workers = at.number_input(key="num_workers")
+    assert workers.label == "Data loading processes" and (workers.min, workers.max) == (0, MAX_WORKERS)
+    assert workers.help.startswith("Processes that read, decode and augment images")
+    assert at.number_input(key="batch").label == "Batch size" and at.number_input(key="batch").min == 1
+    assert at.number_input(key="budget").min is None  # "more than 0" is no widget limit: Start says so
+    new = at.number_input(key="val_interval_s")
+    assert new.label == "Validate at most every (seconds)" and new.value == 10.0
+    assert new.help == "How often the held-out images are scored."
+    new.set_value(2.5)
+    at.number_input(key="budget").set_value(0)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert any(e.value.startswith("Time budget (seconds): must be more than 0 seconds") for e in at.error)
+    at.number_input(key="budget").set_value(5)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = REGISTRY.latest()
+    assert job.wait(300)
+    assert job.snapshot().state == "done", job.snapshot().error
+    assert Run(job.output).config["val_interval_s"] == 2.5
+
+
+def test_train_page_shows_an_error_raised_in_the_training_thread(fresh_ws):
+    from seg_core import REGISTRY, DatasetError, Problem
+
+    def fails(progress, stop):
+        progress({"event": "status", "message": "checking the data set"})
+        raise DatasetError([Problem("images/cat.png", "mask is 10x10 but the image is 20x20")])
+
+    job = REGISTRY.start("train", "failing_run (test)", fails)
+    assert job.wait(10)
+    at = page("train.py")
+    at.session_state["job_id"] = job.id
+    at.run()
+    assert not at.exception
+    assert any("failing_run (test)" in s.value and "failed" in s.value for s in at.subheader)
+    assert any("images/cat.png" in e.value and "10x10" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Start training").disabled is False
+
+
+def test_train_page_continues_from_a_run(fresh_ws, trained_ws):
+    import shutil
+
+    from seg_core import REGISTRY, Run, Workspace
+
+    only = Workspace(trained_ws).runs()[0]
+    shutil.copytree(only.path, fresh_ws / "runs" / only.name)
+    at = page("train.py").run()
+    assert any("mask(s) saved since the latest run started" in c.value for c in at.caption)
+    at.selectbox(key="init_run").select_index(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("efficientnet_lite0" in c.value and "(from the run)" in c.value for c in at.caption)
+    at.number_input(key="budget").set_value(5)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = REGISTRY.latest()
+    try:
+        assert job.wait(120)
+        assert job.snapshot().state == "done", job.snapshot().error
+        assert Run(job.output).config["init_run"] == str(fresh_ws / "runs" / only.name)
+    finally:
+        job.cancel()
+        job.wait(60)
+
+
+def test_train_page_learns_from_the_workspaces_unlabelled_images(fresh_ws):
+    """The sample has 2 images without a mask: the switch names them, and a run started with it trains on
+    them as unlabelled images (its config records the workspace's image folder)."""
+    from seg_core import REGISTRY, Run, Workspace
+
+    at = page("train.py").run()
+    toggle = at.toggle(key="use_unlabelled")
+    assert "(2 in the workspace)" in toggle.label and not toggle.disabled
+    toggle.set_value(True)
+    at.number_input(key="budget").set_value(5)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = REGISTRY.latest()
+    assert job.wait(300)
+    assert job.snapshot().state == "done", job.snapshot().error
+    run = Run(Workspace(fresh_ws).runs()[0].path)
+    assert run.config["unlabelled"] == str(Workspace(fresh_ws).images_dir) and run.has_checkpoint
+
+
+def test_train_page_offers_the_gpus_of_a_machine_with_several(fresh_ws, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    at = page("train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    choice = at.selectbox(key="processes")
+    assert choice.label == "GPUs to use" and choice.options == ["1", "2"] and choice.value == 2
+    assert any("Trains in 2 processes started by torchrun" in c.value for c in at.caption)
+    assert any(c.value.startswith("Trains on CPU") for c in at.caption)  # the device and precision shown
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    at = page("train.py").run()
+    assert not [s for s in at.selectbox if s.key == "processes"]  # one device: the background thread, no choice
+
+
+def test_train_page_runs_torchrun_follows_picks_up_again_and_cancels(fresh_ws, monkeypatch):
+    """Two CPU processes (SEG_CORE_CPU_PROCESSES): Start launches torchrun; after a server restart (a fresh job
+    registry) the page picks the training up again from the run folder; Cancel stops it."""
+    import time
+
+    import seg_core
+    from seg_core import Run
+    from seg_core.runner import launch
+    from seg_core.runner.jobs import JobRegistry
+
+    monkeypatch.setenv(launch.CPU_PROCESSES_ENV, "2")
+    monkeypatch.setattr(seg_core, "REGISTRY", JobRegistry())
+    at = page("train.py").run()
+    assert at.selectbox(key="processes").label == "CPU processes to use"
+    at.selectbox(key="processes").set_value(2)
+    at.radio(key="stop_mode").set_value("epochs")
+    at.run()
+    at.number_input(key="epochs").set_value(500)
+    at.text_input(key="img_size").set_value("64x64")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = seg_core.REGISTRY.latest()
+    try:
+        assert job is not None and job.label.endswith(", 2 CPU processes)")
+        t = time.time()
+        while job.snapshot().last_step is None and job.active and time.time() - t < 240:
+            time.sleep(0.3)
+        assert job.snapshot().last_step is not None, job.snapshot().error
+        monkeypatch.setattr(seg_core, "REGISTRY", JobRegistry())  # the server restarted
+        at2 = page("train.py").run()
+        assert not at2.exception, [e.value for e in at2.exception]
+        assert any("running" in s.value and "2 CPU processes" in s.value for s in at2.subheader)
+        assert any("2 process(es) · cpu" in c.value for c in at2.caption)
+        next(b for b in at2.button if b.label == "Cancel training").click().run()
+        followed = seg_core.REGISTRY.training() or seg_core.REGISTRY.latest()
+        assert followed.wait(120) and job.wait(120)
+        assert followed.snapshot().state == "cancelled"
+    finally:
+        if job.active:
+            Run(job.output).request_cancel()
+            job.wait(120)
+    assert Run(job.output).state == "cancelled" and Run(job.output).has_checkpoint
