@@ -35,7 +35,7 @@ from seg_core.base.atomic import atomic_write_text
 from seg_core.base.progress import Cancelled
 from seg_core.runner.jobs import TRAIN, JobRefused
 from seg_core.runs.event_log import read_events
-from seg_core.runs.events import End, Event
+from seg_core.runs.events import End
 from seg_core.runs.folder import EVENTS, Run
 from seg_core.runs.config import TrainConfig
 from seg_core.base.locks import describe, holder, owner_alive, process_start

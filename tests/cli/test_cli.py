@@ -1,7 +1,5 @@
 """The command line: train, evaluate, predict and their errors, through real subprocesses."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,29 +7,7 @@ from PIL import Image
 
 from seg_core import Run
 
-from conftest import ROOT
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "seg_core", *args], capture_output=True, text=True, cwd=ROOT)
-
-
-def cli_interrupted(pattern: str, *args):
-    """Run the command and press Ctrl-C (SIGINT) when a line of its stderr matches ``pattern``; returns its exit
-    status, its stderr lines and its stdout."""
-    import re
-    import signal
-
-    proc = subprocess.Popen([sys.executable, "-m", "seg_core", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    lines = []
-    for line in proc.stderr:  # progress counts come on stderr while it works
-        lines.append(line.rstrip("\n"))
-        if re.fullmatch(pattern, lines[-1]):
-            proc.send_signal(signal.SIGINT)
-            break
-    stdout, err = proc.communicate(timeout=300)
-    return proc.returncode, lines + err.splitlines(), stdout
+from helpers import cli, cli_interrupted
 
 
 def test_cli_train_evaluate_predict(tiny_data, tmp_path):

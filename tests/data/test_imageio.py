@@ -1,8 +1,6 @@
 """Reading images: limits from the header before decoding, and formats read properly or refused by name."""
 import io
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -10,27 +8,8 @@ import tifffile
 from PIL import Image
 
 from seg_core.data import imageio
+from helpers import huge_png, huge_tiff, pa_tiff
 from seg_core.data.imageio import ImageReadError, ImageTooLarge, image_size, read_header, read_image
-
-
-def huge_tiff(path, side=30000):
-    """A few hundred bytes of TIFF whose header declares side x side pixels."""
-    tifffile.imwrite(path, np.zeros((16, 16), np.uint8))
-    with tifffile.TiffFile(path, mode="r+b") as tif:
-        tags = tif.pages[0].tags
-        for t in ("ImageWidth", "ImageLength", "RowsPerStrip"):
-            tags[t].overwrite(side)
-    return path
-
-
-def huge_png(side=25000) -> bytes:
-    """A small PNG whose IHDR declares side x side pixels (its CRC fixed, so readers believe it)."""
-    b = io.BytesIO()
-    Image.fromarray(np.zeros((8, 8), np.uint8)).save(b, format="PNG")
-    data = bytearray(b.getvalue())
-    data[16:24] = struct.pack(">II", side, side)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
-    return bytes(data)
 
 
 def test_a_tiff_declaring_30000x30000_is_refused_from_its_header(tmp_path):
@@ -149,16 +128,6 @@ def test_the_scan_reports_a_huge_image_by_name_without_decoding_it(tmp_path):
     ds = scan_dataset(tmp_path, require_masks=False)
     assert time.perf_counter() - t0 < 2
     assert any(p.file == "huge.tif" and "SEG_CORE_MAX_PIXELS" in p.message for p in ds.errors)
-
-
-def pa_tiff(values: np.ndarray) -> bytes:
-    """A palette image with alpha (PIL's "PA"), as TIFF: each pixel a palette index, fully opaque."""
-    im = Image.new("PA", (values.shape[1], values.shape[0]))
-    im.putpalette([0, 0, 0] * 256)
-    im.putdata([(int(v), 255) for v in values.ravel()])
-    b = io.BytesIO()
-    im.save(b, format="TIFF")
-    return b.getvalue()
 
 
 def test_a_palette_with_or_without_alpha_is_a_palette_and_reads_as_its_indices(tmp_path):

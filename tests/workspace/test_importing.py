@@ -25,8 +25,7 @@ from seg_core.workspace.importing.names import safe_stem
 from seg_core.base.progress import Cancelled
 
 from conftest import ROOT
-from test_cli import cli_interrupted
-from test_imageio import huge_png, huge_tiff, pa_tiff
+from helpers import cli_interrupted, huge_png, huge_tiff, pa_tiff
 
 CLASSES = ClassList(["background", "cell", "nucleus"])
 
@@ -505,3 +504,22 @@ def zeros_zip(path: Path, entries: list[tuple[str, int]], overlap: bool = False)
     cd_off = len(out)
     out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), cd_off, 0)
     Path(path).write_bytes(out)
+
+
+def test_a_zip_on_disk_with_too_many_files_is_refused_before_it_is_parsed(ws, tmp_path, monkeypatch):
+    """The entry count comes from the zip's end record, read before zipfile parses the whole directory (a zip
+    on disk as well as an upload): zipfile is never asked to open it."""
+    from seg_core.workspace.importing import zips
+
+    path = tmp_path / "many.zip"
+    path.write_bytes(_zip({f"images/{i}.png": _png(_rgb(4, 4, i)) for i in range(4)}))
+    monkeypatch.setenv("SEG_CORE_MAX_ZIP_ENTRIES", "3")
+
+    def parsed(*a, **k):
+        raise AssertionError("the zip's directory was parsed")
+    monkeypatch.setattr(zips.zipfile, "ZipFile", parsed)
+    (line,) = ws.import_paths([path]).lines()
+    assert line.endswith("many.zip: refused: the zip holds 4 files, more than the limit of 3 files (files in one "
+                         "zip); split it into smaller zips, or raise the limit with the environment variable "
+                         "SEG_CORE_MAX_ZIP_ENTRIES (now 3)")
+    assert sorted(ws.stems()) == ["keep"]

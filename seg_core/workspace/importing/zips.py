@@ -8,6 +8,7 @@ import re
 import stat
 import zipfile
 import zlib
+from pathlib import Path
 from typing import Callable
 
 from seg_core.base.limits import Limits, exceeded
