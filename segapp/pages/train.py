@@ -152,7 +152,7 @@ with c2:
     unfreeze = _widget(st, "unfreeze_after", DEFAULTS.unfreeze_after or 0, key="unfreeze", suffix=" (0 = never)")
     mode = st.radio("Stop after", ["time budget", "epochs"], horizontal=True, key="stop_mode")
     if mode == "time budget":
-        budget = _widget(st, "time_budget", APP_BUDGET_S, key="budget", step=10.0)
+        budget = _widget(st, "time_budget", APP_BUDGET_S, key="budget", step=10.0, format="%g")
         epochs = None
     else:
         epochs = _widget(st, "epochs", 20, key="epochs")
