@@ -9,6 +9,7 @@ the pages that need them).
 """
 import streamlit as st
 
+from segapp.heap import settle
 from segapp.navigation import PAGES
 
 st.set_page_config(page_title="Segmentation studio", page_icon=":material/biotech:", layout="wide")
@@ -22,4 +23,7 @@ st.session_state["run_no"] = st.session_state.get("run_no", 0) + 1  # lets a pag
 from segapp.state import workspace  # noqa: E402  (after the navigation: nothing slow before it)
 
 st.sidebar.caption(f"Workspace: `{workspace().root}`")
-nav.run()
+try:
+    nav.run()
+finally:  # the libraries the page loaded leave the collector Streamlit runs after every rerun (heap.py)
+    settle()

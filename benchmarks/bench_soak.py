@@ -216,7 +216,7 @@ def start_training(url: str, seconds: int) -> None:
         page.set_default_timeout(90_000)
         page.goto(f"{url}/Train")
         expect(page.get_by_role("heading", name="Train")).to_be_visible()
-        budget = page.get_by_label("Time budget (seconds)")
+        budget = page.get_by_label("Time budget (seconds)", exact=True)
         budget.fill(str(seconds))
         budget.press("Enter")
         page.get_by_text("Advanced options").click()

@@ -1,24 +1,33 @@
-"""UI responsiveness benchmark: the real app in headless Chromium. Prints figures, asserts nothing.
+"""UI benchmark: the real app in headless Chromium against the engine alone. Prints figures, asserts nothing.
 
-    python benchmarks/bench_ui.py [--budget 90] [--clicks 5]
+    python benchmarks/bench_ui.py [--parts clicks,watch,budget,export] [--budget 90] [--clicks 5]
+                                  [--watch-budget 60] [--rounds 2]
 
-1. seconds from clicking Start to the first progress update shown in the browser (and, for comparison,
-   the engine alone in this process: start of ``train()`` to its first step event);
-2. while that training runs: seconds from a click to the page showing its answer, for page switches
-   (Data, Train, Runs & export) and a widget on the Train page. Targets: first update within 5 s,
-   clicks answered within 1 s.
+clicks: seconds from clicking Start to the first progress update shown in the browser (and, for comparison,
+   the engine alone in this process: start of ``train()`` to its first step event); while that training runs,
+   seconds from a click to the page showing its answer, for page switches (Data, Train, Runs & export) and a
+   widget on the Train page. Targets: first update within 5 s, clicks answered within 1 s.
+watch: training images/s with the Train page open in Chromium for the whole run against the same training
+   from the CLI (the bundled sample, 256x256 crops, ``--watch-budget`` seconds), alternated in ``--rounds``
+   rounds, in this one run; with the CPU seconds the server and Chromium used meanwhile. Target: 0.9x or more.
+budget: ``train --time-budget 60`` on 200 generated images of 2048x2048 (bench_scale.py's set): the whole
+   command's seconds and its peak memory. Targets: within 180 s, under 3 GB.
+export: the ONNX export of the trained sample model from the Runs page (click to download button) against
+   ``python -m seg_core export`` of the same run, and the conversion alone in this process.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from segapp.harness import CHROMIUM, INSTALL_HINT, launch_chromium, streamlit_app
+from segapp.harness import CHROMIUM, INSTALL_HINT, fill_train_form, launch_chromium, streamlit_app, wait_for_work
 
 PROGRESS = re.compile(r"step \d+(/\d+)? · ")
 
@@ -46,18 +55,10 @@ def timed_click(page, click, answer, timeout_ms: int = 30_000) -> float:
     return time.perf_counter() - t
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--budget", type=int, default=90, help="training time budget (s) during the click test")
-    ap.add_argument("--clicks", type=int, default=5, help="repetitions of each click")
-    args = ap.parse_args()
-    if CHROMIUM is None:
-        sys.exit(INSTALL_HINT)
+def part_clicks(args, tmp: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_ui_"))
-    print(f"# UI benchmark {time.strftime('%Y-%m-%d %H:%M')}: streamlit app on the bundled sample, "
-          f"headless Chromium, default recipe, {args.budget} s budget\n")
+    print(f"## Clicks: the app on the bundled sample while it trains (default recipe, {args.budget} s budget)\n")
     engine_s = engine_first_step(tmp / "engine_ws")
 
     with streamlit_app(tmp / "ws", tmp / "streamlit.log") as url, sync_playwright() as p:
@@ -67,7 +68,7 @@ def main() -> None:
         page.goto(url)
         expect(page.get_by_role("heading", name="Data")).to_be_visible()
         page.get_by_role("link", name="Train").click()
-        budget = page.get_by_label("Time budget (seconds)")
+        budget = page.get_by_label("Time budget (seconds)", exact=True)
         budget.fill(str(args.budget))
         budget.press("Enter")
         page.wait_for_timeout(1500)
@@ -83,9 +84,9 @@ def main() -> None:
             "open Runs & export page": nav("Runs & export", page.get_by_role("heading", name="Runs & export")),
             "open Train page (live progress shown)": nav("Train", progress),
             "Train page: switch 'Stop after' to epochs": lambda: timed_click(
-                page, page.get_by_text("epochs", exact=True).click, page.get_by_label("Epochs")),
+                page, page.get_by_text("epochs", exact=True).click, page.get_by_label("Epochs", exact=True)),
             "Train page: switch back to time budget": lambda: timed_click(
-                page, page.get_by_text("time budget", exact=True).click, page.get_by_label("Time budget (seconds)")),
+                page, page.get_by_text("time budget", exact=True).click, page.get_by_label("Time budget (seconds)", exact=True)),
         }
         times: dict[str, list[float]] = {k: [] for k in actions}
         for _ in range(args.clicks):
@@ -104,7 +105,179 @@ def main() -> None:
     for name, ts in times.items():
         print(f"| click during training: {name} (median / max of {len(ts)}) | "
               f"{statistics.median(ts):.2f} / {max(ts):.2f} | <= 1 |")
-    print(f"\nall clicks made while training ran ({elapsed_training:.0f} s in, still running: {still_training})")
+    print(f"\nall clicks made while training ran ({elapsed_training:.0f} s in, still running: {still_training})\n")
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by the Streamlit servers and by Chromium's processes on this machine."""
+    import psutil
+
+    out = {"server": 0.0, "chromium": 0.0}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            line = " ".join(proc.info["cmdline"] or [])
+            who = "server" if "streamlit run" in line else "chromium" if "chrom" in (proc.info["name"] or "") else None
+            if who:
+                t = proc.cpu_times()
+                out[who] += t.user + t.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def _newest_status(runs: Path) -> dict:
+    status = max(runs.glob("*/status.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(status.read_text()) | {"run": str(status.parent)}
+
+
+def cli_training(workspace: Path, out: Path, budget: int, crop: str) -> dict:
+    """The CLI's training of the workspace's data with the Train page's defaults (as a user types it)."""
+    subprocess.run([sys.executable, "-m", "seg_core", "train", "--data", str(workspace / "data"), "--out", str(out),
+                    "--img-size", crop, "--time-budget", str(budget), "--quiet"], check=True, capture_output=True)
+    return json.loads((out / "status.json").read_text())
+
+
+def app_training(workspace: Path, log: Path, budget: int, crop: str) -> dict:
+    """The same training started from the Train page, which stays open in Chromium until it ends."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with streamlit_app(workspace, log) as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}/Train")
+        expect(page.get_by_role("button", name="Start training")).to_be_visible(timeout=120_000)
+        fill_train_form(page, budget, crop)
+        page.wait_for_timeout(1500)
+        cpu0, t0 = _cpu_seconds(), time.time()
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_role("button", name="Cancel training")).to_be_visible()
+        wait_for_work(page, page.get_by_text("Training finished"), page.get_by_role("button", name="Cancel training"),
+                      what="the training")
+        cpu1, wall = _cpu_seconds(), time.time() - t0
+        browser.close()
+    return _newest_status(workspace / "runs") | {"cpu": {k: cpu1[k] - cpu0[k] for k in cpu0}, "wall": wall}
+
+
+def part_watch(args, tmp: Path) -> None:
+    from seg_core import Workspace
+
+    crop = "256x256"
+    print(f"## Watching: the Train page open for the whole run against the CLI (bundled sample, {crop} crops, "
+          f"{args.watch_budget} s budget, {args.rounds} round(s), the order alternating)\n")
+    print("| round | CLI train images/s | app train images/s (page open) | ratio | CLI / app steps | "
+          "CLI / app val mIoU | server CPU s / Chromium CPU s during the app run |\n|---|---|---|---|---|---|---|")
+    ratios = []
+    for r in range(args.rounds):
+        ws_cli, ws_app = tmp / f"watch_cli_{r}", tmp / f"watch_app_{r}"
+        Workspace(ws_cli)  # the bundled sample
+        order = ["cli", "app"] if r % 2 == 0 else ["app", "cli"]
+        res = {}
+        for who in order:
+            res[who] = (cli_training(ws_cli, tmp / f"cli_run_{r}", args.watch_budget, crop) if who == "cli" else
+                        app_training(ws_app, tmp / f"watch_{r}.log", args.watch_budget, crop))
+        c, a = res["cli"], res["app"]
+        ratio = a["train_images_per_s"] / c["train_images_per_s"]
+        ratios.append(ratio)
+        print(f"| {r + 1} | {c['train_images_per_s']:.2f} | {a['train_images_per_s']:.2f} | {ratio:.2f} | "
+              f"{c['steps']} / {a['steps']} | {c['best_val_miou']:.3f} / {a['best_val_miou']:.3f} | "
+              f"{a['cpu']['server']:.0f} / {a['cpu']['chromium']:.0f} (of {a['wall']:.0f} s) |", flush=True)
+    print(f"\nmedian ratio, app with the page open / CLI: {statistics.median(ratios):.2f} (target >= 0.9)\n")
+    args.trained_workspace = tmp / "watch_app_0"
+
+
+def part_budget(args, tmp: Path) -> None:
+    from bench_scale import make_big_set, run_measured
+
+    t = time.time()
+    data = make_big_set(Path(args.big_data), 200, 2048)
+    print(f"## Budget: `train --time-budget {args.big_budget}` on 200 images of 2048x2048 (generated in "
+          f"{time.time() - t:.0f} s), the CLI's defaults\n")
+    out = tmp / "big_run"
+    res, wall, mem = run_measured([sys.executable, "-m", "seg_core", "train", "--data", str(data), "--out", str(out),
+                                   "--time-budget", str(args.big_budget), "--num-classes", "3"])
+    if res.returncode != 0:
+        print(f"failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+        return
+    st = json.loads((out / "status.json").read_text())
+    said = [line.strip() for line in res.stdout.splitlines() if "validating on" in line]
+    print("| whole command (s) | the run, preparation to end (s) | training (s) | steps | peak memory (GB, summed "
+          "PSS) | targets |\n|---|---|---|---|---|---|")
+    print(f"| {wall:.0f} | {st['total_s']:.0f} | {st['seconds']:.0f} | {st['steps']} | {mem['pss']:.2f} | "
+          f"<= 180 s, < 3 GB |")
+    print("\n" + (said[0] if said else "(validated on every held-out image)") + "\n")
+
+
+def part_export(args, tmp: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from seg_core import Workspace
+    from seg_core.infer.export import export_onnx
+    from seg_core.runs.folder import Run
+
+    ws_root = getattr(args, "trained_workspace", None)
+    if ws_root is None:  # no watch part: a short training first
+        ws_root = tmp / "export_ws"
+        Workspace(ws_root)
+        cli_training(ws_root, ws_root / "runs" / "bench", 30, "256x256")
+    run = Run(max((p.parent for p in Path(ws_root, "runs").glob("*/model.safetensors")), key=lambda p: p.stat().st_mtime))
+    print(f"## ONNX export of the sample's trained model ({run.name})\n")
+    t = time.time()
+    subprocess.run([sys.executable, "-m", "seg_core", "export", "--run", str(run.path), "--format", "onnx", "--out",
+                    str(tmp / "cli.onnx")], check=True, capture_output=True)
+    cli_s = time.time() - t
+    steps: list[tuple[float, str]] = []
+    t = time.time()
+    export_onnx(run, tmp / "lib.onnx", progress=lambda c: steps.append((time.time() - t, c.text())))
+    lib_s = time.time() - t
+    for f in run.path.glob("model.onnx"):
+        f.unlink()
+    with streamlit_app(ws_root, tmp / "export.log") as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/Runs")
+        button = page.get_by_role("button", name="Export ONNX")
+        expect(button).to_be_visible(timeout=120_000)
+        t = time.time()
+        button.click()
+        wait_for_work(page, page.get_by_role("button", name="Download ONNX"), page.get_by_role("button", name="Cancel"),
+                      what="the ONNX export")
+        app_s = time.time() - t
+        browser.close()
+    print("| measure | seconds |\n|---|---|")
+    print(f"| app: click Export ONNX to the download button (Runs page open) | {app_s:.1f} |")
+    print(f"| CLI: `python -m seg_core export --format onnx` (the command, imports included) | {cli_s:.1f} |")
+    print(f"| library: export_onnx in this process (libraries loaded) | {lib_s:.1f} |")
+    for (at, text), (end, _) in zip(steps, steps[1:] + [(lib_s, "")]):  # each count names the step it starts
+        if not text.endswith("done"):
+            print(f"|   library step: {text.split(' · ')[-1]} | {end - at:.1f} |")
+    print()
+
+
+PARTS = {"clicks": part_clicks, "watch": part_watch, "budget": part_budget, "export": part_export}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parts", default=",".join(PARTS))
+    ap.add_argument("--budget", type=int, default=90, help="training time budget (s) during the click test")
+    ap.add_argument("--clicks", type=int, default=5, help="repetitions of each click")
+    ap.add_argument("--watch-budget", type=int, default=60, help="time budget (s) of each training of the watch part")
+    ap.add_argument("--rounds", type=int, default=2, help="CLI/app pairs of the watch part")
+    ap.add_argument("--big-budget", type=int, default=60)
+    ap.add_argument("--big-data", default=str(Path(tempfile.gettempdir()) / "seg_core_bench_2048"))
+    args = ap.parse_args()
+    if CHROMIUM is None:
+        sys.exit(INSTALL_HINT)
+    import os
+    import platform
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ui_"))
+    print(f"# UI benchmark {time.strftime('%Y-%m-%d %H:%M')} on {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}: the app in headless Chromium on this "
+          "machine (the browser shares its CPU)\n")
+    for name in args.parts.split(","):
+        PARTS[name](args, tmp)
 
 
 if __name__ == "__main__":

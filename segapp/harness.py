@@ -117,10 +117,29 @@ class CanvasView:
 def fill_train_form(page, budget_s: int, crop: str) -> None:
     """On the app's Train page: the time budget (seconds) and, under Advanced options, the training crop
     (``"128x128"``)."""
-    budget = page.get_by_label("Time budget (seconds)")
+    budget = page.get_by_label("Time budget (seconds)", exact=True)
     budget.fill(str(budget_s))
     budget.press("Enter")
     page.get_by_text("Advanced options").click()
     field = page.get_by_label("Training crop HxW (empty = automatic)")
     field.fill(crop)
     field.press("Enter")
+
+
+def wait_for_work(page, done, busy, ceiling_s: float = 1200, what: str = "the work") -> None:
+    """Wait until ``done`` (a locator) is visible, for as long as ``busy`` (a locator: the work's Cancel button,
+    its progress) shows the work still going, so the wait scales with the work and the machine (a slow,
+    loaded CPU only makes it longer); fails when the work stops showing without ``done`` (after a minute's
+    grace for the page to rerun) or after ``ceiling_s`` (a hang)."""
+    start = last_busy = time.time()
+    while True:
+        if done.first.is_visible():
+            return
+        now = time.time()
+        if busy.first.is_visible():
+            last_busy = now
+        elif now - last_busy > 60:
+            raise AssertionError(f"{what} stopped showing progress and did not finish")
+        if now - start > ceiling_s:
+            raise AssertionError(f"{what} did not finish within {ceiling_s:.0f} s")
+        page.wait_for_timeout(250)

@@ -83,6 +83,7 @@ def training_printer(quiet: bool):
     from seg_core.runs.events import Start, Status, Step, Unfreeze, Validation
 
     last = [0.0]
+    said = set()  # what validations were scored on, said once
 
     def show(ev) -> None:
         if isinstance(ev, Step) and not quiet and time.time() - last[0] > 5:
@@ -97,6 +98,9 @@ def training_printer(quiet: bool):
         elif isinstance(ev, Unfreeze):
             print(f"epoch {ev.epoch}: unfroze the encoder, trainable parameters {ev.trainable_params:,}")
         elif isinstance(ev, Validation) and ev.val_miou is not None:
+            if ev.scored_on and ev.scored_on not in said:
+                said.add(ev.scored_on)
+                print(f"  validating on {ev.scored_on}", flush=True)
             print(f"  validation after epoch {ev.epoch}: mIoU {ev.val_miou:.4f}" + (" (best, saved)" if ev.best else ""),
                   flush=True)
         elif isinstance(ev, Status):
@@ -106,9 +110,12 @@ def training_printer(quiet: bool):
 
 def trained(run) -> int:
     st = run.status
+    total = st.get("total_s")
     print(f"{st['state']}: {st['epochs']} epochs, {st['steps']} steps in {st['seconds']:.0f}s "
           f"({st['images_per_s']:.2f} img/s)" + (f", best val mIoU {st['best_val_miou']:.4f}"
-                                                  if st.get("best_val_miou") is not None else ""))
+                                                  if st.get("best_val_miou") is not None else "")
+          + (f"; {total:.0f}s in all" + (f" of a {st['time_budget']:.0f}s budget" if st.get("time_budget") else "")
+             if total is not None else ""))
     print(f"run saved to {run.path}")
     return OK
 

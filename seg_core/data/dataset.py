@@ -98,6 +98,45 @@ def _image_size(path: Path) -> tuple[int, int]:
     return image_size(path)
 
 
+HISTOGRAM_MAX_VALUE = 1 << 16  # masks whose values are all in 0..this-1 are summed up as a histogram
+
+
+def _check_files(sample: Sample, classes: ClassList | None):
+    """One sample's image size and mask (stored values, and their histogram when they are small non-negative
+    integers), or the ImageReadError of either file in its place."""
+    try:
+        size = _image_size(sample.image)
+    except ImageReadError as err:
+        size = err
+    raw = hist = None
+    if sample.mask is not None:
+        try:
+            raw = read_mask_raw(sample.mask, classes)
+        except ImageReadError as err:
+            return size, err, None
+        if raw.size and raw.dtype.kind in "iu" and raw.min() >= 0 and raw.max() < HISTOGRAM_MAX_VALUE:
+            hist = np.bincount(raw.ravel())
+    return size, raw, hist
+
+
+def _checked_files(samples: list[Sample], classes: ClassList | None):
+    """``_check_files`` of every sample, in order, a few at a time on threads (decoding and counting release
+    the interpreter, so the machine's cores share the work); at most a few masks are held at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seg_core.base.device import cpu_count
+
+    workers = max(1, min(cpu_count(), 8))
+    with ThreadPoolExecutor(workers) as pool:
+        pending = []
+        for s in samples:
+            pending.append(pool.submit(_check_files, s, classes))
+            if len(pending) > 2 * workers:
+                yield pending.pop(0).result()
+        for f in pending:
+            yield f.result()
+
+
 def scan_dataset(
     root: Path,
     num_classes: int | None = None,
@@ -169,32 +208,36 @@ def scan_dataset(
 
     sizes: dict[str, tuple[int, int]] = {}
     raw_values: dict[str, np.ndarray | None] = {}  # None: not kept (over KEEP_RAW_BYTES), read again below
+    histograms: dict[str, np.ndarray] = {}  # pixels per stored value, for masks of small non-negative values
     uniques: dict[str, np.ndarray] = {}
     kept, read_with = 0, classes
     palettes = 0
-    for s in samples:
-        try:
-            sizes[s.stem] = _image_size(s.image)
-        except ImageReadError as err:
-            problems.append(Problem(s.image.name, str(err).split(": ", 1)[-1], stem=s.stem))
+    for s, (size, raw, hist) in zip(samples, _checked_files(samples, classes)):
+        if isinstance(size, ImageReadError):
+            problems.append(Problem(s.image.name, str(size).split(": ", 1)[-1], stem=s.stem))
+        else:
+            sizes[s.stem] = size
         if s.mask is None:  # a folder whose classes.json names an unlabelled value is partly labelled by design
             sev = "error" if require_masks and not partly_labelled else "warning"
             problems.append(Problem(s.image.name, "no mask in masks/ (not labelled yet)", sev, s.stem))
             continue
-        try:
-            raw = read_mask_raw(s.mask, classes)
-        except ImageReadError as err:
-            problems.append(Problem(s.mask.name, str(err).split(": ", 1)[-1], stem=s.stem))
+        if isinstance(raw, ImageReadError):
+            problems.append(Problem(s.mask.name, str(raw).split(": ", 1)[-1], stem=s.stem))
             continue
         if s.stem in sizes and raw.shape != sizes[s.stem]:
             h, w = sizes[s.stem]
             problems.append(Problem(s.mask.name, f"mask is {raw.shape[1]}x{raw.shape[0]} but image {s.image.name} is {w}x{h}",
                                     stem=s.stem))
             continue
-        uniques[s.stem] = np.unique(raw)
-        fits = kept + raw.nbytes <= KEEP_RAW_BYTES  # many or large masks: memory stays bounded
-        kept += raw.nbytes if fits else 0
-        raw_values[s.stem] = raw if fits else None
+        if hist is not None:  # the values and their counts say all the second pass needs: raw is not kept
+            histograms[s.stem] = hist
+            uniques[s.stem] = np.flatnonzero(hist)
+            raw_values[s.stem] = None
+        else:
+            uniques[s.stem] = np.unique(raw)
+            fits = kept + raw.nbytes <= KEEP_RAW_BYTES  # many or large masks: memory stays bounded
+            kept += raw.nbytes if fits else 0
+            raw_values[s.stem] = raw if fits else None
         palettes += is_palette_mask(s.mask)
 
     mask_paths = {s.stem: s.mask for s in samples if s.stem in raw_values}
@@ -222,9 +265,15 @@ def scan_dataset(
         if msg:
             problems.append(Problem(mask_names[stem], msg, stem=stem))
             continue
-        raw = read_mask_raw(mask_paths[stem], read_with) if raw is None else raw
-        labels = reading.labels(raw, mask_names[stem], uniques[stem])
-        counts = np.bincount(labels[labels != IGNORE].ravel(), minlength=n)[:n]
+        if stem in histograms:  # each stored value's label, weighted by its pixels
+            hist = histograms[stem]
+            lut = reading.labels(np.arange(len(hist)), mask_names[stem], uniques[stem])
+            keep = lut != IGNORE
+            counts = np.bincount(lut[keep], weights=hist[keep], minlength=n)[:n].astype(np.int64)
+        else:
+            raw = read_mask_raw(mask_paths[stem], read_with) if raw is None else raw
+            labels = reading.labels(raw, mask_names[stem], uniques[stem])
+            counts = np.bincount(labels[labels != IGNORE].ravel(), minlength=n)[:n]
         class_pixels[stem] = counts
         if counts.sum() == 0:
             problems.append(Problem(mask_names[stem], "mask has no labelled pixels", "warning", stem))

@@ -56,7 +56,10 @@ def _export(run: Run, path: Path, stage: str, convert: Callable[[torch.nn.Module
     steps.show("loading the model")
     model = run.load_model().float()
     steps.check(nothing)
-    steps.tick(f"converting to {stage.split()[0]}")
+    # the longest step: the network is traced once through an example image (about 5 s on a 2-core CPU for
+    # the default backbone, benchmarks/bench_ui.py part export); the first export in a process also loads the
+    # model libraries while "loading the model"
+    steps.tick(f"converting to {stage.split()[0]} (tracing the network, the longest step)")
     write = convert(model)
     steps.check(nothing)
     steps.tick(f"writing {path.name}")

@@ -46,11 +46,11 @@ class Choice:
 
 def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: int, amp_dtype=None,
             crf: CRFParams | None = None, cancel: threading.Event | None = None,
-            max_images: int = MAX_IMAGES, max_seconds: float = MAX_SECONDS) -> dict:
+            max_images: int = MAX_IMAGES, max_seconds: float = MAX_SECONDS, max_pixels: int = MAX_PIXELS) -> dict:
     """Score ``model`` on held-out ``pairs`` (image, label) plain, with TTA, with the CRF and with both.
 
     Returns {"images", "miou": {variant: score}, "gain": {variant: score - plain}, "crf", "tta", "chosen",
-    "reason", "seconds"}; images above ``MAX_PIXELS`` (or too large for class probabilities, ``limits``) are
+    "reason", "seconds"}; images above ``max_pixels`` (at most ``MAX_PIXELS``; or too large for class probabilities, ``limits``) are
     skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count)."""
     from seg_core.base.limits import limits
     from seg_core.infer.sliding_window import predict_probs
@@ -63,7 +63,7 @@ def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: 
         if cancelled(cancel) or (used and time.perf_counter() - t0 > max_seconds):
             break
         image, mask = pairs[i]  # read when needed (a lazy reader is fine)
-        if image.shape[0] * image.shape[1] > min(limits().max_prob_pixels, MAX_PIXELS):
+        if image.shape[0] * image.shape[1] > min(limits().max_prob_pixels, MAX_PIXELS, max_pixels):
             skipped += 1
             continue
         probs = {False: predict_probs(model, image, tta=False, amp_dtype=amp_dtype),

@@ -61,6 +61,11 @@ class JobSnapshot:
     validations: list[Validation]
     end: End | None
     first_progress_s: float | None  # seconds from start to the first progress (a count, a training step)
+    last_step_at: float | None = None  # time.time() when ``last_step`` arrived
+
+    def _since_step(self) -> float:
+        """Seconds since the last step arrived, while the job runs (validation, measuring: no steps come)."""
+        return max(0.0, time.time() - self.last_step_at) if self.active and self.last_step_at else 0.0
 
     @property
     def active(self) -> bool:
@@ -72,29 +77,45 @@ class JobSnapshot:
         if self.state == "done":
             return 1.0
         if self.last_step is not None:
-            return min(max(self.last_step.progress, 0.0), 1.0)
+            s, st = self.last_step, self.start
+            frac = s.progress
+            if st is not None and st.time_budget:  # the budget's clock runs on between steps
+                frac += self._since_step() / st.time_budget
+            return min(max(frac, 0.0), 1.0)
         return self.count.fraction if self.count is not None else 0.0
 
-    def text(self) -> str:
-        """One line for a progress bar. A training: step (of total, or seconds of the budget), epoch, loss,
-        ETA, speed. Other work: its label and count (or "starting"), and a pending cancel."""
+    def text(self, clock: bool = True) -> str:
+        """One line for a progress bar. A training: step (of total), epoch, loss, speed and (``clock``) the
+        seconds of the budget and the ETA. Other work: its label and count (or "starting"), and a pending
+        cancel."""
         if self.kind == TRAIN:
-            return self._training_text()
+            return self._training_text(clock)
         now = self.count.text(stage=False) if self.count else "starting"
         if self.cancel_requested and self.active:
             now += " · cancelling after the current step"
         return f"{self.label}: {now}"
 
-    def _training_text(self) -> str:
+    def clock(self) -> dict | None:
+        """A training's clock, for a display that ticks by itself between two updates: ``elapsed`` seconds of
+        the run, its ``budget`` (None: epochs decide) and the seconds left, ``eta`` (None: unknown or ended)."""
         s, st = self.last_step, self.start
+        if self.kind != TRAIN or s is None:
+            return None
+        since = self._since_step()
+        return {"elapsed": s.elapsed + since, "budget": st.time_budget if st is not None else None,
+                "eta": max(0.0, s.eta - since) if self.active and s.eta is not None else None}
+
+    def _training_text(self, clock: bool) -> str:
+        s = self.last_step
         if s is None:
             return "preparing data and model" if self.active else self.state
+        st, c = self.start, self.clock()
         text = f"step {s.step}" + (f"/{s.total_steps}" if s.total_steps else "")
-        if st is not None and st.time_budget:
-            text += f" · {s.elapsed:.0f}/{st.time_budget:.0f} s"
+        if clock and c["budget"]:
+            text += f" · {c['elapsed']:.0f}/{c['budget']:.0f} s"
         text += f" · epoch {s.epoch} · loss {s.loss_avg:.4f}"
-        if self.active and s.eta is not None:
-            text += f" · ETA {s.eta:.0f} s"
+        if clock and c["eta"] is not None:
+            text += f" · ETA {c['eta']:.0f} s"
         text += f" · {s.images_per_s:.1f} img/s"
         if st is not None and st.processes > 1:
             text += f" · {st.processes} processes"
@@ -123,6 +144,7 @@ class Job:
     validations: list[Validation] = field(default_factory=list)
     end: End | None = None
     first_progress_s: float | None = None
+    last_step_at: float | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
@@ -138,7 +160,7 @@ class Job:
             if isinstance(report, Count):
                 self.count = report
             elif isinstance(report, Step):
-                self.last_step = report
+                self.last_step, self.last_step_at = report, time.time()
                 if len(self.curve) < MAX_POINTS:
                     self.curve.append({"step": report.step, "loss": report.loss, "elapsed": report.elapsed})
             elif isinstance(report, Validation):
@@ -157,7 +179,7 @@ class Job:
             return JobSnapshot(self.id, self.kind, self.key, self.label, self.state, self.started, self.ended,
                                self.message, self.error, self.result, self.cancel_event.is_set(), self.count,
                                self.start, self.last_step, list(self.curve), list(self.validations), self.end,
-                               self.first_progress_s)
+                               self.first_progress_s, self.last_step_at)
 
     def cancel(self) -> None:
         self.cancel_event.set()

@@ -149,8 +149,12 @@ class TrainConfig:
     unfreeze_after: int | None = setting(8, label="Unfreeze everything after epoch", min=0,  # then all stages
                                          flag_help="epochs before unfreezing the whole encoder")  # train at lr * encoder_lr_factor
     epochs: int | None = setting(None, label="Epochs", min=1)
-    time_budget: float | None = setting(None, label="Time budget (seconds)", min=0, above=True, unit=" seconds",
-                                        flag_help=f"seconds (default {DEFAULT_BUDGET_S:.0f} when no --epochs)")
+    time_budget: float | None = setting(
+        None, label="Time budget (seconds)", min=0, above=True, unit=" seconds",
+        help="How long the whole run may take: checking the images, training, scoring on the held-out images and "
+             "choosing the sharpening all come out of it, so this is about how long you wait.",
+        flag_help=f"seconds for the whole run, preparation and validation included (default {DEFAULT_BUDGET_S:.0f} "
+                  "when no --epochs)")
     num_classes: int | None = setting(None, label="Number of classes", min=2, max=MAX_CLASSES, page=False)
     ignore_index: int | None = setting(
         None, label="Unlabelled value", page=False, metavar="VALUE",

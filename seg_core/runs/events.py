@@ -60,9 +60,9 @@ class Step:
     loss: float  # this batch's loss
     loss_avg: float  # exponential moving average of the loss (0.9)
     lr: float  # decoder learning rate now
-    elapsed: float  # seconds since Start
-    progress: float  # 0..1 of the epochs or the time budget, whichever ends first
-    eta: float | None  # seconds left, estimated
+    elapsed: float  # seconds since the run began (preparation included)
+    progress: float  # 0..1 of the whole run: of the time budget, or of the epochs when they end it sooner
+    eta: float | None  # seconds left of the whole run (validation and post-processing included), estimated
     images_per_s: float  # training images per second so far, validation included
     phase: str  # "frozen 3/5", "all stages" or "fine-tune all"
     skipped: int = 0  # batches skipped so far because they held no labelled pixel
@@ -94,6 +94,7 @@ class Validation:
     val_dice: float | None = None
     val_pixel_accuracy: float | None = None
     best: bool = True  # this validation saved the checkpoint
+    scored_on: str = ""  # which held-out pixels: "all 8 held-out images", or a sample of tiles when they are large
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class End:
     images_per_s: float  # validation and saving included
     train_images_per_s: float  # training steps only (augmentation, forward, backward, update)
     checkpoint: bool  # whether a model was saved (not when cancelled before the first step)
+    total_s: float | None = None  # the whole run: preparation, training, validation, measuring, saving
+    time_budget: float | None = None  # what the user set (seconds), for comparison with total_s
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import random
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +31,24 @@ from seg_core.base.progress import Cancelled, Progress, cancelled
 from seg_core.runs.events import End, Failed, Measured, Opened, Start, Status, Step, Unfreeze, Validation
 from seg_core.model.losses import build_loss
 from seg_core.base.mask_values import IGNORE
-from seg_core.infer.evaluation import confusion_of
-from seg_core.infer.metrics import scores
+from seg_core.data.imageio import image_size
+from seg_core.infer.metrics import Confusion, scores
+from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS as POST_MAX_PIXELS
+from seg_core.infer.sliding_window import predict_labels
 from seg_core.model.network import ModelSpec, build_model
 from seg_core.runs.folder import CANCEL, Run
+from seg_core.training.budget import Budget
 from seg_core.training.schedule import Schedule
+from seg_core.training.validation import cut, describe, plan, share_s
 from seg_core.training.semi_supervised import Averaging
 from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
-from seg_core.runs.config import ConfigError, TrainConfig
+from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
 from seg_core.training.training_data import TrainingData, load_training_data
 from seg_core.training.recorder import Recorder
 from seg_core.base.locks import acquire, release
+
+
+MIN_POST_S = 2.0  # the post-processing measurement runs only when at least this much of the budget is left
 
 
 @dataclass
@@ -72,7 +79,10 @@ class Trainer:
 
     def run(self) -> Run:
         """Train, rank 0 holding the runs folder's training lock: one training at a time per runs folder,
-        across processes; raises TrainingBusy when another one holds it (in every process)."""
+        across processes; raises TrainingBusy when another one holds it (in every process). A time budget
+        counts from here (``budget.py``)."""
+        cfg = self.cfg
+        self.budget = Budget.start(cfg.time_budget if cfg.time_budget or cfg.epochs else DEFAULT_BUDGET_S)
         self.device = pick_device(self.cfg.device, self.place.local_rank)
         configure(self.device)
         self.comm = Comm.open(self.device, self.place)
@@ -110,13 +120,19 @@ class Trainer:
         self._check_stop()
         self._open_run(data)
         world = self.place.world
-        sched = Schedule(max(1, -(-len(data.train) // (cfg.batch_size * world))), cfg.epochs, cfg.time_budget,
-                         cfg.freeze_depth, cfg.unfreeze_after, self.num_stages)
-        self._emit(Start(self.trainable, sched.total_steps, sched.time_budget, data.img_size, len(data.train),
-                         len(data.val), world, str(self.device), precision_name(self.amp)))
+        sizes = [data.val_dataset.sizes.get(s.stem) or image_size(s.image) for s in data.val]
+        self.val_units = plan(sizes, cfg.seed)
+        self.budget.expect_post([h * w for h, w in sizes[:MAX_IMAGES] if h * w <= POST_MAX_PIXELS]
+                                if self.comm.main else [])
+        self.val_used: int | None = None  # units every validation scores: decided by the first one
+        self.val_text = ""
         loader = self._loader(data)
         t = Tally()
         t0 = time.time()
+        sched = Schedule(max(1, -(-len(data.train) // (cfg.batch_size * world))), cfg.epochs,
+                         self.budget.training_s(t0), cfg.freeze_depth, cfg.unfreeze_after, self.num_stages)
+        self._emit(Start(self.trainable, sched.total_steps, self.budget.seconds, data.img_size, len(data.train),
+                         len(data.val), world, str(self.device), precision_name(self.amp)))
         while True:
             if sched.unfreezes_at(t.epoch):
                 self.trainable = self.model.freeze(0)
@@ -133,7 +149,15 @@ class Trainer:
             t.epoch += 1
             finished, validate = self._epoch_end(sched, t, time.time() - t0)
             if t.step and (finished or validate):
+                if finished and self.comm.main:
+                    self._emit(Status("training done; validating on " + (self.val_text or "the held-out images")
+                                      if data.val else "training done; saving"))
+                first = self.val_used is None
                 self._validate(data, sched, t, time.time() - t0)
+                if first and self.budget.seconds:  # timed now: training leaves room for the last one
+                    sched = replace(sched, time_budget=self.budget.training_s(t0))
+                # the validation took time: no step after it when the budget has no room for one (it was the last)
+                finished = finished or self._no_room_for_a_step(sched, t, time.time() - t0)
             if finished:
                 break
         seconds = time.time() - t0
@@ -212,7 +236,7 @@ class Trainer:
         cfg, place = self.cfg, self.place
         share = cfg.cache_mb * MB // place.local_world  # the processes on this machine share the size evenly
         reader = PairReader(data.dataset, data.train, share)
-        self.val_reader = PairReader(data.val_dataset, data.val[place.rank::place.world], 0)
+        self.val_reader = PairReader(data.val_dataset, data.val, 0)  # each process scores its share of the units
         if cfg.num_workers:  # and so do the workers and this process (validation)
             self.val_reader.cache.limit = share // (cfg.num_workers + 1)
         else:  # one cache, for training and validation
@@ -253,8 +277,11 @@ class Trainer:
             g["lr"] = g["base_lr"] * lr_scale
         loss = self._step(x, y, labelled, n_labelled, progress) if n_labelled else 0.0
         elapsed = time.time() - t0
-        # one agreement per step: the loss over the processes, and rank 0's clock on the time budget
-        time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(t.step + bool(n_labelled), elapsed),
+        # one agreement per step: the loss over the processes, and rank 0's clock on the time budget, which
+        # stops before a step that would mostly fall after it (slow steps: large crops on a slow CPU)
+        next_step = 0.5 * (t.step_time + time.perf_counter() - ts) / (t.step + t.skipped + 1)
+        time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(t.step + bool(n_labelled),
+                                                                             elapsed + next_step),
                                            loss if labelled else 0.0])
         t.step_time += time.perf_counter() - ts
         if not n_labelled:  # no labelled pixel in any process's crops (scribbles): nothing to learn from
@@ -264,11 +291,30 @@ class Trainer:
         t.step += 1
         t.seen += len(x) * self.place.world
         t.loss_avg = loss if t.loss_avg is None else 0.9 * t.loss_avg + 0.1 * loss
-        frac = sched.progress(t.step, elapsed)
+        frac, eta = self._whole_run(sched, t.step, elapsed)
         self._emit(Step(t.epoch + 1, t.step, sched.total_steps, loss, t.loss_avg, self.opt.param_groups[0]["lr"],
-                        elapsed, frac, elapsed / frac - elapsed if frac > 0 else None, t.seen / max(elapsed, 1e-9),
+                        time.time() - self.budget.began, frac, eta, t.seen / max(elapsed, 1e-9),
                         sched.phase(t.epoch), t.skipped))
         return bool(time_up)
+
+    def _no_room_for_a_step(self, sched: Schedule, t: Tally, elapsed: float) -> bool:
+        """Whether the training time is up, or would be before half the next step (rank 0's clock, agreed)."""
+        half_step = 0.5 * t.step_time / max(t.step + t.skipped, 1)
+        return self.comm.any([self.comm.main and sched.finished(t.step, elapsed + half_step)])[0]
+
+    def _whole_run(self, sched: Schedule, step: int, elapsed: float) -> tuple[float, float | None]:
+        """The whole run's progress (0..1) and seconds left, preparation and what follows training included:
+        by the time budget's clock, or by the steps when a number of epochs ends the run sooner."""
+        budget, now = self.budget, time.time()
+        frac = budget.fraction(now) or 0.0
+        eta = budget.left(now)
+        if sched.total_steps:
+            done = step / sched.total_steps
+            by_steps = elapsed / done - elapsed + budget.after_training_s if done > 0 else None
+            if by_steps is not None and (eta is None or by_steps < eta):
+                eta = by_steps
+                frac = (now - budget.began) / (now - budget.began + by_steps)
+        return min(1.0, frac), eta
 
     def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float, progress: float) -> float:
         """Forward, backward, update on a batch of crops ((N, H, W, 3) uint8, (N, H, W) labels). With several
@@ -311,24 +357,44 @@ class Trainer:
         main = self.comm.main
         stop, finished, validate = self.comm.any([
             t.stopped or self._stop_requested(), main and sched.finished(t.step, elapsed),
-            main and time.time() - t.last_val >= self.cfg.val_interval_s])
+            main and self.budget.validation_due(t.last_val, self.cfg.val_interval_s)])
         if stop:
             t.stopped = True
             self.cancel.set()
         return stop or finished, validate
 
     def _scores(self, data: TrainingData) -> dict | None:
-        """Scores on the held-out images, each process predicting its share, the confusion matrices summed."""
-        if not data.val:
+        """Scores on the held-out images' validation units (``validation.py``), each process predicting its
+        share, the confusion matrices summed. The first validation under a time budget scores units until its
+        share of the budget is spent (rank 0's clock, agreed after every round of units); later ones score
+        the same units."""
+        units = self.val_units if self.val_used is None else self.val_units[:self.val_used]
+        if not units:
             return None
         self.comm.same_buffers(self.model)
         self.model.eval()
-        pairs = (self.val_reader[i] for i in range(len(self.val_reader)))  # read one at a time
-        return scores(self.comm.sum_array(confusion_of(self.scored, pairs, data.num_classes, self.amp).matrix))
+        limit = share_s(self.budget.seconds) if self.val_used is None else None
+        world, rank = self.place.world, self.place.rank
+        cm, done, t = Confusion(data.num_classes), len(units), time.perf_counter()
+        for first in range(0, len(units), world):
+            if first + rank < len(units):
+                unit = units[first + rank]
+                image, mask = cut(*self.val_reader[unit.image], unit)  # the image read once, kept in the cache
+                cm.add(predict_labels(self.scored, image, amp_dtype=self.amp), mask)
+            if limit is not None and first + world < len(units) and \
+                    self.comm.any([self.comm.main and time.perf_counter() - t > limit])[0]:
+                done = first + world
+                break
+        if self.val_used is None:
+            self.val_used = done
+            self.val_text = describe(self.val_units, done, len(data.val))
+        return scores(self.comm.sum_array(cm.matrix))
 
     def _validate(self, data: TrainingData, sched: Schedule, t: Tally, elapsed: float) -> None:
         """Score the held-out images and say so (a Validation: the recorder saves the checkpoint when best)."""
+        began = time.time()
         m = self._scores(data)
+        self.budget.timed_validation(time.time() - began, sum(u.pixels for u in self.val_units[:self.val_used]))
         scores_ = {}
         improved = True
         if m is not None:
@@ -337,7 +403,7 @@ class Trainer:
             t.best = max(t.best, m["miou"])
         row = Validation(t.epoch, t.step, sched.phase(t.epoch - 1), round(elapsed, 2), t.loss_avg,
                          self.opt.param_groups[0]["lr"], t.seen / max(elapsed, 1e-9), self.trainable,
-                         best=improved, **scores_)
+                         best=improved, scored_on=self.val_text, **scores_)
         if improved:
             t.checkpoint = True
         self._emit(row)
@@ -349,7 +415,8 @@ class Trainer:
             self._measure_postprocess(data)
         end = End("cancelled" if t.stopped else "done", t.epoch, t.step, seconds,
                   t.best if data.val and t.checkpoint else None, t.seen / max(seconds, 1e-9),
-                  t.seen / max(t.step_time, 1e-9), t.checkpoint)
+                  t.seen / max(t.step_time, 1e-9), t.checkpoint, round(time.time() - self.budget.began, 2),
+                  self.budget.seconds)
         if self.comm.enabled:  # one line per process: each says where it stopped
             print(f"rank {self.place.rank}/{self.place.world}: {end.state} after step {end.steps}", file=sys.stderr,
                   flush=True)
@@ -358,16 +425,21 @@ class Trainer:
 
     def _measure_postprocess(self, data: TrainingData) -> None:
         """Score the best checkpoint on the held-out images with and without CRF and flips; the run records
-        it and prediction follows its choice (``seg_core.infer.postprocess``). Capped at a quarter of the time
-        budget (at least 15 s) so short trainings stay short."""
-        from seg_core.infer.postprocess import MAX_IMAGES, MAX_SECONDS, measure
+        it and prediction follows its choice (``seg_core.infer.postprocess``). Under a time budget it takes
+        what is left of the budget, at most its share (``budget.py``); with nothing left it is skipped."""
+        from seg_core.infer.postprocess import measure
 
         n = min(len(data.val), MAX_IMAGES)
-        self._emit(Status(f"measuring the dense CRF and flips on {n} held-out image(s)"))
-        cap = MAX_SECONDS if not self.cfg.time_budget else min(MAX_SECONDS, max(15.0, self.cfg.time_budget / 4))
+        cap, max_pixels = self.budget.post_limits()
+        if cap < MIN_POST_S:
+            self._emit(Status("the time budget is spent: the dense CRF and flips are not measured "
+                              "(prediction uses neither until a run measures them)"))
+            return
+        self._emit(Status(f"measuring the dense CRF and flips on up to {n} held-out image(s)"))
         pairs = PairReader(data.val_dataset, data.val[:n], 0)
         best = Run(self.cfg.out).load_model(str(self.device))  # the best checkpoint, as the recorder saved it
-        self._emit(Measured(measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap)))
+        self._emit(Measured(measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap,
+                                     max_pixels=max_pixels)))
 
     def _emit(self, event) -> None:
         """Rank 0's voice: the recorder first (a file it cannot write stops the run), then ``progress``."""

@@ -1,9 +1,9 @@
 """Train: pick a backbone and how much of it to freeze, then fine-tune in the background."""
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
+from segapp.live_panel import Curve, live_panel
 from segapp.state import registry, workspace
 from seg_core import ARCHITECTURES, BACKBONES, JobRefused, TrainConfig, encoder_info, get_backbone, \
     imagenet_offline
@@ -18,6 +18,10 @@ ws = workspace()
 reg = registry()
 DEFAULTS = TrainConfig(data="", out="")  # the engine's measured beginner recipe
 APP_BUDGET_S = 120  # a first model within about two minutes
+# the live progress is sent this often while a training runs (the browser ticks its clock in between): each update
+# is Python in this server and a render in the browser, taken from the training's CPU (benchmarks/bench_ui.py,
+# part watch, measures the cost)
+LIVE_REFRESH_S = 5.0
 # the settings the layout below places; any other setting TrainConfig declares for the page (a new one) gets a
 # widget by its type under Advanced options. Labels, help texts, bounds and choices: TrainConfig's SETTINGS.
 LAID_OUT = {"backbone", "arch", "weights", "init_run", "freeze_depth", "unfreeze_after", "time_budget", "epochs",
@@ -219,7 +223,7 @@ if st.button("Start training", type="primary", disabled=running or elsewhere is 
         st.error(str(err))
 
 
-@st.fragment(run_every=1.0 if running else None)  # idle: no polling
+@st.fragment(run_every=LIVE_REFRESH_S if running else None)  # idle: no polling
 def live():
     job = reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
     if job is None:
@@ -228,22 +232,22 @@ def live():
     snap = job.snapshot()
     st.session_state["job_id"] = snap.id
     st.subheader(f"Job {snap.label} — {snap.state}")
-    st.progress(snap.fraction, text=snap.text())
+    curves = []
+    if snap.curve:
+        curves.append(Curve("Training loss", [(p["step"], p["loss"]) for p in snap.curve], "step", "loss", digits=4))
+    scored = [v for v in snap.validations if v.val_miou is not None]
+    if scored:
+        curves.append(Curve("Validation mIoU", [(v.step, v.val_miou) for v in scored], "step", "mIoU",
+                            y_range=(0.0, 1.0), note=f"Scored on {scored[-1].scored_on}." if scored[-1].scored_on
+                            else ""))
+    live_panel(snap.fraction, snap.text(clock=False), key="training_progress", clock=snap.clock(),
+               running=snap.active, curves=curves, height=220)
     if snap.start is not None:
         st.caption(f"{snap.start.processes} process(es) · {snap.start.device} · {snap.start.precision}")
     if snap.message:
         st.caption(snap.message[:2000])
     if snap.error:
         st.error(snap.error)
-    c1, c2 = st.columns(2)
-    if snap.curve:
-        c1.caption("Training loss")
-        c1.line_chart(pd.DataFrame(snap.curve).set_index("step")[["loss"]], height=220)
-    scored = [v for v in snap.validations if v.val_miou is not None]
-    if scored:
-        c2.caption("Validation mIoU")
-        c2.line_chart(pd.DataFrame({"epoch": [v.epoch for v in scored], "val_miou": [v.val_miou for v in scored]})
-                      .set_index("epoch"), height=220)
     if snap.active:
         if st.button("Cancel training", disabled=snap.cancel_requested):
             job.cancel()

@@ -31,8 +31,9 @@ def elements(at, kind: str) -> list:
     return found
 
 
-def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
-    """Poll ``condition()`` until it returns something true (returned); fail after ``timeout`` seconds."""
+def wait_for(condition, timeout: float = 900.0, what: str = "the condition"):
+    """Poll ``condition()`` until it returns something true (returned): as long as the work takes on this
+    machine, however slow or loaded; ``timeout`` only catches a hang."""
     import time
 
     end = time.monotonic() + timeout

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segapp.harness import CanvasView, fill_train_form, streamlit_app
+from segapp.harness import CanvasView, fill_train_form, streamlit_app, wait_for_work
 
 STEM = "tissue_00"  # the Annotate page opens the first image
 SHOTS = Path("/tmp/shots_annotate")
@@ -22,7 +22,7 @@ def app(chromium, trained_ws, tmp_path_factory):
     """The app on a copy of trained_ws (the sample and a run); yields (url, workspace folder)."""
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=30_000)
+    expect.set_options(timeout=60_000)
     root = tmp_path_factory.mktemp("e2e_annotate")
     shutil.copytree(trained_ws, root / "ws")
     with streamlit_app(root / "ws", root / "streamlit.log") as url:
@@ -43,7 +43,7 @@ def _read(path: Path) -> np.ndarray | None:
         return None
 
 
-def _wait_for(path: Path, condition, timeout: float = 30) -> np.ndarray:
+def _wait_for(path: Path, condition, timeout: float = 120) -> np.ndarray:
     deadline = time.time() + timeout
     while time.time() < deadline:
         m = _read(path)
@@ -163,7 +163,8 @@ def test_continue_training_from_a_run(app, page):
     fill_train_form(page, budget_s=5, crop="64x64")
     _settled(page)
     page.get_by_role("button", name="Start training").click()
-    expect(page.get_by_text("Training finished")).to_be_visible(timeout=120_000)
+    wait_for_work(page, page.get_by_text("Training finished"), page.get_by_role("button", name="Cancel training"),
+                  what="the training")
     [new] = [p for p in runs.iterdir() if p.name not in old]
     config = json.loads((new / "config.json").read_text())
     assert Path(config["init_run"]).name == first and (new / "model.safetensors").exists()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segapp.harness import ROOT, CanvasView, fill_train_form, launch_chromium, streamlit_app
+from segapp.harness import ROOT, CanvasView, fill_train_form, launch_chromium, streamlit_app, wait_for_work
 
 SHOTS = ROOT / "screenshots"
 _WS: list[str] = []
@@ -103,8 +103,13 @@ def test_browser_flow(server):
             while time.time() < deadline and _step_of(progress.inner_text()) <= max(first, 0):
                 page.wait_for_timeout(500)
             assert _step_of(progress.inner_text()) > max(first, 0), "training progress did not advance"
+            # the progress bar and the loss curve are drawn in place (an SVG path through the points so far)
+            expect(page.locator(".lcx path.line").first).to_be_visible()
+            assert int(page.locator(".lcx").first.get_attribute("data-points")) >= 1
+            assert 0 < float(page.locator(".lcx-panel").first.get_attribute("data-fraction")) <= 1
             page.screenshot(path=str(SHOTS / "3_training.png"), full_page=True)
-            expect(page.get_by_text("Training finished")).to_be_visible(timeout=150_000)
+            wait_for_work(page, page.get_by_text("Training finished"), page.get_by_role("button", name="Cancel training"),
+                          what="the training")
             page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / "4_trained.png"), full_page=True)
 

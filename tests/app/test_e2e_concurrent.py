@@ -18,7 +18,7 @@ UNLABELLED = 255
 def app(chromium, tmp_path_factory):
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=30_000)  # a loaded CI machine answers slowly, not wrongly
+    expect.set_options(timeout=60_000)  # a loaded CI machine answers slowly, not wrongly
     root = tmp_path_factory.mktemp("e2e2")
     with streamlit_app(root / "ws", root / "streamlit.log") as url:
         yield url, root / "ws"
@@ -73,7 +73,7 @@ def _shows(page, x, y) -> str:
     return page.locator(".lc-pos").inner_text()
 
 
-def _wait_for(path: Path, condition, timeout=30.0):
+def _wait_for(path: Path, condition, timeout=120.0):
     deadline = time.time() + timeout
     m = None
     while time.time() < deadline:

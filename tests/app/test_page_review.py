@@ -127,7 +127,7 @@ def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_tr
     assert not [b for b in elements(at, "download_button") if "mask(s)" in b.proto.label]
 
     at.button(key="masks_zip_btn").click().run()  # again, to the end
-    wait_for(lambda: not REGISTRY.active("masks_zip"), timeout=120, what="the zip")
+    wait_for(lambda: not REGISTRY.active("masks_zip"), what="the zip")
     at.run()
     assert not at.exception and not progress_texts(at)
     assert [b.proto.label for b in elements(at, "download_button")] == ["Download masks (index PNGs, zip): 12 mask(s)"]

@@ -20,7 +20,7 @@ def test_runs_page_lists_run_and_exports(use_trained):
     texts = progress_texts(at)
     assert any(t.startswith(f"ONNX export of {run.name}: ") for t in texts), texts
     assert next(b for b in at.button if b.label == "Export ONNX").disabled  # running
-    wait_for(lambda: not REGISTRY.active("export"), timeout=300, what="the exports")
+    wait_for(lambda: not REGISTRY.active("export"), what="the exports")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not progress_texts(at)

@@ -29,11 +29,12 @@ def test_exports_run_and_match_the_model(tiny_run, tmp_path):
     ts = torch.jit.load(str(export_torchscript(tiny_run, tmp_path / "m.pt", progress=lambda c: seen.append(c.text()))))
     assert torch.allclose(ts(x), ref, atol=1e-4)
     assert seen == ["TorchScript export: 0/3 steps · loading the model", "TorchScript export: 1/3 steps · converting "
-                    "to TorchScript", "TorchScript export: 2/3 steps · writing m.pt", "TorchScript export: 3/3 steps · done"]
+                    "to TorchScript (tracing the network, the longest step)", "TorchScript export: 2/3 steps · writing "
+                    "m.pt", "TorchScript export: 3/3 steps · done"]
     seen.clear()
     onnx_path = export_onnx(tiny_run, tmp_path / "m.onnx", progress=lambda c: seen.append(c.text()))
-    assert seen[1:] == ["ONNX export: 1/3 steps · converting to ONNX", "ONNX export: 2/3 steps · writing m.onnx",
-                        "ONNX export: 3/3 steps · done"]
+    assert seen[1:] == ["ONNX export: 1/3 steps · converting to ONNX (tracing the network, the longest step)",
+                        "ONNX export: 2/3 steps · writing m.onnx", "ONNX export: 3/3 steps · done"]
     import onnx
 
     onnx.checker.check_model(onnx.load(str(onnx_path)))

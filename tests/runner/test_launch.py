@@ -11,7 +11,7 @@ from seg_core.runner import launch
 from seg_core.runner.jobs import JobRefused, JobRegistry
 
 
-def _wait_for_a_step(job, timeout=240):
+def _wait_for_a_step(job, timeout=900):
     t = time.time()
     while job.snapshot().last_step is None and job.active and time.time() - t < timeout:
         time.sleep(0.2)
@@ -42,11 +42,11 @@ def test_torchrun_job_is_followed_picked_up_again_and_cancelled_in_both_processe
         snap = _wait_for_a_step(again)
         assert snap.curve[0]["step"] == 1  # the events from the start, read back from the run folder
         again.cancel()
-        assert again.wait(120) and job.wait(120)
+        assert again.wait(600) and job.wait(600)
     finally:  # never leave the processes running after a failed assertion
         if job.active:
             Run(cfg.out).request_cancel()
-            job.wait(120)
+            job.wait(600)
     snap = again.snapshot()
     assert snap.state == "cancelled" and snap.error is None and snap.end.checkpoint
     assert job.snapshot().state == "cancelled"  # the first follower saw the same end
@@ -62,7 +62,7 @@ def test_a_failing_torchrun_job_shows_the_error_from_its_log(tmp_path):
     (tmp_path / "empty").mkdir()
     cfg = TrainConfig(data=str(tmp_path / "empty"), out=str(tmp_path / "runs" / "r"), epochs=1, device="cpu")
     job = launch.start_training(JobRegistry(), cfg, "r", 2)
-    assert job.wait(240)
+    assert job.wait(900)
     snap = job.snapshot()
     assert snap.state == "failed" and "ended without finishing (torchrun exit code" in snap.error
     assert "no images/ folder" in snap.error and snap.error.count("no images/ folder") == 1  # rank 0 says it once
