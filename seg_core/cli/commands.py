@@ -141,6 +141,34 @@ def import_files(args) -> int:
     return output.import_report(rep, args.json)
 
 
+def preview(args) -> int:
+    """The live preview of one image from its painted pixels (and a folder of labelled examples)."""
+    from seg_core.assist import LivePreview
+    from seg_core.assist.preview import check_labels
+    from seg_core.base.classes import ClassList
+    from seg_core.base.mask_values import MAX_CLASSES, UNLABELLED
+    from seg_core.data.dataset import DatasetError, scan_dataset
+    from seg_core.data.imageio import read_image, read_mask_raw, write_index_mask
+
+    image = read_image(Path(args.image))
+    labels = read_mask_raw(Path(args.labels))
+    classes, pairs = None, []
+    if args.examples:
+        ds = scan_dataset(Path(args.examples), args.num_classes, require_masks=False)
+        if ds.errors:
+            raise DatasetError(ds.errors)
+        classes, pairs = ds.classes, ds.load_pairs()
+    painted = labels[labels != UNLABELLED]  # without classes given, the largest painted value is the last class
+    num_classes = args.num_classes or (len(classes) if classes else
+                                       min(MAX_CLASSES, max(2, int(painted.max(initial=0)) + 1)))
+    labels = check_labels(labels, image.shape[:2], num_classes, f"{args.labels} (beside {args.image})")
+    with output.interruptible(keep_partial=False) as work:  # Ctrl-C: stop at the next example, no file written
+        live = LivePreview(image, num_classes, pairs, progress=work.progress, cancel=work.cancel)
+    mask = live.update(labels)
+    write_index_mask(Path(args.out), mask, classes or ClassList.default(num_classes))
+    return output.wrote(f"the preview mask to {args.out}")
+
+
 def sample(args) -> int:
     from seg_core.data.sample import make_sample
 
@@ -148,4 +176,5 @@ def sample(args) -> int:
 
 
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
-            "rank": rank, "runs": runs, "export": export, "import": import_files, "sample": sample}
+            "rank": rank, "runs": runs, "export": export, "import": import_files, "preview": preview,
+            "sample": sample}

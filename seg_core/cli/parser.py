@@ -126,6 +126,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help='{"files": [{file, status, name, reason, kind}], "imported": n, "renamed": n, "refused": n}')
 
+    p = sub.add_parser("preview", help="the live preview of the Annotate page: a whole mask from a partly painted "
+                                        "one (and other labelled images)")
+    p.add_argument("--image", required=True, help="the image")
+    p.add_argument("--labels", required=True,
+                   help="its partly painted mask: class indices, 255 for unpainted pixels (as the app saves masks)")
+    p.add_argument("--out", required=True, help="the whole mask to write (a palette PNG of class indices)")
+    p.add_argument("--examples", help="a data folder (images/ and masks/ paired by name) to learn from as well")
+    add_setting(p, "num_classes")
+
     p = sub.add_parser("sample", help="regenerate the bundled sample data set")
     p.add_argument("--out", default="data")
     return ap

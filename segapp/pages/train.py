@@ -22,6 +22,7 @@ APP_BUDGET_S = 120  # a first model within about two minutes
 # is Python in this server and a render in the browser, taken from the training's CPU (benchmarks/bench_ui.py,
 # part watch, measures the cost)
 LIVE_REFRESH_S = 5.0
+FIRST_REFRESH_S = 1.0  # until the first step shows, so it shows at once; then the page reruns at the calm pace
 # the settings the layout below places; any other setting TrainConfig declares for the page (a new one) gets a
 # widget by its type under Advanced options. Labels, help texts, bounds and choices: TrainConfig's SETTINGS.
 LAID_OUT = {"backbone", "arch", "weights", "init_run", "freeze_depth", "unfreeze_after", "time_budget", "epochs",
@@ -223,7 +224,10 @@ if st.button("Start training", type="primary", disabled=running or elsewhere is 
         st.error(str(err))
 
 
-@st.fragment(run_every=LIVE_REFRESH_S if running else None)  # idle: no polling
+waiting_for_a_step = running and job.snapshot().last_step is None
+
+
+@st.fragment(run_every=(FIRST_REFRESH_S if waiting_for_a_step else LIVE_REFRESH_S) if running else None)  # idle: none
 def live():
     job = reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
     if job is None:
@@ -258,6 +262,8 @@ def live():
                    else "Cancelled before the first step; nothing was saved.")
     if not snap.active and running:
         st.rerun()  # the job ended: rerun the page (stops polling, enables Start again)
+    if waiting_for_a_step and snap.last_step is not None:
+        st.rerun()  # the first step is shown: the page again, polling at the calm pace
 
 
 latest = next(iter(ws.runs()), None)  # e.g. after a restart: the newest run's process died while it trained

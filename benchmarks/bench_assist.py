@@ -1,0 +1,268 @@
+"""Assisted labelling benchmark: the live preview (``seg_core.assist.LivePreview``) against an ilastik-style
+anchor, driven by a simulated annotator. Prints figures, asserts nothing. Needs scikit-learn (the anchor).
+
+    python benchmarks/bench_assist.py [--images 3] [--strokes 10] [--domains membrane,street,nuclei]
+                                      [--modes cold,warm] [--variants] [--max-mp 0.3] [--data ../shared/data]
+
+The annotator (the standard protocol of interactive segmentation, Xu et al. 2016 / RITM): each stroke paints
+the true class as a small disk (``--radius``, clipped to that class) at the interior point of the largest
+error region (the largest connected component of wrong pixels), the point farthest from its edge.
+
+Domains (images downscaled to at most ``--max-mp`` megapixels, the same for both methods):
+- membrane: ``membrane/`` EM slices; the membranes (mask 0) are class 1, the cells (255) class 0: foreground IoU.
+- street: ``camvid-mini/`` frames of val/ annotated, train/ the examples; classes 0-10, 11 void: mIoU.
+- nuclei: ``nuclei-he/`` H&E tiles, masks 0/1: foreground IoU.
+Targets are the first ``--images`` images; the examples of the warm mode are 5 other labelled images.
+
+Cold: no other labels; warm: ``--examples`` labelled images as examples (``LivePreview(examples=...)``; the
+anchor's forest gets the same sample of their pixels). Scores after 0, 5 and 10 strokes (the largest stroke
+count when fewer), the median seconds per update, and the seconds to ready an image (its features; the
+encoder's first load is reported apart).
+
+The anchor: per-pixel Gaussian, Laplacian of Gaussian, gradient magnitude and the two Hessian eigenvalues at
+sigma 0.7, 1, 1.6, 3.5, 5, 10 on each channel (grey images: one) and a 100-tree random forest on the painted
+pixels, predicting every pixel.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from seg_core.assist import LivePreview
+from seg_core.assist.features import channels, clear_cache, encoder, filter_stack
+from seg_core.assist.preview import EXAMPLE_CELLS_PER_CLASS, MAX_EXAMPLE_CELLS, MAX_PAINTED_CELLS, PAINTED_SHARE
+from seg_core.data.imageio import read_image, read_mask_raw
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ANCHOR_SIGMAS = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
+VOID = 255
+
+
+# -- data ------------------------------------------------------------------------------------------------
+def _numeric(p: Path):
+    return (0, int(p.stem)) if p.stem.isdigit() else (1, p.stem)
+
+
+def _load(img_path: Path, mask_path: Path, lut, max_mp: float) -> tuple[np.ndarray, np.ndarray]:
+    image = read_image(img_path)
+    mask = lut(read_mask_raw(mask_path)).astype(np.uint8)
+    h, w = mask.shape
+    scale = min(1.0, (max_mp * 1e6 / (h * w)) ** 0.5)
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    return image, mask
+
+
+def domains(root: Path, names: list[str], n_images: int, n_examples: int, max_mp: float) -> dict[str, dict]:
+    """name -> {classes, targets: [(image, mask)], examples: [(image, mask)]} (masks: classes, 255 void)."""
+    out = {}
+    for name in names:
+        if name == "membrane":
+            src = root / "membrane"
+            files = sorted((src / "images").glob("*.png"), key=_numeric)
+            lut = lambda m: np.where(m == 0, 1, 0)  # noqa: E731  the membranes are the foreground
+            tgt, ex = files[:n_images], files[-n_examples:] if n_examples else []
+            pairs = lambda fs: [_load(f, src / "masks" / f.name, lut, max_mp) for f in fs]  # noqa: E731
+            out[name] = dict(classes=2, targets=pairs(tgt), examples=pairs(ex))
+        elif name == "street":
+            src = root / "camvid-mini"
+            lut = lambda m: np.where(m >= 11, VOID, m)  # noqa: E731
+            tgt = sorted((src / "val" / "images").glob("*.png"))[:n_images]
+            ex = sorted((src / "train" / "images").glob("*.png"))[::4][:n_examples]
+            out[name] = dict(classes=11,
+                             targets=[_load(f, src / "val" / "masks" / f.name, lut, max_mp) for f in tgt],
+                             examples=[_load(f, src / "train" / "masks" / f.name, lut, max_mp) for f in ex])
+        elif name == "nuclei":
+            src = root / "nuclei-he"
+            files = sorted((src / "images").glob("*.png"))
+            lut = lambda m: np.where(m > 0, 1, 0)  # noqa: E731
+            tgt, ex = files[:n_images], files[-n_examples:] if n_examples else []
+            pairs = lambda fs: [_load(f, src / "masks" / f.name, lut, max_mp) for f in fs]  # noqa: E731
+            out[name] = dict(classes=2, targets=pairs(tgt), examples=pairs(ex))
+        else:
+            raise SystemExit(f"unknown domain {name}: membrane, street or nuclei")
+    return out
+
+
+def score(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> float:
+    """Foreground (class 1) IoU for two classes, else the mean IoU of the classes in the truth or prediction."""
+    valid = gt != VOID
+    p, g = pred[valid], gt[valid]
+    classes = [1] if num_classes == 2 else np.union1d(np.unique(g), np.unique(p))
+    ious = []
+    for c in classes:
+        union = np.count_nonzero((p == c) | (g == c))
+        ious.append(np.count_nonzero((p == c) & (g == c)) / union if union else 1.0)
+    return float(np.mean(ious))
+
+
+# -- the simulated annotator -----------------------------------------------------------------------------
+def stroke(pred: np.ndarray, gt: np.ndarray, labels: np.ndarray, radius: int) -> bool:
+    """Paint the true class as a disk at the interior point of the largest error region; False when none."""
+    err = ((pred != gt) & (gt != VOID)).astype(np.uint8)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(err, connectivity=8)
+    if n <= 1:
+        return False
+    region = (comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    dist = cv2.distanceTransform(np.pad(region, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]  # the image border is an edge
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    disk = np.zeros_like(region)
+    cv2.circle(disk, (int(x), int(y)), radius, 1, -1)
+    cls = gt[y, x]
+    labels[(disk > 0) & (gt == cls)] = cls
+    return True
+
+
+# -- the ilastik-style anchor ----------------------------------------------------------------------------
+def anchor_features(image: np.ndarray) -> np.ndarray:
+    """(H*W, F) float32: the anchor's filters at its six sigmas on each channel."""
+    maps = [m for c in channels(image) for m in filter_stack(c, ANCHOR_SIGMAS)]
+    return np.stack(maps, axis=-1).reshape(-1, len(maps))
+
+
+def _per_class_sample(values: np.ndarray, cap: int, rng) -> np.ndarray:
+    keep = [np.flatnonzero(values == c) for c in np.unique(values[values != VOID])]
+    keep = [k if len(k) <= cap else rng.choice(k, cap, replace=False) for k in keep]
+    return np.concatenate(keep) if keep else np.zeros(0, np.int64)
+
+
+class Anchor:
+    """The same interface as LivePreview: ilastik-style filters + a 100-tree random forest."""
+
+    def __init__(self, image: np.ndarray, num_classes: int, examples=(), seed: int = 0):
+        self.num_classes, self.seed = num_classes, seed
+        self.x = anchor_features(image)
+        rng = np.random.default_rng(seed)
+        xs, ys = [], []
+        for ex_image, ex_mask in examples:  # the same number of pixels per class as the preview's sample
+            idx = _per_class_sample(ex_mask.ravel(), EXAMPLE_CELLS_PER_CLASS, rng)
+            xs.append(anchor_features(ex_image)[idx])
+            ys.append(ex_mask.ravel()[idx])
+        self.ex_x = np.concatenate(xs) if xs else np.zeros((0, self.x.shape[1]), np.float32)
+        self.ex_y = np.concatenate(ys) if ys else np.zeros(0, np.uint8)
+        if len(self.ex_y) > MAX_EXAMPLE_CELLS:
+            keep = rng.choice(len(self.ex_y), MAX_EXAMPLE_CELLS, replace=False)
+            self.ex_x, self.ex_y = self.ex_x[keep], self.ex_y[keep]
+
+    def update(self, labels: np.ndarray) -> np.ndarray:
+        from sklearn.ensemble import RandomForestClassifier
+
+        idx = _per_class_sample(labels.ravel(), MAX_PAINTED_CELLS, np.random.default_rng(self.seed))
+        y = np.concatenate([labels.ravel()[idx], self.ex_y])
+        known = np.unique(y)
+        if len(known) <= 1:
+            return np.full(labels.shape, known[0] if len(known) else 0, np.uint8)
+        weight = np.ones(len(y))
+        if len(idx) and len(self.ex_y):
+            weight[:len(idx)] = max(1.0, PAINTED_SHARE * len(self.ex_y) / len(idx))
+        rf = RandomForestClassifier(100, n_jobs=-1, random_state=self.seed)
+        rf.fit(np.concatenate([self.x[idx], self.ex_x]), y, sample_weight=weight)
+        out = rf.classes_[rf.predict_proba(self.x).argmax(1)].reshape(labels.shape).astype(np.uint8)
+        painted = labels != VOID
+        out[painted] = labels[painted]
+        return out
+
+
+class Restricted(LivePreview):
+    """A variant of the preview on part of its features: "deep" (the encoder's) or "fine" (the filters)."""
+
+    def __init__(self, image, num_classes, examples=(), part: str = "deep", **kw):
+        super().__init__(image, num_classes, examples, **kw)
+        deep = self.projection.dims
+        cols = slice(0, deep) if part == "deep" else slice(deep, None)
+        self.grid, self.example_x = np.ascontiguousarray(self.grid[:, cols]), np.ascontiguousarray(self.example_x[:, cols])
+
+
+METHODS = {
+    "ours": LivePreview,
+    "ours-deep": lambda im, c, ex: Restricted(im, c, ex, "deep"),
+    "ours-fine": lambda im, c, ex: Restricted(im, c, ex, "fine"),
+    "ours-full": lambda im, c, ex: LivePreview(im, c, ex, grid_pixels=320_000),  # the grid at full size
+    "ours-x2": lambda im, c, ex: LivePreview(im, c, ex, scales=(1.0, 2.0)),  # the encoder at 2x as well
+    "anchor": Anchor,
+}
+VARIANTS = ["ours-deep", "ours-fine", "ours-full", "ours-x2"]
+
+
+def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, radius: int) -> dict:
+    clear_cache()  # ready: this image's features (and, warm, the examples'), none remembered
+    t0 = time.perf_counter()
+    model = METHODS[method](image, num_classes, examples)
+    ready = time.perf_counter() - t0
+    labels = np.full(gt.shape, VOID, np.uint8)
+    scores, times = [], []
+    for k in range(strokes + 1):
+        if k:
+            stroke(pred, gt, labels, radius)
+        t = time.perf_counter()
+        pred = model.update(labels)
+        times.append(time.perf_counter() - t)
+        scores.append(score(pred, gt, num_classes))
+    return dict(ready=ready, scores=scores, times=times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(SHARED))
+    ap.add_argument("--domains", default="membrane,street,nuclei")
+    ap.add_argument("--images", type=int, default=3, help="annotated images per domain")
+    ap.add_argument("--examples", type=int, default=5, help="labelled images of the warm mode")
+    ap.add_argument("--strokes", type=int, default=10)
+    ap.add_argument("--radius", type=int, default=3, help="the stroke's disk radius in pixels")
+    ap.add_argument("--modes", default="cold,warm")
+    ap.add_argument("--methods", default="ours,anchor", help=f"of {', '.join(METHODS)}")
+    ap.add_argument("--variants", action="store_true", help=f"also {', '.join(VARIANTS)} (ablations)")
+    ap.add_argument("--max-mp", type=float, default=0.3, help="images are downscaled to at most this many megapixels")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    methods = args.methods.split(",") + (VARIANTS if args.variants else [])
+    t = time.perf_counter()
+    encoder()
+    print(f"encoder loaded in {time.perf_counter() - t:.1f} s (once per process); torch threads "
+          f"{torch.get_num_threads()}")
+    doms = domains(Path(args.data), args.domains.split(","), args.images, args.examples, args.max_mp)
+    marks = sorted({0, min(5, args.strokes), args.strokes})
+    print(f"score after {marks} strokes (foreground IoU for 2 classes, else mIoU), mean over images; "
+          "median s/update; median s to ready an image (warm: + its 5 examples)")
+    summary: dict[tuple, list[float]] = {}
+    for name, d in doms.items():
+        shape = d["targets"][0][0].shape
+        print(f"\n== {name}: {len(d['targets'])} images of about {shape[1]}x{shape[0]}, {d['classes']} classes")
+        for mode in args.modes.split(","):
+            examples = d["examples"] if mode == "warm" else []
+            for method in methods:
+                rows = [run_one(method, im, gt, d["classes"], examples, args.strokes, args.radius)
+                        for im, gt in d["targets"]]
+                sc = np.mean([r["scores"] for r in rows], axis=0)
+                upd = statistics.median(t for r in rows for t in r["times"][1:] or r["times"])
+                ready = statistics.median(r["ready"] for r in rows)
+                for m in marks:
+                    summary[(name, mode, method, m)] = float(sc[m])
+                cells = "  ".join(f"{m:>2}: {sc[m]:.3f}" for m in marks)
+                print(f"  {mode:<4} {method:<9} {cells}   update {upd:.3f} s   ready {ready:.2f} s")
+    if "anchor" in methods and "ours" in methods:
+        print("\nours / anchor (cold after the most strokes, warm after 5):")
+        ratios = []
+        for name in doms:
+            for mode, m in (("cold", args.strokes), ("warm", min(5, args.strokes))):
+                a, o = summary.get((name, mode, "anchor", m)), summary.get((name, mode, "ours", m))
+                if a is not None and o is not None:
+                    r = o / a if a > 0 else float("inf")
+                    ratios.append(r)
+                    print(f"  {name:<9} {mode:<4} after {m:>2}: {o:.3f} vs {a:.3f} = {r:.2f}x")
+        if ratios:
+            print(f"  mean {np.mean(ratios):.2f}x, lowest {min(ratios):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

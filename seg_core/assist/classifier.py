@@ -1,0 +1,45 @@
+"""The preview's pixel classifier: a small MLP in torch, trained on the painted cells (and a sample of the
+examples' cells) in weighted mini-batches, and warm-started from the previous stroke's weights."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+HIDDEN = 32
+FIRST_STEPS = 150  # Adam steps of the first fit
+NEXT_STEPS = 60  # steps of each later fit, which starts from the previous weights
+BATCH = 1024
+LR = 0.01
+WEIGHT_DECAY = 1e-4
+
+
+class PixelClassifier:
+    """``fit(x, y, weight)`` then ``probabilities(x)`` (N, num_classes); classes missing from ``y`` get little."""
+
+    def __init__(self, in_dim: int, num_classes: int, hidden: int = HIDDEN, seed: int = 0):
+        self.gen = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+        self.fits = 0
+
+    def fit(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, steps: int | None = None) -> None:
+        """Train on (N, D) features and (N,) class indices; rows are drawn in proportion to ``weight``."""
+        steps = steps or (FIRST_STEPS if self.fits == 0 else NEXT_STEPS)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+        w = torch.ones(len(y)) if weight is None else torch.from_numpy(weight.astype(np.float32))
+        self.net.train()
+        for _ in range(steps):
+            idx = torch.multinomial(w, min(BATCH, len(y)), replacement=True, generator=self.gen)
+            loss = nn.functional.cross_entropy(self.net(xt[idx]), yt[idx])
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+        self.fits += 1
+
+    def probabilities(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        self.net.eval()
+        with torch.inference_mode():
+            xt = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+            return torch.softmax(self.net(xt), dim=1).numpy()

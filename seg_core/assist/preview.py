@@ -1,0 +1,138 @@
+"""``LivePreview``: the whole image's predicted classes after each stroke, learned from the strokes on the image
+and from other labelled images (examples), on the image's cached features (``features.py``)."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from seg_core.assist.classifier import PixelClassifier
+from seg_core.assist.features import DEEP_SCALES, MAX_GRID_PIXELS, fit_projection, image_features, resize_channels
+from seg_core.base.mask_values import MAX_CLASSES, UNLABELLED, show_values
+from seg_core.base.progress import Progress, Steps
+
+EXAMPLE_CELLS_PER_CLASS = 400  # cells sampled of each class in each example image
+MAX_EXAMPLE_CELLS = 6000  # of all examples together
+MAX_PAINTED_CELLS = 4000  # painted cells kept per class (a random sample of larger strokes)
+PAINTED_SHARE = 0.5  # painted cells weigh at least this share of the examples' total weight
+
+
+def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
+        raise ValueError(f"{what}: expected an (H, W, 3) uint8 array, got {image.shape} {image.dtype}")
+    return image
+
+
+def check_labels(labels: np.ndarray, shape: tuple[int, int], num_classes: int, what: str = "labels") -> np.ndarray:
+    """Class indices 0..num_classes-1 with 255 for unpainted pixels, the image's size; else a ValueError."""
+    labels = np.asarray(labels)
+    if labels.shape != tuple(shape):
+        raise ValueError(f"{what}: is {labels.shape[1] if labels.ndim > 1 else '?'}x{labels.shape[0]} but the image "
+                         f"is {shape[1]}x{shape[0]} (width x height); they must be the same size")
+    bad = (labels != UNLABELLED) & ((labels < 0) | (labels >= num_classes))
+    if bad.any():
+        raise ValueError(f"{what}: holds values {show_values(np.unique(labels[bad]))}, which are neither classes "
+                         f"(0..{num_classes - 1}) nor {UNLABELLED} (unpainted)")
+    return labels.astype(np.uint8)
+
+
+class LivePreview:
+    """A live preview of one image: ``update(labels)`` returns (H, W) uint8 classes for every pixel.
+
+    Ready at construction: the image's features (encoder stages and fine filters) and a sample of the
+    examples' labelled pixels. Each update trains a small MLP on the painted pixels (weighted to hold at least
+    ``PAINTED_SHARE`` of the examples' weight) and the example sample, warm-started from the last update,
+    predicts on the feature grid and upsamples the probabilities. Painted pixels keep their class.
+    """
+
+    def __init__(self, image: np.ndarray, num_classes: int, examples=(), *, scales=DEEP_SCALES,
+                 grid_pixels: int = MAX_GRID_PIXELS, seed: int = 0,
+                 progress: Progress | None = None, cancel: threading.Event | None = None):
+        self.image = check_image(image)
+        if not 1 <= int(num_classes) <= MAX_CLASSES:
+            raise ValueError(f"num_classes must be 1..{MAX_CLASSES}, got {num_classes}")
+        self.num_classes = int(num_classes)
+        self.seed = seed
+        examples = list(examples)
+        steps = Steps(progress, cancel, 1 + len(examples), "images", "preview features")
+        self.features = image_features(self.image, scales, grid_pixels)
+        self.projection = fit_projection(self.features.stages)
+        grid = self.features.matrix(self.projection)
+        self.mean, self.std = grid.mean(0), grid.std(0) + 1e-6
+        self.grid = (grid - self.mean) / self.std
+        steps.tick("this image")
+        xs, ys = [], []
+        rng = np.random.default_rng(seed)
+        for n, (ex_image, ex_mask) in enumerate(examples):
+            steps.check("no preview")
+            x, y = self._example_cells(check_image(ex_image, f"example {n}"), ex_mask, n, (scales, grid_pixels), rng)
+            xs.append(x)
+            ys.append(y)
+            steps.tick(f"example {n}")
+        self.example_x = np.concatenate(xs) if xs else np.zeros((0, self.grid.shape[1]), np.float32)
+        self.example_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+        if len(self.example_y) > MAX_EXAMPLE_CELLS:
+            keep = rng.choice(len(self.example_y), MAX_EXAMPLE_CELLS, replace=False)
+            self.example_x, self.example_y = self.example_x[keep], self.example_y[keep]
+        self.classifier: PixelClassifier | None = None
+        self.probabilities: np.ndarray | None = None  # (gh, gw, num_classes) of the last update, or None
+
+    def _example_cells(self, image, mask, n: int, how, rng) -> tuple[np.ndarray, np.ndarray]:
+        mask = check_labels(mask, image.shape[:2], self.num_classes, f"example {n}'s mask")
+        feats = image_features(image, *how)
+        cells = np.arange(feats.grid_shape[0] * feats.grid_shape[1])
+        values = mask[feats.cell_pixels(cells)]
+        chosen = []
+        for c in np.unique(values[values != UNLABELLED]):
+            of_c = cells[values == c]
+            chosen.append(rng.choice(of_c, min(len(of_c), EXAMPLE_CELLS_PER_CLASS), replace=False))
+        chosen = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+        x = (feats.matrix(self.projection, chosen) - self.mean) / self.std
+        return x.astype(np.float32), values[chosen].astype(np.int64)
+
+    def _painted_cells(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = np.nonzero(labels != UNLABELLED)
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        pairs = np.unique(self.features.cells(rows, cols) * MAX_CLASSES + labels[rows, cols])
+        cells, classes = np.divmod(pairs, MAX_CLASSES)
+        rng = np.random.default_rng(self.seed)
+        keep = [np.flatnonzero(classes == c) for c in np.unique(classes)]
+        keep = np.concatenate([k if len(k) <= MAX_PAINTED_CELLS else rng.choice(k, MAX_PAINTED_CELLS, replace=False)
+                               for k in keep])
+        return cells[keep], classes[keep]
+
+    def update(self, labels: np.ndarray) -> np.ndarray:
+        """(H, W) uint8 classes of every pixel, from ``labels`` (class indices, 255 unpainted) and the examples."""
+        labels = check_labels(labels, self.image.shape[:2], self.num_classes)
+        cells, classes = self._painted_cells(labels)
+        known = np.union1d(classes, self.example_y)
+        if len(known) <= 1:  # nothing to tell apart: that class (or background) everywhere
+            self.probabilities = None
+            return np.full(labels.shape, known[0] if len(known) else 0, np.uint8)
+        x = np.concatenate([self.grid[cells], self.example_x])
+        y = np.concatenate([classes, self.example_y])
+        weight = np.ones(len(y), np.float32)
+        if len(cells) and len(self.example_y):
+            weight[:len(cells)] = max(1.0, PAINTED_SHARE * len(self.example_y) / len(cells))
+        if self.classifier is None:
+            self.classifier = PixelClassifier(x.shape[1], self.num_classes, seed=self.seed)
+        self.classifier.fit(x, y, weight)
+        gh, gw = self.features.grid_shape
+        probs = self.classifier.probabilities(self.grid)
+        probs[:, np.setdiff1d(np.arange(self.num_classes), known)] = 0  # only classes painted or in the examples
+        probs = (probs / probs.sum(1, keepdims=True)).reshape(gh, gw, self.num_classes)
+        self.probabilities = probs
+        h, w = labels.shape
+        if (gh, gw) != (h, w):
+            probs = resize_channels(probs, (h, w))
+        out = probs.argmax(axis=-1).astype(np.uint8)
+        painted = labels != UNLABELLED
+        out[painted] = labels[painted]
+        return out
+
+    def grid_features(self) -> np.ndarray:
+        """(gh, gw, D) standardised features of the working grid (for ``region.grow_region``)."""
+        return self.grid.reshape(*self.features.grid_shape, -1)
+

@@ -1,0 +1,68 @@
+"""The live preview (``seg_core.assist.LivePreview``) on small synthetic images: strokes, one class, no labels,
+examples, bad input."""
+import numpy as np
+import pytest
+
+from seg_core.assist import LivePreview
+
+from assist_images import UNPAINTED, strokes, two_regions
+
+
+def accuracy_per_region(pred, truth) -> tuple[float, float]:
+    return float((pred[truth == 0] == 0).mean()), float((pred[truth == 1] == 1).mean())
+
+
+def test_two_strokes_label_most_of_each_region():
+    img, truth = two_regions()
+    pred = LivePreview(img, 2).update(strokes(truth.shape))
+    assert pred.shape == truth.shape and pred.dtype == np.uint8
+    ground, disc = accuracy_per_region(pred, truth)
+    assert ground > 0.9 and disc > 0.9, (ground, disc)
+
+
+def test_updates_follow_the_strokes_and_keep_painted_pixels():
+    img, truth = two_regions(1)
+    live = LivePreview(img, 3)
+    labels = strokes(truth.shape)
+    first = live.update(labels)
+    labels[10:13, 60:70] = 2  # a third class painted on the ground
+    second = live.update(labels)
+    assert set(np.unique(first)) <= {0, 1} and 2 in second
+    painted = labels != UNPAINTED
+    assert np.array_equal(second[painted], labels[painted])
+    assert live.probabilities is not None and live.probabilities.shape[-1] == 3
+
+
+def test_labels_of_one_class_give_that_class_everywhere():
+    img, truth = two_regions()
+    labels = np.full(truth.shape, UNPAINTED, np.uint8)
+    labels[20:25, 20:25] = 2
+    assert (LivePreview(img, 3).update(labels) == 2).all()
+
+
+def test_no_labels_and_no_examples_give_background():
+    img, truth = two_regions()
+    pred = LivePreview(img, 2).update(np.full(truth.shape, UNPAINTED, np.uint8))
+    assert pred.shape == truth.shape and (pred == 0).all()
+
+
+def test_no_labels_with_examples_predict_from_the_examples():
+    examples = [two_regions(seed) for seed in (1, 2)]
+    examples[1][1][::7] = UNPAINTED  # examples may be partly labelled
+    img, truth = two_regions(3, shape=(56, 72))  # a new image, another size
+    pred = LivePreview(img, 2, examples).update(np.full(truth.shape, UNPAINTED, np.uint8))
+    ground, disc = accuracy_per_region(pred, truth)
+    assert ground > 0.85 and disc > 0.85, (ground, disc)
+
+
+def test_bad_input_is_refused_with_a_message():
+    img, truth = two_regions()
+    live = LivePreview(img, 2)
+    with pytest.raises(ValueError, match="holds values \\[5\\]"):
+        live.update(np.full(truth.shape, 5, np.uint8))
+    with pytest.raises(ValueError, match="same size"):
+        live.update(np.full((10, 10), UNPAINTED, np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        LivePreview(img[..., 0], 2)
+    with pytest.raises(ValueError, match="example 0's mask"):
+        LivePreview(img, 2, [(img, np.zeros((5, 5), np.uint8))])
