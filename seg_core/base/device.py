@@ -7,10 +7,11 @@ on CPU, its share of the cores (``use_all_cpu_threads``)."""
 from __future__ import annotations
 
 import contextlib
-import os
 from functools import lru_cache
 
 import torch
+
+from seg_core.base.cores import cpu_count  # noqa: F401  (the device's description and threads use it)
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -93,9 +94,6 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype)
 
 
-def cpu_count() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def use_all_cpu_threads(processes: int = 1) -> None:

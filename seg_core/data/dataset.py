@@ -124,7 +124,7 @@ def _checked_files(samples: list[Sample], classes: ClassList | None):
     the interpreter, so the machine's cores share the work); at most a few masks are held at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from seg_core.base.device import cpu_count
+    from seg_core.base.cores import cpu_count
 
     workers = max(1, min(cpu_count(), 8))
     with ThreadPoolExecutor(workers) as pool:

@@ -109,7 +109,7 @@ class Launched:
 def start(cfg: TrainConfig, processes: int, label: str = "") -> Launched:
     """Start torchrun training ``cfg`` with ``processes`` processes, in its own session, its output in the run
     folder's train.log; record it in the run folder and as the runs folder's current launch."""
-    from seg_core.base.device import cpu_count
+    from seg_core.base.cores import cpu_count
 
     cfg.validate()
     run = Path(cfg.out).absolute()

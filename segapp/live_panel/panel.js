@@ -2,7 +2,7 @@
 // new data (no Vega, no iframe, no transitions); the clock ticks here between two updates.
 const NS = "http://www.w3.org/2000/svg";
 const PANELS = new WeakMap();
-const PAD = { left: 46, right: 12, top: 8, bottom: 30 };
+const PAD = { left: 46, right: 12, top: 18, bottom: 30 };
 
 function svg(tag, attrs, parent) {
   const el = document.createElementNS(NS, tag);
@@ -76,14 +76,14 @@ class Chart {
         +v.toFixed(digits) + "";
     }
     for (const v of ticks(s.x0, s.x1, Math.max(2, Math.floor(w / 90)))) {
-      if (Math.abs(v - Math.round(v)) > 1e-9 && s.x1 - s.x0 > 4) continue; // whole steps only
+      if (Math.abs(v - Math.round(v)) > 1e-9) continue; // steps are whole numbers
       svg("text", { x: X(v), y: h - PAD.bottom + 13, "text-anchor": "middle" }, this.svg).textContent = v + "";
     }
     svg("line", { class: "axis", x1: PAD.left, x2: w - PAD.right, y1: h - PAD.bottom, y2: h - PAD.bottom }, this.svg);
     svg("line", { class: "axis", x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: h - PAD.bottom }, this.svg);
     svg("text", { x: (PAD.left + w - PAD.right) / 2, y: h - 3, "text-anchor": "middle" }, this.svg).textContent =
       d.x_label || "";
-    svg("text", { x: PAD.left + 4, y: PAD.top + 10 }, this.svg).textContent = d.y_label || "";
+    svg("text", { x: PAD.left - 4, y: PAD.top - 8, "text-anchor": "end" }, this.svg).textContent = d.y_label || "";
     const good = pts.filter((p) => Number.isFinite(p[1]));
     if (good.length) {
       const path = good.map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join("");
