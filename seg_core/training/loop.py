@@ -66,6 +66,11 @@ class Tally:
     checkpoint: bool = False
     stopped: bool = False  # a stop (cancel, signal) was agreed on
 
+    def half_step_s(self, current: float = 0.0) -> float:
+        """Half the mean step so far (``current``: the seconds of a step not counted yet): a step that would
+        start within this of the time budget's end is not started."""
+        return 0.5 * (self.step_time + current) / max(self.step + self.skipped + bool(current), 1)
+
 
 class Trainer:
     """One training run; ``run()`` returns the Run folder. ``cancel`` (set) ends it within one step."""
@@ -279,9 +284,9 @@ class Trainer:
         elapsed = time.time() - t0
         # one agreement per step: the loss over the processes, and rank 0's clock on the time budget, which
         # stops before a step that would mostly fall after it (slow steps: large crops on a slow CPU)
-        next_step = 0.5 * (t.step_time + time.perf_counter() - ts) / (t.step + t.skipped + 1)
-        time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(t.step + bool(n_labelled),
-                                                                             elapsed + next_step),
+        time_up, loss_sum = self.comm.sum([self.comm.main and sched.finished(
+                                               t.step + bool(n_labelled),
+                                               elapsed + t.half_step_s(time.perf_counter() - ts)),
                                            loss if labelled else 0.0])
         t.step_time += time.perf_counter() - ts
         if not n_labelled:  # no labelled pixel in any process's crops (scribbles): nothing to learn from
@@ -299,8 +304,7 @@ class Trainer:
 
     def _no_room_for_a_step(self, sched: Schedule, t: Tally, elapsed: float) -> bool:
         """Whether the training time is up, or would be before half the next step (rank 0's clock, agreed)."""
-        half_step = 0.5 * t.step_time / max(t.step + t.skipped, 1)
-        return self.comm.any([self.comm.main and sched.finished(t.step, elapsed + half_step)])[0]
+        return self.comm.any([self.comm.main and sched.finished(t.step, elapsed + t.half_step_s())])[0]
 
     def _whole_run(self, sched: Schedule, step: int, elapsed: float) -> tuple[float, float | None]:
         """The whole run's progress (0..1) and seconds left, preparation and what follows training included:
