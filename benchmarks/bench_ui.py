@@ -14,6 +14,11 @@ budget: ``train --time-budget 60`` on 200 generated images of 2048x2048 (bench_s
    command's seconds and its peak memory. Targets: within 180 s, under 3 GB.
 export: the ONNX export of the trained sample model from the Runs page (click to download button) against
    ``python -m seg_core export`` of the same run, and the conversion alone in this process.
+suggest: the Annotate page's suggestions on ``--suggest-data`` (a folder of images/ and masks/, default the
+   shared membrane slices: 512x512, 0.26 megapixels), ``--examples`` of them labelled: seconds from opening the
+   page to the first suggestion (learned from the examples), then for each of ``--strokes`` short strokes (on
+   the true class, away from what is painted) the seconds from releasing the mouse to the stroke saved in the
+   mask file and to the suggestion that follows it shown. Target: about half a second.
 """
 from __future__ import annotations
 
@@ -254,7 +259,89 @@ def part_export(args, tmp: Path) -> None:
     print()
 
 
-PARTS = {"clicks": part_clicks, "watch": part_watch, "budget": part_budget, "export": part_export}
+def _suggest_workspace(data: Path, examples: int, root: Path):
+    """A workspace of the first ``examples`` + 1 image/mask pairs of ``data`` (mask values mapped to classes
+    0..k-1), the last unlabelled and named first (the Annotate page opens it); returns the workspace, that
+    image's name, its true classes and the number of classes."""
+    import numpy as np
+    from PIL import Image
+
+    from seg_core.base.classes import ClassList
+    from seg_core.workspace.workspace import Workspace
+
+    images = sorted(p for p in (data / "images").iterdir() if p.is_file())[:examples + 1]
+    masks = [np.array(Image.open(next((data / "masks").glob(p.stem + ".*")))) for p in images]
+    values = np.unique(np.concatenate([np.unique(m) for m in masks]))
+    ws = Workspace(root, seed_sample=False)
+    ws.save_classes(ClassList.default(len(values)))
+    for path, mask in zip(images[:-1], masks):
+        ws.add_image(path.name, path.read_bytes())
+        ws.save_mask(path.stem, np.searchsorted(values, mask).astype(np.uint8))
+    first = ws.add_image("0_" + images[-1].name, images[-1].read_bytes())
+    return ws, Path(first).stem, np.searchsorted(values, masks[-1]).astype(np.uint8), len(values)
+
+
+def part_suggest(args, tmp: Path) -> None:
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+    from scipy import ndimage
+
+    from segapp.harness import CanvasView
+
+    ws, stem, truth, n = _suggest_workspace(Path(args.suggest_data), args.examples, tmp / "suggest_ws")
+    mask_file = ws.masks.path(stem)
+    print(f"## Suggestions: {stem} ({truth.shape[1]}x{truth.shape[0]}, {truth.size / 1e6:.2f} Mpx), "
+          f"{args.examples} labelled examples, {n} classes")
+    with streamlit_app(ws.root, tmp / "suggest.log") as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        t0 = time.time()
+        page.goto(f"{url}/Annotate")
+        page.get_by_role("combobox").first.wait_for(timeout=120_000)
+        view = CanvasView(page, timeout=300)
+
+        def next_suggestion(before: str, since: float, limit: float = 300) -> float:
+            while (view.view.get_attribute("data-suggestion") or "") in ("", before):
+                if time.time() - since > limit:
+                    return float("nan")
+                page.wait_for_timeout(10)
+            return time.time() - since
+
+        first = next_suggestion("", t0)
+        print(f"- page opened to the first suggestion (from the examples): {first:.1f} s")
+        rng = np.random.default_rng(0)
+        painted = np.zeros(truth.shape, bool)
+        saved_s, shown_s = [], []
+        for k in range(args.strokes):
+            c = k % n
+            inside = ndimage.binary_erosion(truth == c, iterations=4) & ~ndimage.binary_dilation(painted, iterations=8)
+            ys, xs = np.nonzero(inside)
+            if not len(ys):
+                continue
+            i = rng.integers(len(ys))
+            y, x = int(ys[i]), int(xs[i])
+            before = view.view.get_attribute("data-suggestion") or ""
+            mtime = mask_file.stat().st_mtime_ns if mask_file.exists() else 0
+            page.mouse.move(*view(x + 0.5, y + 0.5))
+            page.keyboard.press(str(c + 1))
+            view.stroke([(x + 0.5 + d, y + 0.5) for d in range(-2, 3)])
+            t = time.time()
+            while not mask_file.exists() or mask_file.stat().st_mtime_ns == mtime:
+                if time.time() - t > 120:
+                    break
+                time.sleep(0.005)
+            saved_s.append(time.time() - t)
+            shown_s.append(next_suggestion(before, t))
+            painted[max(0, y - 4):y + 5, max(0, x - 6):x + 7] = True
+        browser.close()
+    print(f"- stroke released to saved in the mask file: median {statistics.median(saved_s):.2f} s "
+          f"(max {max(saved_s):.2f}) over {len(saved_s)} strokes")
+    print(f"- stroke released to its suggestion shown: median {statistics.median(shown_s):.2f} s "
+          f"(max {max(shown_s):.2f})\n")
+
+
+PARTS = {"clicks": part_clicks, "watch": part_watch, "budget": part_budget, "export": part_export,
+         "suggest": part_suggest}
 
 
 def main() -> None:
@@ -266,6 +353,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="CLI/app pairs of the watch part")
     ap.add_argument("--big-budget", type=int, default=60)
     ap.add_argument("--big-data", default=str(Path(tempfile.gettempdir()) / "seg_core_bench_2048"))
+    ap.add_argument("--suggest-data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "membrane"))
+    ap.add_argument("--examples", type=int, default=3, help="labelled images of the suggest part")
+    ap.add_argument("--strokes", type=int, default=8, help="strokes of the suggest part")
     args = ap.parse_args()
     if CHROMIUM is None:
         sys.exit(INSTALL_HINT)

@@ -73,14 +73,23 @@ class CanvasView:
     def __init__(self, page, locator=None, timeout: float = 60):
         self.page = page
         self.view = locator if locator is not None else page.locator(".lc-view").first
-        self.view.wait_for(timeout=timeout * 1000)
+        from playwright.sync_api import Error as PlaywrightError
+
         deadline = time.time() + timeout
-        while self.view.get_attribute("data-ready") != "1":
-            if time.time() > deadline:
-                raise TimeoutError("the canvas did not load its image and labels")
-            page.wait_for_timeout(100)
-        self.view.scroll_into_view_if_needed()  # mouse events reach only what the viewport shows
-        self.refresh()
+        while True:  # Streamlit may draw the element anew (a rerun) between two of these steps: then again
+            try:
+                self.view.wait_for(timeout=max(1.0, deadline - time.time()) * 1000)
+                while self.view.get_attribute("data-ready") != "1":
+                    if time.time() > deadline:
+                        raise TimeoutError("the canvas did not load its image and labels")
+                    page.wait_for_timeout(100)
+                self.view.scroll_into_view_if_needed()  # mouse events reach only what the viewport shows
+                self.refresh()
+                return
+            except PlaywrightError as err:
+                if "not attached" not in str(err) or time.time() > deadline:
+                    raise
+                page.wait_for_timeout(100)
 
     def refresh(self) -> "CanvasView":
         box = self.view.bounding_box()

@@ -12,6 +12,7 @@ SEED_RADIUS = 2  # the clicked pixel's features: the mean over this neighbourhoo
 GRABCUT_ITERATIONS = 4
 HOLE_FRACTION = 0.05  # holes smaller than this share of the region are filled
 EDGE_RIM = 1  # edge pixels this close to the grown region join it
+FIRST_WINDOW = 48  # pixels across the first window round a click (what is "alike" is judged in the window)
 
 
 def _fill_holes(mask: np.ndarray, fraction: float = HOLE_FRACTION) -> np.ndarray:
@@ -31,6 +32,23 @@ def _component(mask: np.ndarray, point: tuple[int, int]) -> np.ndarray:
     _, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
     label = comp[point]
     return comp == label if label else np.zeros(mask.shape, bool)
+
+
+def _split_at_necks(mask: np.ndarray, point: tuple[int, int]) -> np.ndarray:
+    """The part of ``mask`` holding ``point`` after cutting it at its narrow necks: a watershed of the distance
+    to the mask's edge from its local maxima (the classic separation of touching round objects)."""
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    peaks = peak_local_max(dist, min_distance=max(2, int(dist[point] * 0.7)), labels=mask.astype(np.int32),
+                           exclude_border=False)
+    if len(peaks) < 2:
+        return mask
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    parts = watershed(-dist, markers, mask=mask)
+    return parts == parts[point] if parts[point] else mask
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -76,10 +94,29 @@ def grow_region(image: np.ndarray, point: tuple[int, int], features: np.ndarray 
     seed = feats[max(0, r - SEED_RADIUS):r + SEED_RADIUS + 1, max(0, c - SEED_RADIUS):c + SEED_RADIUS + 1]
     seed = seed.reshape(-1, feats.shape[-1]).mean(0)
     dist = np.sqrt(((feats - seed) ** 2).mean(-1))
-    alike = dist <= (_otsu(dist) if tolerance is None else tolerance)
     edge = edge_map(image) if edges else np.zeros((h, w), bool)
-    alike[r, c] = True
-    region = _component(alike & ~edge, (r, c)) if not edge[r, c] else _component(alike, (r, c))
+    half = FIRST_WINDOW // 2
+    while True:  # a window round the click, doubled while the region reaches its border (it is larger)
+        y0, y1, x0, x1 = max(0, r - half), min(h, r + half + 1), max(0, c - half), min(w, c + half + 1)
+        d, e = dist[y0:y1, x0:x1], edge[y0:y1, x0:x1]
+        alike = d <= (_otsu(d) if tolerance is None else tolerance)  # what is like the click, here
+        alike[r - y0, c - x0] = True
+        part = _component(alike & ~e, (r - y0, c - x0)) if not e[r - y0, c - x0] else _component(alike, (r - y0, c - x0))
+        whole = y0 == 0 and x0 == 0 and y1 == h and x1 == w
+
+        def touches(p):
+            return ((p[0].any() and y0 > 0) or (p[-1].any() and y1 < h)
+                    or (p[:, 0].any() and x0 > 0) or (p[:, -1].any() and x1 < w))
+
+        if whole or not touches(part):
+            break
+        split = _split_at_necks(part, (r - y0, c - x0))  # touching objects alike: the clicked one, when it is
+        if not (split[0].any() or split[-1].any() or split[:, 0].any() or split[:, -1].any()):  # whole in view
+            part = split
+            break
+        half *= 2
+    region = np.zeros((h, w), bool)
+    region[y0:y1, x0:x1] = part
     if edges:  # the region's rim of edge pixels (the object's outline) belongs to it
         rim = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=EDGE_RIM) > 0
         region |= rim & edge

@@ -27,7 +27,7 @@ import numpy as np
 
 from seg_core.base.mask_values import UNLABELLED
 
-KINDS = ("brush", "eraser", "fill", "polygon", "undo", "redo", "edit")
+KINDS = ("brush", "eraser", "fill", "polygon", "object", "box", "undo", "redo", "edit")
 MAX_PATCH_BYTES = 64 * 1024 * 1024  # the base64 text of one patch (a whole-image fill compresses to far less)
 
 

@@ -12,7 +12,10 @@ shown through a view transform:
   ([ and ] change it); fill (G) of the connected region of equal labels under the click; polygon (P: click
   the corners, double-click or Enter fills, Esc cancels);
 - class picker, keys 1-9 and 0 for the first ten classes; undo / redo (Ctrl+Z, Ctrl+Shift+Z or Ctrl+Y);
-- the label layer's opacity (live, no rerun) and a toggle for it (H).
+- the label layer's opacity (live, no rerun) and a toggle for it (H);
+- where the page gives them: a suggestion layer under the labels (S, its own opacity) with its least sure
+  pixels (N), and the object tools, a click (O) or a dragged box (R) whose object Python finds and the browser
+  paints as one edit.
 
 Each edit, undo and redo included (an undo sends the inverse patch), reaches Python as a
 ``seg_core.workspace.label_patches.Patch`` of its bounding box only, so saving a stroke on a 4000x4000 image moves
@@ -27,6 +30,10 @@ Protocol (all per ``key``, in ``st.session_state["_label_canvas_<key>"]``):
 - Edits come as a trigger ``edits``: ``{"patches": [wire patch, ...]}``, numbered per edit session
   (``sid``, ``seq``). They are taken in order, each once; ``ack`` in the next data tells the browser which
   arrived, and it sends unacknowledged ones again (after 10 s, then 20 s, ...).
+- Everything comes in that one trigger (Streamlit keeps only an element's newest trigger value when two arrive
+  during one run, so each message repeats every unacknowledged patch): a click or box as ``gesture`` (a
+  random id ``n``, the class), repeated until ``region`` in the data answers it (the object's bounding box and
+  its bits, or ``failed``); a message with neither (while ``suggestion_pending``) only asks for a rerun.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ import functools
 import hashlib
 import io
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from pathlib import Path
@@ -48,7 +56,7 @@ from seg_core.base.classes import ClassList
 from seg_core.workspace.label_patches import Patch, PatchError, check_patch, decode_patch
 from seg_core.base.mask_values import UNLABELLED
 
-__all__ = ["label_canvas", "Patch", "PatchError"]
+__all__ = ["asked_again", "label_canvas", "take_edits", "Patch", "PatchError"]
 
 _HERE = Path(__file__).resolve().parent
 # the browser side's files, in the order they are joined (they share one module scope: no imports between them)
@@ -111,14 +119,55 @@ def _store(key: str) -> dict:
 
 
 def _on_edits(key: str) -> None:
-    """Callback (before the script runs): keep the edits that just arrived until ``label_canvas`` runs."""
+    """Callback (before the script runs): keep the edits that just arrived until ``label_canvas`` runs, and the
+    click or box that came with them (the newest; one answered already is not taken again)."""
     value = (st.session_state.get(key) or {}).get("edits")
     if value is not None:
-        _store(key)["inbox"].append(value)
+        store = _store(key)
+        store["inbox"].append(value)
+        gesture = value.get("gesture") if isinstance(value, dict) else None
+        if isinstance(gesture, dict) and gesture.get("n") != (store.get("region") or {}).get("n"):
+            store["gesture"] = gesture
+        store["asked_again"] = isinstance(value, dict) and not value.get("patches") and not gesture
+
+
+def asked_again(key: str) -> bool:
+    """Whether this run of canvas ``key``'s script came only from the browser asking again (for a suggestion on
+    its way), with no edit and no gesture: a page may then leave the canvas as it is."""
+    return bool(_store(key).pop("asked_again", False))
 
 
 def _on_need(key: str) -> None:
     _store(key)["need"] = (st.session_state.get(key) or {}).get("need")
+
+
+def _gesture_box(g: dict, shape: tuple[int, int]) -> tuple[str, tuple[int, ...]] | None:
+    """A gesture from the browser as ("object", (row, col)) or ("box", (row0, col0, row1, col1)) inside the image;
+    None when it is malformed or outside."""
+    h, w = shape
+    try:
+        if g.get("kind") == "object":
+            r, c = int(g["y"]), int(g["x"])
+            return ("object", (r, c)) if 0 <= r < h and 0 <= c < w else None
+        if g.get("kind") == "box":
+            x0, x1 = sorted((int(g["x0"]), int(g["x1"])))
+            y0, y1 = sorted((int(g["y0"]), int(g["y1"])))
+            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+            return ("box", (y0, x0, y1, x1)) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def _region_payload(region: np.ndarray, n: str, cls: int) -> dict:
+    """An object's pixels (H, W) bool as its bounding box (x, y, w, h) and zlib+base64 of the box's 0/1 values."""
+    rows, cols = np.nonzero(region)
+    if not len(rows):
+        return {"n": n, "cls": cls, "empty": True}
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    crop = np.ascontiguousarray(region[y0:y1, x0:x1], np.uint8)
+    return {"n": n, "cls": cls, "x": int(x0), "y": int(y0), "w": int(x1 - x0), "h": int(y1 - y0),
+            "data": base64.b64encode(zlib.compress(crop.tobytes(), 1)).decode("ascii")}
 
 
 def _take(store: dict, shape: tuple[int, int], num_classes: int, name: str) -> tuple[list[Patch], list[str]]:
@@ -151,11 +200,24 @@ def _take(store: dict, shape: tuple[int, int], num_classes: int, name: str) -> t
     return patches, problems
 
 
+def take_edits(key: str, shape: tuple[int, int], classes: ClassList, name: str = "image") -> list[Patch]:
+    """The edits that arrived for canvas ``key`` since the last run, taken now (in order, each once; refused ones
+    reported with ``st.error``), before ``label_canvas`` shows the canvas: so a page can save them and show the
+    canvas with what follows from them (e.g. a suggestion). ``label_canvas`` then returns only later ones."""
+    patches, problems = _take(_store(key), shape, len(classes), name)
+    for problem in problems:
+        st.error(problem)
+    return patches
+
+
 def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray | None] | None, classes: ClassList,
                  *, key: str,
                  opacity: float = 0.45, brush_size: int | None = None, cls: int | None = None,
                  height: int = 600, image_id: str | None = None, mask_id: str | int | None = None,
-                 name: str = "image", image_format: str = "auto") -> list[Patch] | None:
+                 name: str = "image", image_format: str = "auto",
+                 suggestion: np.ndarray | None = None, suggestion_id: str | None = None,
+                 unsure: np.ndarray | None = None, suggestion_pending: bool = False,
+                 find_object: Callable[[str, tuple[int, ...]], np.ndarray] | None = None) -> list[Patch] | None:
     """Show ``image`` with ``mask`` (class indices, 255 unlabelled; None: all unlabelled) for painting;
     return the edits made since the last run as patches (in order, each returned once), or None.
 
@@ -175,6 +237,16 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
     - ``image_format``: how the image travels to the browser (only what is shown; the labels are exact):
       ``"png"`` (lossless), ``"jpeg"`` (quality 95, no chroma subsampling: 7x smaller and 20x faster to
       encode for a 4000x4000 micrograph), ``"auto"`` (default: PNG up to 2048x2048, JPEG above).
+
+    - ``suggestion``: (H, W) class indices suggested for every pixel, shown as a layer of its own under the
+      labels (the browser's "Suggestion" checkbox (S) and its opacity); ``unsure``: (H, W) bool, the pixels it
+      is least sure of, shown on request ("Least sure", N). Both are sent only when ``suggestion_id`` changes.
+      ``suggestion_pending``: a newer suggestion is on its way; the browser then asks again shortly (a rerun
+      of the canvas's script or fragment, more slowly the longer it waits) until it is not.
+    - ``find_object``: enables the object tools, click (O) and box (R): called as ``find_object("object",
+      (row, col))`` or ``find_object("box", (row0, col0, row1, col1))``, it returns the object's (H, W) bool
+      pixels, which the browser paints in the chosen class as one edit (undo takes it back). Only the newest
+      gesture is answered.
 
     The patches are checked against the image's size and the classes (refused ones are reported with
     ``st.error``). They count as delivered when this returns: apply them in this run (e.g.
@@ -216,6 +288,31 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
         served["image"] = image_id
     if send_mask:
         served["mask"] = mask_token
+    data["suggestion_id"] = None if suggestion is None else f"{image_id}/{suggestion_id}"
+    send_suggestion = suggestion is not None and (served.get("suggestion") != data["suggestion_id"]
+                                                  or (asked and need.get("suggestion") == data["suggestion_id"]))
+    if send_suggestion:
+        if np.shape(suggestion) != (h, w) or (unsure is not None and np.shape(unsure) != (h, w)):
+            raise ValueError(f"{name}: the suggestion is not the image's size {w}x{h}")
+        data["suggestion"] = mask_payload(suggestion, (h, w))
+        data["unsure"] = None if unsure is None else mask_payload(np.asarray(unsure, np.uint8), (h, w))
+        served["suggestion"] = data["suggestion_id"]
+    data["objects"] = find_object is not None
+    data["suggestion_pending"] = bool(suggestion_pending)
+    if suggestion_pending:  # new data each time, so the browser hears it and asks again
+        data["asked_at"] = time.time()
+    gesture = store.pop("gesture", None)
+    if gesture is not None and find_object is not None:
+        what = _gesture_box(gesture, (h, w))
+        cls_ = gesture.get("cls")
+        n = str(gesture.get("n"))
+        store["region"] = {"n": n, "failed": "that click or box was outside the image, or too small"}
+        if what is not None and isinstance(cls_, int) and 0 <= cls_ < len(classes):
+            try:
+                store["region"] = _region_payload(np.asarray(find_object(*what), bool), n, cls_)
+            except (ValueError, RuntimeError) as err:
+                store["region"] = {"n": n, "failed": f"no object found there ({err})"}
+    data["region"] = store.get("region")
     _component(key=key, data=data, default={"need": None},
                on_edits_change=functools.partial(_on_edits, key), on_need_change=functools.partial(_on_need, key),
                width="stretch", height="content")

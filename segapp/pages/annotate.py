@@ -7,13 +7,14 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from segapp.state import legend_html, predictor, workspace
-from segapp.label_canvas import label_canvas
+from segapp.label_canvas import asked_again, label_canvas, take_edits
 from seg_core.data.annotation import coverage, stale_values
 from seg_core.infer.overlay import overlay
 from seg_core.workspace.masks import backup_reason
 from seg_core.workspace.proposals import best_run
 from seg_core.workspace.overview import image_states
 from seg_core.workspace.review_state import review_marks, set_reviewed
+from seg_core.workspace.suggestions import MAX_PIXELS, suggester
 
 ws = workspace()
 st.title("Annotate")
@@ -115,6 +116,74 @@ def _show_file_again() -> None:
         st.rerun()
 
 
+def suggestions_switch(stem: str, image: np.ndarray):
+    """Above the canvas: the switch for suggestions. Returns the image's ``Suggester`` (None when suggestions are
+    off) and the row's two columns left for ``suggestion_actions``."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    on = c1.toggle("Suggest labels as I paint", value=True, key="ann_suggest",
+                   help="After each stroke the whole image is labelled for you as a see-through layer, learned "
+                        "from what you painted here and from your other labelled images. Take it with Accept or "
+                        "Fill, or keep painting where it is wrong. Least sure (on the canvas) shows where to "
+                        "paint next.")
+    if not on:
+        return None, (c1, c2, c3)
+    if h * w > MAX_PIXELS:
+        c1.caption(f"Suggestions work on images of up to {MAX_PIXELS / 1e6:.0f} megapixels; this one has "
+                   f"{h * w / 1e6:.1f}.")
+        return None, (c1, c2, c3)
+    return suggester(ws, stem, image, len(classes), image_mtime), (c1, c2, c3)
+
+
+def suggestion_shown(sg, current: np.ndarray, version) -> dict:
+    """What the canvas shows of the suggestions: the newest suggestion (asked for the labels as saved), its
+    unsure pixels, whether a newer one is on its way, and the object tools."""
+    from seg_core.workspace.suggestions import find_object
+
+    finder = {"find_object": lambda kind, where: find_object(image, kind, where)}
+    if sg is None:
+        return finder
+    sg.request(current, version)
+    got = sg.latest()
+    return {"suggestion": None if got is None else got.mask, "unsure": None if got is None else got.unsure,
+            "suggestion_id": None if got is None else f"{got.serial}",
+            "suggestion_pending": not sg.error and (got is None or got.version != version), **finder}
+
+
+def suggestion_actions(sg, columns, version) -> None:
+    """Accept / Fill from the suggestion on screen (when it answers the labels as saved), and under the canvas what
+    it learned from."""
+    if sg is None:
+        return
+    _, c2, c3 = columns
+    got = sg.latest()
+    fresh = got is not None and got.version == version
+    wait = "" if fresh else " (waiting for the suggestion of your latest edit)"
+    if c2.button("Accept the suggestion", disabled=not fresh, key="ann_sugg_accept",
+                 help="The suggestion becomes this image's mask, marked reviewed; the mask it replaces is kept "
+                      "(Restore the previous mask)." + wait):
+        ws.replace_mask(stem, got.mask, "accept suggestion", reviewed=True)
+        st.session_state["ann_flash"] = [("success", f"{stem}: the suggestion is now the mask, marked reviewed")]
+        st.rerun()
+    if c3.button("Fill the unlabelled pixels from it", disabled=not fresh, key="ann_sugg_fill",
+                 help="Every pixel you painted stays; the others take the suggestion. The mask before is kept "
+                      "(Restore the previous mask)." + wait):
+        saved_now = ws.read_mask(stem)
+        filled = got.mask if saved_now is None else np.where(saved_now == 255, got.mask, saved_now)
+        ws.replace_mask(stem, filled.astype(np.uint8), "fill from suggestion")
+        st.session_state["ann_flash"] = [("success", f"{stem}: the unlabelled pixels took the suggestion")]
+        st.rerun()
+    # said under the canvas: a line appearing above it would move it while the user paints
+    if sg.error:
+        st.caption(sg.error)
+    elif not sg.ready:
+        st.caption("Suggestions: getting ready for this image (a few seconds)…")
+    elif got is not None:
+        st.caption(f"Suggestion learned from {got.painted:,} pixels you painted here and {got.examples} other "
+                   f"labelled image{'s' if got.examples != 1 else ''}.")
+    else:
+        st.caption("Suggestions: working out the first one…")
+
+
 @st.fragment
 def canvas(stem: str, image: np.ndarray, target: str) -> None:
     """The canvas on the stem's mask (``target`` "mask") or its proposal ("proposal"). The store lays edits
@@ -125,15 +194,18 @@ def canvas(stem: str, image: np.ndarray, target: str) -> None:
     store = ws.masks if target == "mask" else ws.proposals
     path = store.path(stem)
     key = f"ann_{target}_{stem}"
+    helper, bar = suggestions_switch(stem, image) if target == "mask" else (None, None)
     syncs = st.session_state.setdefault("ann_sync", {})  # key -> the file's version shown, and last seen
     now = store.version(stem)
     sync = syncs.get(key)
-    reloaded = sync is None or now != sync["seen"]
+    # the canvas shows the file again when it changed elsewhere, but not on a run that only asked for a
+    # suggestion (the browser's undo history would restart under the user's hands): at the next edit instead
+    only_asked = asked_again(key)
+    reloaded = sync is None or (now != sync["seen"] and not only_asked)
     if reloaded:
         sync = syncs[key] = {"shown": now, "seen": now}
-    patches = label_canvas(image, lambda: store.read(stem), classes, key=key, image_id=f"{stem}:{image_mtime}",
-                           mask_id=str(sync["shown"]), name=image_file.name, height=620)
-    current = None
+    patches = take_edits(key, (h, w), classes, image_file.name)  # saved before the canvas shows what follows
+    current, saved_at = None, None
     if patches:
         try:
             out = store.save_patches(stem, patches, shape=(h, w))
@@ -151,8 +223,7 @@ def canvas(stem: str, image: np.ndarray, target: str) -> None:
             if changed_elsewhere:  # the file held another tab's edits too: show it as saved now
                 sync["shown"] = out.after
                 _show_file_again()
-            st.caption(f"Saved {path.name} at {time.strftime('%H:%M:%S')}"
-                       f"{' (the proposal)' if target == 'proposal' else ''}.")
+            saved_at = time.strftime('%H:%M:%S')
     if current is None:
         try:
             current = store.read(stem)
@@ -160,6 +231,14 @@ def canvas(stem: str, image: np.ndarray, target: str) -> None:
             st.error(str(err))
             return
         current = np.full((h, w), 255, np.uint8) if current is None else current
+    version = out.after if saved_at else now  # the file's version that ``current`` holds
+    shown = suggestion_shown(helper, current, version) if target == "mask" else {}
+    label_canvas(image, lambda: store.read(stem), classes, key=key, image_id=f"{stem}:{image_mtime}",
+                 mask_id=str(sync["shown"]), name=image_file.name, height=620, **shown)
+    if target == "mask":
+        suggestion_actions(helper, bar, version)
+    if saved_at:
+        st.caption(f"Saved {path.name} at {saved_at}{' (the proposal)' if target == 'proposal' else ''}.")
     st.markdown(legend_html(classes), unsafe_allow_html=True)
     shares, unlabelled_share = coverage(current, classes)
     st.caption(" · ".join(f"**{n}** {share:.1%}" for n, share in zip(classes.names, shares))

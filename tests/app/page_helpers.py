@@ -1,7 +1,12 @@
-"""Running one of the app's pages through streamlit.testing.v1.AppTest, and finding its elements."""
+"""Running one of the app's pages through streamlit.testing.v1.AppTest, and finding its elements; reading a
+mask file the app writes, and waiting until it is as expected."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from streamlit.testing.v1 import AppTest
 
@@ -70,3 +75,22 @@ class Gate:
 
     def open(self) -> None:
         self._open.set()
+
+
+def read_png(path: Path) -> np.ndarray | None:
+    """The values of a mask file, or None when it is not there (yet) or being replaced."""
+    try:
+        return np.array(Image.open(path))
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for_png(path: Path, condition, timeout: float = 120) -> np.ndarray | None:
+    """The mask file's values once ``condition`` holds for them (None: no file), within ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = read_png(path)
+        if condition(m):
+            return m
+        time.sleep(0.2)
+    raise AssertionError(f"{path.name}: not as expected within {timeout} s")

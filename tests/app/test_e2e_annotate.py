@@ -4,13 +4,12 @@ it (the Data page says reviewed) and restore the old mask; continue training fro
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from tests.app.page_helpers import read_png, wait_for_png
 from segapp.harness import CanvasView, fill_train_form, streamlit_app, wait_for_work
 
 STEM = "tissue_00"  # the Annotate page opens the first image
@@ -37,20 +36,11 @@ def page(browser_page, monkeypatch):
 
 
 def _read(path: Path) -> np.ndarray | None:
-    try:
-        return np.array(Image.open(path))
-    except (OSError, ValueError):  # not there (yet), or being replaced
-        return None
+    return read_png(path)
 
 
-def _wait_for(path: Path, condition, timeout: float = 120) -> np.ndarray:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        m = _read(path)
-        if condition(m):
-            return m
-        time.sleep(0.2)
-    raise AssertionError(f"{path.name}: not as expected within {timeout} s")
+def _wait_for(path: Path, condition, timeout: float = 120) -> np.ndarray | None:
+    return wait_for_png(path, condition, timeout)
 
 
 def _settled(page) -> None:

@@ -47,3 +47,16 @@ def test_box_object_finds_the_blob_inside_the_box():
     assert not obj[:16].any() and not obj[:, :28].any()  # nothing outside the box
     assert iou(box_object(img, (0, 0, 72, 96)), truth) > 0.5  # a box as large as the image still works
     assert not box_object(img, (10, 10, 11, 40)).any()  # a box too thin to hold anything
+
+
+def test_a_click_on_one_of_two_touching_discs_takes_that_disc_only():
+    rng = np.random.default_rng(1)
+    img = np.full((90, 120, 3), 210, np.float32)
+    left, right = np.zeros((90, 120), np.uint8), np.zeros((90, 120), np.uint8)
+    cv2.circle(left, (45, 45), 15, 1, -1)
+    cv2.circle(right, (73, 45), 15, 1, -1)  # overlapping the left one: one dark blob with a neck
+    img[(left | right) == 1] = (90, 40, 120)
+    img = np.clip(img + rng.normal(0, 5, img.shape), 0, 255).astype(np.uint8)
+    region = grow_region(img, (45, 42))
+    assert iou(region, left.astype(bool)) > 0.7
+    assert (region & right.astype(bool) & ~left.astype(bool)).sum() < 0.15 * right.sum()

@@ -51,12 +51,16 @@ class DocDelivery {
     this.flush();
   }
 
-  // send the ready patches in order, one trigger at a time; again after RETRY_MS without an ack
-  flush() {
+  // send the ready patches in order, one trigger at a time; again after RETRY_MS without an ack. Everything
+  // goes in this one trigger (`edits`), with the pending click or box (`gesture`) and every unacknowledged
+  // patch: Streamlit keeps only the newest trigger value of an element when two arrive during one run, so a
+  // later message must carry what an earlier one did. `force`: send now even without new patches (a gesture,
+  // or asking again for a suggestion on its way).
+  flush(force = false) {
     const view = [...this.views][0];
-    if (!view || !this.outbox.length) return this.changed();
+    if (!view || (!this.outbox.length && !force)) return this.changed();
     const now = performance.now();
-    if (this.inflight && now < this.inflight.until) return this.changed();
+    if (this.inflight && now < this.inflight.until && !force) return this.changed();
     const batch = [];
     let chars = 0;
     for (const it of this.outbox) {
@@ -64,12 +68,14 @@ class DocDelivery {
       batch.push(it.patch);
       chars += it.patch.data.length;
     }
-    if (!batch.length) return this.changed();
-    const retry = this.inflight ? Math.min(this.inflight.retry * 2, 120000) : RETRY_MS;
-    this.inflight = { until: now + retry, retry };
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), retry + 50);
-    view.args.setTriggerValue("edits", { patches: batch, sent: Date.now() });
+    if (!batch.length && !force) return this.changed();
+    if (batch.length) {
+      const retry = this.inflight ? Math.min(this.inflight.retry * 2, 120000) : RETRY_MS;
+      this.inflight = { until: now + retry, retry };
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.flush(), retry + 50);
+    }
+    view.args.setTriggerValue("edits", { patches: batch, gesture: this.gestureOut || null, sent: Date.now() });
     this.changed();
   }
 
@@ -108,7 +114,22 @@ class ViewDelivery {
         }).catch((err) => { doc.loadingMask = null; this.message(`Could not show the labels: ${err}`); });
       } else need.mask = d.mask_id;
     }
-    if (need.image || need.mask) {
+    if (!d.suggestion_id) {
+      if (doc.suggId) doc.clearSuggestion();
+    } else if (doc.suggId !== d.suggestion_id && doc.loadingSugg !== d.suggestion_id) {
+      if (d.suggestion) {
+        doc.loadingSugg = d.suggestion_id;
+        Promise.all([inflate(b64ToBytes(d.suggestion)), d.unsure ? inflate(b64ToBytes(d.unsure)) : null])
+          .then(([values, unsure]) => {
+            if (doc.loadingSugg !== d.suggestion_id) return;
+            doc.loadingSugg = null;
+            if (values.length !== d.w * d.h) throw new Error(`suggestion of ${values.length} values for ${d.w}x${d.h}`);
+            doc.setSuggestion(values, unsure, d.suggestion_id);
+            for (const v of doc.views) { v.controls(); v.draw(); }
+          }).catch((err) => { doc.loadingSugg = null; this.message(`Could not show the suggestion: ${err}`); });
+      } else need.suggestion = d.suggestion_id;
+    }
+    if (need.image || need.mask || need.suggestion) {
       const ask = JSON.stringify(need);
       const now = performance.now();
       if (doc.asked.what !== ask || now - doc.asked.at > 15000) { // once, then again if nothing came

@@ -47,6 +47,7 @@ class Doc {
     }
     this.lut = lut;
     if (this.labels) this.recolour(0, 0, this.w, this.h);
+    if (this.suggValues) this.suggId = null; // coloured again when the suggestion comes next
     return true;
   }
 
@@ -68,6 +69,32 @@ class Doc {
     this.sid = newSid(); // a new edit session; patches of the old one still in the outbox are still sent
     this.seq = 0;
     this.recolour(0, 0, w, h);
+  }
+
+  // the suggested class of every pixel (values), and the pixels it is least sure of (unsure, 0/1, or null),
+  // as two canvases of their own
+  setSuggestion(values, unsure, id) {
+    const { w, h, lut } = this;
+    const paint = (fn) => {
+      const c = document.createElement("canvas");
+      c.width = w;
+      c.height = h;
+      const img = new ImageData(w, h);
+      const px = new Uint32Array(img.data.buffer);
+      for (let i = 0; i < w * h; i++) px[i] = fn(i);
+      c.getContext("2d").putImageData(img, 0, 0);
+      return c;
+    };
+    this.sugg = paint((i) => lut[values[i]]);
+    this.suggValues = values;
+    const magenta = new Uint32Array(new Uint8Array([255, 0, 255, 200]).buffer)[0];
+    this.unsure = unsure ? paint((i) => (unsure[i] ? magenta : 0)) : null;
+    this.suggId = id;
+  }
+
+  clearSuggestion() {
+    this.sugg = this.unsure = this.suggValues = null;
+    this.suggId = null;
   }
 
   // redraw the layer's colours from the labels inside a box, a band of rows at a time (no full-size copy)

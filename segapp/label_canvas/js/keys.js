@@ -32,6 +32,10 @@ class ViewKeys {
     else if (k === "e" || k === "E") this.setTool("eraser");
     else if (k === "g" || k === "G") this.setTool("fill");
     else if (k === "p" || k === "P") this.setTool("polygon");
+    else if ((k === "o" || k === "O") && this.objects) this.setTool("object");
+    else if ((k === "r" || k === "R") && this.objects) this.setTool("box");
+    else if ((k === "s" || k === "S") && this.doc?.sugg) this.toggleLayer("suggShow");
+    else if ((k === "n" || k === "N") && this.doc?.unsure) this.toggleLayer("unsureShow");
     else if (k === "h" || k === "H") {
       this.prefs.show = !this.prefs.show;
       this.controls();

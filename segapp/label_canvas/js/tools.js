@@ -6,7 +6,11 @@ const TOOLS = [
   ["eraser", "Eraser", "E", "Erase back to unlabelled (E)"],
   ["fill", "Fill", "G", "Fill the connected region of equal labels under the click (G)"],
   ["polygon", "Polygon", "P", "Click the corners; double-click, Enter or a click on the first corner fills it; Esc cancels (P)"],
+  ["object", "Object", "O", "Click inside an object: the object, found from its edges, is labelled in the chosen class (O)"],
+  ["box", "Box", "R", "Drag a box round an object: the object inside it is labelled in the chosen class (R)"],
 ];
+const OBJECT_TOOLS = new Set(["object", "box"]); // shown only where Python answers them (`objects` in the data)
+const newGestureId = () => Math.random().toString(36).slice(2, 12);
 
 const DISCS = new Map();
 function disc(size) {
@@ -100,6 +104,18 @@ class ViewTools {
       const [fx, fy] = toView(...this.poly[0]);
       octx.strokeRect(fx - 4, fy - 4, 8, 8);
     }
+    const a = this.action;
+    if (a && a.type === "box") {
+      const [ax, ay] = toView(...a.start), [bx, by] = toView(...a.end);
+      octx.strokeStyle = "rgba(0,0,0,0.8)";
+      octx.lineWidth = 3;
+      octx.strokeRect(ax, ay, bx - ax, by - ay);
+      octx.strokeStyle = `rgb(${(this.classes[p.cls]?.color || [255, 255, 255]).join(",")})`;
+      octx.lineWidth = 1.5;
+      octx.setLineDash([5, 3]);
+      octx.strokeRect(ax, ay, bx - ax, by - ay);
+      octx.setLineDash([]);
+    }
     if (this.pointer && (p.tool === "brush" || p.tool === "eraser") && !this.space) {
       const [ix, iy] = this.toImage(...this.pointer);
       const [cx, cy] = this.brushCentre(ix, iy);
@@ -137,6 +153,11 @@ class ViewTools {
       this.flushStroke();
     } else if (tool === "fill") {
       this.fill(Math.floor(ix), Math.floor(iy));
+    } else if (tool === "object") {
+      this.gesture({ kind: "object", x: Math.floor(ix), y: Math.floor(iy) });
+    } else if (tool === "box") {
+      this.el.view.setPointerCapture(e.pointerId);
+      this.action = { type: "box", start: [ix, iy], end: [ix, iy] };
     } else if (tool === "polygon") {
       if (this.poly.length >= 3) {
         const [fx, fy] = this.poly[0];
@@ -166,6 +187,8 @@ class ViewTools {
         a.last = [ix, iy];
       }
       this.flushStroke();
+    } else if (a && a.type === "box") {
+      a.end = this.toImage(vx, vy);
     }
     this.overlay();
     this.status();
@@ -176,7 +199,12 @@ class ViewTools {
     if (!a) return;
     this.action = null;
     try { this.el.view.releasePointerCapture(e.pointerId); } catch (err) { /* already released */ }
-    if (a.type === "stroke") {
+    if (a.type === "box") {
+      const [ax, ay] = a.start, [bx, by] = a.end;
+      this.overlay();
+      this.gesture({ kind: "box", x0: Math.round(Math.min(ax, bx)), y0: Math.round(Math.min(ay, by)),
+                     x1: Math.round(Math.max(ax, bx)), y1: Math.round(Math.max(ay, by)) });
+    } else if (a.type === "stroke") {
       this.flushStroke();
       const [x0, y0, x1, y1] = a.box;
       if (x1 >= x0) this.doc.commit(a.v === UNLABELLED ? "eraser" : "brush", [x0, y0, x1 + 1, y1 + 1]);
@@ -262,6 +290,45 @@ class ViewTools {
     doc.commit("fill", box);
     this.el.view.dataset.fillMs = Math.round(performance.now() - t0); // for the benchmark
     this.redrawAll();
+  }
+
+  // a click or a box for Python to find the object of; only the newest is answered (`region` in the data)
+  gesture(g) {
+    if (!this.objects || !this.ready()) return;
+    const n = newGestureId();
+    this.doc.pendingGesture = n;
+    this.doc.pendingKind = g.kind;
+    this.doc.gestureNote = "finding the object…";
+    this.doc.gestureOut = { ...g, n, cls: this.prefs.cls }; // sent with every message until answered
+    this.doc.flush(true);
+    this.status();
+  }
+
+  // Python's answer to the pending gesture: its pixels painted in the gesture's class as one edit
+  applyRegion(r) {
+    const doc = this.doc;
+    if (!r || r.n !== doc.pendingGesture || !doc.labels) return;
+    const kind = doc.pendingKind === "box" ? "box" : "object";
+    doc.pendingGesture = null;
+    doc.gestureOut = null;
+    if (r.failed || r.empty) {
+      doc.gestureNote = r.failed || "no object found there";
+      this.status();
+      return;
+    }
+    doc.gestureNote = "";
+    inflate(b64ToBytes(r.data)).then((bits) => {
+      if (doc.maskId === null || bits.length !== r.w * r.h) return;
+      const { w } = doc;
+      for (let y = 0, j = 0; y < r.h; y++) {
+        let i = (r.y + y) * w + r.x;
+        for (let x = 0; x < r.w; x++, i++, j++) if (bits[j]) doc.set(i, r.cls);
+      }
+      const box = [r.x, r.y, r.x + r.w, r.y + r.h];
+      this.flushBox(box);
+      doc.commit(kind, box);
+      this.redrawAll();
+    }).catch((err) => this.message(`Could not take the object: ${err}`));
   }
 
   closePolygon() {

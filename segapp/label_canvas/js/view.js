@@ -18,6 +18,13 @@ class View {
         <label class="lc-group" title="Opacity of the label layer">Opacity
           <input class="lc-opacity" type="range" min="0" max="1" step="0.05" aria-label="Label opacity"></label>
         <label class="lc-group" title="Show the label layer (H)"><input class="lc-show" type="checkbox"> Labels</label>
+        <span class="lc-group lc-sugg-group">
+          <label title="Show the suggested labels for every pixel, learned from what you painted (S)"><input
+            class="lc-sugg" type="checkbox"> Suggestion</label>
+          <input class="lc-sugg-opacity" type="range" min="0" max="1" step="0.05" aria-label="Suggestion opacity"
+            title="Opacity of the suggestion">
+          <label title="Mark in magenta where the suggestion is least sure: paint there next (N)"><input
+            class="lc-unsure" type="checkbox"> Least sure</label></span>
         <span class="lc-group">
           <button type="button" class="lc-undo" title="Undo (Ctrl+Z)">Undo</button>
           <button type="button" class="lc-redo" title="Redo (Ctrl+Shift+Z)">Redo</button></span>
@@ -36,11 +43,14 @@ class View {
     this.el = {
       view: q(".lc-view"), main: q(".lc-main"), over: q(".lc-over"), msg: q(".lc-msg"), classes: q(".lc-classes"),
       size: q(".lc-size"), opacity: q(".lc-opacity"), show: q(".lc-show"), zoom: q(".lc-zoom"), pos: q(".lc-pos"),
-      save: q(".lc-save"), undo: q(".lc-undo"), redo: q(".lc-redo"),
+      save: q(".lc-save"), undo: q(".lc-undo"), redo: q(".lc-redo"), sugg: q(".lc-sugg"),
+      suggOpacity: q(".lc-sugg-opacity"), unsure: q(".lc-unsure"), suggGroup: q(".lc-sugg-group"),
     };
     this.ctx = this.el.main.getContext("2d");
     this.octx = this.el.over.getContext("2d");
-    this.prefs = { tool: "brush", cls: 0, size: 9, opacity: 0.45, show: true, s: 0, tx: 0, ty: 0, fitted: false };
+    this.prefs = { tool: "brush", cls: 0, size: 9, opacity: 0.45, show: true, s: 0, tx: 0, ty: 0, fitted: false,
+                   suggShow: true, suggOpacity: 0.35, unsureShow: false };
+    this.objects = false; // whether Python answers the object tools
     this.pointer = null; // last pointer position in view pixels
     this.hover = false;
     this.space = false;
@@ -59,6 +69,9 @@ class View {
     on(el.size, "change", () => this.setSize(+el.size.value));
     on(el.opacity, "input", () => { this.prefs.opacity = +el.opacity.value; this.draw(); });
     on(el.show, "change", () => { this.prefs.show = el.show.checked; this.draw(); });
+    on(el.sugg, "change", () => { this.prefs.suggShow = el.sugg.checked; this.draw(); });
+    on(el.suggOpacity, "input", () => { this.prefs.suggOpacity = +el.suggOpacity.value; this.draw(); });
+    on(el.unsure, "change", () => { this.prefs.unsureShow = el.unsure.checked; this.draw(); });
     on(el.undo, "click", () => this.undo());
     on(el.redo, "click", () => this.redo());
     on(this.root.querySelector(".lc-fit"), "click", () => this.fit());
@@ -123,8 +136,30 @@ class View {
     this.prefs.cls = clamp(this.prefs.cls | 0, 0, Math.max(0, this.classes.length - 1));
     this.buildClasses();
     doc.setColours(this.classes);
+    this.objects = !!d.objects;
+    if (!this.objects && OBJECT_TOOLS.has(this.prefs.tool)) this.prefs.tool = "brush";
     this.sync(d);
     doc.acknowledge(d.ack);
+    this.applyRegion(d.region);
+    this.pollSuggestion(!!d.suggestion_pending);
+    this.controls();
+    this.draw();
+  }
+
+  // while Python says a newer suggestion is on its way, ask again: soon at first, then more slowly
+  pollSuggestion(pending) {
+    const doc = this.doc;
+    clearTimeout(doc.pollTimer);
+    if (!pending) {
+      doc.pollMs = 0;
+      return;
+    }
+    doc.pollMs = Math.min(2000, doc.pollMs ? doc.pollMs * 1.5 : 150);
+    doc.pollTimer = setTimeout(() => doc.flush(true), doc.pollMs);
+  }
+
+  toggleLayer(name) {
+    this.prefs[name] = !this.prefs[name];
     this.controls();
     this.draw();
   }
@@ -166,7 +201,16 @@ class View {
 
   controls() {
     const p = this.prefs, el = this.el;
-    this.root.querySelectorAll("button[data-tool]").forEach((b) => b.classList.toggle("lc-on", b.dataset.tool === p.tool));
+    this.root.querySelectorAll("button[data-tool]").forEach((b) => {
+      b.classList.toggle("lc-on", b.dataset.tool === p.tool);
+      b.hidden = OBJECT_TOOLS.has(b.dataset.tool) && !this.objects;
+    });
+    const doc = this.doc;
+    el.suggGroup.hidden = !(doc && doc.sugg);
+    el.sugg.checked = p.suggShow;
+    el.suggOpacity.value = p.suggOpacity;
+    el.unsure.checked = p.unsureShow;
+    el.unsure.parentElement.hidden = !(doc && doc.unsure);
     this.el.classes.querySelectorAll(".lc-class").forEach((b) => {
       const on = +b.dataset.cls === p.cls;
       b.classList.toggle("lc-on", on);
@@ -186,9 +230,11 @@ class View {
     if (!doc) return;
     el.zoom.textContent = p.s ? `${Math.round(p.s * 100)}%` : "";
     Object.assign(el.view.dataset, { scale: p.s, tx: p.tx, ty: p.ty, pending: doc.outbox.length,
-                                     sent: doc.seq, ready: doc.bitmap && doc.labels ? "1" : "0" });
+                                     sent: doc.seq, ready: doc.bitmap && doc.labels ? "1" : "0",
+                                     suggestion: doc.suggId || "", gesture: doc.pendingGesture || "" });
     const n = doc.outbox.length;
-    el.save.textContent = n ? `sending ${n} edit${n > 1 ? "s" : ""}…` : doc.history.length ? "all edits sent" : "";
+    el.save.textContent = (doc.gestureNote ? doc.gestureNote + " · " : "")
+      + (n ? `sending ${n} edit${n > 1 ? "s" : ""}…` : doc.history.length ? "all edits sent" : "");
     if (this.pointer && doc.labels) {
       const [ix, iy] = this.toImage(this.pointer[0], this.pointer[1]);
       const x = Math.floor(ix), y = Math.floor(iy);

@@ -85,6 +85,12 @@ class ViewViewport {
     ctx.imageSmoothingEnabled = p.s < 1;
     ctx.imageSmoothingQuality = "low";
     ctx.drawImage(doc.bitmap, 0, 0);
+    if (p.suggShow && doc.sugg) {
+      ctx.globalAlpha = p.suggOpacity;
+      ctx.drawImage(doc.sugg, 0, 0);
+      ctx.globalAlpha = 1;
+    }
+    if (p.unsureShow && doc.unsure) ctx.drawImage(doc.unsure, 0, 0);
     if (p.show && doc.layer && doc.labels) {
       ctx.globalAlpha = p.opacity;
       ctx.drawImage(doc.layer, 0, 0);
