@@ -75,11 +75,12 @@ def main() -> None:
     run = Run(Path(a.run) if a.run else run_dir)
     t0 = time.perf_counter()
     onnx_file = export_onnx(run, tmp / "model.onnx")
-    print(f"run {run.path} ({run.config['backbone']}, {run.config['arch']}); ONNX export {time.perf_counter() - t0:.1f} s")
+    print(f"run {run.path} ({run.config['backbone']}, {run.config['arch']}); "
+          f"ONNX export {time.perf_counter() - t0:.1f} s")
     by_run, by_file = Predictor(run, device="cpu"), OnnxPredictor(onnx_file, device="cpu")
-    for folder in map(Path, a.images):
+    for i, folder in enumerate(map(Path, a.images)):
         files = image_files(folder)[:a.limit]
-        images = tmp / "images" / folder.name
+        images = tmp / "images" / str(i)
         images.mkdir(parents=True)
         for f in files:
             shutil.copy(f, images / f.name)
@@ -90,12 +91,12 @@ def main() -> None:
             for flag in (["--run", "--model"] if r % 2 == 0 else ["--model", "--run"]):
                 given = str(run.path) if flag == "--run" else str(onnx_file)
                 cmd[flag].append(command_seconds("predict", flag, given, "--images", str(images), "--out",
-                                                 str(tmp / "out" / folder.name / flag.strip("-")), "--no-crf",
+                                                 str(tmp / "out" / str(i) / flag.strip("-")), "--no-crf",
                                                  "--no-tta"))
         s_run, s_onnx = (per_image_seconds(lambda im: p.predict(im, crf=False, tta=False), arrays)
                          for p in (by_run, by_file))
         c_run, c_onnx = statistics.median(cmd["--run"]), statistics.median(cmd["--model"])
-        agree = agreement(tmp / "out" / folder.name / "run" / "masks", tmp / "out" / folder.name / "model" / "masks")
+        agree = agreement(tmp / "out" / str(i) / "run" / "masks", tmp / "out" / str(i) / "model" / "masks")
         print(f"{folder} ({len(files)} images, first {w}x{h}):")
         print(f"  seconds per image  predict --run {s_run:.3f}  predict --model {s_onnx:.3f}  "
               f"({s_run / s_onnx:.2f}x as fast)")

@@ -176,7 +176,8 @@ def test_the_onnx_file_describes_itself(tiny_run, tiny_onnx):
     mean, std = norm_stats(cfg["backbone"])
     assert inp["mean"] == pytest.approx(mean) and inp["std"] == pytest.approx(std)
     assert props["side_multiple"] == "32" and json.loads(props["padding"])["mode"].startswith("reflect")
-    assert json.loads(props["output"])["name"] == "logits" and "class scores per pixel" in json.loads(props["output"])["meaning"]
+    output = json.loads(props["output"])
+    assert output["name"] == "logits" and "class scores per pixel" in output["meaning"]
     assert props["backbone"] == cfg["backbone"] and props["architecture"] == cfg["arch"]
     assert json.loads(props["held_out_scores"])["val_miou"] == pytest.approx(tiny_run.best_val_miou)
     trained = json.loads(props["trained"])
@@ -209,7 +210,14 @@ def test_a_large_image_is_tiled_alike_by_the_run_the_onnx_and_the_torchscript_fi
         assert np.abs(predict_probs(ts, _sized(h, w)) - predict_probs(model, _sized(h, w))).max() < 1e-4, (h, w)
 
 
-def test_a_file_that_is_not_a_described_onnx_model_is_named(tmp_path):
+def test_a_file_that_is_not_a_described_onnx_model_is_named(tiny_onnx, tmp_path):
+    import onnx
+
+    bare = onnx.load(str(tiny_onnx))  # an ONNX model from elsewhere: no description
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    with pytest.raises(ValueError, match=r"bare\.onnx: has no model description .*export it again"):
+        OnnxPredictor(tmp_path / "bare.onnx")
     bad = tmp_path / "notes.onnx"
     bad.write_text("not a model")
     with pytest.raises(ValueError, match=r"notes\.onnx: cannot be loaded as an ONNX model"):
