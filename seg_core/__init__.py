@@ -2,6 +2,7 @@
 
 Main entry points: ``scan_dataset`` (validate a folder), ``TrainConfig`` + ``train`` (fine-tune),
 ``Run`` (a trained model's folder), ``Predictor`` / ``evaluate_run`` / ``predict_folder`` (use it),
+``OnnxPredictor`` (an exported ONNX file, without torch),
 ``Workspace`` (the app's data on disk), ``REGISTRY`` (background jobs: trainings and tasks).
 
 Names are imported on first use (PEP 562), so ``import seg_core.workspace.workspace`` or reading a constant does
@@ -23,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "Dataset": "data.dataset", "DatasetError": "data.dataset", "Problem": "data.dataset", "scan_dataset": "data.dataset",
     "IGNORE": "base.mask_values", "UNLABELLED": "base.mask_values",
     "Predictor": "infer.predictor", "predict_folder": "infer.predictor",
+    "OnnxPredictor": "infer.onnx_predictor",  # an exported ONNX file alone, without torch
     "evaluate_run": "infer.evaluation",
     "REGISTRY": "runner.jobs", "Job": "runner.jobs", "JobRefused": "runner.jobs", "Cancelled": "base.progress",
     "LOSSES": "model.losses",

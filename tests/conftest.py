@@ -38,6 +38,14 @@ def tiny_run(tiny_data, tmp_path_factory):
     return train(TrainConfig(data=str(tiny_data), out=str(out), epochs=2, img_size=(64, 64), val_interval_s=0))
 
 
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_run, tmp_path_factory) -> Path:
+    """tiny_run exported as an ONNX file (which describes itself)."""
+    from seg_core.infer.export import export_onnx
+
+    return export_onnx(tiny_run, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+
+
 # -- the app's pages (AppTest) -----------------------------------------------------------------------
 @pytest.fixture
 def fresh_ws(tmp_path, monkeypatch):

@@ -3,13 +3,16 @@
 """
 from __future__ import annotations
 
+import sys
+
 from seg_core.cli import output
 from seg_core.cli.commands import COMMANDS
-from seg_core.cli.parser import parser
+from seg_core.cli.parser import command_of, parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``python -m seg_core`` with ``argv`` (default: the process's); returns the exit code."""
     output.quiet_libraries()
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(command_of(argv)).parse_args(argv)  # only this command's flags: no torch for what needs none
     return output.run(COMMANDS[args.command], args)

@@ -57,13 +57,14 @@ def train(args) -> int:
     return output.trained(run) if main_process else output.OK
 
 
-def _postprocessing(args, run):
+def _postprocessing(args, recorded: dict | None):
     """The CRF parameters (None: off) and flips to use: ``--crf``/``--no-crf`` and ``--tta``/``--no-tta`` where
-    given, else what the run measured on its held-out images (``seg_core.infer.postprocess``); said on stderr."""
+    given, else what the run measured on its held-out images (``recorded``: its postprocess.json, or the
+    exported file's copy of it; ``seg_core.infer.postprocess``); said on stderr."""
     from seg_core.infer.crf import CRFParams
     from seg_core.infer.postprocess import resolve
 
-    choice = resolve(run.postprocess, args.crf, args.tta)
+    choice = resolve(recorded, args.crf, args.tta)
     output.postprocessing(choice.reason)
     params = CRFParams(iterations=args.crf_iterations, sxy_bilateral=args.crf_sxy, srgb=args.crf_srgb,
                        compat_bilateral=args.crf_compat) if choice.crf else None
@@ -75,21 +76,36 @@ def evaluate(args) -> int:
     from seg_core.runs.folder import Run
 
     run = Run(Path(args.run))
-    crf, tta = _postprocessing(args, run)
+    crf, tta = _postprocessing(args, run.postprocess)
     res = evaluate_run(run, Path(args.data), crf=crf, tta=tta,
                        ignore_index=args.ignore_index, device=args.device, mask_values=args.mask_values)
     return output.evaluation(res, args.json)
 
 
 def predict(args) -> int:
-    from seg_core.infer.predictor import predict_folder
-    from seg_core.runs.folder import Run
+    """Masks for a folder, with a run (``--run``, torch) or an exported ONNX file alone (``--model``,
+    onnxruntime: torch is never loaded)."""
+    if args.model:
+        from seg_core.infer.onnx_predictor import OnnxPredictor
+        from seg_core.infer.prediction import predict_files
 
-    run = Run(Path(args.run))
-    crf, tta = _postprocessing(args, run)
+        pred = OnnxPredictor(Path(args.model), device=args.device)
+        pred.crf, pred.tta = _postprocessing(args, pred.description.get("postprocess"))
+
+        def folder(progress, cancel):
+            return predict_files(pred.predict, pred.classes, Path(args.images), Path(args.out), progress, cancel)
+    else:
+        from seg_core.infer.predictor import predict_folder
+        from seg_core.runs.folder import Run
+
+        run = Run(Path(args.run))
+        crf, tta = _postprocessing(args, run.postprocess)
+
+        def folder(progress, cancel):
+            return predict_folder(run, Path(args.images), Path(args.out), crf=crf, tta=tta, device=args.device,
+                                  progress=progress, cancel=cancel)
     with output.interruptible() as work:  # Ctrl-C: stop before the next image, keep the masks written
-        rows = predict_folder(run, Path(args.images), Path(args.out), crf=crf, tta=tta,
-                              device=args.device, progress=work.progress, cancel=work.cancel)
+        rows = folder(work.progress, work.cancel)
     if work.stopped:
         rows = work.stopped.partial
     return output.predictions(rows, str(work.stopped or ""), Path(args.out))

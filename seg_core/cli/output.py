@@ -28,27 +28,35 @@ def error(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _raised(err: Exception, module: str, name: str) -> bool:
+    """``err`` is ``module.name``'s exception: only a module the command loaded can have raised one, so a
+    command that needs no torch does not load it here."""
+    mod = sys.modules.get(module)
+    return mod is not None and isinstance(err, getattr(mod, name))
+
+
 def run(fn: Callable[[Any], int], args: Any) -> int:
     """Run a command; an error becomes its message on stderr and an exit code."""
-    from seg_core.runs.config import ConfigError, flag_of
-    from seg_core.training.distributed import MainFailed
-
     try:
         return fn(args)
     except KeyboardInterrupt:
         error("interrupted")
         return INTERRUPTED
-    except ConfigError as err:
-        error(f"error: {flag_of(err.field)}: {err}")
-        return ERROR
     except Cancelled as err:
         error(str(err))
         return INTERRUPTED
-    except MainFailed:  # torchrun: rank 0 failed at work done for all processes and says why itself
-        return ERROR
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        error(f"error: {err}")
-        return ERROR
+    except Exception as err:
+        if _raised(err, "seg_core.runs.config", "ConfigError"):
+            from seg_core.runs.config import flag_of
+
+            error(f"error: {flag_of(err.field)}: {err}")
+            return ERROR
+        if _raised(err, "seg_core.training.distributed", "MainFailed"):
+            return ERROR  # torchrun: rank 0 failed at work done for all processes and says why itself
+        if isinstance(err, (ValueError, FileNotFoundError, RuntimeError)):
+            error(f"error: {err}")
+            return ERROR
+        raise
 
 
 @dataclass

@@ -1,20 +1,24 @@
 """The command line's grammar (argparse): its commands and flags. ``train``'s flags for the run's settings are
 generated from TrainConfig's fields (``seg_core.runs.config.SETTINGS``: the flag, its help, default, type and
 choices), so a new setting gets its flag there; the augmentation flags map onto ``AugmentConfig``.
+
+``parser(command)`` gives every command its flags, or only ``command`` its own: the settings (and the torch they
+load) are read only by a command that has them, so ``predict --model FILE.onnx`` starts without torch.
 """
 from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+from typing import Callable
 
-from seg_core.data.augment import AugmentConfig
 from seg_core.infer.crf import CRFParams
-from seg_core.runs.config import SETTINGS, TrainConfig, default_of
 
 
 def add_setting(p: argparse.ArgumentParser, name: str) -> None:
     """The flag of TrainConfig field ``name``: ``--name-with-dashes``, its default, type, choices and help.
     Settings read from text (``--img-size HxW``, ``--class-weights``) stay text until ``build_config``."""
+    from seg_core.runs.config import SETTINGS, default_of
+
     s = SETTINGS[name]
     kw: dict = {"default": default_of(name)}
     if s.kind is bool:
@@ -32,12 +36,17 @@ def add_setting(p: argparse.ArgumentParser, name: str) -> None:
 
 def setting_values(args: argparse.Namespace) -> dict:
     """The settings ``train``'s flags gave (field name -> value, text not yet parsed)."""
+    from seg_core.runs.config import SETTINGS
+
     return {name: getattr(args, name) for name, s in SETTINGS.items() if s.flag}
 
 
 def _add_train_settings(p: argparse.ArgumentParser) -> None:
     """Every TrainConfig setting with a flag, in the fields' order; ``--config`` after ``--out``, the
     augmentation flags where ``augment`` is."""
+    from seg_core.data.augment import AugmentConfig
+    from seg_core.runs.config import SETTINGS, TrainConfig
+
     for f in fields(TrainConfig):
         if f.name == "augment":
             p.add_argument("--vflip", action="store_true", help="also flip vertically (top-down imagery)")
@@ -69,36 +78,36 @@ def _add_postprocessing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
-def parser() -> argparse.ArgumentParser:
-    """``python -m seg_core``'s parser; ``args.command`` names the command (``commands.COMMANDS``)."""
-    ap = argparse.ArgumentParser(prog="python -m seg_core", description="Transfer-learning image segmentation.")
-    sub = ap.add_subparsers(dest="command", required=True)
-    sub.add_parser("backbones", help="list backbones with sizes and offline availability")
-
-    p = sub.add_parser("validate", help="list every problem of a data set folder and how its mask values read")
+def _validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True)
     add_setting(p, "num_classes")
     _add_mask_values(p)
 
-    p = sub.add_parser("train", help="fine-tune a pretrained encoder on a data set (several processes: "
-                                      "torchrun --nproc_per_node N -m seg_core train ...)")
+
+def _train(p: argparse.ArgumentParser) -> None:
     _add_train_settings(p)
     p.add_argument("--quiet", action="store_true")
 
-    p = sub.add_parser("evaluate", help="score a run on a labelled folder")
+
+def _evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--data", required=True)
     _add_mask_values(p)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout (warnings go to stderr)")
     _add_postprocessing(p)
 
-    p = sub.add_parser("predict", help="write masks and overlays for a folder of images")
-    p.add_argument("--run", required=True)
+
+def _predict(p: argparse.ArgumentParser) -> None:
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--run", help="a run folder (its model, classes and measured post-processing)")
+    model.add_argument("--model", help="an exported ONNX file (Runs page or `export --format onnx`): predicted "
+                                       "with onnxruntime from what the file says, without torch")
     p.add_argument("--images", required=True)
     p.add_argument("--out", required=True)
     _add_postprocessing(p)
 
-    p = sub.add_parser("rank", help="list images by how unsure a run's model is about them (label those first)")
+
+def _rank(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--images", required=True)
     p.add_argument("--measure", default="entropy", choices=["entropy", "margin"])
@@ -106,17 +115,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction}, most unsure first")
 
-    p = sub.add_parser("runs", help="list a workspace's runs: state, best validation mIoU, checkpoint")
+
+def _runs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", required=True, help="the app's workspace folder (its runs are in runs/)")
     p.add_argument("--json", action="store_true",
                    help='{"runs": [{run, state, best_val_miou, has_checkpoint, ...}], "training": lock owner or null}')
 
-    p = sub.add_parser("export", help="export a run as TorchScript or ONNX")
+
+def _export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--format", choices=["torchscript", "onnx"], required=True)
     p.add_argument("--out", required=True)
 
-    p = sub.add_parser("import", help="add images, masks, zips and classes.json to a workspace (as the Data page does)")
+
+def _import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", required=True, help="the app's workspace folder (created if missing)")
     p.add_argument("files", nargs="+", metavar="FILE_OR_ZIP",
                    help="images; masks (in a masks/ folder or named <image>_mask.png); zips; classes.json")
@@ -126,8 +138,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help='{"files": [{file, status, name, reason, kind}], "imported": n, "renamed": n, "refused": n}')
 
-    p = sub.add_parser("preview", help="the live preview of the Annotate page: a whole mask from a partly painted "
-                                        "one (and other labelled images)")
+
+def _preview(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", required=True, help="the image")
     p.add_argument("--labels", required=True,
                    help="its partly painted mask: class indices, 255 for unpainted pixels (as the app saves masks)")
@@ -135,6 +147,41 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--examples", help="a data folder (images/ and masks/ paired by name) to learn from as well")
     add_setting(p, "num_classes")
 
-    p = sub.add_parser("sample", help="regenerate the bundled sample data set")
+
+def _sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="data")
+
+
+# command -> (its help, what adds its flags)
+GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]] = {
+    "backbones": ("list backbones with sizes and offline availability", None),
+    "validate": ("list every problem of a data set folder and how its mask values read", _validate),
+    "train": ("fine-tune a pretrained encoder on a data set (several processes: "
+              "torchrun --nproc_per_node N -m seg_core train ...)", _train),
+    "evaluate": ("score a run on a labelled folder", _evaluate),
+    "predict": ("write masks and overlays for a folder of images, with a run or an exported ONNX file", _predict),
+    "rank": ("list images by how unsure a run's model is about them (label those first)", _rank),
+    "runs": ("list a workspace's runs: state, best validation mIoU, checkpoint", _runs),
+    "export": ("export a run as TorchScript or ONNX (each describes its classes and input)", _export),
+    "import": ("add images, masks, zips and classes.json to a workspace (as the Data page does)", _import),
+    "preview": ("the live preview of the Annotate page: a whole mask from a partly painted one (and other "
+                "labelled images)", _preview),
+    "sample": ("regenerate the bundled sample data set", _sample),
+}
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not a flag), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """``python -m seg_core``'s parser; ``args.command`` names the command (``commands.COMMANDS``). With
+    ``command`` (one of ``GRAMMAR``) only that command gets its flags; the others are still listed."""
+    ap = argparse.ArgumentParser(prog="python -m seg_core", description="Transfer-learning image segmentation.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    for name, (text, flags) in GRAMMAR.items():
+        p = sub.add_parser(name, help=text)
+        if flags is not None and (command not in GRAMMAR or command == name):
+            flags(p)
     return ap

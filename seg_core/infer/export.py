@@ -1,4 +1,6 @@
-"""Exporting: a zip of a run folder, TorchScript and ONNX models (inputs RGB 0..1, NCHW), a zip of masks.
+"""Exporting: a zip of a run folder, TorchScript and ONNX models (inputs RGB 0..1, NCHW) that describe
+themselves (``description``: in the ONNX file's metadata, beside and inside the TorchScript file), a zip of
+masks with its ``classes.json``.
 
 Each writes its file atomically (a hidden temporary file renamed at the end) and takes ``progress`` (a
 ``Count``: "zip: 7/12 masks", "ONNX export: 1/3 steps · converting") and ``cancel`` (an Event): a
@@ -8,6 +10,7 @@ cancelled export stops at its next file, chunk or stage, removes its temporary f
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 import zipfile
@@ -22,6 +25,7 @@ from seg_core.base.atomic import atomic_write
 from seg_core.base.classes import ClassList
 from seg_core.base.progress import Progress, Steps
 from seg_core.data.imageio import index_mask_png
+from seg_core.infer.description import INPUT_NAME, JSON_NAME, OUTPUT_NAME, describe, to_metadata, write_beside
 from seg_core.runs.folder import CHECKPOINT, CLASSES, CONFIG, HISTORY, STATUS, Run
 
 EXAMPLE_SIZE = (1, 3, 256, 256)
@@ -46,15 +50,23 @@ def _example(run: Run) -> torch.Tensor:
     return torch.rand(1, 3, int(h), int(w))
 
 
+def _description(run: Run, model) -> dict:
+    from seg_core.model.network import OUTPUT_MULTIPLE
+
+    return describe(run, model.mean.flatten().tolist(), model.std.flatten().tolist(), OUTPUT_MULTIPLE)
+
+
 def _export(run: Run, path: Path, stage: str, convert: Callable[[torch.nn.Module], Callable[[Path], None]],
             progress: Progress | None, cancel: threading.Event | None) -> Path:
     """Load the model, ``convert`` it (returns a writer of the file), write it atomically; three counted steps,
-    cancel checked between them and before the file takes its name."""
+    cancel checked between them and before the file takes its name. ``convert`` finds the model's description
+    (``description.describe``) as ``model.description``."""
     path = Path(path)
     steps = Steps(progress, cancel, 3, "steps", stage)
     nothing = f"{stage} cancelled; no file was written" + (f" ({path.name} is as it was)" if path.exists() else "")
     steps.show("loading the model")
     model = run.load_model().float()
+    model.description = _description(run, model)
     steps.check(nothing)
     # the longest step: the network is traced once through an example image (about 5 s on a 2-core CPU for
     # the default backbone, benchmarks/bench_ui.py part export); the first export in a process also loads the
@@ -76,23 +88,36 @@ def _export(run: Run, path: Path, stage: str, convert: Callable[[torch.nn.Module
 
 def export_torchscript(run: Run, path: Path, progress: Progress | None = None,
                        cancel: threading.Event | None = None) -> Path:
-    """Traced TorchScript file; load with ``torch.jit.load`` and call on (N, 3, H, W) in 0..1."""
+    """Traced TorchScript file; load with ``torch.jit.load`` and call on (N, 3, H, W) in 0..1. Its description
+    is inside (``description.json``, ``torch.jit.load(f, _extra_files=...)``) and beside it (``<stem>.json``)."""
+    described = {}
+
     def convert(model):
         with torch.inference_mode():
             traced = torch.jit.trace(model, _example(run), check_trace=False)
-        return lambda p: traced.save(str(p))
-    return _export(run, path, "TorchScript export", convert, progress, cancel)
+        described.update(model.description)
+        extra = {JSON_NAME: json.dumps(model.description, indent=2)}
+        return lambda p: torch.jit.save(traced, str(p), _extra_files=extra)
+    out = _export(run, path, "TorchScript export", convert, progress, cancel)
+    write_beside(out, described)
+    return out
 
 
 def export_onnx(run: Run, path: Path, progress: Progress | None = None, cancel: threading.Event | None = None) -> Path:
-    """ONNX file with dynamic batch, height and width (multiples of 32)."""
+    """ONNX file with dynamic batch, height and width (multiples of 32) whose ``metadata_props`` describe it
+    (``description``): ``python -m seg_core predict --model FILE.onnx`` needs nothing else."""
     def convert(model):
+        import onnx
+
         buf = io.BytesIO()
-        torch.onnx.export(model, (_example(run),), buf, input_names=["image"], output_names=["logits"],
-                          dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                        "logits": {0: "batch", 2: "height", 3: "width"}},
+        torch.onnx.export(model, (_example(run),), buf, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+                                        OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}},
                           opset_version=17, dynamo=False)
-        return lambda p: p.write_bytes(buf.getvalue())
+        proto = onnx.load_from_string(buf.getvalue())
+        onnx.helper.set_model_props(proto, to_metadata(model.description))
+        proto.doc_string = model.description["what"]
+        return lambda p: p.write_bytes(proto.SerializeToString())
     return _export(run, path, "ONNX export", convert, progress, cancel)
 
 
@@ -132,11 +157,18 @@ def run_zip_current(run: Run, path: Path) -> bool:
     return all(not (run.path / n).is_file() or (run.path / n).stat().st_mtime <= built for n in RUN_FILES)
 
 
+def _classes_json(z: zipfile.ZipFile, classes: ClassList) -> None:
+    """The masks' classes (names, colours, unlabelled value) as the zip's ``classes.json``: what a mask value
+    means, and the file the Data page reads back with the masks."""
+    z.writestr(CLASSES, json.dumps(classes.to_json(), indent=2))
+
+
 def masks_zip(items: Iterable[tuple[str, np.ndarray]], classes: ClassList) -> bytes:
-    """``(stem, class-index mask)`` pairs as ``masks/<stem>.png`` palette PNGs in a zip, in memory (a few
-    masks for download; many go to a file with ``write_masks_zip``)."""
+    """``(stem, class-index mask)`` pairs as ``masks/<stem>.png`` palette PNGs in a zip with its
+    ``classes.json``, in memory (a few masks for download; many go to a file with ``write_masks_zip``)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
+        _classes_json(z, classes)
         for stem, mask in items:
             z.writestr(f"masks/{stem}.png", index_mask_png(mask, classes))
     return buf.getvalue()
@@ -154,7 +186,7 @@ class MasksZip:
 
 def write_masks_zip(path: Path, items: Sequence[tuple[str, MaskSource]], classes: ClassList,
                     progress: Progress | None = None, cancel: threading.Event | None = None) -> MasksZip:
-    """Write ``masks/<stem>.png`` palette PNGs into a zip at ``path``. A mask may be a function that makes it
+    """Write ``masks/<stem>.png`` palette PNGs and ``classes.json`` into a zip at ``path``. A mask may be a function that makes it
     when its turn comes (a prediction): one that fails (an unreadable or removed image) is left out and
     named. Counts "zip: 7/12 masks"; cancelled, no zip is written."""
     out = MasksZip(Path(path))
@@ -162,6 +194,7 @@ def write_masks_zip(path: Path, items: Sequence[tuple[str, MaskSource]], classes
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w") as z:
+            _classes_json(z, classes)
             for stem, mask in items:
                 steps.check(lambda: f"cancelled after {steps.done} of {len(items)} masks; no zip was written")
                 try:

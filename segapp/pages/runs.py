@@ -71,7 +71,9 @@ for col, label, exporter, suffix in EXPORTS:
     with col:
         target, key = run.path / f"model.{suffix}", f"{run.path}|{suffix}"
         TASK_KEYS.append(("export", key))
-        if st.button(f"Export {label}", disabled=not run.has_checkpoint or task_running("export", key)):
+        if st.button(f"Export {label}", disabled=not run.has_checkpoint or task_running("export", key),
+                     help="ONNX: runs without this app or torch (onnxruntime). TorchScript: for PyTorch users."
+                     if label == "ONNX" else "TorchScript, for PyTorch users; its description comes beside it."):
             if start_task("export", key, f"{label} export of {run.name}",
                           lambda progress, cancel, exporter=exporter, target=target: exporter(run, target, progress,
                                                                                                cancel)):
@@ -80,7 +82,24 @@ for col, label, exporter, suffix in EXPORTS:
         if target.exists():
             st.download_button(f"Download {label}", data=lambda target=target: target.read_bytes(),
                                file_name=f"{run.name}.{suffix}", key=f"download_{suffix}")
-st.caption("Exported models take (N, 3, H, W) RGB in 0..1 (H, W multiples of 32) and return class logits.")
+            beside = target.with_suffix(".json")  # the TorchScript file's description (the ONNX file holds its own)
+            if label == "TorchScript" and beside.exists():
+                st.download_button("Download its description", data=lambda beside=beside: beside.read_bytes(),
+                                   file_name=f"{run.name}.torchscript.json", key="download_torchscript_json",
+                                   help="Class names and colours, how to prepare images, held-out scores (JSON).")
+st.markdown("**What the exported model is for:** using this model outside the app, on a big folder of images, "
+            "on a computer without the app, or in your own pipeline. The ONNX file carries its class names and "
+            "colours and how images must be prepared, so it needs nothing else. To write a mask for every image "
+            "of a folder:")
+st.code(f"# in this app's folder, on any computer (onnxruntime is enough, torch is not needed):\n"
+        f"python -m seg_core predict --model {run.name}.onnx --images my_images --out results", language="bash")
+with st.expander("Technical details"):
+    st.markdown("Input `image`: float32 (N, 3, H, W), RGB, values 0..1 (pixel / 255; the model normalises "
+                "itself), H and W multiples of 32 (pad at the bottom and right by mirroring, crop the result "
+                "back). Output `logits`: (N, classes, H, W) class scores per pixel; the class is the largest. "
+                "The ONNX file's metadata (`metadata_props`) holds all of this with the classes, backbone and "
+                "held-out scores; the TorchScript file holds it as `description.json` and beside it. "
+                "`results/masks/<image>.png` are palette PNGs whose values are the class numbers.")
 
 st.divider()
 training = registry().writing(run.path) is not None or run.state == "running"  # here, or in another process

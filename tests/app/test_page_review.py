@@ -132,6 +132,6 @@ def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_tr
     assert not at.exception and not progress_texts(at)
     assert [b.proto.label for b in elements(at, "download_button")] == ["Download masks (index PNGs, zip): 12 mask(s)"]
     with zipfile.ZipFile(zip_path) as z:
-        assert sorted(z.namelist()) == sorted(f"masks/{s}.png" for s in ws.stems())
+        assert sorted(z.namelist()) == sorted(["classes.json"] + [f"masks/{s}.png" for s in ws.stems()])
         mask = np.asarray(Image.open(io.BytesIO(z.read("masks/tissue_10.png"))))
     assert mask.shape == ws.read_image("tissue_10").shape[:2] and mask.max() < 3

@@ -27,6 +27,11 @@ def test_runs_page_lists_run_and_exports(use_trained):
     assert (run.path / "model.torchscript.pt").is_file() and (run.path / "model.onnx").stat().st_size > 1_000_000
     downloads = [b.proto.label for b in elements(at, "download_button")]
     assert "Download ONNX" in downloads and "Download TorchScript" in downloads
+    assert "Download its description" in downloads and (run.path / "model.torchscript.json").is_file()
+    # what the file is for, in plain words, and how to use it: the command a user copies, with this run's file name
+    assert any("using this model outside the app" in m.value for m in at.markdown)
+    assert any(f"python -m seg_core predict --model {run.name}.onnx --images my_images --out results" in c.value
+               for c in at.code)
 
 
 def test_runs_page_zips_a_run_in_the_background_and_cancels(use_trained, monkeypatch):

@@ -1,12 +1,17 @@
 """The command line: train, evaluate, predict and their errors, through real subprocesses."""
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import numpy as np
 from PIL import Image
 
 from seg_core import Run
 
+from conftest import ROOT
 from helpers import cli, cli_interrupted
 
 
@@ -153,17 +158,19 @@ def test_cli_trains_on_the_apps_data_folder_with_unlabelled_images(tmp_path):
     assert res.returncode == 0 and "WARNING: tissue_10.png: no mask in masks/ (not labelled yet)" in res.stdout
 
 
-def test_cli_predict_ctrl_c_keeps_the_masks_written_and_says_how_many(tiny_run, tiny_data, tmp_path):
+@pytest.mark.parametrize("model", ["--run", "--model"])
+def test_cli_predict_ctrl_c_keeps_the_masks_written_and_says_how_many(model, tiny_run, tiny_data, tmp_path, request):
     import shutil
 
+    given = tiny_run.path if model == "--run" else request.getfixturevalue("tiny_onnx")
     images, n = tmp_path / "images", 200
     images.mkdir()
     first = sorted((tiny_data / "images").iterdir())[0]
     for i in range(n):
         shutil.copy(first, images / f"im{i:03d}.png")
     out = tmp_path / "pred"
-    code, lines, stdout = cli_interrupted(rf"  [1-9]\d*/{n} images predicted · im\d+\.png", "predict", "--run",
-                                          str(tiny_run.path), "--images", str(images), "--out", str(out))
+    code, lines, stdout = cli_interrupted(rf"  [1-9]\d*/{n} images predicted · im\d+\.png", "predict", model,
+                                          str(given), "--images", str(images), "--out", str(out))
     assert code == 130, lines
     kept = sorted(p.name for p in (out / "masks").iterdir())
     assert 0 < len(kept) < n and kept == [f"im{i:03d}.png" for i in range(len(kept))]  # whole files, in order
@@ -189,3 +196,29 @@ def test_cli_train_reads_its_settings_from_a_file(tiny_run, tmp_path):
     assert res.returncode == 2 and "train needs --data and --out (or --config FILE)" in res.stderr
     res = cli("train", "--data", str(tiny_run.path), "--out", str(tmp_path / "w"), "--num-workers", "-1")
     assert res.returncode == 2 and "--num-workers: Data loading processes: must be 0" in res.stderr
+
+
+def test_cli_predicts_with_the_onnx_file_alone_without_torch_as_the_run_does(tiny_run, tiny_onnx, tiny_data, tmp_path):
+    code = ("import sys; from seg_core.cli import main; rc = main(sys.argv[1:]); "
+            "print('torch loaded' if 'torch' in sys.modules else 'torch not loaded'); sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", code, "predict", "--model", str(tiny_onnx), "--images",
+                          str(tiny_data / "images"), "--out", str(tmp_path / "onnx")], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [f"wrote 6 masks to {tmp_path / 'onnx' / 'masks'} and overlays to "
+                                       f"{tmp_path / 'onnx' / 'overlays'}", "torch not loaded"]
+    assert res.stderr.splitlines()[0].startswith("post-processing: ")  # as the run measured, said the same way
+    assert res.stderr.splitlines()[-1].startswith("  6/6 images predicted · ")
+    assert cli("predict", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
+               str(tmp_path / "run")).returncode == 0
+    for by_run in sorted((tmp_path / "run" / "masks").glob("*.png")):
+        a, b = Image.open(by_run), Image.open(tmp_path / "onnx" / "masks" / by_run.name)
+        assert b.mode == "P" and b.getpalette() == a.getpalette()  # the classes' colours
+        assert (np.asarray(a) == np.asarray(b)).mean() >= 0.995
+
+    (tmp_path / "notes.onnx").write_text("not a model")
+    res = cli("predict", "--model", str(tmp_path / "notes.onnx"), "--images", str(tiny_data / "images"), "--out",
+              str(tmp_path / "x"))
+    assert res.returncode == 2 and f"error: {tmp_path / 'notes.onnx'}: cannot be loaded as an ONNX model" in res.stderr
+    res = cli("predict", "--run", str(tiny_run.path), "--model", str(tiny_onnx), "--images", "i", "--out", "o")
+    assert res.returncode == 2 and "not allowed with argument" in res.stderr

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from seg_core.infer.sliding_window import TILE, TILE_OVERLAP, _owned, _tile_starts, predict_mask, predict_probs
+from seg_core.infer.sliding_window import predict_mask, predict_probs
+from seg_core.infer.tiling import TILE, TILE_OVERLAP, owned, tile_starts
 
 from conftest import ROOT
 
@@ -19,9 +20,9 @@ def _pointwise_model(classes: int = 3) -> torch.nn.Module:
 
 def test_tiles_own_every_pixel_exactly_once():
     for size in (1, 100, 512, 513, 1000, 4000):
-        starts = _tile_starts(size, TILE, TILE_OVERLAP)
+        starts = tile_starts(size, TILE, TILE_OVERLAP)
         cover = np.zeros(size, int)
-        for s, lo, hi in _owned(starts, TILE, size):
+        for s, lo, hi in owned(starts, TILE, size):
             assert s <= lo < hi <= min(s + TILE, size)  # a tile writes only what it saw
             cover[lo:hi] += 1
         assert (cover == 1).all()

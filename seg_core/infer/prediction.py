@@ -1,0 +1,94 @@
+"""One image's prediction and a folder's, whatever runs the network (a run's torch model in ``predictor``, an
+exported ONNX file in ``onnx_predictor``): the same limits, tiles, CRF and files written. No torch here.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from seg_core.base.classes import ClassList
+from seg_core.base.limits import limits, pixels_text
+from seg_core.base.progress import Steps
+from seg_core.data.imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
+from seg_core.infer.crf import CRFParams, dense_crf
+from seg_core.infer.overlay import overlay
+from seg_core.infer.tiling import Forward, mask_tiled, probs_tiled
+
+
+@dataclass
+class Prediction:
+    mask: np.ndarray  # (H, W) class indices
+    probs: np.ndarray | None  # (C, H, W); None for images above limits.max_prob_pixels (see ``note``)
+    seconds: float
+    crf_seconds: float = 0.0
+    note: str = ""  # what was done differently and why (a very large image: tiles, no probabilities, no CRF)
+
+
+def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = None) -> Prediction:
+    """The mask of one RGB uint8 image from ``forward`` (``tiling``): its class probabilities (tiles averaged
+    above ``tiling.MAX_WHOLE_PIXELS``), refined by the dense CRF when ``crf`` is given; above
+    ``limits().max_prob_pixels`` tile by tile straight into the mask, without probabilities or CRF (``note``)."""
+    t0 = time.perf_counter()
+    h, w = image.shape[:2]
+    lim = limits()
+    if h * w > lim.max_prob_pixels:  # memory bounded by the tile: a mask, no class probabilities
+        mask, _ = mask_tiled(forward, image)
+        note = (f"{w}x{h} is more than {pixels_text(lim.max_prob_pixels)}, so it was predicted tile by "
+                "tile straight into the mask, without class probabilities"
+                + ("; the dense CRF needs them and was skipped" if crf is not None else "")
+                + " (the limit is the environment variable SEG_CORE_MAX_PROB_PIXELS, now "
+                f"{lim.max_prob_pixels}; raising it costs memory)")
+        return Prediction(mask, None, time.perf_counter() - t0, 0.0, note)
+    probs = probs_tiled(forward, image)
+    t1 = time.perf_counter()
+    if crf is not None:
+        probs = dense_crf(image, probs, crf)
+    t2 = time.perf_counter()
+    return Prediction(probs.argmax(0).astype(np.uint8), probs, t1 - t0, t2 - t1)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files of a folder, without hidden ones (such as a temporary file left by a killed write)."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTS)
+
+
+def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassList, images: Path, out: Path,
+                  progress=None, cancel=None) -> list[dict]:
+    """Write ``out/masks/<stem>.png`` (palette index PNG) and ``out/overlays/<stem>.png`` for each image of the
+    folder ``images``, with ``predict``; returns a row per image (its mask, seconds and class fractions).
+
+    An unreadable image is reported in the returned rows and skipped; the others still run. ``progress`` gets
+    a ``Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
+    the next image and raises ``Cancelled`` (``seg_core.base.progress``) saying how many masks were written (they
+    stay, each whole; ``partial``: the rows so far).
+    """
+    out = Path(out)
+    files = image_files(images)
+    steps = Steps(progress, cancel, len(files), "images predicted")
+    rows = []
+    for f in files:
+        steps.check(lambda: f"cancelled after {steps.done} of {len(files)} images: the {_written(rows)} mask(s) "
+                            f"written are kept in {out / 'masks'}; {len(files) - steps.done} not predicted", rows)
+        try:
+            image = read_image(f)
+        except ValueError as err:
+            rows.append({"image": f.name, "error": str(err)})
+            steps.tick(f"{f.name} skipped")
+            continue
+        p = predict(image)
+        write_index_mask(out / "masks" / f"{f.stem}.png", p.mask, classes)
+        write_rgb(out / "overlays" / f"{f.stem}.png", overlay(image, p.mask, classes, 0.5))
+        counts = np.bincount(p.mask.ravel(), minlength=len(classes))
+        rows.append({"image": f.name, "mask": f"masks/{f.stem}.png", "seconds": round(p.seconds + p.crf_seconds, 3),
+                     **{f"{n}_fraction": round(float(c) / p.mask.size, 4) for n, c in zip(classes.names, counts)}})
+        steps.tick(f.name)
+    return rows
+
+
+def _written(rows: list[dict]) -> int:
+    return sum("mask" in r for r in rows)
