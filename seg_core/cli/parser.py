@@ -5,10 +5,11 @@ choices), so a new setting gets its flag there; the augmentation flags map onto 
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from seg_core.data.augment import AugmentConfig
 from seg_core.infer.crf import CRFParams
+from seg_core.objects.settings import ObjectSettings
 from seg_core.runs.config import SETTINGS, TrainConfig, default_of
 
 
@@ -69,6 +70,22 @@ def _add_postprocessing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
+def _add_object_settings(p: argparse.ArgumentParser) -> None:
+    d = ObjectSettings()
+    p.add_argument("--split-touching", action="store_true",
+                   help="separate touching objects of a class (a watershed on the distance to the class's edge)")
+    p.add_argument("--min-size", type=int, default=d.min_size, metavar="PX",
+                   help=f"drop objects of fewer pixels (default {d.min_size})")
+    p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
+                   help="micrometres per pixel: sizes in square micrometres and micrometres as well")
+
+
+def object_settings(args: argparse.Namespace) -> ObjectSettings:
+    """The objects' settings the flags give (the others at their defaults)."""
+    return replace(ObjectSettings(), split_touching=args.split_touching, min_size=args.min_size,
+                   pixel_size=args.pixel_size)
+
+
 def parser() -> argparse.ArgumentParser:
     """``python -m seg_core``'s parser; ``args.command`` names the command (``commands.COMMANDS``)."""
     ap = argparse.ArgumentParser(prog="python -m seg_core", description="Transfer-learning image segmentation.")
@@ -90,12 +107,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     _add_mask_values(p)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout (warnings go to stderr)")
+    p.add_argument("--instances", metavar="DIR",
+                   help="label images of the objects (one id per object, named as the images): object F1 at "
+                        "IoU 0.5, mean matched IoU and count error per image as well")
+    _add_object_settings(p)
     _add_postprocessing(p)
 
     p = sub.add_parser("predict", help="write masks and overlays for a folder of images")
     p.add_argument("--run", required=True)
     p.add_argument("--images", required=True)
     p.add_argument("--out", required=True)
+    _add_postprocessing(p)
+
+    p = sub.add_parser("measure", help="count and measure the objects of each class in a folder of images: "
+                                        "objects.csv, images.csv and instances/<image>.tif (16-bit ids)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--out", required=True)
+    _add_object_settings(p)
+    p.add_argument("--json", action="store_true",
+                   help='{"images": [{image, objects, instances, seconds} or {image, error}], "objects": n, "out"}')
     _add_postprocessing(p)
 
     p = sub.add_parser("rank", help="list images by how unsure a run's model is about them (label those first)")

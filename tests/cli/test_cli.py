@@ -7,7 +7,7 @@ from PIL import Image
 
 from seg_core import Run
 
-from helpers import cli, cli_interrupted
+from helpers import COPIES, cli, interrupted_on_copies
 
 
 def test_cli_train_evaluate_predict(tiny_data, tmp_path):
@@ -154,18 +154,9 @@ def test_cli_trains_on_the_apps_data_folder_with_unlabelled_images(tmp_path):
 
 
 def test_cli_predict_ctrl_c_keeps_the_masks_written_and_says_how_many(tiny_run, tiny_data, tmp_path):
-    import shutil
-
-    images, n = tmp_path / "images", 200
-    images.mkdir()
-    first = sorted((tiny_data / "images").iterdir())[0]
-    for i in range(n):
-        shutil.copy(first, images / f"im{i:03d}.png")
-    out = tmp_path / "pred"
-    code, lines, stdout = cli_interrupted(rf"  [1-9]\d*/{n} images predicted · im\d+\.png", "predict", "--run",
-                                          str(tiny_run.path), "--images", str(images), "--out", str(out))
-    assert code == 130, lines
-    kept = sorted(p.name for p in (out / "masks").iterdir())
+    n = COPIES
+    out, kept, lines, stdout = interrupted_on_copies("predict", "predicted", "masks", tiny_run.path,
+                                                     sorted((tiny_data / "images").iterdir())[0], tmp_path)
     assert 0 < len(kept) < n and kept == [f"im{i:03d}.png" for i in range(len(kept))]  # whole files, in order
     assert lines[-1] == (f"cancelled after {len(kept)} of {n} images: the {len(kept)} mask(s) written are kept in "
                          f"{out / 'masks'}; {n - len(kept)} not predicted")
