@@ -2,15 +2,20 @@
 and match the nuclei, with and without separating touching ones, against the plain connected components of
 the same prediction. Prints figures; asserts nothing.
 
-    python benchmarks/bench_objects.py [--budget 300] [--train 5] [--run RUN] [--big]
+    python benchmarks/bench_objects.py [--budget 300] [--train 5] [--run RUN] [--levels 0.3,0.5,0.7] [--big]
 
 ../shared/data/nuclei-he: 15 tiles; the first ``--train`` are trained on (20 % of them held out to choose the
 checkpoint, as the app does), the others scored against ``instances/`` (one id per nucleus). ``--run`` reuses
 a run trained so (skips training). Each variant finds objects in the same predictions:
 
 - connected components: the class's connected regions (holes filled, pieces under the minimum size dropped);
-- split, distance: touching nuclei separated by a watershed on the distance to the class's edge (the default);
+- split, distance (level L): touching nuclei separated by a watershed on the distance to the class's edge,
+  one nucleus per core (the part of a region farther from its edge than L times its farthest point;
+  0.5 is the default);
 - split, distance x probability: the same distance weighed by the nucleus probability.
+
+Each variant twice: on the run's predictions, and on the true class masks (masks/), which shows what the
+object step does on a perfect prediction, apart from the model's errors.
 
 Scores: object F1 at IoU 0.5 (matches summed over the images), mean IoU of the matched pairs, median and
 mean count error per image, seconds per image for finding and measuring the objects. ``--big``: also time a
@@ -29,6 +34,7 @@ from pathlib import Path
 warnings.filterwarnings("ignore")
 
 import numpy as np
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -54,13 +60,13 @@ def training_folder(out: Path, images: list[Path]) -> Path:
     return out
 
 
-def variants(depths: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
+def variants(levels: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
     """name -> (settings, use the probabilities)"""
     d = ObjectSettings()
     out = {"connected components": (replace(d, split_touching=False), False)}
-    for h in depths:
-        out[f"split, distance (depth {h:g})"] = (replace(d, split_depth=h), False)
-        out[f"split, distance x probability (depth {h:g})"] = (replace(d, split_depth=h), True)
+    for h in levels:
+        out[f"split, distance (level {h:g})"] = (replace(d, split_level=h), False)
+        out[f"split, distance x probability (level {h:g})"] = (replace(d, split_level=h), True)
     return out
 
 
@@ -88,7 +94,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300)
     ap.add_argument("--train", type=int, default=5)
     ap.add_argument("--run")
-    ap.add_argument("--depths", default="1,2,3")
+    ap.add_argument("--levels", default="0.3,0.5,0.7", help="split levels to compare")
     ap.add_argument("--big", action="store_true")
     args = ap.parse_args()
     images = sorted((NUCLEI / "images").glob("*.png"))
@@ -106,19 +112,27 @@ def main() -> None:
     predicted = [(im, read_image(im), pred.predict(read_image(im))) for im in scored]
     print(f"scored on {len(scored)} unseen tiles ({scored[0].name}..{scored[-1].name}), "
           f"{sum(int(read_instances(NUCLEI / 'instances', im.stem).max()) for im in scored)} true nuclei")
-    print(f"{'variant':45} {'F1@0.5':>7} {'match IoU':>9} {'median cnt err':>14} {'mean cnt err':>12} {'s/img':>6}")
-    for name, (settings, use_probs) in variants([float(h) for h in args.depths.split(",")]).items():
-        total, errors, secs = Match(0, 0, 0, [], 0, 0), [], []
-        for im, image, p in predicted:
-            t0 = time.perf_counter()
-            objs = label_objects(p.mask, p.probs if use_probs else None, settings, 2)
-            measure_objects(objs, image, run.classes.names, im.name)
-            secs.append(time.perf_counter() - t0)
-            m = match_objects(objs.labels, read_instances(NUCLEI / "instances", im.stem))
-            total += m
-            errors.append(m.count_error)
-        print(f"{name:45} {total.f1:7.3f} {total.mean_iou or 0:9.3f} {np.median(errors):14.3f} "
-              f"{np.mean(errors):12.3f} {np.mean(secs):6.2f}")
+    true_masks = [(im, image, np.asarray(Image.open(NUCLEI / "masks" / im.name)).astype(np.uint8))
+                  for im, image, _ in predicted]
+    for title, masks in (("the run's predictions", [(im, image, p.mask, p.probs) for im, image, p in predicted]),
+                         ("the true class masks (a perfect model)",
+                          [(im, image, m, None) for im, image, m in true_masks])):
+        print(f"\nobjects from {title}")
+        print(f"{'variant':45} {'F1@0.5':>7} {'match IoU':>9} {'median cnt err':>14} {'mean cnt err':>12} {'s/img':>6}")
+        for name, (settings, use_probs) in variants([float(h) for h in args.levels.split(",")]).items():
+            if use_probs and masks[0][3] is None:
+                continue
+            total, errors, secs = Match(0, 0, 0, [], 0, 0), [], []
+            for im, image, mask, probs in masks:
+                t0 = time.perf_counter()
+                objs = label_objects(mask, probs if use_probs else None, settings, 2)
+                measure_objects(objs, image, run.classes.names, im.name)
+                secs.append(time.perf_counter() - t0)
+                m = match_objects(objs.labels, read_instances(NUCLEI / "instances", im.stem))
+                total += m
+                errors.append(m.count_error)
+            print(f"{name:45} {total.f1:7.3f} {total.mean_iou or 0:9.3f} {np.median(errors):14.3f} "
+                  f"{np.mean(errors):12.3f} {np.mean(secs):6.2f}")
     if args.big:
         big_timing()
 

@@ -198,5 +198,5 @@ def sample(args) -> int:
 
 
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
-            "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files, "preview": preview,
-            "sample": sample}
+            "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files,
+            "preview": preview, "sample": sample}

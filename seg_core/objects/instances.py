@@ -1,9 +1,9 @@
 """A predicted class mask (and its class probabilities) to a label image: one id per object, 0 background.
 
 Per class other than the background: enclosed background filled (``fill_holes``), connected regions
-(4-connected), optionally touching objects separated by a watershed on the distance to the class's edge,
-weighted by the class probability where it is known (seams the model is unsure about sink first), markers
-the regional maxima at least ``split_depth`` high; pieces below ``min_size`` pixels dropped. Ids run 1..N
+(4-connected), optionally touching objects separated by a watershed on the distance to the class's edge
+(optionally weighed by the class probability) from the cores of each region (``split_level``); pieces below
+``min_size`` pixels dropped. Ids run 1..N
 over the whole image, in order of class and then of position.
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import label
-from skimage.morphology import h_maxima
 from skimage.segmentation import relabel_sequential, watershed
 
 from seg_core.objects.settings import ObjectSettings
@@ -58,15 +57,18 @@ def enclosed(region: np.ndarray) -> np.ndarray:
     return (rest > 0) & ~np.isin(rest, edge)
 
 
-def split_touching(region: np.ndarray, depth: float, prob: np.ndarray | None = None) -> np.ndarray:
+def split_touching(region: np.ndarray, level: float, prob: np.ndarray | None = None) -> np.ndarray:
     """Labels of the boolean ``region`` with touching blobs separated: a watershed on the distance to the
-    region's edge (times ``prob``, the class probability, when given), one marker per regional maximum at
-    least ``depth`` pixels above its surroundings (``h_maxima``)."""
+    region's edge (times ``prob``, the class probability, when given), smoothed, from one marker per core: the
+    parts of a connected region farther from its edge than ``level`` times its farthest point. A neck narrower
+    than that splits; a lone round blob keeps one core."""
     dist = ndi.distance_transform_edt(region).astype(np.float32)
     if prob is not None:
         dist *= prob
     dist = ndi.gaussian_filter(dist, 1.0) * region
-    markers = label(h_maxima(dist, depth), connectivity=2)
+    regions = label(region, connectivity=1)
+    peak = np.asarray(ndi.maximum(dist, regions, index=np.arange(regions.max() + 1)), np.float32)
+    markers = label(dist > level * peak[regions], connectivity=2)
     return watershed(-dist, markers, mask=region)
 
 
@@ -88,7 +90,7 @@ def label_objects(mask: np.ndarray, probs: np.ndarray | None = None,
         lab = _drop_small(lab, settings.min_size)
         if settings.split_touching and lab.any():
             region = lab > 0
-            lab = _drop_small(split_touching(region, settings.split_depth,
+            lab = _drop_small(split_touching(region, settings.split_level,
                                              None if probs is None else probs[c]), settings.min_size)
         lab, _, _ = relabel_sequential(lab.astype(np.int32), offset=next_id)
         count = int(lab.max()) - next_id + 1 if lab.any() else 0

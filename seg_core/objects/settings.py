@@ -12,13 +12,15 @@ from seg_core.base.atomic import atomic_write_text
 @dataclass(frozen=True)
 class ObjectSettings:
     """``split_touching``: separate touching objects of a class by a watershed on the distance to the class's
-    edge (a neck at least ``split_depth`` pixels narrower than the two bodies on its sides splits them);
+    edge, one object per core: the parts of a region farther from its edge than ``split_level`` times its
+    farthest point (a neck narrower than that splits the region; on nuclei-he 0.5 did best, see
+    benchmarks/bench_objects.py);
     ``min_size``: objects (and split pieces) of fewer pixels are dropped; ``fill_holes``: background enclosed
     by an object counts as the object; ``pixel_size``: micrometres per pixel (None: sizes in pixels only).
     Class 0 is the background: every other class's regions are objects."""
 
     split_touching: bool = True
-    split_depth: float = 2.0
+    split_level: float = 0.5
     min_size: int = 10
     fill_holes: bool = True
     pixel_size: float | None = None
@@ -28,8 +30,8 @@ class ObjectSettings:
             raise ValueError(f"the minimum object size must be 0 or more pixels, not {self.min_size}")
         if self.pixel_size is not None and not self.pixel_size > 0:
             raise ValueError(f"the pixel size must be a positive number of micrometres, not {self.pixel_size}")
-        if not self.split_depth > 0:
-            raise ValueError(f"the split depth must be a positive number of pixels, not {self.split_depth}")
+        if not 0 < self.split_level < 1:
+            raise ValueError(f"the split level must lie between 0 and 1, not {self.split_level}")
 
     def to_json(self) -> dict:
         return asdict(self)
