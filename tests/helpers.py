@@ -17,6 +17,26 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "seg_core", *args], capture_output=True, text=True, cwd=ROOT)
 
 
+COPIES = 200
+
+
+def interrupted_on_copies(command: str, done: str, kept_in: str, run, image, tmp_path, flag: str = "--run"):
+    """Run ``command --run RUN --images DIR --out OUT`` (``flag``: ``--model`` for an exported file given as
+    ``run``) on COPIES copies of ``image`` (im000.png ...) and press
+    Ctrl-C once its progress says some images are ``done`` ("predicted"); it must exit 130. Returns OUT, the
+    names of the files kept in ``OUT/kept_in`` (sorted), the stderr lines and stdout."""
+    import shutil
+
+    images, out = tmp_path / "images", tmp_path / "out"
+    images.mkdir()
+    for i in range(COPIES):
+        shutil.copy(image, images / f"im{i:03d}.png")
+    code, lines, stdout = cli_interrupted(rf"  [1-9]\d*/{COPIES} images {done} · im\d+\.png", command, flag,
+                                          str(run), "--images", str(images), "--out", str(out))
+    assert code == 130, lines
+    return out, sorted(p.name for p in (out / kept_in).iterdir()), lines, stdout
+
+
 def cli_interrupted(pattern: str, *args):
     """Run the command and press Ctrl-C (SIGINT) when a line of its stderr matches ``pattern``; returns its exit
     status, its stderr lines and its stdout."""

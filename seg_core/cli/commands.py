@@ -77,8 +77,14 @@ def evaluate(args) -> int:
 
     run = Run(Path(args.run))
     crf, tta = _postprocessing(args, run.postprocess)
-    res = evaluate_run(run, Path(args.data), crf=crf, tta=tta,
-                       ignore_index=args.ignore_index, device=args.device, mask_values=args.mask_values)
+    kw = dict(crf=crf, tta=tta, ignore_index=args.ignore_index, device=args.device, mask_values=args.mask_values)
+    if args.instances:  # the objects matched to the true ones as well
+        from seg_core.cli.parser import object_settings
+        from seg_core.objects.scoring import evaluate_objects
+
+        res = evaluate_objects(run, Path(args.data), Path(args.instances), object_settings(args), **kw)
+    else:
+        res = evaluate_run(run, Path(args.data), **kw)
     return output.evaluation(res, args.json)
 
 
@@ -109,6 +115,22 @@ def predict(args) -> int:
     if work.stopped:
         rows = work.stopped.partial
     return output.predictions(rows, str(work.stopped or ""), Path(args.out))
+
+
+def measure(args) -> int:
+    from seg_core.cli.parser import object_settings
+    from seg_core.objects.folder import measure_folder
+    from seg_core.runs.folder import Run
+
+    run = Run(Path(args.run))
+    settings = object_settings(args)  # a bad --min-size or --pixel-size is said before the model loads
+    crf, tta = _postprocessing(args, run.postprocess)
+    with output.interruptible() as work:  # Ctrl-C: stop before the next image, keep the rows and files written
+        rows = measure_folder(run, Path(args.images), Path(args.out), settings, crf=crf, tta=tta,
+                              device=args.device, progress=work.progress, cancel=work.cancel)
+    if work.stopped:
+        rows = work.stopped.partial
+    return output.measured(rows, str(work.stopped or ""), Path(args.out), args.json)
 
 
 def rank(args) -> int:
@@ -192,5 +214,5 @@ def sample(args) -> int:
 
 
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
-            "rank": rank, "runs": runs, "export": export, "import": import_files, "preview": preview,
-            "sample": sample}
+            "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files,
+            "preview": preview, "sample": sample}

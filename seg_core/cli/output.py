@@ -168,7 +168,36 @@ def evaluation(res: dict, as_json: bool) -> int:
     for name, v in res["per_class_iou"].items():
         hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res["hidden_classes"] else ""
         print(f"  {name:20} IoU {'-' if v is None else f'{v:.4f}'}{hidden}")
+    if "objects" in res:
+        o = res["objects"]
+        print(f"objects: F1 at IoU 0.5 {o['object_f1']:.4f}  matched IoU {_num(o['matched_iou'])}  "
+              f"median count error {_num(o['median_count_error'])}  ({o['objects_predicted']} predicted, "
+              f"{o['objects_true']} true)")
+        for r in res["per_image"]:
+            print(f"  {r['image']:20} {r['objects_predicted']:6d} objects of {r['objects_true']:6d}  "
+                  f"F1 {r['object_f1']:.4f}  count error {_num(r['count_error'])}")
     return OK
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def measured(rows: list[dict], stopped: str, out, as_json: bool) -> int:
+    bad = [r for r in rows if "error" in r]
+    if as_json:
+        print(json.dumps({"images": rows, "objects": sum(r.get("objects", 0) for r in rows), "out": str(out)}
+                         | ({"stopped": stopped} if stopped else {})))
+    else:
+        for r in bad:
+            print(f"skipped: {r['error']}")
+    if stopped:
+        error(stopped)
+        return INTERRUPTED
+    if not as_json:
+        print(f"wrote {sum(r.get('objects', 0) for r in rows)} objects of {len(rows) - len(bad)} images to "
+              f"{out / 'objects.csv'}, {out / 'images.csv'} and {out / 'instances'}")
+    return FAILED if bad and len(bad) == len(rows) else OK
 
 
 def predictions(rows: list[dict], stopped: str, out) -> int:

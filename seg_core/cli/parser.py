@@ -8,10 +8,11 @@ load) are read only by a command that has them, so ``predict --model FILE.onnx``
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Callable
 
 from seg_core.infer.crf import CRFParams
+from seg_core.objects.settings import ObjectSettings
 
 
 def add_setting(p: argparse.ArgumentParser, name: str) -> None:
@@ -78,6 +79,22 @@ def _add_postprocessing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
+def _add_object_settings(p: argparse.ArgumentParser) -> None:
+    d = ObjectSettings()
+    p.add_argument("--split-touching", action="store_true",
+                   help="separate touching objects of a class (a watershed on the distance to the class's edge)")
+    p.add_argument("--min-size", type=int, default=d.min_size, metavar="PX",
+                   help=f"drop objects of fewer pixels (default {d.min_size})")
+    p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
+                   help="micrometres per pixel: sizes in square micrometres and micrometres as well")
+
+
+def object_settings(args: argparse.Namespace) -> ObjectSettings:
+    """The objects' settings the flags give (the others at their defaults)."""
+    return replace(ObjectSettings(), split_touching=args.split_touching, min_size=args.min_size,
+                   pixel_size=args.pixel_size)
+
+
 def _validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True)
     add_setting(p, "num_classes")
@@ -94,6 +111,10 @@ def _evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True)
     _add_mask_values(p)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout (warnings go to stderr)")
+    p.add_argument("--instances", metavar="DIR",
+                   help="label images of the objects (one id per object, named as the images): object F1 at "
+                        "IoU 0.5, mean matched IoU and count error per image as well")
+    _add_object_settings(p)
     _add_postprocessing(p)
 
 
@@ -104,6 +125,16 @@ def _predict(p: argparse.ArgumentParser) -> None:
                                        "with onnxruntime from what the file says, without torch")
     p.add_argument("--images", required=True)
     p.add_argument("--out", required=True)
+    _add_postprocessing(p)
+
+
+def _measure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--out", required=True)
+    _add_object_settings(p)
+    p.add_argument("--json", action="store_true",
+                   help='{"images": [{image, objects, instances, seconds} or {image, error}], "objects": n, "out"}')
     _add_postprocessing(p)
 
 
@@ -160,6 +191,8 @@ GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]
               "torchrun --nproc_per_node N -m seg_core train ...)", _train),
     "evaluate": ("score a run on a labelled folder", _evaluate),
     "predict": ("write masks and overlays for a folder of images, with a run or an exported ONNX file", _predict),
+    "measure": ("count and measure the objects of each class in a folder of images: objects.csv, images.csv "
+                "and instances/<image>.tif (16-bit ids)", _measure),
     "rank": ("list images by how unsure a run's model is about them (label those first)", _rank),
     "runs": ("list a workspace's runs: state, best validation mIoU, checkpoint", _runs),
     "export": ("export a run as TorchScript or ONNX (each describes its classes and input)", _export),

@@ -31,7 +31,7 @@ def evaluate_pairs(model, pairs, num_classes: int, amp_dtype=None, tta: bool = F
 
 def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool = False,
                  ignore_index: int | None = None, device: str = "auto", require_masks: bool = True,
-                 mask_values: str = "auto", unlabelled_source: str = "--ignore-index") -> dict:
+                 mask_values: str = "auto", unlabelled_source: str = "--ignore-index", on_image=None) -> dict:
     """Score ``run`` on a labelled folder: dataset metrics plus one row per image.
 
     Each row's ``split`` says whether the run trained on that image ("train"), held it out for
@@ -41,7 +41,8 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
     unlabelled value is ``ignore_index`` when given, else the folder's classes.json's, else the run's;
     ``mask_values`` in the result states the reading. Unlabelled pixels are skipped and counted:
     ``ignored_pixels`` (in all and per image), ``ignored_pixels_per_class`` (by the class the model
-    predicted there) and ``labelled_pixels_per_class``. A class with no labelled pixel left while pixels
+    predicted there) and ``labelled_pixels_per_class``. ``on_image(image path, image, Prediction)``, when
+    given, returns more fields for each image's row (the object scores of ``seg_core.objects.scoring``). A class with no labelled pixel left while pixels
     were skipped is listed in ``hidden_classes`` with a sentence in ``warnings``: its score says nothing.
     """
     cfg = run.config
@@ -69,7 +70,7 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
         split_of = role.get(s.stem, "unseen")
         per_image.append({"image": s.image.name, "split": split_of, "miou": sc["miou"],
                           "pixel_accuracy": sc["pixel_accuracy"], "labelled_pixels": int(c.sum()),
-                          "ignored_pixels": int(skipped.sum())})
+                          "ignored_pixels": int(skipped.sum())} | (on_image(s.image, image, p) if on_image else {}))
         if split_of != "train":
             held.matrix += c
             n_held += 1

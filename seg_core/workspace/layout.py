@@ -2,7 +2,8 @@
 
 ``<root>/data/{images,masks,classes.json}`` (all that training and ``validate`` read), ``<root>/runs/<run>``,
 ``<root>/proposals`` (``proposals``), ``<root>/backups`` (``masks``), ``<root>/trash`` (``trash``),
-``<root>/exports``, ``<root>/weights``, ``<root>/reviewed.json`` (``review_state``).
+``<root>/exports``, ``<root>/weights``, ``<root>/objects.json`` (how objects are found),
+``<root>/reviewed.json`` (``review_state``).
 Masks store class indices; 255 marks pixels nobody labelled (ignored in training and scoring).
 """
 from __future__ import annotations
@@ -44,6 +45,11 @@ class Layout:
     def exports_dir(self) -> Path:
         """Zips and other files built for download (the Review page's masks zip, the Runs page's run zip)."""
         return self.root / "exports"
+
+    @property
+    def objects_file(self) -> Path:
+        """How the Review page finds objects (``seg_core.objects.settings.ObjectSettings``)."""
+        return self.root / "objects.json"
 
     @property
     def weights_dir(self) -> Path:

@@ -1,4 +1,6 @@
-"""Review: scores of a run per class and per image, overlays, dense CRF, predicting new images."""
+"""Review: scores of a run per class and per image, overlays, objects (counted, measured, outlined), dense CRF,
+predicting new images."""
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,10 @@ from seg_core.data.imageio import IMAGE_EXTS, read_image
 from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
 from seg_core.infer.postprocess import resolve
+from seg_core.objects.drawing import outline_objects
+from seg_core.objects.folder import instances_tiff, measure_image, measure_images
+from seg_core.objects.measure import area_histogram, crop_box
+from seg_core.objects.settings import ObjectSettings
 
 ws = workspace()
 st.title("Review")
@@ -115,6 +121,84 @@ if image is not None:
                  width="stretch")
     else:
         v2.image(image, caption="no ground truth for this image", width="stretch")
+
+# -- objects ---------------------------------------------------------------------------------------
+st.subheader("Objects")
+saved = ObjectSettings.load(ws.objects_file)  # kept with the workspace: the same next visit
+with st.expander("How objects are found"):
+    o1, o2, o3, o4 = st.columns(4)
+    obj_settings = replace(
+        saved,
+        split_touching=o1.toggle("Separate touching objects", value=saved.split_touching, key="obj_split",
+                                 help="Cuts a region where it narrows between two bodies (a watershed on the "
+                                      "distance to the region's edge)."),
+        fill_holes=o2.toggle("Fill holes", value=saved.fill_holes, key="obj_fill",
+                             help="Background enclosed by an object counts as part of it."),
+        min_size=int(o3.number_input("Smallest object (pixels)", 0, 1_000_000, saved.min_size, key="obj_min",
+                                     help="Smaller pieces are not counted.")),
+        pixel_size=o4.number_input("Pixel size (µm)", 0.0, 10_000.0, saved.pixel_size or 0.0, format="%.4f",
+                                   key="obj_px", help="Micrometres per pixel; 0 = unknown (sizes in pixels "
+                                                      "only).") or None)
+    if obj_settings != saved:
+        obj_settings.save(ws.objects_file)
+if image is not None:
+    measured = measure_image(pred, image, obj_settings, stem, prediction=p)
+    table = measured.table
+    counts = measured.summary.set_index("class")["count"]
+    for col, (name, n) in zip(st.columns(max(1, len(counts))), counts.items()):
+        col.metric(f"{name} in {stem}", int(n))
+    f1, f2 = st.columns(2)
+    shown = f1.multiselect("Show classes", classes.names[1:], default=classes.names[1:], key="obj_classes")
+    lo, hi = (int(table["area_px"].min()), int(table["area_px"].max())) if len(table) else (0, 0)
+    size = f2.slider("Size (pixels)", lo, hi, (lo, hi), key=f"obj_size_{stem}") if lo < hi else (lo, hi)
+    view = table[table["class"].isin(shown) & table["area_px"].between(*size)]
+    st.caption("Click a row to show that object.")
+    event = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                         key=f"obj_table_{stem}")
+    rows = event.selection.rows if event is not None else []
+    picked = view.iloc[rows[0]] if rows and rows[0] < len(view) else None
+    centroids = table[["centroid_y", "centroid_x"]].to_numpy()
+    drawn = outline_objects(image, measured.objects, classes, centroids,
+                            None if picked is None else int(picked["object"]))
+    w1, w2 = st.columns(2)
+    w1.image(drawn, caption=f"{len(table)} objects, outlined with their numbers", width="stretch")
+    if picked is not None:
+        w2.image(drawn[crop_box(picked, image.shape[:2])], width="stretch",
+                 caption=f"object {int(picked['object'])} ({picked['class']}, {int(picked['area_px'])} pixels)")
+    hist = area_histogram(view)
+    if not hist.empty:
+        w2.caption("Objects by size (pixels)")
+        w2.bar_chart(hist, x_label="size (pixels)", y_label="objects")
+    d1, d2 = st.columns(2)
+    d1.download_button("Download this image's objects (CSV)", table.to_csv(index=False),
+                       file_name=f"{stem}_objects.csv", mime="text/csv", key="obj_csv")
+    d2.download_button("Download this image's object map (16-bit TIFF)", instances_tiff(measured.objects, stem),
+                       file_name=f"{stem}_instances.tif", mime="image/tiff", key="obj_tif",
+                       help="One number per object (0 = background), the numbers of the table.")
+
+obj_key = str(ws.root)
+if st.button(f"Count the objects in all {len(ws.stems())} workspace image(s)", key="objects_all_btn",
+             disabled=task_running("objects_all", obj_key)):
+    all_stems, how = ws.stems(), obj_settings
+    if start_task("objects_all", obj_key, f"Objects with {run.name}",
+                  lambda progress, cancel: measure_images(pred, all_stems, ws.read_image, how, progress, cancel)):
+        st.rerun()
+done_all = task_panel("objects_all", obj_key)  # counts and Cancel while it runs
+if done_all is not None and done_all.state == "done":
+    res = done_all.result
+    for why in res.left_out:
+        st.warning(f"{why} (not counted)")
+    if not res.images.empty:
+        st.caption("Objects per image")
+        st.bar_chart(res.images.pivot(index="image", columns="class", values="count"), x_label="image",
+                     y_label="objects")
+        a1, a2, a3 = st.columns(3)
+        a1.download_button("Download all objects (CSV)", res.objects.to_csv(index=False), file_name="objects.csv",
+                           mime="text/csv", key="obj_all_csv")
+        a2.download_button("Download counts per image (CSV)", res.images.to_csv(index=False), file_name="images.csv",
+                           mime="text/csv", key="obj_images_csv")
+        a3.download_button("Download object maps (16-bit TIFFs, zip)", res.instances_zip(),
+                           file_name=f"{run.name}_instances.zip", mime="application/zip", key="obj_zip")
 
 with st.expander("Post-processing: dense CRF and flips", expanded=True):
     chosen = resolve(run.postprocess)  # what the run measured on its held-out images (seg_core.infer.postprocess)

@@ -130,8 +130,50 @@ def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_tr
     wait_for(lambda: not REGISTRY.active("masks_zip"), what="the zip")
     at.run()
     assert not at.exception and not progress_texts(at)
-    assert [b.proto.label for b in elements(at, "download_button")] == ["Download masks (index PNGs, zip): 12 mask(s)"]
+    assert [b.proto.label for b in elements(at, "download_button") if "masks" in b.proto.label] == [
+        "Download masks (index PNGs, zip): 12 mask(s)"]  # (beside the objects' downloads)
     with zipfile.ZipFile(zip_path) as z:
         assert sorted(z.namelist()) == sorted(["classes.json"] + [f"masks/{s}.png" for s in ws.stems()])
         mask = np.asarray(Image.open(io.BytesIO(z.read("masks/tissue_10.png"))))
     assert mask.shape == ws.read_image("tissue_10").shape[:2] and mask.max() < 3
+
+
+def test_review_page_counts_measures_and_outlines_the_objects(trained_copy):
+    import json
+
+    import pandas as pd
+
+    from page_helpers import wait_for
+    from seg_core import REGISTRY, Workspace
+
+    at = page("review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    stem = at.selectbox(key="review_image").value
+    table = next(d.value for d in at.dataframe if "area_px" in d.value)
+    assert {"object", "class", "area_px", "perimeter_px", "solidity", "centroid_x", "mean_red"} <= set(table.columns)
+    assert list(table["object"]) == list(range(1, len(table) + 1)) and set(table["class"]) <= {"cell", "nucleus"}
+    counts = {m.label: int(m.value) for m in at.metric if m.label.endswith(f" in {stem}")}
+    assert counts == {f"{c} in {stem}": int((table["class"] == c).sum()) for c in ("cell", "nucleus")}
+    assert f"{len(table)} objects, outlined with their numbers" in str([i.proto for i in elements(at, "image")])
+    labels = [b.proto.label for b in elements(at, "download_button")]
+    assert "Download this image's objects (CSV)" in labels and "Download this image's object map (16-bit TIFF)" in labels
+
+    # only nuclei: the table follows; the setting of how objects are found is kept with the workspace
+    at.multiselect(key="obj_classes").set_value(["nucleus"]).run()
+    shown = next(d.value for d in at.dataframe if "area_px" in d.value)
+    assert set(shown["class"]) <= {"nucleus"} and len(shown) == counts[f"nucleus in {stem}"]
+    at.number_input(key="obj_px").set_value(0.5).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert json.loads((trained_copy / "objects.json").read_text())["pixel_size"] == 0.5
+    assert "area_um2" in next(d.value for d in at.dataframe if "area_px" in d.value)
+
+    # every image, in the background: the count per image and the downloads
+    at.button(key="objects_all_btn").click().run()
+    wait_for(lambda: not REGISTRY.active("objects_all"), what="counting the objects of every image")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [b.proto.label for b in elements(at, "download_button")]
+    assert {"Download all objects (CSV)", "Download counts per image (CSV)",
+            "Download object maps (16-bit TIFFs, zip)"} <= set(labels)
+    assert len(elements(at, "vega_lite_chart")) >= 2  # the sizes histogram and the count per image
+    assert len(Workspace(trained_copy).stems()) == 12

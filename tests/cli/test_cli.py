@@ -12,7 +12,7 @@ from PIL import Image
 from seg_core import Run
 
 from conftest import ROOT
-from helpers import cli, cli_interrupted
+from helpers import COPIES, cli, interrupted_on_copies
 
 
 def test_cli_train_evaluate_predict(tiny_data, tmp_path):
@@ -160,19 +160,10 @@ def test_cli_trains_on_the_apps_data_folder_with_unlabelled_images(tmp_path):
 
 @pytest.mark.parametrize("model", ["--run", "--model"])
 def test_cli_predict_ctrl_c_keeps_the_masks_written_and_says_how_many(model, tiny_run, tiny_data, tmp_path, request):
-    import shutil
-
+    n = COPIES
     given = tiny_run.path if model == "--run" else request.getfixturevalue("tiny_onnx")
-    images, n = tmp_path / "images", 200
-    images.mkdir()
-    first = sorted((tiny_data / "images").iterdir())[0]
-    for i in range(n):
-        shutil.copy(first, images / f"im{i:03d}.png")
-    out = tmp_path / "pred"
-    code, lines, stdout = cli_interrupted(rf"  [1-9]\d*/{n} images predicted · im\d+\.png", "predict", model,
-                                          str(given), "--images", str(images), "--out", str(out))
-    assert code == 130, lines
-    kept = sorted(p.name for p in (out / "masks").iterdir())
+    out, kept, lines, stdout = interrupted_on_copies("predict", "predicted", "masks", given,
+                                                     sorted((tiny_data / "images").iterdir())[0], tmp_path, model)
     assert 0 < len(kept) < n and kept == [f"im{i:03d}.png" for i in range(len(kept))]  # whole files, in order
     assert lines[-1] == (f"cancelled after {len(kept)} of {n} images: the {len(kept)} mask(s) written are kept in "
                          f"{out / 'masks'}; {n - len(kept)} not predicted")

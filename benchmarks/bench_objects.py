@@ -1,0 +1,141 @@
+"""Objects on nuclei (issue #19): train on a few H&E tiles with the default recipe, then on the others count
+and match the nuclei, with and without separating touching ones, against the plain connected components of
+the same prediction. Prints figures; asserts nothing.
+
+    python benchmarks/bench_objects.py [--budget 300] [--train 5] [--run RUN] [--levels 0.3,0.5,0.7] [--big]
+
+../shared/data/nuclei-he: 15 tiles; the first ``--train`` are trained on (20 % of them held out to choose the
+checkpoint, as the app does), the others scored against ``instances/`` (one id per nucleus). ``--run`` reuses
+a run trained so (skips training). Each variant finds objects in the same predictions:
+
+- connected components: the class's connected regions (holes filled, pieces under the minimum size dropped);
+- split, distance (level L): touching nuclei separated by a watershed on the distance to the class's edge,
+  one nucleus per core (the part of a region farther from its edge than L times its farthest point;
+  0.5 is the default);
+- split, distance x probability: the same distance weighed by the nucleus probability.
+
+Each variant twice: on the run's predictions, and on the true class masks (masks/), which shows what the
+object step does on a perfect prediction, apart from the model's errors.
+
+Scores: object F1 at IoU 0.5 (matches summed over the images), mean IoU of the matched pairs, median and
+mean count error per image, seconds per image for finding and measuring the objects. ``--big``: also time a
+synthetic 2048x2048 mask of about 3000 objects (labelling and measuring, with and without separation).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+warnings.filterwarnings("ignore")
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+NUCLEI = ROOT.parent / "shared" / "data" / "nuclei-he"
+
+from seg_core import TrainConfig, train  # noqa: E402
+from seg_core.data.imageio import read_image  # noqa: E402
+from seg_core.infer.predictor import Predictor  # noqa: E402
+from seg_core.objects.folder import read_instances  # noqa: E402
+from seg_core.objects.instances import label_objects  # noqa: E402
+from seg_core.objects.matching import Match, match_objects  # noqa: E402
+from seg_core.objects.measure import measure_objects  # noqa: E402
+from seg_core.objects.settings import ObjectSettings  # noqa: E402
+from seg_core.runs.folder import Run  # noqa: E402
+
+
+def training_folder(out: Path, images: list[Path]) -> Path:
+    for sub in ("images", "masks"):
+        (out / sub).mkdir(parents=True)
+    for im in images:
+        (out / "images" / im.name).symlink_to(im.resolve())
+        (out / "masks" / im.name).symlink_to((NUCLEI / "masks" / im.name).resolve())
+    return out
+
+
+def variants(levels: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
+    """name -> (settings, use the probabilities)"""
+    d = ObjectSettings()
+    out = {"connected components": (replace(d, split_touching=False), False)}
+    for h in levels:
+        out[f"split, distance (level {h:g})"] = (replace(d, split_level=h), False)
+        out[f"split, distance x probability (level {h:g})"] = (replace(d, split_level=h), True)
+    return out
+
+
+def big_timing() -> None:
+    from skimage.draw import ellipse
+
+    rng = np.random.default_rng(0)
+    mask = np.zeros((2048, 2048), np.uint8)
+    for _ in range(3000):
+        r, c = rng.integers(8, 2040, 2)
+        rr, cc = ellipse(r, c, rng.integers(4, 10), rng.integers(4, 10), shape=mask.shape, rotation=rng.uniform(0, 3))
+        mask[rr, cc] = 1
+    image = rng.integers(0, 255, (2048, 2048, 3), dtype=np.uint8)
+    for split in (False, True):
+        t0 = time.perf_counter()
+        objs = label_objects(mask, None, replace(ObjectSettings(), split_touching=split), 2)
+        t1 = time.perf_counter()
+        measure_objects(objs, image, ["background", "nucleus"], "big", 0.25)
+        t2 = time.perf_counter()
+        print(f"2048x2048, {len(objs)} objects, split {split}: objects {t1 - t0:.2f} s, measuring {t2 - t1:.2f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=float, default=300)
+    ap.add_argument("--train", type=int, default=5)
+    ap.add_argument("--run")
+    ap.add_argument("--levels", default="0.3,0.5,0.7", help="split levels to compare")
+    ap.add_argument("--big", action="store_true")
+    args = ap.parse_args()
+    images = sorted((NUCLEI / "images").glob("*.png"))
+    train_images, scored = images[:args.train], images[args.train:]
+    if args.run:
+        run = Run(Path(args.run))
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="bench_objects_"))
+        t0 = time.perf_counter()
+        run = train(TrainConfig(data=str(training_folder(tmp / "data", train_images)), out=str(tmp / "run"),
+                                num_classes=2, time_budget=args.budget))
+        print(f"trained on {len(train_images)} tiles in {time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s)")
+    print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
+    pred = Predictor(run)
+    predicted = [(im, read_image(im), pred.predict(read_image(im))) for im in scored]
+    print(f"scored on {len(scored)} unseen tiles ({scored[0].name}..{scored[-1].name}), "
+          f"{sum(int(read_instances(NUCLEI / 'instances', im.stem).max()) for im in scored)} true nuclei")
+    true_masks = [(im, image, np.asarray(Image.open(NUCLEI / "masks" / im.name)).astype(np.uint8))
+                  for im, image, _ in predicted]
+    for title, masks in (("the run's predictions", [(im, image, p.mask, p.probs) for im, image, p in predicted]),
+                         ("the true class masks (a perfect model)",
+                          [(im, image, m, None) for im, image, m in true_masks])):
+        print(f"\nobjects from {title}")
+        print(f"{'variant':45} {'F1@0.5':>7} {'match IoU':>9} {'median cnt err':>14} {'mean cnt err':>12} {'s/img':>6}")
+        for name, (settings, use_probs) in variants([float(h) for h in args.levels.split(",")]).items():
+            if use_probs and masks[0][3] is None:
+                continue
+            total, errors, secs = Match(0, 0, 0, [], 0, 0), [], []
+            for im, image, mask, probs in masks:
+                t0 = time.perf_counter()
+                objs = label_objects(mask, probs if use_probs else None, settings, 2)
+                measure_objects(objs, image, run.classes.names, im.name)
+                secs.append(time.perf_counter() - t0)
+                m = match_objects(objs.labels, read_instances(NUCLEI / "instances", im.stem))
+                total += m
+                errors.append(m.count_error)
+            print(f"{name:45} {total.f1:7.3f} {total.mean_iou or 0:9.3f} {np.median(errors):14.3f} "
+                  f"{np.mean(errors):12.3f} {np.mean(secs):6.2f}")
+    if args.big:
+        big_timing()
+
+
+if __name__ == "__main__":
+    main()

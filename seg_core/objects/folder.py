@@ -1,0 +1,151 @@
+"""A run's objects in a folder of images (``python -m seg_core measure``): ``OUT/objects.csv`` (one row per
+object), ``OUT/images.csv`` (per image and class: count and covered area) and ``OUT/instances/<stem>.tif``
+(uint16: 0 background, 1..N the ``object`` ids of objects.csv). Both tables grow image by image, so a
+cancelled run keeps whole rows for every image done."""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+from seg_core.base.atomic import atomic_write
+from seg_core.base.progress import Steps
+from seg_core.data.imageio import MASK_EXTS, read_image, read_mask_raw
+from seg_core.infer.crf import CRFParams
+from seg_core.infer.predictor import Prediction, Predictor, image_files
+from seg_core.objects.instances import Objects, label_objects
+from seg_core.objects.measure import image_summary, measure_objects
+from seg_core.objects.settings import ObjectSettings
+from seg_core.runs.folder import Run
+
+# Separating touching objects on the distance to the class's edge alone, not weighed by the class probability:
+# on nuclei-he the weighing split nuclei into many pieces (benchmarks/bench_objects.py, README "Objects").
+USE_PROBABILITIES = False
+
+
+@dataclass
+class Measured:
+    """One image's objects and its two tables."""
+
+    objects: Objects
+    table: pd.DataFrame  # one row per object
+    summary: pd.DataFrame  # per class: count, area
+
+
+def objects_of(prediction: Prediction, settings: ObjectSettings, num_classes: int) -> Objects:
+    """The objects of a prediction, by ``settings``."""
+    probs = prediction.probs if USE_PROBABILITIES else None
+    return label_objects(prediction.mask, probs, settings, num_classes)
+
+
+def measure_image(predictor: Predictor, image: np.ndarray, settings: ObjectSettings, name: str = "",
+                  prediction: Prediction | None = None) -> Measured:
+    """Predict ``image`` (unless ``prediction`` is given), find its objects and measure them."""
+    p = prediction or predictor.predict(image)
+    names = predictor.classes.names
+    objs = objects_of(p, settings, len(names))
+    return Measured(objs, measure_objects(objs, image, names, name, settings.pixel_size),
+                    image_summary(objs, names, name, settings.pixel_size))
+
+
+def instances_tiff(objects: Objects, name: str = "the image") -> bytes:
+    """The label image as a 16-bit TIFF (zlib-compressed)."""
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, objects.as_uint16(name), compression="zlib")
+    return buf.getvalue()
+
+
+def read_instances(folder: Path, stem: str) -> np.ndarray:
+    """The label image of image ``stem`` in ``folder`` (``<stem>.tif``, ``.png``...): one id per object."""
+    for ext in MASK_EXTS:
+        path = Path(folder) / f"{stem}{ext}"
+        if path.is_file():
+            return read_mask_raw(path)
+    raise FileNotFoundError(f"{folder}: no label image for {stem} (looked for {stem}.tif, {stem}.png)")
+
+
+@dataclass
+class MeasuredImages:
+    """Several images measured (the Review page's "all images"): both tables, each image's label image as
+    16-bit TIFF bytes, and the images left out (removed meanwhile, unreadable) with why."""
+
+    objects: pd.DataFrame
+    images: pd.DataFrame
+    instances: dict[str, bytes]
+    left_out: list[str]
+
+    def instances_zip(self) -> bytes:
+        """``instances/<stem>.tif`` for every image measured, as a zip."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for stem, tiff in self.instances.items():
+                z.writestr(f"instances/{stem}.tif", tiff)
+        return buf.getvalue()
+
+
+def measure_images(predictor: Predictor, stems: list[str], read, settings: ObjectSettings,
+                   progress=None, cancel=None) -> MeasuredImages:
+    """Measure the images ``read(stem)`` gives, in turn. Counts "7/12 images measured"; cancelled, nothing is
+    kept (``Cancelled``)."""
+    steps = Steps(progress, cancel, len(stems), "images measured")
+    tables, summaries, instances, left_out = [], [], {}, []
+    for stem in stems:
+        steps.check(lambda: f"cancelled after {steps.done} of {len(stems)} images; nothing was kept")
+        try:
+            m = measure_image(predictor, read(stem), settings, stem)
+            instances[stem] = instances_tiff(m.objects, stem)
+            tables.append(m.table)
+            summaries.append(m.summary)
+        except (OSError, ValueError) as err:  # removed meanwhile, unreadable: named, the others go on
+            left_out.append(str(err) if stem in str(err) else f"{stem}: {err}")
+        steps.tick(stem)
+    return MeasuredImages(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
+                          pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
+                          instances, left_out)
+
+
+def _append_csv(path: Path, df: pd.DataFrame) -> None:
+    new = not path.exists()
+    df.to_csv(path, mode="w" if new else "a", header=new, index=False)
+
+
+def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings = ObjectSettings(),
+                   crf: CRFParams | None = None, tta: bool = False, device: str = "auto", progress=None,
+                   cancel=None) -> list[dict]:
+    """Measure every image of ``images`` with ``run`` into ``out`` (see the module). An unreadable image is
+    named in the returned rows and skipped. ``progress`` gets a count per image; when ``cancel`` is set it stops
+    before the next image and raises ``Cancelled`` saying what was kept (``partial``: the rows so far)."""
+    out = Path(out)
+    (out / "instances").mkdir(parents=True, exist_ok=True)
+    for name in ("objects.csv", "images.csv"):
+        (out / name).unlink(missing_ok=True)  # a new measurement, not appended to an old one
+    pred = Predictor(run, device=device, tta=tta, crf=crf)
+    files = image_files(images)
+    steps = Steps(progress, cancel, len(files), "images measured")
+    rows: list[dict] = []
+    for f in files:
+        steps.check(lambda: f"cancelled after {steps.done} of {len(files)} images: the objects of "
+                            f"{sum('objects' in r for r in rows)} image(s) are kept in {out}; "
+                            f"{len(files) - steps.done} not measured", rows)
+        t0 = time.perf_counter()
+        try:
+            image = read_image(f)
+            m = measure_image(pred, image, settings, f.name)
+            tiff = instances_tiff(m.objects, f.name)
+        except ValueError as err:
+            rows.append({"image": f.name, "error": str(err) if f.name in str(err) else f"{f.name}: {err}"})
+            steps.tick(f"{f.name} skipped")
+            continue
+        atomic_write(out / "instances" / f"{f.stem}.tif", lambda tmp: tmp.write_bytes(tiff))
+        _append_csv(out / "objects.csv", m.table)
+        _append_csv(out / "images.csv", m.summary)
+        rows.append({"image": f.name, "objects": len(m.objects), "instances": f"instances/{f.stem}.tif",
+                     "seconds": round(time.perf_counter() - t0, 3)})
+        steps.tick(f.name)
+    return rows

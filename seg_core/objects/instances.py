@@ -1,0 +1,101 @@
+"""A predicted class mask (and its class probabilities) to a label image: one id per object, 0 background.
+
+Per class other than the background: enclosed background filled (``fill_holes``), connected regions
+(4-connected), optionally touching objects separated by a watershed on the distance to the class's edge
+(optionally weighed by the class probability) from the cores of each region (``split_level``); pieces below
+``min_size`` pixels dropped. Ids run 1..N
+over the whole image, in order of class and then of position.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.measure import label
+from skimage.segmentation import relabel_sequential, watershed
+
+from seg_core.objects.settings import ObjectSettings
+
+MAX_OBJECTS = np.iinfo(np.uint16).max  # ids of a 16-bit label image
+
+
+@dataclass
+class Objects:
+    """``labels``: (H, W) int32, 0 background, 1..N the objects; ``classes``: (N,) each object's class index
+    (object id i has class ``classes[i - 1]``)."""
+
+    labels: np.ndarray
+    classes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    def as_uint16(self, name: str = "the image") -> np.ndarray:
+        """The label image as uint16 (as written to TIFF); more than 65535 objects is an error naming ``name``."""
+        if len(self) > MAX_OBJECTS:
+            raise ValueError(f"{name}: {len(self)} objects, more than a 16-bit label image holds ({MAX_OBJECTS}); "
+                             "raise the minimum object size")
+        return self.labels.astype(np.uint16)
+
+
+def _drop_small(lab: np.ndarray, min_size: int) -> np.ndarray:
+    if min_size <= 1 or lab.max() == 0:
+        return lab
+    small = np.bincount(lab.ravel()) < min_size
+    small[0] = False
+    lab = lab.copy()
+    lab[small[lab]] = 0
+    return lab
+
+
+def enclosed(region: np.ndarray) -> np.ndarray:
+    """The pixels outside ``region`` that it encloses (4-connected parts of the rest not reaching the image's
+    edge): one labelling pass, where ``binary_fill_holes`` dilates again and again."""
+    rest = label(~region, connectivity=1)
+    edge = np.unique(np.concatenate([rest[0], rest[-1], rest[:, 0], rest[:, -1]]))
+    return (rest > 0) & ~np.isin(rest, edge)
+
+
+def split_touching(region: np.ndarray, level: float, prob: np.ndarray | None = None) -> np.ndarray:
+    """Labels of the boolean ``region`` with touching blobs separated: a watershed on the distance to the
+    region's edge (times ``prob``, the class probability, when given), smoothed, from one marker per core: the
+    parts of a connected region farther from its edge than ``level`` times its farthest point. A neck narrower
+    than that splits; a lone round blob keeps one core."""
+    dist = ndi.distance_transform_edt(region).astype(np.float32)
+    if prob is not None:
+        dist *= prob
+    dist = ndi.gaussian_filter(dist, 1.0) * region
+    regions = label(region, connectivity=1)
+    peak = np.asarray(ndi.maximum(dist, regions, index=np.arange(regions.max() + 1)), np.float32)
+    markers = label(dist > level * peak[regions], connectivity=2)
+    return watershed(-dist, markers, mask=region)
+
+
+def label_objects(mask: np.ndarray, probs: np.ndarray | None = None,
+                  settings: ObjectSettings = ObjectSettings(), num_classes: int | None = None) -> Objects:
+    """The objects of ``mask`` ((H, W) class indices; class 0 is background). ``probs``: (C, H, W) class
+    probabilities, used to separate touching objects where given (None: the mask alone)."""
+    n = num_classes or (len(probs) if probs is not None else int(mask.max(initial=0)) + 1)
+    out = np.zeros(mask.shape, np.int32)
+    classes: list[np.ndarray] = []
+    next_id = 1
+    for c in range(1, n):
+        region = mask == c
+        if not region.any():
+            continue
+        if settings.fill_holes:
+            region |= enclosed(region) & (mask == 0)
+        lab = label(region, connectivity=1)
+        lab = _drop_small(lab, settings.min_size)
+        if settings.split_touching and lab.any():
+            region = lab > 0
+            lab = _drop_small(split_touching(region, settings.split_level,
+                                             None if probs is None else probs[c]), settings.min_size)
+        lab, _, _ = relabel_sequential(lab.astype(np.int32), offset=next_id)
+        count = int(lab.max()) - next_id + 1 if lab.any() else 0
+        if count:
+            out[lab > 0] = lab[lab > 0]
+            classes.append(np.full(count, c, np.int32))
+            next_id += count
+    return Objects(out, np.concatenate(classes) if classes else np.zeros(0, np.int32))

@@ -1,0 +1,53 @@
+"""How objects are found in a predicted mask, with defaults nobody has to touch; kept as JSON in the
+workspace (``objects.json``) so the Review page and its downloads agree from one visit to the next."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from seg_core.base.atomic import atomic_write_text
+
+
+@dataclass(frozen=True)
+class ObjectSettings:
+    """``split_touching``: separate touching objects of a class by a watershed on the distance to the class's
+    edge, one object per core: the parts of a region farther from its edge than ``split_level`` times its
+    farthest point (a neck narrower than that splits the region; on nuclei-he 0.5 did best, see
+    benchmarks/bench_objects.py);
+    ``min_size``: objects (and split pieces) of fewer pixels are dropped; ``fill_holes``: background enclosed
+    by an object counts as the object; ``pixel_size``: micrometres per pixel (None: sizes in pixels only).
+    Class 0 is the background: every other class's regions are objects."""
+
+    split_touching: bool = True
+    split_level: float = 0.5
+    min_size: int = 10
+    fill_holes: bool = True
+    pixel_size: float | None = None
+
+    def __post_init__(self):
+        if self.min_size < 0:
+            raise ValueError(f"the minimum object size must be 0 or more pixels, not {self.min_size}")
+        if self.pixel_size is not None and not self.pixel_size > 0:
+            raise ValueError(f"the pixel size must be a positive number of micrometres, not {self.pixel_size}")
+        if not 0 < self.split_level < 1:
+            raise ValueError(f"the split level must lie between 0 and 1, not {self.split_level}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ObjectSettings":
+        known = {f.name for f in fields(cls)}
+        return replace(cls(), **{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def load(cls, path: Path) -> "ObjectSettings":
+        """The settings saved at ``path``; the defaults when there is none, or it cannot be read."""
+        try:
+            return cls.from_json(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, TypeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(Path(path), json.dumps(self.to_json(), indent=2))

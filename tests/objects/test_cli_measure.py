@@ -1,0 +1,88 @@
+"""python -m seg_core measure and evaluate --instances, through real subprocesses."""
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import tifffile
+from PIL import Image
+from skimage.measure import label
+
+from helpers import COPIES, cli, interrupted_on_copies
+
+
+def test_measure_writes_objects_images_and_16_bit_instances(tiny_run, tiny_data, tmp_path):
+    out = tmp_path / "measured"
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out", str(out),
+              "--split-touching", "--min-size", "3", "--pixel-size", "0.5", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert res.stderr.splitlines()[-1].startswith("  6/6 images measured · ")  # progress counts on stderr
+    objects, images = pd.read_csv(out / "objects.csv"), pd.read_csv(out / "images.csv")
+    assert {"image", "object", "class", "area_px", "area_um2", "perimeter_px", "equivalent_diameter_px",
+            "major_axis_px", "minor_axis_px", "eccentricity", "solidity", "centroid_y", "centroid_x",
+            "bbox_min_y", "bbox_max_x", "mean_red", "mean_green", "mean_blue"} <= set(objects.columns)
+    assert report["objects"] == len(objects) > 0 and (objects["area_px"] >= 3).all()
+    assert set(objects["class"]) <= {"cell", "nucleus"}
+    assert np.allclose(objects["area_um2"], objects["area_px"] * 0.25)
+    assert len(images) == 6 * 2 and set(images["class"]) == {"cell", "nucleus"}
+    for r in report["images"]:
+        stem = r["image"].rsplit(".", 1)[0]
+        ids = tifffile.imread(out / "instances" / f"{stem}.tif")
+        assert ids.dtype == np.uint16 and ids.shape == (64, 64)
+        mine = objects[objects["image"] == r["image"]]
+        assert sorted(set(np.unique(ids)) - {0}) == list(mine["object"]) == list(range(1, r["objects"] + 1))
+        areas = np.bincount(ids.ravel(), minlength=len(mine) + 1)[1:]
+        assert list(areas) == list(mine["area_px"])  # the table's object ids are the label image's
+        counts = images[images["image"] == r["image"]].set_index("class")["count"]
+        assert counts.sum() == len(mine)
+
+
+def test_measure_names_bad_flags_and_files(tiny_run, tiny_data, tmp_path):
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
+              str(tmp_path / "o"), "--pixel-size", "0")
+    assert res.returncode == 2 and "the pixel size must be a positive number of micrometres, not 0.0" in res.stderr
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(sorted((tiny_data / "images").iterdir())[0], images / "good.png")
+    (images / "broken.png").write_bytes(b"not an image")
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(images), "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    assert any(line.startswith("skipped: broken.png: ") for line in res.stdout.splitlines())
+    assert set(pd.read_csv(tmp_path / "o" / "objects.csv")["image"]) <= {"good.png"}
+    assert [p.name for p in (tmp_path / "o" / "instances").iterdir()] == ["good.tif"]
+
+
+def test_measure_ctrl_c_keeps_whole_rows_of_the_images_done(tiny_run, tiny_data, tmp_path):
+    n = COPIES
+    out, kept, lines, stdout = interrupted_on_copies("measure", "measured", "instances", tiny_run.path,
+                                                     sorted((tiny_data / "images").iterdir())[0], tmp_path)
+    assert 0 < len(kept) < n and kept == [f"im{i:03d}.tif" for i in range(len(kept))]
+    assert lines[-1] == (f"cancelled after {len(kept)} of {n} images: the objects of {len(kept)} image(s) are kept "
+                         f"in {out}; {n - len(kept)} not measured")
+    summary = pd.read_csv(out / "images.csv")
+    assert sorted(set(summary["image"])) == [f"im{i:03d}.png" for i in range(len(kept))]
+    assert "wrote" not in stdout
+
+
+def test_evaluate_with_instances_scores_objects_beside_pixels(tiny_run, tiny_data, tmp_path):
+    truth = tmp_path / "instances"
+    truth.mkdir()
+    for p in sorted((tiny_data / "masks").iterdir()):  # one id per connected region of each class, as 16-bit PNG
+        m = np.asarray(Image.open(p))
+        ids = label(m == 1, connectivity=1)
+        ids[m == 2] = label(m == 2, connectivity=1)[m == 2] + ids.max()
+        Image.fromarray(ids.astype(np.uint16)).save(truth / p.name)
+    res = cli("evaluate", "--run", str(tiny_run.path), "--data", str(tiny_data), "--instances", str(truth), "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert 0 <= out["miou"] <= 1  # the pixel scores are still there
+    o = out["objects"]
+    assert 0 <= o["object_f1"] <= 1 and o["iou_threshold"] == 0.5 and o["median_count_error"] >= 0
+    assert o["objects_true"] == sum(r["objects_true"] for r in out["per_image"]) > 0
+    assert all({"object_f1", "matched_iou", "count_error", "objects_predicted"} <= set(r) for r in out["per_image"])
+    res = cli("evaluate", "--run", str(tiny_run.path), "--data", str(tiny_data), "--instances", str(truth))
+    assert res.returncode == 0 and "objects: F1 at IoU 0.5 " in res.stdout
+    next(truth.iterdir()).unlink()
+    res = cli("evaluate", "--run", str(tiny_run.path), "--data", str(tiny_data), "--instances", str(truth))
+    assert res.returncode == 2 and f"{truth}: no label image for " in res.stderr
