@@ -116,7 +116,7 @@ class Trainer:
         cfg = self.cfg
         self._seed(cfg.seed)
         self._emit(Status("checking the data set"))
-        data = self.comm.from_main(lambda: load_training_data(cfg))  # rank 0 reads the masks, once
+        data = self.comm.from_main(lambda: load_training_data(cfg)).masks_here()  # rank 0 reads the masks, once
         self._emit(Status("mask values: " + " ".join(data.dataset.mask_rules)))
         self._check_stop()
         self._emit(Status(f"loading {cfg.backbone} (weights of run {Path(cfg.init_run).name})" if cfg.init_run
