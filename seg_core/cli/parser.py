@@ -98,13 +98,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     _add_postprocessing(p)
 
-    p = sub.add_parser("rank", help="list images by how unsure a run's model is about them (label those first)")
+    p = sub.add_parser("rank", help="list images in the order to label them next, with why (typical images of "
+                                    "kinds not labelled yet while labels are few, then those the model hesitates on)")
     p.add_argument("--run", required=True)
     p.add_argument("--images", required=True)
-    p.add_argument("--measure", default="entropy", choices=["entropy", "margin"])
-    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image first")
     p.add_argument("--device", default="auto")
-    p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction}, most unsure first")
+    p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction, uncertainty, "
+                                                       "reason}, the first to label first")
 
     p = sub.add_parser("runs", help="list a workspace's runs: state, best validation mIoU, checkpoint")
     p.add_argument("--workspace", required=True, help="the app's workspace folder (its runs are in runs/)")
