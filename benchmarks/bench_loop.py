@@ -5,10 +5,10 @@ against a fresh one, and training from scribbles. Prints figures; asserts nothin
 
 1. Label next (street scenes, ../shared/data/camvid-val): the last 35 frames (in time order) are the
    held-out test set, the first 66 the pool. Per seed: 4 random pool frames are labelled and a run
-   trains on them; then 4 more are added, either the 4 the run ranks most uncertain (entropy) or 4 at
-   random, and a fresh run trains on the 8 in the same budget. Both are scored on the test set. Also:
-   the Spearman correlation between an image's uncertainty score and its error (1 - mIoU) on the
-   test frames, under the 4-frame run.
+   trains on them; then 4 more are added, either the first 4 "label next" proposes (``rank_images``) or 4
+   at random, and a fresh run trains on the 8 in the same budget. Both are scored on the test set. Also:
+   the Spearman correlation between an image's uncertainty (flip disagreement) and its error (1 - mIoU)
+   on the test frames, under the 4-frame run. (``benchmarks/bench_rank.py`` measures three domains.)
 2. Continue (camvid-val): a run trains 120 s on 8 frames; 4 frames are then labelled; continuing from
    it for 30 s is compared with a fresh 120 s run on the 12.
 3. Scribbles (../shared/data/membrane, 2 classes): 20 slices train, 10 score; full masks against masks
@@ -93,7 +93,7 @@ def label_next(tmp: Path, budget: float, seeds: int, epochs: int | None = None) 
         rank_m.append(m["rank"])
         rand_m.append(m["random"])
         per_image = {r["image"]: r["miou"] for r in base_m["per_image"]}
-        test_rank = {r.image: r.score for r in rank_images(pred, test_frames)}
+        test_rank = {r.image: r.uncertainty for r in rank_images(pred, test_frames)}
         names = sorted(per_image)
         rho = spearmanr([test_rank[n] for n in names], [1 - per_image[n] for n in names]).statistic
         rhos.append(rho)

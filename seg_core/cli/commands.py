@@ -138,9 +138,10 @@ def rank(args) -> int:
     from seg_core.infer.ranking import EXPLAIN, rank_images
     from seg_core.runs.folder import Run
 
-    rows = rank_images(Predictor(Run(Path(args.run)), device=args.device, tta=args.tta), image_files(Path(args.images)),
-                       args.measure)
-    return output.ranking(rows, EXPLAIN[args.measure], args.json)
+    with output.interruptible(keep_partial=False) as work:  # Ctrl-C: stop before the next image, exit 130
+        rows = rank_images(Predictor(Run(Path(args.run)), device=args.device), image_files(Path(args.images)),
+                           progress=work.progress, cancel=work.cancel)
+    return output.ranking(rows, EXPLAIN, args.json)
 
 
 def runs(args) -> int:

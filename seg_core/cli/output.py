@@ -214,12 +214,13 @@ def predictions(rows: list[dict], stopped: str, out) -> int:
 def ranking(rows, explain: str, as_json: bool) -> int:
     if as_json:
         print(json.dumps([{"image": r.image, "score": None if r.error else round(r.score, 6),
-                           "unsure_fraction": None if r.error else round(r.unsure_fraction, 6)}
-                          | ({"error": r.error} if r.error else {}) for r in rows]))
+                           "unsure_fraction": None if r.error else round(r.unsure_fraction, 6),
+                           "uncertainty": None if r.error else round(r.uncertainty, 6), "reason": r.reason}
+                          | ({"error": r.error} if r.error else {}) for r in rows], ensure_ascii=False))
     else:
         print(explain)
         for r in rows:
-            print(f"skipped: {r.error}" if r.error else f"{r.score:.4f}  {r.image}")
+            print(f"skipped: {r.error}" if r.error else f"{r.score:.4f}  {r.image}  ({r.reason})")
     return OK if any(r.error is None for r in rows) else FAILED
 
 

@@ -141,10 +141,9 @@ def _measure(p: argparse.ArgumentParser) -> None:
 def _rank(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--images", required=True)
-    p.add_argument("--measure", default="entropy", choices=["entropy", "margin"])
-    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped image first")
     p.add_argument("--device", default="auto")
-    p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction}, most unsure first")
+    p.add_argument("--json", action="store_true", help="a list of {image, score, unsure_fraction, uncertainty, "
+                                                       "reason}, the first to label first")
 
 
 def _runs(p: argparse.ArgumentParser) -> None:
@@ -193,7 +192,8 @@ GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]
     "predict": ("write masks and overlays for a folder of images, with a run or an exported ONNX file", _predict),
     "measure": ("count and measure the objects of each class in a folder of images: objects.csv, images.csv "
                 "and instances/<image>.tif (16-bit ids)", _measure),
-    "rank": ("list images by how unsure a run's model is about them (label those first)", _rank),
+    "rank": ("list images in the order to label them next, with why (typical images of kinds not labelled yet "
+             "while labels are few, then those the model hesitates on)", _rank),
     "runs": ("list a workspace's runs: state, best validation mIoU, checkpoint", _runs),
     "export": ("export a run as TorchScript or ONNX (each describes its classes and input)", _export),
     "import": ("add images, masks, zips and classes.json to a workspace (as the Data page does)", _import),

@@ -147,6 +147,7 @@ def scan_dataset(
     fallback_unlabelled: int | None = None,
     fallback_source: str = "the run",
     unlabelled_source: str = "--ignore-index",
+    masks_dir: Path | None = None,
 ) -> Dataset:
     """Pair images and masks in ``root`` and check every file; never raises for bad files.
 
@@ -160,15 +161,17 @@ def scan_dataset(
     value is ``ignore_index`` (``--ignore-index``, in the words ``unlabelled_source``) when given, else the
     folder's ``classes.json`` (one without "unlabelled" says there is none), else ``fallback_unlabelled``
     (the scored run's, in the words ``fallback_source``). ``classes`` given are used for the names,
-    colours and number of classes, not for the unlabelled value.
+    colours and number of classes, not for the unlabelled value. ``masks_dir``: read the masks from there
+    instead of ``root/masks`` (a run's copy of them: ``seg_core.runs.labels``).
     """
     if mask_values not in MODES:
         raise ValueError(f"--mask-values must be one of {', '.join(MODES)}, not '{mask_values}'")
     root = Path(root)
+    masks_dir = Path(masks_dir) if masks_dir is not None else root / "masks"
     problems: list[Problem] = []
     if not (root / "images").is_dir():
         problems.append(Problem(str(root), "no images/ folder (expected images/ and masks/ side by side)"))
-    if require_masks and not (root / "masks").is_dir():
+    if require_masks and not masks_dir.is_dir():
         problems.append(Problem(str(root), "no masks/ folder (expected images/ and masks/ side by side)"))
     cls_file = root / "classes.json"
     folder_classes = None
@@ -193,7 +196,7 @@ def scan_dataset(
         problems.append(Problem("classes.json", f"lists {len(classes)} classes but the number of classes given is {num_classes}"))
 
     images = _files(root / "images", IMAGE_EXTS)
-    masks = _files(root / "masks", MASK_EXTS)
+    masks = _files(masks_dir, MASK_EXTS)
     for stem, paths in list(images.items()) + list(masks.items()):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)

@@ -1,9 +1,10 @@
-"""Which image to label next: how unsure a run's model is about each image, and where.
+"""Which image to label next (the Review page's "Label next", ``python -m seg_core rank``): every image
+given, in the order to label them, each with the reason in plain words (``selection.py`` decides the
+order: typical and diverse images while labels are few, the ones the model hesitates on once it has
+learned). The run's own labelled images (``run_images``) count as covered.
 
-Per pixel, ``entropy`` is the entropy of the class probabilities divided by log(C) (0: certain,
-1: every class equally likely); ``margin`` is 1 - (top probability - second probability). An image's
-score is the mean over its pixels. With flips (``tta``), the probabilities are averaged over the image
-and its mirror first, so pixels the model sees differently when mirrored count as unsure too.
+Where the model hesitates (``hesitation``, the Review page's heat map) is where its answer changes when
+the image is mirrored (``selection.flip_disagreement``); an image's ``uncertainty`` is its mean.
 """
 from __future__ import annotations
 
@@ -15,27 +16,14 @@ import cv2
 import numpy as np
 
 from seg_core.base.progress import Progress, Steps
-from seg_core.data.imageio import ImageReadError, read_image
+from seg_core.data.imageio import IMAGE_EXTS, ImageReadError, read_image
+from seg_core.infer.selection import choose_order, describe, flip_disagreement
+from seg_core.runs.folder import Run
+from seg_core.runs.labels import LabelSet
 
-MEASURES = ("entropy", "margin")
-EXPLAIN = {
-    "entropy": "Score = mean per-pixel entropy of the predicted classes, 0 (sure) to 1 (all classes equally "
-               "likely): label the highest first.",
-    "margin": "Score = mean of 1 - (best minus second-best class probability) per pixel, 0 (sure) to 1 (a tie): "
-              "label the highest first.",
-}
-
-
-def uncertainty_map(probs: np.ndarray, measure: str = "entropy") -> np.ndarray:
-    """(H, W) float32 in 0..1 from class probabilities (C, H, W)."""
-    if measure not in MEASURES:
-        raise ValueError(f"unknown uncertainty measure '{measure}'; choose one of: {', '.join(MEASURES)}")
-    p = np.clip(probs.astype(np.float32), 1e-8, 1.0)
-    c = p.shape[0]
-    if measure == "entropy":
-        return (-(p * np.log(p)).sum(0) / np.log(c)).clip(0, 1)
-    top2 = np.partition(p, c - 2, axis=0)[c - 2:]
-    return (1.0 - (top2[1] - top2[0])).clip(0, 1)
+EXPLAIN = ("In the order to label them: while few images are labelled, typical images of kinds not labelled "
+           "yet come first; once the model has learned, the images it hesitates on (its answer changes when "
+           "the image is mirrored). Score: 1 for the first, down to 0 for the last.")
 
 
 def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.55) -> np.ndarray:
@@ -47,33 +35,82 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.55) -> np
 @dataclass
 class Ranked:
     image: str  # file name
-    score: float  # mean uncertainty, 0..1
-    unsure_fraction: float  # share of pixels above 0.5
-    error: str | None = None  # why the image could not be scored
+    score: float  # 1 for the first to label, falling to 0 for the last (nan: not ranked)
+    unsure_fraction: float  # share of pixels whose class changes when the image is mirrored
+    error: str | None = None  # why the image could not be ranked
+    reason: str = ""  # why it is proposed, in plain words
+    uncertainty: float = float("nan")  # mean disagreement between the image and its mirror image, 0..1
 
 
-def rank_images(predictor, files: list[Path], measure: str = "entropy", progress: Progress | None = None,
+def hesitation(predictor, image: np.ndarray, name: str = "image") -> tuple[np.ndarray, float]:
+    """(H, W) 0..1: how much the model's answer changes where the image is mirrored, and the share of pixels
+    whose class changes. ValueError for an image too large for full-size class probabilities."""
+    pred = predictor.predict(image, crf=False, tta=False)
+    if pred.probs is None:
+        raise ValueError(f"{name}: not ranked: {pred.note}")
+    mirrored = predictor.predict(np.ascontiguousarray(image[:, ::-1]), crf=False, tta=False).probs[:, :, ::-1]
+    return flip_disagreement(pred.probs, mirrored), float((pred.probs.argmax(0) != mirrored.argmax(0)).mean())
+
+
+def run_images(run: Run) -> list[Path]:
+    """The images ``run`` trained and validated on that still exist: from its labels' manifest, or (a run from
+    before runs kept their labels) its config's split and data folder."""
+    labels = LabelSet.of(run.path)
+    if labels is not None:
+        src = labels.sources
+        where = {False: src.get("data"), True: src.get("val_data") or src.get("data")}
+        files = [Path(where[i.held_out]) / "images" / i.image for i in labels.images if where[i.held_out]]
+        return [f for f in files if f.is_file()]
+    cfg = run.settings
+    split, folder = cfg.get("split") or {}, Path(str(cfg.get("data", ""))) / "images"
+    stems = set(split.get("train") or ()) | (set() if cfg.get("val_data") else set(split.get("val") or ()))
+    return sorted(p for p in folder.glob("*") if p.stem in stems and p.suffix.lower() in IMAGE_EXTS) \
+        if folder.is_dir() else []
+
+
+def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None, progress: Progress | None = None,
                 cancel: threading.Event | None = None) -> list[Ranked]:
-    """Score every file with ``predictor`` (a ``Predictor``), most uncertain first; unreadable files
-    come last with their error. ``progress`` gets a ``Count`` per image ("3/12 images ranked"); when
-    ``cancel`` is set, it stops before the next image and raises ``Cancelled`` (``partial``: the rows so far,
-    ranked)."""
+    """Every file in the order to label it, for ``predictor`` (a ``Predictor``); ``labelled``: images with
+    labels already (default: the run's own, ``run_images``), which count as covered. Unreadable files come
+    last with their error. ``progress`` gets a ``Count`` per image ("3/12 images ranked"); when ``cancel``
+    is set, it stops before the next image and raises ``Cancelled`` (``partial``: the rows so far, the
+    most hesitant first)."""
+    labelled = run_images(predictor.run) if labelled is None else labelled
+    names = {Path(f).name for f in files}
+    feats_lab = []
+    for f in labelled:
+        if Path(f).name in names:  # given as a candidate too: ranked as one
+            continue
+        try:
+            feats_lab.append(describe(predictor.model, read_image(f)))
+        except (ImageReadError, ValueError, OSError):
+            pass  # removed or damaged since: it covers nothing
     rows: list[Ranked] = []
+    feats: list[np.ndarray] = []
     steps = Steps(progress, cancel, len(files), "images ranked")
     for f in files:
-        steps.check(lambda: f"ranking cancelled after {steps.done} of {len(files)} images", _ranked(rows))
+        steps.check(lambda: f"ranking cancelled after {steps.done} of {len(files)} images", _by_hesitation(rows))
         try:
-            pred = predictor.predict(read_image(f), crf=False)
-            if pred.probs is None:  # too large for full-size probabilities
-                raise ValueError(f"{f.name}: not ranked: {pred.note}")
-            heat = uncertainty_map(pred.probs, measure)
-            rows.append(Ranked(f.name, float(heat.mean()), float((heat > 0.5).mean())))
+            image = read_image(f)
+            heat, changed = hesitation(predictor, image, f.name)
+            feats.append(describe(predictor.model, image))
+            rows.append(Ranked(f.name, float("nan"), changed, uncertainty=float(heat.mean())))
         except (ImageReadError, ValueError) as err:
             rows.append(Ranked(f.name, float("nan"), float("nan"), str(err)))
         steps.tick(f.name)
-    return _ranked(rows)
+    ok = [r for r in rows if r.error is None]
+    if not ok:
+        return rows
+    picks = choose_order(np.array(feats), np.array(feats_lab).reshape(len(feats_lab), len(feats[0])),
+                         np.array([r.uncertainty for r in ok]), len(labelled))
+    ordered = []
+    for place, p in enumerate(picks):
+        r = ok[p.index]
+        r.score, r.reason = 1.0 - place / max(len(picks) - 1, 1), p.reason
+        ordered.append(r)
+    return ordered + [r for r in rows if r.error is not None]
 
 
-def _ranked(rows: list[Ranked]) -> list[Ranked]:
-    """Most uncertain first, unreadable files last."""
-    return sorted(rows, key=lambda r: (r.error is not None, -r.score if r.error is None else 0))
+def _by_hesitation(rows: list[Ranked]) -> list[Ranked]:
+    """The rows ranked so far, the most hesitant first, unreadable files last."""
+    return sorted(rows, key=lambda r: (r.error is not None, -r.uncertainty if r.error is None else 0))

@@ -199,16 +199,8 @@ class TrainConfig:
         help="Processes that read, decode and augment images while the model trains (0: the training process "
              "does it; fastest on a few CPU cores).",
         flag_help="DataLoader processes that read and augment the images (0: the training process)")
-    unlabelled: str | None = setting(  # semi_supervised.py; the data folder itself: its own unlabelled images
-        None, label="Learn from unlabelled images", metavar="DIR",
-        help="The images without a mask train too, from 30 % of the run on: a slowly averaged copy of the model "
-             "labels them where it is confident, and the model learns those labels from strongly altered versions "
-             "of the images. Those steps take longer. Off by default: in the benchmarks (README) it scored below "
-             "the labels alone on every data set so far, by up to a quarter on street scenes.",
-        flag_help="also learn from the images of DIR that have no mask (confident pseudo-labels of a mean teacher); "
-                  "DIR may be --data itself")
-    ema: bool = setting(False, label="Keep an average of the weights (EMA)",  # always so with unlabelled images
-                        help="Validates and saves a moving average of the weights (always so with unlabelled images).",
+    ema: bool = setting(False, label="Keep an average of the weights (EMA)",
+                        help="Validates and saves a moving average of the weights.",
                         flag_help="validate and save a moving average of the weights")
     cache_mb: int = setting(  # processes, workers and validation share it; a decode is small next to a step
         512, label="Image cache (MB)", min=0, zero="keep no decoded image",
@@ -248,8 +240,6 @@ class TrainConfig:
             raise ConfigError("arch", str(err)) from None
         need(self.weights in ("imagenet", "none") or Path(self.weights).exists(), "weights",
              f"'{self.weights}' is neither ImageNet, none, nor an existing weights file or folder")
-        need(self.unlabelled is None or Path(self.unlabelled).is_dir(), "unlabelled",
-             f"'{self.unlabelled}' is not a folder of images")
         if self.img_size is not None:
             h, w = self.img_size
             need(h > 0 and w > 0 and not h % OUTPUT_MULTIPLE and not w % OUTPUT_MULTIPLE, "img_size",

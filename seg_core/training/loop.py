@@ -40,7 +40,7 @@ from seg_core.runs.folder import CANCEL, Run
 from seg_core.training.budget import Budget
 from seg_core.training.schedule import Schedule
 from seg_core.training.validation import cut, describe, plan, share_s
-from seg_core.training.semi_supervised import Averaging
+from seg_core.training.averaging import Averaging
 from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
 from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
 from seg_core.training.training_data import TrainingData, load_training_data
@@ -116,7 +116,7 @@ class Trainer:
         cfg = self.cfg
         self._seed(cfg.seed)
         self._emit(Status("checking the data set"))
-        data = self.comm.from_main(lambda: load_training_data(cfg))  # rank 0 reads the masks, once
+        data = self.comm.from_main(lambda: load_training_data(cfg)).masks_here()  # rank 0 reads the masks, once
         self._emit(Status("mask values: " + " ".join(data.dataset.mask_rules)))
         self._check_stop()
         self._emit(Status(f"loading {cfg.backbone} (weights of run {Path(cfg.init_run).name})" if cfg.init_run
@@ -218,9 +218,7 @@ class Trainer:
             {"params": self.model.encoder_parameters(), "lr": enc_lr, "base_lr": enc_lr},
         ], weight_decay=cfg.weight_decay)
         self.scaler = grad_scaler(self.device, self.amp)
-        # TrainConfig.ema / unlabelled: the weights' moving average, validated and saved (semi_supervised.py)
-        self.averaging = Averaging.for_config(cfg, self.model, set(data.split["train"]) | set(data.split["val"]),
-                                              data.img_size, self.rng, weights)
+        self.averaging = Averaging.for_config(cfg, self.model)  # TrainConfig.ema: the weights' moving average
 
     def _wrap(self) -> None:
         """With several processes, train through DistributedDataParallel (gradients averaged over the
@@ -280,7 +278,7 @@ class Trainer:
         lr_scale = sched.lr_factor(progress)
         for g in self.opt.param_groups:
             g["lr"] = g["base_lr"] * lr_scale
-        loss = self._step(x, y, labelled, n_labelled, progress) if n_labelled else 0.0
+        loss = self._step(x, y, labelled, n_labelled) if n_labelled else 0.0
         elapsed = time.time() - t0
         # one agreement per step: the loss over the processes, and rank 0's clock on the time budget, which
         # stops before a step that would mostly fall after it (slow steps: large crops on a slow CPU)
@@ -320,7 +318,7 @@ class Trainer:
                 frac = (now - budget.began) / (now - budget.began + by_steps)
         return min(1.0, frac), eta
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float, progress: float) -> float:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, labelled: bool, n_labelled: float) -> float:
         """Forward, backward, update on a batch of crops ((N, H, W, 3) uint8, (N, H, W) labels). With several
         processes, one whose crops hold no labelled pixel adds nothing (a zero loss), and the others' losses
         are scaled so the averaged gradient is that of the processes with labels."""
@@ -330,10 +328,6 @@ class Trainer:
         y = y.to(self.device, non_blocking=non_blocking)
         with autocast(self.device, self.amp):
             logits = self.net(x)
-        pseudo = None
-        if self.averaging is not None:  # with unlabelled images: their strong views' pseudo-label loss
-            pseudo = self.averaging.pseudo_loss(self.model, self.device, autocast(self.device, self.amp),
-                                                progress)
         if labelled:
             loss = self.loss_fn(logits.float(), y)
             value = float(loss.detach())
@@ -341,8 +335,6 @@ class Trainer:
                 loss = loss * (self.place.world / n_labelled)
         else:
             loss, value = logits.float().sum() * 0.0, 0.0
-        if pseudo is not None:
-            loss = loss + pseudo
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.opt)

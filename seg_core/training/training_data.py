@@ -12,6 +12,8 @@ import numpy as np
 from seg_core.data.dataset import Dataset, DatasetError, Problem, Sample, scan_dataset
 from seg_core.model.network import OUTPUT_MULTIPLE
 from seg_core.runs.config import TrainConfig
+from seg_core.runs.folder import Run
+from seg_core.runs.labels import LabelSnapshot
 
 MAX_AUTO_SIDE = 512  # the automatic training crop is at most this many pixels a side
 
@@ -29,13 +31,46 @@ class TrainingData:
     def num_classes(self) -> int:
         return self.dataset.num_classes
 
+    def masks_here(self) -> "TrainingData":
+        """The masks as this process can read them: rank 0's copies in the run folder, or on another machine
+        (where that folder is not) the data folder's own."""
+        for ds, samples in ((self.dataset, self.train), (self.val_dataset, self.val)):
+            for s in samples:
+                if s.mask is not None and not Path(s.mask).exists():
+                    s.mask = ds.root / "masks" / Path(s.mask).name
+        return self
+
 
 def load_training_data(cfg: TrainConfig) -> TrainingData:
     """Scan and check ``cfg.data`` (and ``cfg.val_data``), split off validation, choose the crop.
 
+    With a run folder (``cfg.out``), the masks are copied into it first (``seg_core.runs.labels``) and read
+    from that copy only, so edits made while the run trains reach the next run; the copy's manifest says
+    which images it trains on and holds out. Continuing a run (``cfg.init_run``) keeps that run's held-out
+    images held out and its training images out of validation.
+
     Raises DatasetError listing every problem, each naming its file."""
+    snap = LabelSnapshot(cfg.out) if cfg.out else None
+    try:
+        data = _load(cfg, snap)
+    except BaseException:
+        if snap is not None:
+            snap.discard()
+        raise
+    if snap is not None:
+        used = [(s, False, data.dataset.class_pixels.get(s.stem)) for s in data.train]
+        used += [(s, True, data.val_dataset.class_pixels.get(s.stem)) for s in data.val]
+        snap.finish(used, list(data.dataset.classes.names),
+                    {"data": str(cfg.data), "val_data": str(cfg.val_data) if cfg.val_data else None})
+    return data
+
+
+def _load(cfg: TrainConfig, snap: LabelSnapshot | None) -> TrainingData:
+    def masks(folder, held_out: bool = False):
+        return snap.copy(Path(folder) / "masks", held_out) if snap is not None else None
+
     ds = scan_dataset(Path(cfg.data), cfg.num_classes, cfg.ignore_index, require_masks=cfg.require_masks,
-                      mask_values=cfg.mask_values)
+                      mask_values=cfg.mask_values, masks_dir=masks(cfg.data))
     if ds.errors:
         raise DatasetError(ds.errors)
     train_s = ds.labelled
@@ -47,12 +82,12 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
     if cfg.val_data:
         val_ds = scan_dataset(Path(cfg.val_data), ds.num_classes, cfg.ignore_index, classes=ds.classes,
                               mask_values=cfg.mask_values, fallback_unlabelled=ds.ignore_index,
-                              fallback_source="the training folder")
+                              fallback_source="the training folder", masks_dir=masks(cfg.val_data, True))
         if val_ds.errors:
             raise DatasetError(val_ds.errors)
         val_s = val_ds.labelled
     else:
-        train_s, val_s = split_validation(train_s, cfg.val_fraction, cfg.seed)
+        train_s, val_s = split_validation(train_s, cfg.val_fraction, cfg.seed, *earlier_split(cfg.init_run))
     img_size = cfg.img_size or auto_img_size(ds)
     if cfg.img_size is None:
         cfg.check_crop_batch(*img_size, automatic=True)
@@ -60,14 +95,29 @@ def load_training_data(cfg: TrainConfig) -> TrainingData:
                         {"train": [s.stem for s in train_s], "val": [s.stem for s in val_s]}, img_size)
 
 
-def split_validation(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """Hold out ``fraction`` of the samples (at least 1) when there are 4 or more; else none."""
+def earlier_split(init_run: str | None) -> tuple[set[str], set[str]]:
+    """(held out, trained on) by the run continued from, as its config.json records them; empty without one."""
+    if not init_run:
+        return set(), set()
+    split = Run(init_run).settings.get("split") or {}
+    return set(split.get("val") or ()), set(split.get("train") or ())
+
+
+def split_validation(samples: list[Sample], fraction: float, seed: int, held_out: set[str] = frozenset(),
+                     trained: set[str] = frozenset()) -> tuple[list[Sample], list[Sample]]:
+    """Hold out ``fraction`` of the samples (at least 1) when there are 4 or more; else none.
+
+    Continuing a run: images it held out (``held_out`` stems) stay held out, images it trained on
+    (``trained``) are never held out, and new images make up the rest of the share, when it is short."""
     if len(samples) < 4 or fraction <= 0:
         return samples, []
-    order = list(samples)
+    kept = [s for s in samples if s.stem in held_out]
+    order = [s for s in samples if s.stem not in held_out and s.stem not in trained]
     random.Random(seed).shuffle(order)
-    n_val = max(1, round(len(order) * fraction))
-    return sorted(order[n_val:], key=lambda s: s.stem), sorted(order[:n_val], key=lambda s: s.stem)
+    n_val = max(1, round(len(samples) * fraction))
+    val = kept + order[:max(0, n_val - len(kept))]
+    stems = {s.stem for s in val}
+    return [s for s in sorted(samples, key=lambda s: s.stem) if s.stem not in stems], sorted(val, key=lambda s: s.stem)
 
 
 def auto_img_size(ds: Dataset) -> tuple[int, int]:

@@ -67,10 +67,17 @@ class Workspace(Layout):
 
     def unlabelled_images(self) -> list[Path]:
         """Image files that have no mask yet (candidates to label next)."""
+        return self._images(labelled=False)
+
+    def labelled_images(self) -> list[Path]:
+        """Image files that have a mask (what "label next" counts as covered, besides a run's own images)."""
+        return self._images(labelled=True)
+
+    def _images(self, labelled: bool) -> list[Path]:
         out = []
         for stem in self.stems():
             try:
-                if not self.mask_path(stem).exists():
+                if self.mask_path(stem).exists() == labelled:
                     out.append(self.image_path(stem))
             except FileNotFoundError:  # removed meanwhile
                 continue

@@ -11,7 +11,7 @@ from segapp.state import (file_types, legend_html, predictor, runs_with_checkpoi
                        task_running, workspace)
 from seg_core import CRFParams, Run
 from seg_core.infer.export import masks_zip, write_masks_zip
-from seg_core.infer.ranking import EXPLAIN, heat_overlay, rank_images, uncertainty_map
+from seg_core.infer.ranking import EXPLAIN, heat_overlay, hesitation, rank_images, run_images
 from seg_core.data.imageio import IMAGE_EXTS, read_image
 from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
@@ -282,28 +282,34 @@ candidates = ws.unlabelled_images()
 if not candidates:
     st.caption("Every image has a mask: add more images on the **Data** page to get suggestions.")
 else:
-    measure = st.radio("Uncertainty", list(EXPLAIN), horizontal=True, key="rank_measure")
-    st.caption(EXPLAIN[measure])
+    st.caption(EXPLAIN)
     if st.button(f"Rank the {len(candidates)} unlabelled image(s) with {run.name}", key="rank_btn"):
         bar = st.progress(0.0, text="ranking…")
-        rows = rank_images(pred, candidates, measure,
+        covered = {p.name: p for p in run_images(run) + ws.labelled_images()}  # the run's images, and labels since
+        rows = rank_images(pred, candidates, list(covered.values()),
                            progress=lambda c: bar.progress(c.fraction, text=f"{c.done}/{c.total} {c.item}"))
-        st.session_state["ranked"] = (run.name, measure, rows)
+        st.session_state["ranked"] = (run.name, rows)
     ranked = st.session_state.get("ranked")
-    if ranked and ranked[:2] == (run.name, measure):
-        rows = ranked[2]
-        st.dataframe(pd.DataFrame([{"image": r.image, "score": r.score, "unsure pixels": r.unsure_fraction,
-                                    "problem": r.error or ""} for r in rows]), hide_index=True, width="stretch")
+    if ranked and ranked[0] == run.name:
+        rows = ranked[1]
+        st.dataframe(pd.DataFrame([{"image": r.image, "why": r.reason, "score": r.score,
+                                    "unsure pixels": r.unsure_fraction, "problem": r.error or ""} for r in rows]),
+                     hide_index=True, width="stretch",
+                     column_config={"score": st.column_config.NumberColumn(help="1 for the first to label, down "
+                                                                                "to 0 for the last"),
+                                    "unsure pixels": st.column_config.NumberColumn(
+                                        help="Share of pixels whose class changes when the image is mirrored")})
         ok = [r.image for r in rows if r.error is None]
         if ok:
-            pick = st.selectbox("Show where the model is unsure", ok, key="rank_pick")
+            pick = st.selectbox("Show where the model hesitates", ok, key="rank_pick")
             img = read_image(ws.images_dir / pick)
             guess = pred.predict(img, crf=False)
             h1, h2 = st.columns(2)
-            if guess.probs is None:
-                h1.info(guess.note)
-            else:
-                h1.image(heat_overlay(img, uncertainty_map(guess.probs, measure)),
-                         caption=f"{pick}: uncertainty (bright = unsure)", width="stretch")
+            try:
+                h1.image(heat_overlay(img, hesitation(pred, img, pick)[0]),
+                         caption=f"{pick}: where the model hesitates (bright: its answer changes when mirrored)",
+                         width="stretch")
+            except ValueError as err:  # too large for full-size class probabilities
+                h1.info(str(err))
             h2.image(overlay(img, guess.mask, classes, alpha), caption="prediction", width="stretch")
             st.caption("Label the top images on the **Annotate** page, then train again (continue from this run).")

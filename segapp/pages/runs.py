@@ -6,6 +6,7 @@ import streamlit as st
 
 from segapp.state import registry, start_task, task_panel, task_running, workspace
 from seg_core.infer.export import export_onnx, export_torchscript, run_zip, run_zip_current
+from seg_core.runs.labels import LabelSet
 
 ws = workspace()
 st.title("Runs & export")
@@ -47,6 +48,42 @@ if hist:
     cols = [c for c in ("train_loss", "val_miou") if c in h and h[c].notna().any()]
     if cols and "epoch" in h:
         st.line_chart(h.set_index("epoch")[cols], height=220)
+
+
+
+def label_set(r):
+    """The run's label set, None for a run from before runs kept their labels; a damaged manifest is named."""
+    try:
+        return LabelSet.of(r.path)
+    except ValueError as err:
+        st.error(str(err))
+        return None
+
+
+st.subheader("Labels it learned from")
+labels = label_set(run)
+if labels is None:
+    st.caption(f"{run.name} was trained before runs kept a copy of their labels.")
+else:
+    st.caption(f"{run.name} {labels.summary()}. Labels painted after it started are not part of it.")
+    st.dataframe(pd.DataFrame([{"image": i.image, "held out": i.held_out, "labelled pixels": i.labelled_pixels,
+                                **i.pixels_per_class} for i in labels.images]),
+                 hide_index=True, width="stretch", key="run_labels")
+    others = [r for r in runs if r.path != run.path]
+    other = st.selectbox("Compare its labels with", others, index=None, format_func=lambda r: r.name,
+                         key="compare_labels", placeholder="another run",
+                         help="Which labelled images the other run had that this one had not, and the reverse.")
+    if other is not None and (theirs := label_set(other)) is None:
+        st.caption(f"{other.name} was trained before runs kept a copy of their labels.")
+    elif other is not None:
+        change = labels.compare(theirs)
+        st.write(f"**{other.name}** compared with **{run.name}**: {change.text()}.")
+        for what, stems in (("labelled only in " + other.name, change.added),
+                            ("labelled only in " + run.name, change.removed),
+                            ("labels changed", change.changed),
+                            ("held out in one run, trained on in the other", change.moved)):
+            if stems:
+                st.write(f"{what.capitalize()}: " + ", ".join(stems))
 
 # Zips and exports run in the background (seg_core.runner.jobs): counts, Cancel, the download once written.
 c1, c2, c3 = st.columns(3)

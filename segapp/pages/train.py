@@ -26,7 +26,7 @@ FIRST_REFRESH_S = 1.0  # until the first step shows, so it shows at once; then t
 # the settings the layout below places; any other setting TrainConfig declares for the page (a new one) gets a
 # widget by its type under Advanced options. Labels, help texts, bounds and choices: TrainConfig's SETTINGS.
 LAID_OUT = {"backbone", "arch", "weights", "init_run", "freeze_depth", "unfreeze_after", "time_budget", "epochs",
-            "unlabelled", "lr", "batch_size", "img_size", "loss", "class_weights", "num_workers", "val_fraction", "ema",
+            "lr", "batch_size", "img_size", "loss", "class_weights", "num_workers", "val_fraction", "ema",
             "cache_mb"}
 st.title("Train")
 
@@ -162,9 +162,6 @@ with c2:
     else:
         epochs = _widget(st, "epochs", 20, key="epochs")
         budget = None
-    n_unl = len(ws.unlabelled_images())
-    use_unl = st.toggle(value=DEFAULTS.unlabelled is not None, key="use_unlabelled", disabled=not n_unl,
-                        **_about("unlabelled", f" ({n_unl} in the workspace)"))
 
 with st.expander("Advanced options"):
     a1, a2, a3 = st.columns(3)
@@ -212,8 +209,7 @@ if st.button("Start training", type="primary", disabled=running or elsewhere is 
             augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
                                   rotate=float(rotate), colour=float(colour)),
             require_masks=False, init_run=str(init.path) if init is not None else None, num_workers=int(workers),
-            cache_mb=int(cache_mb), val_fraction=float(val_fraction), ema=bool(ema),
-            unlabelled=str(ws.images_dir) if use_unl and n_unl else None)).validate()
+            cache_mb=int(cache_mb), val_fraction=float(val_fraction), ema=bool(ema))).validate()
         label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth}" + (f", {procs} {unit})" if procs > 1 else ")")
         job = launch.start_training(reg, cfg, label, int(procs))
         st.session_state["job_id"] = job.id

@@ -52,15 +52,17 @@ def test_review_page_crf_shows_before_after_and_delta(use_trained):
 
 def test_review_page_ranks_unlabelled_images_with_a_heat_map(use_trained):
     at = page("review.py").run()
-    assert any("mean per-pixel entropy" in c.value for c in at.caption)  # the one line saying what the score means
+    assert any(c.value.startswith("In the order to label them") for c in at.caption)  # what the order means
     n_images = len(elements(at, "image"))
     next(b for b in at.button if b.key == "rank_btn").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = next(d.value for d in at.dataframe if "score" in d.value)
     assert set(table["image"]) == {"tissue_10.png", "tissue_11.png"}  # the two images without a mask
-    assert list(table["score"]) == sorted(table["score"], reverse=True) and table["score"].between(0, 1).all()
-    assert at.selectbox(key="rank_pick").value == table["image"][0]  # the most unsure is shown first
-    assert len(elements(at, "image")) == n_images + 2  # its uncertainty heat map and its prediction
+    assert list(table["score"]) == [1.0, 0.0]  # the first to label first
+    assert all(why.startswith(("unlike anything labelled yet", "a typical image of a kind labelled ")) for why in
+               table["why"])  # 10 images labelled: typical and diverse first
+    assert at.selectbox(key="rank_pick").value == table["image"][0]  # the first to label is shown first
+    assert len(elements(at, "image")) == n_images + 2  # where the model hesitates, and its prediction
 
 
 def test_review_page_warns_when_every_pixel_of_a_class_is_unlabelled(trained_ws, tmp_path, monkeypatch):

@@ -116,3 +116,28 @@ def test_runs_page_confirms_deleting_the_last_run(fresh_ws, trained_ws):
     assert any(f"Deleted {only.name}" in m.value for m in at.success)  # still said with no run left
     assert any("No runs yet" in i.value for i in at.info)
     assert not any((fresh_ws / "runs").iterdir())
+
+
+def test_runs_page_shows_the_labels_a_run_learned_from_and_compares_two_runs(trained_copy):
+    import shutil
+
+    from seg_core import TrainConfig, Workspace
+    from seg_core.training.training_data import load_training_data
+
+    ws = Workspace(trained_copy)
+    first = ws.runs()[0]
+    ws.clear_mask("tissue_00")  # labels change after the first run: the second takes the rest
+    second = trained_copy / "runs" / "second"
+    load_training_data(TrainConfig(data=str(ws.data_dir), out=str(second), require_masks=False))
+    shutil.copy(first.path / "config.json", second / "config.json")  # a run folder (newest: shown first)
+    at = page("runs.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    caption = next(c.value for c in at.caption if c.value.startswith("second trained on "))
+    assert caption.startswith("second trained on 7 image(s) (") and "; 2 held out (" in caption  # 9 labelled
+    images = next(d.value for d in at.dataframe if "held out" in d.value.columns)
+    assert len(images) == 9 and "tissue_00.png" not in list(images["image"])
+    at.selectbox(key="compare_labels").select(first.name).run()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    assert any(t.startswith(f"**{first.name}** compared with **second**: 1 added") for t in texts), texts
+    assert f"Labelled only in {first.name}: tissue_00" in texts

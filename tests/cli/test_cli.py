@@ -158,6 +158,12 @@ def test_cli_trains_on_the_apps_data_folder_with_unlabelled_images(tmp_path):
     assert res.returncode == 0 and "WARNING: tissue_10.png: no mask in masks/ (not labelled yet)" in res.stdout
 
 
+def test_cli_no_longer_learns_from_unlabelled_images(tiny_data, tmp_path):
+    res = cli("train", "--data", str(tiny_data), "--out", str(tmp_path / "r"), "--unlabelled", str(tiny_data))
+    assert res.returncode == 2 and "unrecognized arguments: --unlabelled" in res.stderr
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("model", ["--run", "--model"])
 def test_cli_predict_ctrl_c_keeps_the_masks_written_and_says_how_many(model, tiny_run, tiny_data, tmp_path, request):
     n = COPIES

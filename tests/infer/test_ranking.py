@@ -8,24 +8,39 @@ import pytest
 from PIL import Image
 
 from seg_core import Predictor
-from seg_core.infer.ranking import heat_overlay, rank_images, uncertainty_map
+from seg_core.infer.ranking import heat_overlay, rank_images
+from seg_core.infer.selection import FEW, MANY, choose_order, flip_disagreement, uncertainty_weight
 
 from conftest import ROOT
 
 
-def test_uncertainty_is_zero_when_sure_and_one_on_a_tie():
+def test_flips_disagree_from_zero_when_the_answer_stays_to_one_when_it_changes():
     sure = np.zeros((3, 2, 2), np.float32)
     sure[1] = 1
-    tie = np.full((3, 2, 2), 1 / 3, np.float32)
-    for measure in ("entropy", "margin"):
-        assert uncertainty_map(sure, measure).max() < 1e-5
-        assert uncertainty_map(tie, measure).min() > 0.999
-    two = np.stack([np.full((1, 1), 0.6), np.full((1, 1), 0.4)]).astype(np.float32)
-    assert uncertainty_map(two, "margin")[0, 0] == pytest.approx(0.8)
-    with pytest.raises(ValueError, match="choose one of: entropy, margin"):
-        uncertainty_map(sure, "variance")
-    over = heat_overlay(np.zeros((2, 2, 3), np.uint8), uncertainty_map(tie))
+    other = np.roll(sure, 1, axis=0)
+    assert flip_disagreement(sure, sure).max() == 0 and flip_disagreement(sure, other).min() == pytest.approx(1)
+    over = heat_overlay(np.zeros((2, 2, 3), np.uint8), flip_disagreement(sure, other))
     assert over.shape == (2, 2, 3) and over.dtype == np.uint8 and over.any()
+
+
+def _blobs(rng, centre, n):
+    return centre + 0.01 * rng.standard_normal((n, len(centre)))
+
+
+def test_with_few_labels_a_kind_not_labelled_yet_comes_first_then_the_hesitant_ones():
+    rng = np.random.default_rng(0)
+    a, b, c = np.eye(3)
+    labelled = _blobs(rng, a, 4)  # 4 labelled images, all of kind a
+    cands = np.vstack([_blobs(rng, a, 6), _blobs(rng, b, 3), _blobs(rng, c, 1)])  # kind b: 3 images, c: 1
+    hesitation = np.r_[np.full(6, 0.9), np.full(4, 0.1)]  # the model hesitates on kind a only
+    picks = choose_order(cands, labelled, hesitation)
+    assert [p.index in (6, 7, 8) for p in picks[:1]] == [True]  # the larger uncovered kind first ...
+    assert picks[1].index == 9  # ... then the other one
+    assert picks[0].reason == "unlike anything labelled yet; typical of 3 similar images"
+    assert sorted(p.index for p in picks) == list(range(10))  # each candidate once
+    learnt = choose_order(cands, labelled, hesitation, n_labelled=MANY)  # the model has learned: hesitation leads
+    assert {p.index for p in learnt[:6]} == set(range(6)) and learnt[0].reason == "the model hesitates here"
+    assert 0 < uncertainty_weight((FEW + MANY) // 2) < 1  # a mix in between
 
 
 def test_noise_ranks_above_the_kind_of_image_the_model_learnt(tiny_run, tiny_data, tmp_path):
@@ -35,19 +50,19 @@ def test_noise_ranks_above_the_kind_of_image_the_model_learnt(tiny_run, tiny_dat
     rng = np.random.default_rng(0)
     Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(folder / "noise.png")
     (folder / "broken.png").write_bytes(b"not a png")
-    rows = rank_images(Predictor(tiny_run), sorted(folder.iterdir()))
-    assert rows[-1].image == "broken.png" and {r.image for r in rows[:2]} == {"noise.png", "known.png"}
+    rows = rank_images(Predictor(tiny_run), sorted(folder.iterdir()))  # the run's own images count as labelled
+    assert [r.image for r in rows] == ["noise.png", "known.png", "broken.png"]  # known: a copy of one it trained on
+    assert rows[0].reason.startswith("unlike anything labelled yet") and rows[0].score == 1 and rows[1].score == 0
     assert rows[-1].error and "broken.png" in rows[-1].error
-    assert all(0 <= r.score <= 1 for r in rows[:2])
 
     res = subprocess.run([sys.executable, "-m", "seg_core", "rank", "--run", str(tiny_run.path), "--images",
                           str(folder), "--json"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     scored = [o for o in out if o["score"] is not None]
-    assert {o["image"] for o in out} == {"known.png", "noise.png", "broken.png"}
-    assert [o["score"] for o in scored] == sorted((o["score"] for o in scored), reverse=True)  # most unsure first
-    assert out[-1]["image"] == "broken.png" and "error" in out[-1]
+    assert [o["image"] for o in out] == ["noise.png", "known.png", "broken.png"]  # the order to label them
+    assert [o["score"] for o in scored] == [1.0, 0.0] and out[0]["reason"].startswith("unlike anything labelled yet")
+    assert 0 <= out[0]["uncertainty"] <= 1 and out[-1]["image"] == "broken.png" and "error" in out[-1]
 
 
 def test_an_image_too_large_for_probabilities_is_listed_with_why(tiny_run, tmp_path, monkeypatch):

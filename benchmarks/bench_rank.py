@@ -1,0 +1,123 @@
+""""Label next", measured (issue #22): the product's picks against random picks, and against picking the
+images the model hesitates on, at small label counts, on three domains. Prints figures; asserts nothing.
+
+    python benchmarks/bench_rank.py [--seeds 2] [--epochs 12] [--domains camvid,membrane,nuclei]
+
+Per domain and seed: ``start`` random pool images are labelled and a run trains on them (the base run);
+then ``add`` more are labelled, chosen by
+
+- product: ``rank_images`` (the base run's own images count as covered; at these label counts it picks
+  typical images of kinds not labelled yet: ``seg_core/infer/selection.py``);
+- hesitation: the candidates the base run hesitates on most (its answer changes when mirrored);
+- random: at random (the same generator as the start, per seed),
+
+and a fresh run trains on start + add with the same seed and the same number of epochs (the same steps
+whatever else loads the machine). All runs are scored (mIoU) on the domain's held-out test images; the
+gain of each arm over random is printed. Also: the Spearman correlation, on the test images under the
+base run, between an image's score and its real error (1 - its mIoU), for the flips' disagreement (what
+"label next" uses) and for the mean entropy (what it used before).
+
+Domains (../shared/data): camvid (camvid-val: the first 66 frames in time order are the pool, the last 35
+the test, 4 + 4, 11 classes + void), membrane (EM slices: 20 pool, 10 test, 4 + 4, binary), nuclei
+(nuclei-he: 10 pool, 5 test, 3 + 3, binary). Crops of 256x256 and few epochs: small, so that it finishes on
+a loaded 2-core CPU; the absolute scores are low and the spread between seeds is large.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from bench_loop import folder  # benchmarks/ is on sys.path when this script runs
+from seg_core import Predictor, TrainConfig, evaluate_run, train
+from seg_core.data.imageio import read_image
+from seg_core.infer.ranking import hesitation, rank_images
+
+warnings.filterwarnings("ignore")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# name: (folder, pool slice, test slice, start, add, settings)
+DOMAINS = {
+    "camvid": ("camvid-val", slice(0, 66), slice(-35, None), 4, 4, dict(ignore_index=11)),
+    "membrane": ("membrane", slice(0, 20), slice(20, 30), 4, 4, dict(num_classes=2, mask_values="binary")),
+    "nuclei": ("nuclei-he", slice(0, 10), slice(10, 15), 3, 3, dict(num_classes=2, mask_values="binary")),
+}
+
+
+def entropy(pred: Predictor, image: np.ndarray) -> float:
+    p = np.clip(pred.predict(image, crf=False, tta=False).probs, 1e-8, 1)
+    return float((-(p * np.log(p)).sum(0) / np.log(len(p))).mean())
+
+
+def domain(tmp: Path, name: str, seeds: int, epochs: int) -> dict:
+    src_name, pool_s, test_s, start_n, add_n, kw = DOMAINS[name]
+    src = SHARED / src_name
+    images = sorted((src / "images").glob("*.png"))
+    pool, test_images = images[pool_s], images[test_s]
+    test = folder(tmp, f"{name}_test", test_images, src / "masks")
+    settings = dict(kw, epochs=epochs, img_size=(256, 256), val_fraction=0, time_budget=None)
+    eval_kw = {k: v for k, v in kw.items() if k in ("ignore_index", "mask_values")}
+    out = {"base": [], "product": [], "hesitation": [], "random": [], "rho_flips": [], "rho_entropy": []}
+    print(f"## {name}: {start_n} labelled + {add_n} more, {epochs} epochs a run, {len(test_images)} test images\n")
+    print("| seed | start | + product | + hesitation | + random | Spearman flips | Spearman entropy |")
+    print("|---|---|---|---|---|---|---|")
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        start = rng.sample(pool, start_n)
+        rest = [f for f in pool if f not in start]
+        base = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_base", start, src / "masks")),
+                                 out=str(tmp / f"{name}{seed}_rbase"), seed=seed, **settings))
+        base_m = evaluate_run(base, test, **eval_kw)
+        pred = Predictor(base)
+        ranked = rank_images(pred, rest, labelled=start)
+        by_name = {f.name: f for f in rest}
+        arms = {"product": [by_name[r.image] for r in ranked[:add_n]],
+                "hesitation": [by_name[r.image] for r in sorted(ranked, key=lambda r: -r.uncertainty)[:add_n]],
+                "random": rng.sample(rest, add_n)}
+        row = {"base": base_m["miou"]}
+        for arm, extra in arms.items():
+            run = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_{arm}", start + extra, src / "masks")),
+                                    out=str(tmp / f"{name}{seed}_r{arm}"), seed=seed, **settings))
+            row[arm] = evaluate_run(run, test, **eval_kw)["miou"]
+        err = {r["image"]: 1 - r["miou"] for r in base_m["per_image"]}
+        names = sorted(err)
+        flips = [hesitation(pred, read_image(test / "images" / n))[0].mean() for n in names]
+        ent = [entropy(pred, read_image(test / "images" / n)) for n in names]
+        row["rho_flips"] = spearmanr(flips, [err[n] for n in names]).statistic
+        row["rho_entropy"] = spearmanr(ent, [err[n] for n in names]).statistic
+        for k, v in row.items():
+            out[k].append(v)
+        print(f"| {seed} | {row['base']:.4f} | {row['product']:.4f} | {row['hesitation']:.4f} | {row['random']:.4f} "
+              f"| {row['rho_flips']:.3f} | {row['rho_entropy']:.3f} |", flush=True)
+    m = {k: float(np.mean(v)) for k, v in out.items()}
+    print(f"| mean | {m['base']:.4f} | {m['product']:.4f} | {m['hesitation']:.4f} | {m['random']:.4f} "
+          f"| {m['rho_flips']:.3f} | {m['rho_entropy']:.3f} |\n")
+    wins = sum(p >= r for p, r in zip(out["product"], out["random"]))
+    print(f"{name}: product - random {m['product'] - m['random']:+.4f} mIoU (not worse on {wins} of {seeds} seeds); "
+          f"hesitation - random {m['hesitation'] - m['random']:+.4f}\n", flush=True)
+    return m
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="label next against random picks")
+    ap.add_argument("--domains", default="camvid,membrane,nuclei", help=f"some of {', '.join(DOMAINS)}")
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=12, help="epochs per run")
+    args, t0, results = ap.parse_args(), time.time(), {}
+    print(f"# label-next benchmark {time.strftime('%Y-%m-%d %H:%M')}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.domains.split(","):
+            results[name] = domain(Path(tmp), name, args.seeds, args.epochs)
+    print("| domain | product - random | hesitation - random |\n|---|---|---|")
+    for name, m in results.items():
+        print(f"| {name} | {m['product'] - m['random']:+.4f} | {m['hesitation'] - m['random']:+.4f} |")
+    print(f"\ntotal {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Which images to label next, in order: typical and diverse images while labels are few, the images the
+model hesitates on once it has learned, a mix in between.
+
+Every image is described by the run's encoder (``describe``: its deepest two stages' features, averaged
+over the image). The images (candidates and those labelled already) are grouped into clusters (k-means,
+one cluster per labelled image plus ``BATCH``, at most one per ``PER_CLUSTER`` images), and the candidates are taken cluster by cluster, a cluster
+with fewer labelled images first and among equals the larger (TypiClust's rule, Hacohen et al. 2022: with
+few labels, cover the kinds of image not labelled yet, with their most typical member: the one closest
+to its nearest neighbours). Once the model has learned (``uncertainty_weight`` of the number of labelled
+images), the choice within a cluster leans on how much the model hesitates (its class probabilities on
+the image and on its mirror image disagree: ``flip_disagreement``), and then the clusters go too: the
+most hesitant first. ``benchmarks/bench_rank.py`` measures this against random picks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BATCH = 10  # clusters beyond the labelled images' count: the first picks, each from a kind not covered
+PER_CLUSTER = 4  # ... and at most one cluster per this many images (a small pool is not cut into single images)
+NEIGHBOURS = 20  # typicality: 1 / mean distance to this many nearest images
+# the share of the choice given to the model's hesitation, by the number of labelled images: none up to
+# FEW (measured: bench_rank.py), all from MANY on (uncertainty pays once the model has learned), a mix between
+FEW, MANY = 12, 40
+FEATURE_SIDE = 256  # images are described at most this many pixels a side
+
+UNLIKE = "unlike anything labelled yet"
+HESITATES = "the model hesitates here"
+
+
+def uncertainty_weight(n_labelled: int) -> float:
+    """0: typical and diverse images only; 1: hesitation only; linear in between."""
+    return float(np.clip((n_labelled - FEW) / (MANY - FEW), 0.0, 1.0))
+
+
+def flip_disagreement(probs: np.ndarray, probs_mirrored: np.ndarray) -> np.ndarray:
+    """(H, W) in 0..1: half the L1 distance between the class probabilities (C, H, W) of the image and of its
+    mirror image (mirrored back): 0 where the model says the same both ways, 1 where it flips its answer."""
+    return (0.5 * np.abs(probs.astype(np.float32) - probs_mirrored.astype(np.float32)).sum(0)).clip(0, 1)
+
+
+def describe(model, image: np.ndarray) -> np.ndarray:
+    """The encoder's view of a whole image: its deepest two stages averaged over the image, each scaled
+    to unit length, side by side (the image shrunk to at most ``FEATURE_SIDE`` a side)."""
+    import cv2
+    import torch
+
+    from seg_core.model.network import OUTPUT_MULTIPLE
+
+    h, w = image.shape[:2]
+    s = min(1.0, FEATURE_SIDE / max(h, w))
+    size = [max(OUTPUT_MULTIPLE, round(v * s / OUTPUT_MULTIPLE) * OUTPUT_MULTIPLE) for v in (w, h)]
+    small = cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA)
+    device = next(model.parameters()).device
+    x = torch.from_numpy(small).permute(2, 0, 1)[None].float().div(255).to(device)
+    with torch.inference_mode():
+        feats = model.encoder((x - model.mean) / model.std)[-2:]
+    parts = [f.float().mean((2, 3))[0].cpu().numpy() for f in feats]
+    return np.concatenate([p / (np.linalg.norm(p) + 1e-8) for p in parts])
+
+
+@dataclass
+class Pick:
+    index: int  # into the candidates
+    reason: str
+
+
+def choose_order(candidates: np.ndarray, labelled: np.ndarray, hesitation: np.ndarray, n_labelled: int | None = None,
+                 seed: int = 0) -> list[Pick]:
+    """Every candidate once, in the order to label them. ``candidates`` (n, d) and ``labelled`` (m, d):
+    ``describe``'s features; ``hesitation`` (n,): mean flip disagreement of each candidate; ``n_labelled``:
+    the labelled images counted for the weight (default m)."""
+    from sklearn.cluster import KMeans
+    from sklearn.neighbors import NearestNeighbors
+
+    n, m = len(candidates), len(labelled)
+    if n == 0:
+        return []
+    w = uncertainty_weight(m if n_labelled is None else n_labelled)
+    hes_rank = _rank01(hesitation)
+    hesitant = hesitation >= np.quantile(hesitation, 2 / 3)  # the top third
+    if w >= 1.0 or n == 1:
+        order = np.argsort(-hesitation, kind="stable")
+        return [Pick(int(i), HESITATES if hesitant[i] else "the model is fairly sure here") for i in order]
+    points = np.vstack([labelled, candidates]) if m else candidates
+    k = NearestNeighbors(n_neighbors=min(NEIGHBOURS, len(points) - 1) + 1).fit(points)
+    dist, _ = k.kneighbors(candidates)
+    typicality = 1.0 / (dist[:, 1:].mean(1) + 1e-8)
+    value = (1 - w) * _rank01(typicality) + w * hes_rank
+    clusters = KMeans(max(1, min(m + BATCH, len(points) // PER_CLUSTER)), n_init=3, random_state=seed).fit_predict(points)
+    of_cand = clusters[m:]
+    covered = np.bincount(clusters[:m], minlength=clusters.max() + 1)
+    size = np.bincount(clusters, minlength=clusters.max() + 1)
+    left = np.ones(n, bool)
+    picks = []
+    while left.any():
+        open_ = np.unique(of_cand[left])
+        c = min(open_, key=lambda c: (covered[c], -size[c]))
+        members = np.flatnonzero(left & (of_cand == c))
+        i = int(members[np.argmax(value[members])])
+        if covered[c] == 0:
+            reason = UNLIKE + (f"; typical of {size[c]} similar images" if size[c] > 1 else "")
+        elif w > 0 and hesitant[i]:
+            reason = HESITATES
+        else:
+            reason = f"a typical image of a kind labelled {covered[c]} time(s) so far"
+        picks.append(Pick(i, reason))
+        covered[c] += 1
+        left[i] = False
+    return picks
+
+
+def _rank01(values: np.ndarray) -> np.ndarray:
+    """Each value's rank scaled to 0 (lowest) .. 1 (highest); equal values share their mean rank."""
+    from scipy.stats import rankdata
+
+    return (rankdata(values) - 1) / max(len(values) - 1, 1)
