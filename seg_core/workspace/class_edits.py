@@ -49,6 +49,12 @@ class ClassChange:
     unreadable: list[str] = field(default_factory=list)  # "a.png: why" for masks left as they are
     restore_point: Path | None = None
 
+    def summary(self) -> str:
+        """One line for a person: what was done and what it rewrote."""
+        moved = f", {self.pixels_moved} pixel(s) of the class moved" if self.pixels_moved else ""
+        props = f", {len(self.proposals)} proposal(s)" if self.proposals else ""
+        return f"{self.what}: {len(self.masks)} mask(s) changed{moved}{props}."
+
     def to_json(self) -> dict:
         return {"change": self.what, "classes": self.classes.to_json()["classes"],
                 "masks_changed": len(self.masks), "masks": self.masks, "proposals_changed": len(self.proposals),

@@ -116,3 +116,28 @@ def test_runs_page_confirms_deleting_the_last_run(fresh_ws, trained_ws):
     assert any(f"Deleted {only.name}" in m.value for m in at.success)  # still said with no run left
     assert any("No runs yet" in i.value for i in at.info)
     assert not any((fresh_ws / "runs").iterdir())
+
+
+def test_runs_page_says_which_runs_were_trained_on_other_classes(fresh_ws):
+    """After a class change a run trained on the old classes says, in plain words, why it is not offered."""
+    import json
+
+    from seg_core import ClassList, Workspace
+    from seg_core.workspace import class_edits
+
+    ws = Workspace(fresh_ws)
+    d = ws.runs_dir / "20260101-000000_old"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"backbone": "resnet18", "arch": "unet"}))
+    (d / "status.json").write_text(json.dumps({"state": "done"}))
+    ws.classes().save(d / "classes.json")
+    at = page("runs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("Trained on other classes" in c.value for c in at.caption)
+    class_edits.rename_class(ws, "cell", "cytoplasm")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("**20260101-000000_old**: Trained on other classes (background, cell, nucleus) "
+                                  "than this project has now (background, cytoplasm, nucleus): not offered for "
+                                  "proposing masks") for c in at.caption), [c.value for c in at.caption]
+    assert ClassList.load(d / "classes.json").names == ["background", "cell", "nucleus"]  # the run is untouched
