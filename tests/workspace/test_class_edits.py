@@ -151,3 +151,33 @@ def test_a_run_on_other_classes_is_not_offered_and_says_why(ws):
                            "(bg, cell, nucleus)") and "not offered for proposing masks" in note
     ce.restore_class_change(ws)
     assert [r.name for r in ws.runs_to_propose()] == ["old"]  # the undo makes it usable again
+
+
+def test_masks_are_rewritten_under_the_mask_lock(ws, monkeypatch):
+    """Another writer (a tab saving a stroke) cannot get the lock while masks are rewritten, so its save
+    comes before or after the change, never between a read and a write."""
+    import threading
+
+    from filelock import Timeout
+
+    from seg_core.workspace.lock import mask_lock
+
+    seen, write = [], ce.write_index_mask
+
+    def probe():
+        try:
+            mask_lock(ws.root).acquire(timeout=0)
+            mask_lock(ws.root).release()
+            seen.append("free")
+        except Timeout:
+            seen.append("held")
+
+    def writing(*a, **k):
+        t = threading.Thread(target=probe)
+        t.start()
+        t.join()
+        write(*a, **k)
+
+    monkeypatch.setattr(ce, "write_index_mask", writing)
+    ce.remove_class(ws, "cell", "unlabelled")
+    assert seen == ["held"] * 3  # masks a and b, proposal a
