@@ -12,10 +12,12 @@ become (by name, or None: unlabelled). Under the mask lock (so a concurrent save
 3. writes the new classes.json.
 
 A mask that cannot be read is named in ``ClassChange.unreadable`` and left as it is. ``restore_class_change``
-puts the newest (or a given) restore point back: classes.json and the masks and proposals as they were.
+puts the newest (or a given) restore point back: classes.json and the masks and proposals as they were; one
+saved since the change keeps its new strokes, its values mapped back to the old classes.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -182,43 +184,77 @@ def lookup_table(old: ClassList, new: ClassList, fate: dict[str, str | None]) ->
     return lut
 
 
+def inverse_table(lut: np.ndarray, moved: int | None) -> np.ndarray:
+    """New mask value -> old mask value, for an undo: each class kept goes back to its old value (a removed
+    class's pixels stay as what they became); 255 and values that are no class stay as they are."""
+    inv = np.arange(256, dtype=np.int32)
+    for i in range(256):
+        if i != moved and lut[i] != i and lut[i] != UNLABELLED:
+            inv[lut[i]] = i
+    return inv
+
+
 def change_classes(ws, new: ClassList, fate: dict[str, str | None], what: str,
                    moved: int | None = None) -> ClassChange:
     """Make ``new`` the workspace's classes, rewriting every mask and proposal by ``fate`` (old class name ->
     the name its pixels become, None: unlabelled), after a restore point is made (module docstring).
-    ``moved``: the old value whose pixels count as moved (a removed class)."""
+    ``moved``: the old value whose pixels count as moved (a removed class). A mask counts as changed when a
+    stored value changed or it held pixels of the removed class; each changed one is kept in the restore
+    point with the digest of what it became, so an undo knows whether it was saved again since."""
     new.check()
     new.ignore_index = UNLABELLED
     with ws.masks.lock():
         old = ws.classes()
         lut = lookup_table(old, new, fate)
-        identity = bool((lut == np.arange(256)).all())
         point = move_to_trash(ws.root, f"{PREFIX}{_slug(what)}", [])
         change = ClassChange(what, new, restore_point=point)
+        written: dict[str, str] = {}
         if ws.classes_file.exists():
             _copy(ws.root, ws.classes_file, point)
-        for kind, files in (("masks", _pngs(ws.masks_dir)), ("proposals", _pngs(ws.proposals.dir))):
-            for path in ([] if identity else files):
-                try:
-                    values = read_mask_raw(path)
-                except Exception as err:  # damaged: named, left as it is
-                    change.unreadable.append(f"{path.relative_to(ws.root)}: cannot be read ({err})")
-                    continue
-                if values.min(initial=0) < 0 or values.max(initial=0) > 255:
-                    change.unreadable.append(f"{path.relative_to(ws.root)}: holds values outside 0-255; left as it is")
-                    continue
-                out = lut[values]
-                diff = out != values
-                if not diff.any():
-                    continue
-                _copy(ws.root, path, point)
+        for kind, path in _label_files(ws):
+            values = _read(ws, path, change.unreadable)
+            if values is None:
+                continue
+            out = lut[values]
+            diff = out != values
+            n_moved = int((values == moved).sum()) if moved is not None else 0
+            if not diff.any() and not n_moved:
+                continue
+            _copy(ws.root, path, point)
+            if diff.any():
                 write_index_mask(path, out.astype(np.uint8), new)
-                getattr(change, kind).append(path.stem)
-                change.pixels_changed += int(diff.sum()) if kind == "masks" else 0
-                change.pixels_moved += int((values == moved).sum()) if kind == "masks" and moved is not None else 0
+            written[str(path.relative_to(ws.root))] = _digest(path)
+            getattr(change, kind).append(path.stem)
+            if kind == "masks":
+                change.pixels_changed += int(diff.sum())
+                change.pixels_moved += n_moved
         ws.save_classes(new)
-        _write_manifest(change)
+        _write_manifest(change, {"inverse": inverse_table(lut, moved).tolist(), "written": written})
     return change
+
+
+def _label_files(ws) -> list[tuple[str, Path]]:
+    """Every mask and proposal file: ("masks" | "proposals", path)."""
+    return [(kind, p) for kind, folder in (("masks", ws.masks_dir), ("proposals", ws.proposals.dir))
+            for p in _pngs(folder)]
+
+
+def _read(ws, path: Path, unreadable: list[str]) -> np.ndarray | None:
+    """The file's values, or None after naming it in ``unreadable`` (damaged, or values outside 0-255)."""
+    name = path.relative_to(ws.root)
+    try:
+        values = read_mask_raw(path)
+    except Exception as err:  # damaged: named, left as it is
+        unreadable.append(f"{name}: cannot be read ({err})")
+        return None
+    if values.min(initial=0) < 0 or values.max(initial=0) > 255:
+        unreadable.append(f"{name}: holds values outside 0-255; left as it is")
+        return None
+    return values
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _pngs(folder: Path) -> list[Path]:
@@ -235,8 +271,8 @@ def _copy(root: Path, path: Path, point: Path) -> None:
     shutil.copy2(path, dest)
 
 
-def _write_manifest(change: ClassChange) -> None:
-    data = change.to_json() | {"time": time.strftime("%Y-%m-%d %H:%M:%S")}
+def _write_manifest(change: ClassChange, undo: dict) -> None:
+    data = change.to_json() | {"time": time.strftime("%Y-%m-%d %H:%M:%S")} | undo
     atomic_write_text(change.restore_point / MANIFEST, json.dumps(data, indent=2))
 
 
@@ -261,29 +297,40 @@ def describe(point: Path) -> str:
 
 
 def restore_class_change(ws, point: Path | None = None) -> Path:
-    """Put a class change back (the newest when ``point`` is None): its classes.json and the masks and
-    proposals it rewrote, as they were before it (a mask saved since that it did not rewrite is left as it is);
-    what they are now goes to the trash first, so nothing is
-    lost. The restore point is used up (its change.json is renamed change.json.restored). Returns the point used;
+    """Undo a class change (the newest when ``point`` is None): its classes.json comes back; each mask and
+    proposal it changed comes back as it was, unless it was saved again since, and every other one (saved
+    since, or whose values it did not touch) has its values mapped back (``inverse_table``), so new work is
+    kept and means the same classes. The files as they are now are copied to the trash first. The restore
+    point is used up (its change.json becomes change.json.restored). Returns the point used;
     FileNotFoundError when there is nothing to restore."""
     with ws.masks.lock():
-        points = restore_points(ws)
         if point is None:
+            points = restore_points(ws)
             if not points:
                 raise FileNotFoundError("no class change to undo")
             point = points[0]
         point = Path(point)
-        if not (point / MANIFEST).is_file():
-            raise FileNotFoundError(f"{point}: not a class change's restore point")
-        kept = [p for p in point.rglob("*") if p.is_file() and p.name != MANIFEST]
-        targets = [ws.root / p.relative_to(point) for p in kept]
-        current = [t for t in targets if t.exists()]
-        if current:  # the masks and classes.json of now, restorable by hand
-            where = move_to_trash(ws.root, "undone-class-change", [])
-            for t in current:
-                _copy(ws.root, t, where)
-        for src, dest in zip(kept, targets):
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(dest, lambda tmp, src=src: shutil.copy2(src, tmp))
+        try:
+            manifest = json.loads((point / MANIFEST).read_text())
+            inverse, written = np.asarray(manifest["inverse"], np.int32), manifest["written"]
+        except (OSError, ValueError, KeyError) as err:
+            raise FileNotFoundError(f"{point}: not a class change's restore point ({err})") from None
+        files = _label_files(ws)
+        where = move_to_trash(ws.root, "undone-class-change", [])  # the files of now, restorable by hand
+        for path in [ws.classes_file] + [p for _, p in files]:
+            if path.exists():
+                _copy(ws.root, path, where)
+        old = ClassList.load(point / "data" / "classes.json")
+        for _, path in files:
+            rel = str(path.relative_to(ws.root))
+            if rel in written and _digest(path) == written[rel]:  # as the change left it: put it back whole
+                src = point / rel
+                atomic_write(path, lambda tmp, src=src: shutil.copy2(src, tmp))
+                continue
+            values = _read(ws, path, [])  # one that cannot be read is left as it is
+            if values is not None and (inverse[values] != values).any():
+                write_index_mask(path, inverse[values].astype(np.uint8), old)
+        src = point / "data" / "classes.json"
+        atomic_write(ws.classes_file, lambda tmp: shutil.copy2(src, tmp))
         (point / MANIFEST).rename(point / f"{MANIFEST}{RESTORED}")
     return point

@@ -79,6 +79,23 @@ def test_remove_into_another_class_and_restore_brings_everything_back(ws):
         ce.restore_class_change(ws)  # each restore point is used once
 
 
+def test_undo_keeps_masks_saved_after_the_change_meaning_the_same_classes(ws):
+    """After removing cell, nucleus is value 1; a mask painted then (new image c, and a stroke on b) still
+    means nucleus and fibre after the undo, when nucleus is 2 again."""
+    (ws.images_dir / "c.png").write_bytes(_png(np.zeros((2, 5, 3), np.uint8)))
+    a = ws.read_mask("a").copy()
+    ce.remove_class(ws, "cell", "unlabelled")
+    ws.save_mask("c", np.array([[0, 1, 2, U, U], [1, 1, 1, 1, 1]], np.uint8))  # bg, nucleus, fibre
+    b = ws.read_mask("b")
+    b[1, :2] = 1  # a nucleus stroke on b
+    ws.save_mask("b", b)
+    ce.restore_class_change(ws)
+    assert ws.classes().names == ["bg", "cell", "nucleus", "fibre"]
+    assert _names(ws, "c") == [["bg", "nucleus", "fibre", "-", "-"], ["nucleus"] * 5]
+    assert _names(ws, "b") == [["bg", "bg", "fibre", "fibre", "-"], ["nucleus", "nucleus", "nucleus", "nucleus", "bg"]]
+    assert (ws.read_mask("a") == a).all()  # untouched since: back as it was, its cell pixels too
+
+
 def test_rename_recolour_add_and_reorder(ws):
     a = ws.read_mask("a").copy()
     ce.rename_class(ws, "cell", "cytoplasm")
