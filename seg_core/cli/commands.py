@@ -208,6 +208,27 @@ def preview(args) -> int:
     return output.wrote(f"the preview mask to {args.out}")
 
 
+def classes(args) -> int:
+    """List a workspace's classes, or change them (``seg_core.workspace.class_edits``: masks rewritten under the
+    mask lock, the old ones kept in a restore point)."""
+    from seg_core.workspace import class_edits as ce
+    from seg_core.workspace.workspace import Workspace
+
+    root = Path(args.workspace)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such workspace folder")
+    ws = Workspace(root, seed_sample=False)
+    if args.action == "restore":
+        point = ce.restore_class_change(ws)
+        return output.class_list(ws.classes(), None, args.json, f"undid: {ce.describe(point)} (from {point})")
+    ops = {"add": lambda: ce.add_class(ws, args.name, args.color),
+           "rename": lambda: ce.rename_class(ws, args.old, args.new),
+           "remove": lambda: ce.remove_class(ws, args.name, args.pixels_to),
+           "merge": lambda: ce.merge_class(ws, args.name, args.into)}
+    change = ops[args.action]() if args.action else None
+    return output.class_list(ws.classes(), change, args.json)
+
+
 def sample(args) -> int:
     from seg_core.data.sample import make_sample
 
@@ -216,4 +237,4 @@ def sample(args) -> int:
 
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
             "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files,
-            "preview": preview, "sample": sample}
+            "preview": preview, "classes": classes, "sample": sample}

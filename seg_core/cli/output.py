@@ -255,3 +255,23 @@ def import_report(rep, as_json: bool) -> int:
 def wrote(what: str) -> int:
     print(f"wrote {what}")
     return OK
+
+
+def class_list(classes, change, as_json: bool, note: str = "") -> int:
+    """The classes (index, name, colour) and, after a change, what it rewrote and where its restore point is
+    (``class_edits.ClassChange``); ``note``: what an undo put back. A mask left unreadable is named on stderr."""
+    if as_json:
+        data = change.to_json() if change is not None else {"classes": classes.to_json()["classes"]}
+        print(json.dumps(data | ({"restored": note} if note else {})))
+    else:
+        for line in ([note] if note else []) + ([change.what] if change is not None else []):
+            print(line)
+        for i, (name, colour) in enumerate(zip(classes.names, classes.colours)):
+            print(f"{i:3d}  {name:24} {','.join(map(str, colour))}")
+        if change is not None:
+            print(f"{len(change.masks)} mask(s) changed ({change.pixels_moved} pixel(s) of the class moved), "
+                  f"{len(change.proposals)} proposal(s) changed; undo with `classes --workspace WS restore` "
+                  f"(the old classes.json and masks are in {change.restore_point})")
+    for problem in change.unreadable if change is not None else []:
+        error(f"left as it is: {problem}")
+    return OK

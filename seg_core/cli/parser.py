@@ -178,6 +178,30 @@ def _preview(p: argparse.ArgumentParser) -> None:
     add_setting(p, "num_classes")
 
 
+def _classes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", required=True, help="the app's workspace folder")
+    p.add_argument("--json", action="store_true",
+                   help='{"classes": [{name, color}], and after a change: "change", "masks_changed", "masks", '
+                        '"pixels_moved", "pixels_changed", "unreadable", "restore_point"}')
+    ops = p.add_subparsers(dest="action", metavar="ACTION")  # none: list the classes
+    add = ops.add_parser("add", help="add a class at the end")
+    add.add_argument("name")
+    add.add_argument("--color", help="R,G,B (default: the next colour of the palette)")
+    rename = ops.add_parser("rename", help="rename a class (masks unchanged)")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    remove = ops.add_parser("remove", help="remove a class, rewriting every mask (restorable)")
+    remove.add_argument("name")
+    remove.add_argument("--pixels-to", required=True, metavar="unlabelled|OTHER",
+                        help="what its pixels become: unlabelled, or another class's name")
+    merge = ops.add_parser("merge", help="merge a class into another, rewriting every mask (restorable)")
+    merge.add_argument("name")
+    merge.add_argument("--into", required=True, metavar="OTHER")
+    ops.add_parser("restore", help="undo the last class change (its classes.json and masks come back)")
+    for sub in (add, rename, remove, merge, *[ops.choices["restore"]]):
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def _sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="data")
 
@@ -199,6 +223,8 @@ GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]
     "import": ("add images, masks, zips and classes.json to a workspace (as the Data page does)", _import),
     "preview": ("the live preview of the Annotate page: a whole mask from a partly painted one (and other "
                 "labelled images)", _preview),
+    "classes": ("list a workspace's classes, or add, rename, remove or merge one (masks rewritten, restorable)",
+                _classes),
     "sample": ("regenerate the bundled sample data set", _sample),
 }
 

@@ -234,5 +234,19 @@ class Workspace(Layout):
         training), with a checkpoint, trained on the current classes; newest first."""
         return [r for r in self.runs_to_continue() if r.state in FINISHED]
 
+    def other_classes(self, run: Run) -> str | None:
+        """A short note when ``run`` was trained on other classes than the workspace has now (renamed,
+        removed, merged, added or reordered since): its masks would be mislabelled, so it is not offered for
+        proposing masks nor for continuing (``runs_to_continue``). None when the classes match or cannot be read
+        (a damaged run is reported elsewhere)."""
+        try:
+            theirs, ours = run.classes.names, self.classes().names
+        except (OSError, ValueError):
+            return None
+        if theirs == ours:
+            return None
+        return (f"Trained on other classes ({', '.join(theirs)}) than this project has now ({', '.join(ours)}): "
+                "not offered for proposing masks or for continuing training.")
+
     def new_run_dir(self, backbone: str) -> Path:
         return self.runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}_{backbone}"

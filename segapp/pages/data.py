@@ -4,9 +4,10 @@ import streamlit as st
 
 from segapp.state import (classes_from_table, file_types, hex_colour, start_task, task_panel, task_running,
                        thumb_data_url, workspace)
-from seg_core.base.classes import ClassList
+from seg_core.base.classes import ClassList, default_colour
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
 from seg_core.base.mask_values import UNLABELLED, UPLOAD_RULE
+from seg_core.workspace import class_edits
 from seg_core.workspace.overview import image_overview, state_counts
 from seg_core.workspace.review_state import review_marks
 
@@ -97,21 +98,75 @@ for p in ds.problems if ds is not None else []:
 
 # -- classes ---------------------------------------------------------------------------------------
 st.subheader("Classes")
-st.caption(f"Mask value = row number (0-based). Unlabelled pixels are stored as {UNLABELLED} and ignored in training.")
-cdf = pd.DataFrame({"name": classes.names, "colour": [hex_colour(c) for c in classes.colours]})
-edited = st.data_editor(cdf, num_rows="dynamic", hide_index=False, key="class_editor", width="stretch",
-                        column_config={"name": st.column_config.TextColumn("name", required=True),
-                                       "colour": st.column_config.TextColumn("colour (#rrggbb)")})
 st.markdown(" ".join(f'<span style="background:{hex_colour(c)};color:#fff;padding:2px 8px;border-radius:4px;'
                      f'text-shadow:0 0 2px #000">{i}: {n}</span>'
                      for i, (n, c) in enumerate(zip(classes.names, classes.colours))), unsafe_allow_html=True)
-if st.button("Save classes"):
-    try:
-        ws.save_classes(classes_from_table(edited["name"], edited["colour"]))
-        st.success("Classes saved.")
-        st.rerun()
-    except ValueError as err:
-        st.error(f"classes.json: {err}")
+if ds is None:  # a damaged classes.json: write a new one from a table
+    cdf = pd.DataFrame({"name": classes.names, "colour": [hex_colour(c) for c in classes.colours]})
+    edited = st.data_editor(cdf, num_rows="dynamic", hide_index=False, key="class_editor", width="stretch",
+                            column_config={"name": st.column_config.TextColumn("name", required=True),
+                                           "colour": st.column_config.TextColumn("colour (#rrggbb)")})
+    if st.button("Save classes"):
+        try:
+            ws.save_classes(classes_from_table(edited["name"], edited["colour"]))
+            st.success("Classes saved.")
+            st.rerun()
+        except ValueError as err:
+            st.error(f"classes.json: {err}")
+else:
+    st.caption("Every mask follows a change: removing or merging a class asks what its pixels become and "
+               "rewrites the masks; each change can be undone.",
+               help=f"Mask value = the class's number (0-based); unlabelled pixels are stored as {UNLABELLED}. "
+                    "The old classes.json and masks are kept in the project's trash folder.")
+    ACTIONS = ["Add a class", "Rename a class", "Change a colour", "Move a class", "Remove a class",
+               "Merge a class into another"]
+    action = st.selectbox("Change the classes", ACTIONS, key="class_action")
+    names = classes.names
+    c1, c2 = st.columns(2)
+    if action == "Add a class":
+        name = c1.text_input("New class", key="class_new_name")
+        colour = c2.color_picker("Colour", hex_colour(default_colour(len(names))), key="class_new_colour")
+        op = lambda: class_edits.add_class(ws, name, colour)  # noqa: E731
+    else:
+        name = c1.selectbox("Class", names, key="class_name")
+        others = [n for n in names if n != name]
+        if action == "Rename a class":
+            new_name = c2.text_input("New name", key="class_rename_to")
+            op = lambda: class_edits.rename_class(ws, name, new_name)  # noqa: E731
+        elif action == "Change a colour":
+            colour = c2.color_picker("Colour", hex_colour(classes.colours[names.index(name)]), key="class_colour")
+            op = lambda: class_edits.recolour_class(ws, name, colour)  # noqa: E731
+        elif action == "Move a class":
+            pos = c2.selectbox("To place", range(len(names)), index=names.index(name), key="class_position",
+                               format_func=lambda i: f"{i}" + (f" (now {names[i]})" if names[i] != name else ""))
+            op = lambda: class_edits.move_class(ws, name, pos)  # noqa: E731
+        elif action == "Remove a class":
+            fate = c2.selectbox("Its pixels become", ["unlabelled"] + others, key="class_pixels_to",
+                                help="unlabelled: nobody labelled them (ignored in training); or another class")
+            op = lambda: class_edits.remove_class(ws, name, fate)  # noqa: E731
+        else:
+            into = c2.selectbox("Merge into", others, key="class_into")
+            op = lambda: class_edits.merge_class(ws, name, into)  # noqa: E731
+    if st.button(action, key="class_apply", type="primary"):
+        try:
+            change = op()
+            st.session_state["class_change_msg"] = (change.summary(), change.unreadable)
+            st.rerun()
+        except ValueError as err:
+            st.error(str(err))
+    if msg := st.session_state.pop("class_change_msg", None):
+        st.success(msg[0])
+        for problem in msg[1]:
+            st.warning(f"Left as it is: {problem}")
+    points = class_edits.restore_points(ws)
+    if st.button("Undo the last class change", key="class_undo", disabled=not points,
+                 help=f"Undo: {class_edits.describe(points[0])}" if points else "No class change to undo"):
+        try:
+            point = class_edits.restore_class_change(ws, points[0])
+            st.session_state["class_change_msg"] = (f"Undone: {class_edits.describe(point)}.", [])
+            st.rerun()
+        except FileNotFoundError:  # undone meanwhile (another tab)
+            st.info("That class change was undone already.")
 
 # -- remove ----------------------------------------------------------------------------------------
 st.subheader("Remove an image")

@@ -38,6 +38,10 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"best val mIoU": st.column_config.NumberColumn(format="%.3f"),
                             "seconds": st.column_config.NumberColumn(format="%.0f")})
 
+for r in runs:  # classes renamed, removed or merged since: its masks would be mislabelled
+    if note := ws.other_classes(r):
+        st.caption(f"**{r.name}**: {note}")
+
 run = st.selectbox("Run", runs, format_func=lambda r: r.name, key="runs_run")
 try:
     hist = run.history()

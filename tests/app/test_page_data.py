@@ -37,14 +37,53 @@ def test_data_page_remove_and_bad_upload(fresh_ws):
     assert any("broken.png" in e.value for e in at.error)
 
 
-def test_data_page_saves_classes(fresh_ws):
+def test_data_page_removes_a_class_asking_what_its_pixels_become_and_undoes_it(fresh_ws):
+    """The sample's classes: background, cell, nucleus. Removing cell into background rewrites every mask (the
+    nucleus pixels stay nucleus, now value 1); the undo brings the masks and classes back."""
     from seg_core import Workspace
 
     at = page("data.py").run()
-    save = next(b for b in at.button if b.label == "Save classes")
-    save.click().run()
-    assert not at.exception
-    assert Workspace(fresh_ws).classes().names == ["background", "cell", "nucleus"]
+    ws = Workspace(fresh_ws)
+    before = ws.read_mask("tissue_00").copy()
+    at.selectbox(key="class_action").set_value("Remove a class").run()
+    at.selectbox(key="class_name").set_value("cell").run()
+    assert at.selectbox(key="class_pixels_to").options == ["unlabelled", "background", "nucleus"]
+    at.selectbox(key="class_pixels_to").set_value("background").run()
+    at.button(key="class_apply").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ws.classes().names == ["background", "nucleus"]
+    assert "remove cell (pixels to background): 10 mask(s) changed" in at.success[0].value
+    after = ws.read_mask("tissue_00")
+    assert (after[before == 0] == 0).all() and (after[before == 1] == 0).all()  # cell -> background
+    assert (after[before == 2] == 1).all() and (before == 1).any() and (before == 2).any()  # nucleus kept
+    assert (after[before == 255] == 255).all()
+    at.button(key="class_undo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ws.classes().names == ["background", "cell", "nucleus"] and (ws.read_mask("tissue_00") == before).all()
+    assert "Undone: remove cell (pixels to background)." in at.success[0].value
+    assert at.button(key="class_undo").disabled  # nothing more to undo
+
+
+def test_data_page_adds_merges_and_names_a_bad_change(fresh_ws):
+    from seg_core import Workspace
+
+    at = page("data.py").run()
+    at.text_input(key="class_new_name").input("fibre").run()
+    at.button(key="class_apply").click().run()
+    ws = Workspace(fresh_ws)
+    assert ws.classes().names == ["background", "cell", "nucleus", "fibre"]
+    assert "add fibre: 0 mask(s) changed." == at.success[0].value
+    at.text_input(key="class_new_name").input("cell").run()
+    at.button(key="class_apply").click().run()
+    assert any("there is a class named 'cell' already" in e.value for e in at.error)
+    at.selectbox(key="class_action").set_value("Merge a class into another").run()
+    at.selectbox(key="class_name").set_value("nucleus").run()
+    at.selectbox(key="class_into").set_value("cell").run()
+    at.button(key="class_apply").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ws.classes().names == ["background", "cell", "fibre"]
+    assert at.success[0].value.startswith("merge nucleus into cell: 10 mask(s) changed")
+    assert set(np.unique(ws.read_mask("tissue_00"))) <= {0, 1}
 
 
 def test_data_page_lists_each_images_own_problems(fresh_ws):

@@ -141,3 +141,28 @@ def test_runs_page_shows_the_labels_a_run_learned_from_and_compares_two_runs(tra
     texts = [m.value for m in at.markdown]
     assert any(t.startswith(f"**{first.name}** compared with **second**: 1 added") for t in texts), texts
     assert f"Labelled only in {first.name}: tissue_00" in texts
+
+
+def test_runs_page_says_which_runs_were_trained_on_other_classes(fresh_ws):
+    """After a class change a run trained on the old classes says, in plain words, why it is not offered."""
+    import json
+
+    from seg_core import ClassList, Workspace
+    from seg_core.workspace import class_edits
+
+    ws = Workspace(fresh_ws)
+    d = ws.runs_dir / "20260101-000000_old"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"backbone": "resnet18", "arch": "unet"}))
+    (d / "status.json").write_text(json.dumps({"state": "done"}))
+    ws.classes().save(d / "classes.json")
+    at = page("runs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("Trained on other classes" in c.value for c in at.caption)
+    class_edits.rename_class(ws, "cell", "cytoplasm")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("**20260101-000000_old**: Trained on other classes (background, cell, nucleus) "
+                                  "than this project has now (background, cytoplasm, nucleus): not offered for "
+                                  "proposing masks") for c in at.caption), [c.value for c in at.caption]
+    assert ClassList.load(d / "classes.json").names == ["background", "cell", "nucleus"]  # the run is untouched
