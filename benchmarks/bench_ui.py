@@ -261,8 +261,8 @@ def part_export(args, tmp: Path) -> None:
 
 def _suggest_workspace(data: Path, examples: int, root: Path):
     """A workspace of the first ``examples`` + 1 image/mask pairs of ``data`` (mask values mapped to classes
-    0..k-1), the last unlabelled and named first (the Annotate page opens it); returns the workspace, that
-    image's name, its true classes and the number of classes."""
+    0..k-1), the first unlabelled (the Annotate page opens the first); returns the workspace, that image's name,
+    its true classes and the number of classes."""
     import numpy as np
     from PIL import Image
 
@@ -274,11 +274,12 @@ def _suggest_workspace(data: Path, examples: int, root: Path):
     values = np.unique(np.concatenate([np.unique(m) for m in masks]))
     ws = Workspace(root, seed_sample=False)
     ws.save_classes(ClassList.default(len(values)))
-    for path, mask in zip(images[:-1], masks):
+    for path, mask in zip(images[1:], masks[1:]):
         ws.add_image(path.name, path.read_bytes())
         ws.save_mask(path.stem, np.searchsorted(values, mask).astype(np.uint8))
-    first = ws.add_image("0_" + images[-1].name, images[-1].read_bytes())
-    return ws, Path(first).stem, np.searchsorted(values, masks[-1]).astype(np.uint8), len(values)
+    new = ws.add_image(images[0].name, images[0].read_bytes())
+    assert ws.stems()[0] == Path(new).stem, "the unlabelled image must come first"
+    return ws, Path(new).stem, np.searchsorted(values, masks[0]).astype(np.uint8), len(values)
 
 
 def part_suggest(args, tmp: Path) -> None:
