@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MAX_PIXELS = 4_000_000  # larger images get no suggestions (the features of one would take gigabytes)
 MAX_EXAMPLES = 8  # other labelled images a suggestion learns from (the most recently saved first)
 UNSURE_BELOW = 0.65  # "paint here next": unpainted pixels whose suggested class has less than this probability
+THREADS = 1  # torch threads of each suggester's worker
 KEPT = 3  # suggesters kept (images recently open, in any tab)
 
 
@@ -104,8 +105,15 @@ class Suggester:
 
     def _work(self) -> None:
         try:
+            import torch
+
             from seg_core.assist import LivePreview
 
+            # one thread for this worker's torch work (the setting is the calling thread's own): a small
+            # classifier gains nothing from two, and on two cores two threads that wait on each other while the
+            # page, the browser or a training run also want the CPU made each update 5-8x slower (measured on
+            # 512x512 membrane slices: 0.24 s a stroke with one thread, 1.2-3.8 s with two, under load)
+            torch.set_num_threads(THREADS)
             examples = self._examples()
             self.examples = len(examples)
             preview = LivePreview(self.image, self.num_classes, examples)

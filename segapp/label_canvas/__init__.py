@@ -56,7 +56,7 @@ from seg_core.base.classes import ClassList
 from seg_core.workspace.label_patches import Patch, PatchError, check_patch, decode_patch
 from seg_core.base.mask_values import UNLABELLED
 
-__all__ = ["asked_again", "label_canvas", "take_edits", "Patch", "PatchError"]
+__all__ = ["in_fragment_run", "label_canvas", "take_edits", "Patch", "PatchError"]
 
 _HERE = Path(__file__).resolve().parent
 # the browser side's files, in the order they are joined (they share one module scope: no imports between them)
@@ -128,13 +128,15 @@ def _on_edits(key: str) -> None:
         gesture = value.get("gesture") if isinstance(value, dict) else None
         if isinstance(gesture, dict) and gesture.get("n") != (store.get("region") or {}).get("n"):
             store["gesture"] = gesture
-        store["asked_again"] = isinstance(value, dict) and not value.get("patches") and not gesture
 
 
-def asked_again(key: str) -> bool:
-    """Whether this run of canvas ``key``'s script came only from the browser asking again (for a suggestion on
-    its way), with no edit and no gesture: a page may then leave the canvas as it is."""
-    return bool(_store(key).pop("asked_again", False))
+def in_fragment_run() -> bool:
+    """Whether this run of the script is a fragment's own (an edit, a request for a suggestion or a widget of the
+    fragment), not a run of the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def _on_need(key: str) -> None:

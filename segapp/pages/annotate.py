@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from segapp.state import legend_html, predictor, workspace
-from segapp.label_canvas import asked_again, label_canvas, take_edits
+from segapp.label_canvas import in_fragment_run, label_canvas, take_edits
 from seg_core.data.annotation import coverage, stale_values
 from seg_core.infer.overlay import overlay
 from seg_core.workspace.masks import backup_reason
@@ -198,10 +198,10 @@ def canvas(stem: str, image: np.ndarray, target: str) -> None:
     syncs = st.session_state.setdefault("ann_sync", {})  # key -> the file's version shown, and last seen
     now = store.version(stem)
     sync = syncs.get(key)
-    # the canvas shows the file again when it changed elsewhere, but not on a run that only asked for a
-    # suggestion (the browser's undo history would restart under the user's hands): at the next edit instead
-    only_asked = asked_again(key)
-    reloaded = sync is None or (now != sync["seen"] and not only_asked)
+    # the canvas shows the file again when it changed elsewhere: on a run of the whole page, or after this
+    # canvas's next edit (below); not on the canvas's other runs (asking for a suggestion), which would restart
+    # the browser's undo history under the user's hands
+    reloaded = sync is None or (now != sync["seen"] and not in_fragment_run())
     if reloaded:
         sync = syncs[key] = {"shown": now, "seen": now}
     patches = take_edits(key, (h, w), classes, image_file.name)  # saved before the canvas shows what follows
