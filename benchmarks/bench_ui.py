@@ -300,6 +300,7 @@ def part_suggest(args, tmp: Path) -> None:
         page.goto(f"{url}/Annotate")
         page.get_by_role("combobox").first.wait_for(timeout=120_000)
         view = CanvasView(page, timeout=300)
+        page.get_by_text("Suggest labels as I paint").click()
 
         def next_suggestion(before: str, since: float, limit: float = 300) -> float:
             while (view.view.get_attribute("data-suggestion") or "") in ("", before):

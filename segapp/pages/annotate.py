@@ -120,7 +120,7 @@ def suggestions_switch(stem: str, image: np.ndarray):
     """Above the canvas: the switch for suggestions. Returns the image's ``Suggester`` (None when suggestions are
     off) and the row's two columns left for ``suggestion_actions``."""
     c1, c2, c3 = st.columns([2, 1, 1])
-    on = c1.toggle("Suggest labels as I paint", value=True, key="ann_suggest",
+    on = c1.toggle("Suggest labels as I paint", value=False, key="ann_suggest",
                    help="After each stroke the whole image is labelled for you as a see-through layer, learned "
                         "from what you painted here and from your other labelled images. Take it with Accept or "
                         "Fill, or keep painting where it is wrong. Least sure (on the canvas) shows where to "

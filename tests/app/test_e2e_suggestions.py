@@ -73,6 +73,7 @@ def test_suggest_accept_restore_and_fill(app, page):
     mask = ws.masks.path(STEM)
     page.goto(f"{url}/Annotate")
     view = CanvasView(page, timeout=120)
+    page.get_by_text("Suggest labels as I paint").click()  # off until the user asks for it
     first = _suggestion_after(page, view, "")  # from the three labelled images, before any stroke
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "suggestion_first.png"))
