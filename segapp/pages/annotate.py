@@ -8,7 +8,7 @@ from streamlit.errors import StreamlitAPIException
 
 from segapp.heap import settled
 from segapp.state import legend_html, predictor, workspace
-from segapp.label_canvas import in_fragment_run, label_canvas, take_edits
+from segapp.label_canvas import in_fragment_run, label_canvas, rerun_waiting, take_edits
 from seg_core.data.annotation import coverage, stale_values
 from seg_core.infer.overlay import overlay
 from seg_core.workspace.masks import backup_reason
@@ -147,8 +147,10 @@ def suggestion_shown(sg, current: np.ndarray, version) -> dict:
         return finder
     sg.request(current, version)
     # an update takes about a quarter of a second: waiting for it here (the interpreter is free meanwhile) shows
-    # it in this run; the canvas asks again only when it takes longer (polls cost the CPU the update needs)
-    got = sg.wait(version, SUGGESTION_WAIT_S) if sg.ready else sg.latest()
+    # it in this run, and the canvas asks again only when it takes longer (polls cost the CPU the update needs);
+    # a new edit ends the wait at once (it would queue behind this run: a stroke is never delayed by a suggestion)
+    waiting = sg.ready and rerun_waiting() is False
+    got = sg.wait(version, SUGGESTION_WAIT_S, stop=rerun_waiting, step=0.02) if waiting else sg.latest()
     return {"suggestion": None if got is None else got.mask, "unsure": None if got is None else got.unsure,
             "suggestion_id": None if got is None else f"{got.serial}",
             "suggestion_pending": not sg.error and (got is None or got.version != version), **finder}
