@@ -11,8 +11,10 @@ took 2 s instead of 0.25 s while the canvas's short runs asked for it a few time
 collecting what was garbage, when the oldest generation (what every full collection scans) has grown by
 ``GROWN`` objects since: after a run that imported libraries, and after a background thread did (the
 suggestion worker loads torch and the pretrained network on its own). Later collections scan only newer
-objects. It is cheap when nothing grew (it counts the oldest generation's objects). The app calls it after
-every page run (app.py) and at the end of every fragment that reruns on its own (``settled``).
+objects. It is cheap when nothing grew (it counts the oldest generation's objects). A freeze collects the whole
+heap first, frozen part included, so what a freeze kept and later became garbage (in a reference cycle) is
+freed at the next one. The app calls it after every page run (app.py) and at the end of every fragment
+(``settled``).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ def settle() -> bool:
     with _lock:
         if len(gc.get_objects(generation=2)) < GROWN:
             return False
+        gc.unfreeze()  # what was frozen before and is garbage now (a finished training's model) goes too
         gc.collect()
         gc.freeze()
         return True
