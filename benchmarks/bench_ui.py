@@ -50,13 +50,23 @@ def engine_first_step(workspace: Path) -> float:
     return job.first_progress_s
 
 
-def timed_click(page, click, answer, timeout_ms: int = 30_000) -> float:
-    """Seconds from a click to ``answer`` (a locator) being visible."""
-    from playwright.sync_api import expect
+# true once the page's text (inside the components' shadow roots too) matches the pattern: checked in the page
+# every 50 ms. Playwright's expect() looks after 0, 0.02, 0.07, 0.17, 0.27 s and then every 0.5 s (its
+# retryWithProgressAndBackoff), so an answer shown after 0.8 s read 1.27 s.
+_TEXT_SHOWN = """([source, flags]) => {
+    const re = new RegExp(source, flags);
+    if (re.test(document.body.textContent)) return true;
+    for (const el of document.querySelectorAll("*")) if (el.shadowRoot && re.test(el.shadowRoot.textContent)) return true;
+    return false;
+}"""
 
+
+def timed_click(page, click, answer: re.Pattern, timeout_ms: int = 30_000) -> float:
+    """Seconds from a click to a text matching ``answer`` being in the page."""
     t = time.perf_counter()
     click()
-    expect(answer).to_be_visible(timeout=timeout_ms)
+    flags = "i" if answer.flags & re.IGNORECASE else ""
+    page.wait_for_function(_TEXT_SHOWN, arg=[answer.pattern, flags], polling=50, timeout=timeout_ms)
     return time.perf_counter() - t
 
 
@@ -77,21 +87,20 @@ def part_clicks(args, tmp: Path) -> None:
         budget.fill(str(args.budget))
         budget.press("Enter")
         page.wait_for_timeout(1500)
-        progress = page.get_by_text(PROGRESS)
-        first_s = timed_click(page, page.get_by_role("button", name="Start training").click, progress, 60_000)
+        first_s = timed_click(page, page.get_by_role("button", name="Start training").click, PROGRESS, 60_000)
         t_start = time.time()
 
         def nav(link: str, answer):
             return lambda: timed_click(page, page.get_by_role("link", name=link).click, answer)
 
         actions = {
-            "open Data page": nav("Data", page.get_by_text(re.compile(r"\d+ images: \d+ (reviewed|labelled|proposal|unlabelled)"))),
-            "open Runs & export page": nav("Runs & export", page.get_by_role("heading", name="Runs & export")),
-            "open Train page (live progress shown)": nav("Train", progress),
+            "open Data page": nav("Data", re.compile(r"\d+ images: \d+ (reviewed|labelled|proposal|unlabelled)")),
+            "open Runs & export page": nav("Runs & export", re.compile(r"Labels it learned from")),
+            "open Train page (live progress shown)": nav("Train", PROGRESS),
             "Train page: switch 'Stop after' to epochs": lambda: timed_click(
-                page, page.get_by_text("epochs", exact=True).click, page.get_by_label("Epochs", exact=True)),
+                page, page.get_by_text("epochs", exact=True).click, re.compile(r"Epochs")),
             "Train page: switch back to time budget": lambda: timed_click(
-                page, page.get_by_text("time budget", exact=True).click, page.get_by_label("Time budget (seconds)", exact=True)),
+                page, page.get_by_text("time budget", exact=True).click, re.compile(r"Time budget \(seconds\)")),
         }
         times: dict[str, list[float]] = {k: [] for k in actions}
         for _ in range(args.clicks):
@@ -142,6 +151,20 @@ def cli_training(workspace: Path, out: Path, budget: int, crop: str) -> dict:
     return json.loads((out / "status.json").read_text())
 
 
+def _wait_for_run_end(runs: Path, since: float, ceiling_s: float = 1200) -> None:
+    """Wait until the newest run started after ``since`` has ended, reading its status.json once a second:
+    asking the page instead (Playwright's locators, several times a second) costs Chromium CPU a user who only
+    watches does not spend, and the training shares the machine with it."""
+    from seg_core.runs.folder import Run
+
+    while time.time() - since < ceiling_s:
+        runs_now = [Run(p.parent) for p in runs.glob("*/status.json") if p.stat().st_mtime >= since - 1]
+        if runs_now and all(r.state not in ("running", "unknown") for r in runs_now):
+            return
+        time.sleep(1.0)
+    raise AssertionError(f"the training did not end within {ceiling_s:.0f} s")
+
+
 def app_training(workspace: Path, log: Path, budget: int, crop: str) -> dict:
     """The same training started from the Train page, which stays open in Chromium until it ends."""
     from playwright.sync_api import expect, sync_playwright
@@ -157,9 +180,9 @@ def app_training(workspace: Path, log: Path, budget: int, crop: str) -> dict:
         cpu0, t0 = _cpu_seconds(), time.time()
         page.get_by_role("button", name="Start training").click()
         expect(page.get_by_role("button", name="Cancel training")).to_be_visible()
-        wait_for_work(page, page.get_by_text("Training finished"), page.get_by_role("button", name="Cancel training"),
-                      what="the training")
+        _wait_for_run_end(workspace / "runs", t0)  # from the run folder: the page is only looked at, as a user does
         cpu1, wall = _cpu_seconds(), time.time() - t0
+        expect(page.get_by_text("Training finished")).to_be_visible(timeout=120_000)
         browser.close()
     return _newest_status(workspace / "runs") | {"cpu": {k: cpu1[k] - cpu0[k] for k in cpu0}, "wall": wall}
 
@@ -284,7 +307,7 @@ def _suggest_workspace(data: Path, examples: int, root: Path):
 
 def part_suggest(args, tmp: Path) -> None:
     import numpy as np
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
     from scipy import ndimage
 
     from segapp.harness import CanvasView
@@ -302,44 +325,73 @@ def part_suggest(args, tmp: Path) -> None:
         view = CanvasView(page, timeout=300)
         page.get_by_text("Suggest labels as I paint").click()
 
+        # the browser notes when the suggestion layer changes (a MutationObserver, in the page): asking Playwright
+        # a hundred times a second instead costs Chromium and its driver the CPU the suggestion needs
+        view.view.evaluate("""(el) => {
+            window.__shown = [];
+            new MutationObserver(() => window.__shown.push([Date.now() / 1000, el.dataset.suggestion || ""]))
+                .observe(el, {attributes: true, attributeFilter: ["data-suggestion"]});
+        }""")
+
         def next_suggestion(before: str, since: float, limit: float = 300) -> float:
-            while (view.view.get_attribute("data-suggestion") or "") in ("", before):
-                if time.time() - since > limit:
-                    return float("nan")
-                page.wait_for_timeout(10)
-            return time.time() - since
+            """Seconds from ``since`` until the page showed a suggestion other than ``before``."""
+            try:
+                page.wait_for_function("""([before, since]) => window.__shown.some(([t, s]) => t >= since && s &&
+                    s !== before)""", arg=[before, since], polling=50, timeout=limit * 1000)
+            except PlaywrightTimeout:
+                return float("nan")
+            shown = page.evaluate("() => window.__shown")
+            return min(t for t, s in shown if t >= since and s and s != before) - since
 
         first = next_suggestion("", t0)
         print(f"- page opened to the first suggestion (from the examples): {first:.1f} s")
         rng = np.random.default_rng(0)
         painted = np.zeros(truth.shape, bool)
-        saved_s, shown_s = [], []
-        for k in range(args.strokes):
+        saved_s, shown_s, hurried_s = [], [], []
+
+        def stroke(k: int) -> float | None:
+            """Paint the k-th stroke on the true class; its release time (None: no room left)."""
             c = k % n
             inside = ndimage.binary_erosion(truth == c, iterations=4) & ~ndimage.binary_dilation(painted, iterations=8)
             ys, xs = np.nonzero(inside)
             if not len(ys):
-                continue
+                return None
             i = rng.integers(len(ys))
             y, x = int(ys[i]), int(xs[i])
-            before = view.view.get_attribute("data-suggestion") or ""
-            mtime = mask_file.stat().st_mtime_ns if mask_file.exists() else 0
             page.mouse.move(*view(x + 0.5, y + 0.5))
             page.keyboard.press(str(c + 1))
             view.stroke([(x + 0.5 + d, y + 0.5) for d in range(-2, 3)])
-            t = time.time()
+            painted[max(0, y - 4):y + 5, max(0, x - 6):x + 7] = True
+            return time.time()
+
+        def saved_after(mtime: int, t: float) -> float:
             while not mask_file.exists() or mask_file.stat().st_mtime_ns == mtime:
                 if time.time() - t > 120:
                     break
-                time.sleep(0.005)
-            saved_s.append(time.time() - t)
+                time.sleep(0.02)
+            return time.time() - t
+
+        for k in range(args.strokes):  # one stroke, then its suggestion
+            before = view.view.get_attribute("data-suggestion") or ""
+            mtime = mask_file.stat().st_mtime_ns if mask_file.exists() else 0
+            t = stroke(k)
+            if t is None:
+                continue
+            saved_s.append(saved_after(mtime, t))
             shown_s.append(next_suggestion(before, t))
-            painted[max(0, y - 4):y + 5, max(0, x - 6):x + 7] = True
+        for k in range(args.strokes):  # strokes in quick succession: each while the last one's suggestion is on its way
+            mtime = mask_file.stat().st_mtime_ns
+            t = stroke(args.strokes + k)
+            if t is None:
+                continue
+            hurried_s.append(saved_after(mtime, t))
         browser.close()
     print(f"- stroke released to saved in the mask file: median {statistics.median(saved_s):.2f} s "
           f"(max {max(saved_s):.2f}) over {len(saved_s)} strokes")
     print(f"- stroke released to its suggestion shown: median {statistics.median(shown_s):.2f} s "
-          f"(max {max(shown_s):.2f})\n")
+          f"(max {max(shown_s):.2f})")
+    print(f"- strokes in quick succession (each while the last one's suggestion was on its way), released to saved: "
+          f"median {statistics.median(hurried_s):.2f} s (max {max(hurried_s):.2f}) over {len(hurried_s)}\n")
 
 
 PARTS = {"clicks": part_clicks, "watch": part_watch, "budget": part_budget, "export": part_export,

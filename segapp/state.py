@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image
 
 import seg_core
+from segapp.heap import settled
 from seg_core.base.classes import ClassList, default_colour
 from seg_core.runs.folder import Run
 from seg_core.workspace.workspace import Workspace, default_root
@@ -131,6 +132,7 @@ def task_panel(kind: str, key: str):
     snap = task.snapshot()
     if snap.active:
         @st.fragment(run_every=0.5)
+        @settled
         def live():
             now = task.snapshot()
             if not now.active:

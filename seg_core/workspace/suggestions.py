@@ -81,10 +81,11 @@ class Suggester:
         with self._cond:
             return self._latest
 
-    def wait(self, version: object, timeout: float, poll: Callable[[], None] | None = None,
+    def wait(self, version: object, timeout: float, stop: Callable[[], bool] | None = None,
              step: float = 0.05) -> Suggestion | None:
         """The suggestion for ``version`` once it is there, within ``timeout`` seconds (else the latest one, or
-        None). ``poll`` is called between short waits (the page lets a newer edit interrupt it there)."""
+        None). ``stop`` is asked between short waits of ``step`` seconds; True ends the wait (the page stops
+        waiting when a newer edit arrives)."""
         end = time.monotonic() + timeout
         while True:
             with self._cond:
@@ -95,8 +96,8 @@ class Suggester:
                 if left <= 0:
                     return got
                 self._cond.wait(min(step, left))
-            if poll is not None:
-                poll()
+            if stop is not None and stop():
+                return self.latest()
 
     def close(self) -> None:
         with self._cond:

@@ -139,6 +139,17 @@ def in_fragment_run() -> bool:
     return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
+def rerun_waiting() -> bool | None:
+    """Whether the browser asked for another run while this one runs (e.g. the canvas sent a new edit), which
+    Streamlit queues behind a fragment's run; None when this Streamlit cannot tell (the queue's state is its
+    own, read without changing it): then nothing should wait on it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    state = getattr(getattr(ctx, "script_requests", None), "_state", None)
+    return None if state is None else getattr(state, "name", "") == "RERUN"
+
+
 def _on_need(key: str) -> None:
     _store(key)["need"] = (st.session_state.get(key) or {}).get("need")
 

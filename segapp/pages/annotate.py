@@ -6,8 +6,9 @@ import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from segapp.heap import settled
 from segapp.state import legend_html, predictor, workspace
-from segapp.label_canvas import in_fragment_run, label_canvas, take_edits
+from segapp.label_canvas import in_fragment_run, label_canvas, rerun_waiting, take_edits
 from seg_core.data.annotation import coverage, stale_values
 from seg_core.infer.overlay import overlay
 from seg_core.workspace.masks import backup_reason
@@ -15,6 +16,8 @@ from seg_core.workspace.proposals import best_run
 from seg_core.workspace.overview import image_states
 from seg_core.workspace.review_state import review_marks, set_reviewed
 from seg_core.workspace.suggestions import MAX_PIXELS, suggester
+
+SUGGESTION_WAIT_S = 0.6  # a run that saved an edit waits this long at most for its suggestion
 
 ws = workspace()
 st.title("Annotate")
@@ -143,7 +146,11 @@ def suggestion_shown(sg, current: np.ndarray, version) -> dict:
     if sg is None:
         return finder
     sg.request(current, version)
-    got = sg.latest()
+    # an update takes about a quarter of a second: waiting for it here (the interpreter is free meanwhile) shows
+    # it in this run, and the canvas asks again only when it takes longer (polls cost the CPU the update needs);
+    # a new edit ends the wait at once (it would queue behind this run: a stroke is never delayed by a suggestion)
+    waiting = sg.ready and rerun_waiting() is False
+    got = sg.wait(version, SUGGESTION_WAIT_S, stop=rerun_waiting, step=0.02) if waiting else sg.latest()
     return {"suggestion": None if got is None else got.mask, "unsure": None if got is None else got.unsure,
             "suggestion_id": None if got is None else f"{got.serial}",
             "suggestion_pending": not sg.error and (got is None or got.version != version), **finder}
@@ -185,6 +192,7 @@ def suggestion_actions(sg, columns, version) -> None:
 
 
 @st.fragment
+@settled
 def canvas(stem: str, image: np.ndarray, target: str) -> None:
     """The canvas on the stem's mask (``target`` "mask") or its proposal ("proposal"). The store lays edits
     onto a fresh read of the file under the mask lock, so another tab's edits are kept, and says the file's

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from segapp.heap import settled
 from segapp.live_panel import Curve, live_panel
 from segapp.state import registry, workspace
 from seg_core import ARCHITECTURES, BACKBONES, JobRefused, TrainConfig, encoder_info, get_backbone, \
@@ -224,6 +225,7 @@ waiting_for_a_step = running and job.snapshot().last_step is None
 
 
 @st.fragment(run_every=(FIRST_REFRESH_S if waiting_for_a_step else LIVE_REFRESH_S) if running else None)  # idle: none
+@settled
 def live():
     job = reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
     if job is None:

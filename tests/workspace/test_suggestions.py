@@ -116,3 +116,20 @@ def test_few_suggesters_are_kept(tmp_path):
     made = [suggester(ws, s, ws.read_image(s), 2, "v") for s in ws.stems()]
     assert len(suggestions._KEPT) <= suggestions.KEPT
     assert made[0]._closed and not made[-1]._closed
+
+
+def test_a_wait_for_a_suggestion_ends_when_the_page_has_a_newer_edit():
+    img, truth = two_regions(seed=4)
+    gate = threading.Event()
+    sg = Suggester(img, 2, lambda: gate.wait(600) and [], "disc")  # busy until the gate opens
+    sg.request(strokes(truth.shape), 1)
+    asked = []
+
+    def newer_edit():  # the page: a new stroke came on the third look
+        asked.append(1)
+        return len(asked) >= 3
+
+    assert sg.wait(1, timeout=600, stop=newer_edit, step=0.01) is None  # nothing yet: the wait gave up
+    assert len(asked) == 3  # at once when told, not at the timeout
+    gate.set()
+    assert sg.wait(1, timeout=600, stop=lambda: False).version == 1
