@@ -22,6 +22,7 @@ nav = st.navigation(pages, position="hidden")
 from segapp import projects  # noqa: E402  (after the navigation: nothing slow before it)
 
 project = projects.current()  # this tab's project (the URL's), None when SEGAPP_WORKSPACE pins one folder
+projects.follow_switch()  # the picker opened another project: the page loads afresh on it
 picker = st.sidebar.container()  # the project picker, above the steps
 for page in pages:  # the sidebar: the steps as links, in order, keeping this tab's project in the URL
     st.sidebar.page_link(page, query_params=projects.link_params(project))

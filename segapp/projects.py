@@ -1,11 +1,15 @@
 """The open project of a browser tab, and the sidebar's project picker (open, create, rename, remove, restore).
 
 The open project is in the page URL (``?project=NAME``) and in the session, so each tab keeps its own and the
-sidebar's page links carry it (app.py). ``$SEGAPP_WORKSPACE`` pins the app to one folder: then there are no
+sidebar's page links carry it (app.py). Opening another project from the sidebar loads the page afresh on its
+URL (``follow_switch``, ``reload.js``), as a new tab would: nothing of the project before stays in the page's
+widgets. ``$SEGAPP_WORKSPACE`` pins the app to one folder: then there are no
 projects and the sidebar names that folder. The projects themselves are the engine's
 (``seg_core.workspace.projects``).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -13,8 +17,14 @@ from seg_core.workspace.projects import Project, ProjectError, Projects, pinned_
 
 PARAM = "project"  # the URL's query parameter naming the open project
 OPEN = "project"  # session state: the open project's name
+WANTED = "project_wanted"  # session state: the project a sidebar action opens next
 MSG = "project_msg"  # session state: what the last project action did, said once
 KEEP = ("project", "run_no")  # session state kept when the tab opens another project (prefixes)
+REMOVED = "removed"  # the URL's query parameter naming the project this tab just removed (said once)
+# loads the page afresh (a new session) with other query parameters: the widgets of the project before are not
+# carried over (a widget keeps the value its browser side holds unless the page is loaded anew)
+_reload = st.components.v2.component("segmentation_studio.open_url",
+                                     js=(Path(__file__).with_name("reload.js")).read_text(encoding="utf-8"))
 
 
 @st.cache_resource(show_spinner="Preparing the projects folder…")
@@ -51,11 +61,15 @@ def current() -> Project | None:
     if projects is None:
         return None
     listed = {p.name: p for p in projects.list()}
-    wanted = st.query_params.get(PARAM) or st.session_state.get(OPEN)
-    project = listed.get(wanted) if wanted else None
+    removed = st.query_params.pop(REMOVED, None)
+    if removed:
+        st.session_state[MSG] = f"Removed the project '{removed}': restore it under the project settings."
+    # the URL's project, else the session's (renamed in this tab: the URL follows below)
+    wanted = [n for n in (st.query_params.get(PARAM), st.session_state.get(OPEN)) if n]
+    project = next((listed[n] for n in wanted if n in listed), None)
     if project is None:
         if wanted:
-            st.session_state[MSG] = f"There is no project '{wanted}' any more (renamed or removed?)."
+            st.session_state[MSG] = f"There is no project '{wanted[0]}' any more (renamed or removed?)."
         project = listed.get(projects.last_opened() or "") or next(iter(listed.values()), None)
     if project is None:
         st.query_params.pop(PARAM, None)
@@ -70,15 +84,22 @@ def current() -> Project | None:
     return project
 
 
+def follow_switch() -> None:
+    """After a sidebar action that opens another project: load the page afresh on it (and stop this run)."""
+    params = st.session_state.pop(WANTED, None)
+    if params is not None:
+        _reload(data={"params": params}, key="project_reload")
+        st.stop()
+
+
 def link_params(project: Project | None) -> dict | None:
     """The query parameters the sidebar's page links carry: the open project (None: none to carry)."""
     return {PARAM: project.name} if project is not None else None
 
 
-def _open(name: str, note: str | None = None) -> None:
-    st.query_params[PARAM] = name
-    if note:
-        st.session_state[MSG] = note
+def _open(name: str) -> None:
+    """Open project ``name`` in this tab: the page is loaded afresh on it (``follow_switch``)."""
+    st.session_state[WANTED] = {PARAM: name}
 
 
 def _create(projects: Projects) -> None:
@@ -88,8 +109,7 @@ def _create(projects: Projects) -> None:
     except ProjectError as err:
         st.session_state[MSG] = ("error", str(err))
         return
-    st.session_state["project_new_name"] = ""
-    _open(made.name, f"Created the project '{made.name}'.")
+    _open(made.name)
 
 
 def _rename(projects: Projects, old: str) -> None:
@@ -98,8 +118,8 @@ def _rename(projects: Projects, old: str) -> None:
     except ProjectError as err:
         st.session_state[MSG] = ("error", str(err))
         return
-    st.session_state[OPEN] = renamed.name  # the same project: what the pages hold stays
-    _open(renamed.name, f"Renamed '{old}' to '{renamed.name}'.")
+    st.session_state[OPEN] = renamed.name  # the same project: what the pages hold stays, the URL follows
+    st.session_state[MSG] = f"Renamed '{old}' to '{renamed.name}'."
 
 
 def _restore(projects: Projects) -> None:
@@ -112,7 +132,7 @@ def _restore(projects: Projects) -> None:
     except ProjectError as err:
         st.session_state[MSG] = ("error", str(err))
         return
-    _open(back.name, f"Restored the project '{back.name}'.")
+    _open(back.name)
 
 
 @st.dialog("Remove this project?")
@@ -127,10 +147,7 @@ def _confirm_remove(projects: Projects, name: str) -> None:
         except (ProjectError, OSError) as err:
             st.error(str(err))
             return
-        st.query_params.pop(PARAM, None)
-        st.session_state.pop(OPEN, None)
-        _forget_other_project()
-        st.session_state[MSG] = f"Removed the project '{where.name}': restore it under the project settings."
+        st.session_state[WANTED] = {REMOVED: where.name}  # afresh, on the project opened last or the first
         st.rerun()
     if right.button("Keep it", key="project_remove_no"):
         st.rerun()

@@ -93,9 +93,8 @@ def test_two_tabs_work_on_two_projects_and_the_sidebar_manages_them(chromium, tm
         _manage(tab_a)
         tab_a.get_by_label("New project's name").fill("Gamma")
         tab_a.get_by_role("button", name="Create project").click()
-        expect(tab_a.get_by_text("Created the project 'Gamma'.")).to_be_visible(timeout=WAIT)
-        expect(tab_a.get_by_role("heading", name="0 images")).to_be_visible(timeout=WAIT)
-        assert "project=Gamma" in tab_a.url and (home.home / "Gamma" / "data" / "images").is_dir()
+        expect(tab_a.get_by_role("heading", name="0 images")).to_be_visible(timeout=WAIT)  # opened, empty
+        assert "project=Gamma" in tab_a.url and _picked(tab_a) == "Gamma" and (home.home / "Gamma" / "data" / "images").is_dir()
 
         _manage(tab_a)
         tab_a.get_by_label("New project's name").fill("Alpha")  # taken: refused, said in the sidebar
@@ -122,12 +121,18 @@ def test_two_tabs_work_on_two_projects_and_the_sidebar_manages_them(chromium, tm
 
         _manage(tab_a)
         tab_a.get_by_role("button", name="Restore").click()
-        expect(tab_a.get_by_text("Restored the project 'Gamma rays'.")).to_be_visible(timeout=WAIT)
+        expect(tab_a.get_by_role("heading", name="0 images")).to_be_visible(timeout=WAIT)  # opened again
+        assert "project=Gamma+rays" in tab_a.url and _picked(tab_a) == "Gamma rays"
         assert (home.home / "Gamma rays" / "data").is_dir() and home.removed() == []
 
         tab_b.reload()
         expect(tab_b.get_by_role("heading", name="Annotate")).to_be_visible(timeout=WAIT)
         _shows(tab_b, "beta_1", "alpha_")
         assert "project=Beta" in tab_b.url
+
+        tab_b.get_by_role("combobox", name="Project").click()  # the picker opens another project in this tab
+        tab_b.get_by_role("option", name="Alpha").click()
+        _shows(tab_b, "alpha_1", "beta_")
+        assert "project=Alpha" in tab_b.url and _picked(tab_b) == "Alpha"
         browser.close()
         assert not errors, errors
