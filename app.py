@@ -1,6 +1,8 @@
 """Streamlit app: label images, fine-tune a pretrained segmentation model, review and export it.
 
-Run with ``streamlit run app.py``. The workspace folder is SEGAPP_WORKSPACE or ./workspace.
+Run with ``streamlit run app.py``. Each project is a workspace folder under SEGAPP_HOME (default ./projects);
+the sidebar opens, creates, renames and removes them and the page URL names this tab's (``segapp.projects``).
+SEGAPP_WORKSPACE pins the app to that one folder instead.
 
 The app is the ``segapp`` package (its pages in ``segapp/pages/``, declared here with ``st.navigation``;
 there is no ``pages/`` folder beside this file, so Streamlit has no automatic list to hide). The page
@@ -16,13 +18,16 @@ st.set_page_config(page_title="Segmentation studio", page_icon=":material/biotec
 
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
 nav = st.navigation(pages, position="hidden")
-for page in pages:  # the sidebar: the steps as links, in order
-    st.sidebar.page_link(page)
+
+from segapp import projects  # noqa: E402  (after the navigation: nothing slow before it)
+
+project = projects.current()  # this tab's project (the URL's), None when SEGAPP_WORKSPACE pins one folder
+projects.follow_switch()  # the picker opened another project: the page loads afresh on it
+picker = st.sidebar.container()  # the project picker, above the steps
+for page in pages:  # the sidebar: the steps as links, in order, keeping this tab's project in the URL
+    st.sidebar.page_link(page, query_params=projects.link_params(project))
 st.session_state["run_no"] = st.session_state.get("run_no", 0) + 1  # lets a page see it was just opened
-
-from segapp.state import workspace  # noqa: E402  (after the navigation: nothing slow before it)
-
-st.sidebar.caption(f"Workspace: `{workspace().root}`")
+projects.sidebar(project, picker)
 try:
     nav.run()
 finally:  # the libraries the page loaded leave the collector Streamlit runs after every rerun (heap.py)

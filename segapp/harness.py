@@ -24,16 +24,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_app(workspace: Path, log_path: Path, start_timeout: float = 60, script: str = "app.py",
-                  env: dict[str, str] | None = None):
-    """Yield the URL of the app serving ``workspace``; the server's output goes to ``log_path``.
+def streamlit_app(workspace: Path | None, log_path: Path, start_timeout: float = 60, script: str = "app.py",
+                  env: dict[str, str] | None = None, home: Path | None = None):
+    """Yield the URL of the app serving ``workspace`` (SEGAPP_WORKSPACE), or with ``workspace`` None the
+    projects under ``home`` (SEGAPP_HOME); the server's output goes to ``log_path``.
     ``script``: the Streamlit script to run, relative to the checkout (a test-only app, e.g.
     ``tests/app/canvas_app.py``); ``env``: more environment variables for the server."""
     if not (ROOT / script).is_file():
         raise RuntimeError(f"no {script} in {ROOT}: install the checkout with `pip install -e .`")
+    if (workspace is None) == (home is None):
+        raise ValueError("give the app one workspace folder or a projects home")
     port = free_port()
-    env = dict(os.environ, SEGAPP_WORKSPACE=str(workspace), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-               **(env or {}))
+    env = {k: v for k, v in os.environ.items() if k not in ("SEGAPP_WORKSPACE", "SEGAPP_HOME")} | dict(
+        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}),
+        **({"SEGAPP_WORKSPACE": str(workspace)} if workspace is not None else {"SEGAPP_HOME": str(home)}))
     with open(log_path, "w+") as log:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
                                  "--server.port", str(port), "--server.address", "127.0.0.1",

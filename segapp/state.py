@@ -16,20 +16,30 @@ import seg_core
 from segapp.heap import settled
 from seg_core.base.classes import ClassList, default_colour
 from seg_core.runs.folder import Run
-from seg_core.workspace.workspace import Workspace, default_root
+from seg_core.workspace.workspace import Workspace
+from segapp import projects
 
 if TYPE_CHECKING:
     from seg_core import Predictor
 
 
 @st.cache_resource(show_spinner=False)
-def _workspace(root: str | None) -> Workspace:
-    return Workspace(root)
+def _workspace(root: str, seed_sample: bool) -> Workspace:
+    return Workspace(root, seed_sample=seed_sample)
 
 
 def workspace() -> Workspace:
-    """The workspace (cached per root, so SEGAPP_WORKSPACE changes are honoured). Pages ask for it first."""
-    return _workspace(str(default_root()))
+    """This tab's workspace: its project's (``projects.current``), or the one folder SEGAPP_WORKSPACE pins
+    (seeded with the sample when new, as before projects). Cached per folder. Pages ask for it first; with no
+    project at all the page says how to make one and stops."""
+    pinned = projects.pinned_workspace()
+    if pinned is not None:
+        return _workspace(str(pinned), True)
+    project = projects.current()
+    if project is None:
+        st.info("There is no project yet: create one in the sidebar (New project), or restore a removed one.")
+        st.stop()
+    return _workspace(str(project.root), False)
 
 
 def registry():

@@ -229,6 +229,16 @@ def classes(args) -> int:
     return output.class_list(ws.classes(), change, args.json)
 
 
+def projects(args) -> int:
+    """The app's projects: name, folder (what ``--workspace`` takes) and how many images, masks and runs."""
+    from seg_core.workspace.projects import Projects
+
+    home = Projects(Path(args.home) if args.home else None)
+    rows = [{"name": p.name, "workspace": str(p.root), **p.counts()} for p in home.list()]
+    removed = [{"name": r.name, "where": str(r.where)} for r in home.removed()]
+    return output.project_list(home.home, rows, removed, args.json)
+
+
 def sample(args) -> int:
     from seg_core.data.sample import make_sample
 
@@ -237,4 +247,5 @@ def sample(args) -> int:
 
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
             "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files,
-            "preview": preview, "classes": classes, "sample": sample}
+            "preview": preview, "classes": classes, "projects": projects,
+            "sample": sample}

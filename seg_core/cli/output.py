@@ -240,6 +240,19 @@ def run_list(root, runs_dir, rows: list[dict], training, as_json: bool) -> int:
     return OK
 
 
+def project_list(home, rows: list[dict], removed: list[dict], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"home": str(home), "projects": rows, "removed": removed}, ensure_ascii=False))
+        return OK
+    if not rows:
+        print(f"no projects in {home}")
+    for r in rows:
+        print(f"{r['name']:30} {r['images']:5} image(s) {r['masks']:5} mask(s) {r['runs']:3} run(s)  {r['workspace']}")
+    for r in removed:
+        print(f"removed: {r['name']} (in {r['where']})")
+    return OK
+
+
 def import_report(rep, as_json: bool) -> int:
     if as_json:
         print(json.dumps(rep.to_json(), ensure_ascii=False))

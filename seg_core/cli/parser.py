@@ -202,6 +202,12 @@ def _classes(p: argparse.ArgumentParser) -> None:
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
+def _projects(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="the projects' folder (default: $SEGAPP_HOME, else projects/ beside app.py)")
+    p.add_argument("--json", action="store_true",
+                   help='{"home": DIR, "projects": [{name, workspace, images, masks, runs}], "removed": [{name, where}]}')
+
+
 def _sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="data")
 
@@ -225,6 +231,8 @@ GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]
                 "labelled images)", _preview),
     "classes": ("list a workspace's classes, or add, rename, remove or merge one (masks rewritten, restorable)",
                 _classes),
+    "projects": ("list the app's projects (each a workspace folder, for --workspace) and the removed ones",
+                 _projects),
     "sample": ("regenerate the bundled sample data set", _sample),
 }
 

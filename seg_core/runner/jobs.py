@@ -240,6 +240,19 @@ class JobRegistry:
         with self._lock:
             return max((j for j in self.jobs.values() if j.kind == kind), key=lambda j: j.started, default=None)
 
+    def training_of(self, runs_dir, job_id: str | None = None) -> Job | None:
+        """The training of ``runs_dir`` (one workspace's runs) to show: training ``job_id`` (the one a page
+        started itself), else the one writing there that runs, else the newest; None when no training of this
+        process writes there (another workspace's, another project's in another tab, is not this one's)."""
+        runs_dir = Path(runs_dir).absolute()
+        with self._lock:
+            own = self.jobs.get(job_id) if job_id else None
+            if own is not None and own.kind == TRAIN:
+                return own
+            mine = sorted((j for j in self.jobs.values() if j.kind == TRAIN and j.output is not None
+                           and Path(j.output).absolute().parent == runs_dir), key=lambda j: j.started, reverse=True)
+        return next((j for j in mine if j.active), None) or next(iter(mine), None)
+
     def writing(self, folder) -> Job | None:
         """The active job that writes ``folder`` (a run being trained), if any."""
         folder = Path(folder).absolute()

@@ -31,11 +31,15 @@ from seg_core.workspace.proposals import Proposals
 from seg_core.workspace.review_state import set_reviewed
 from seg_core.workspace.trash import move_to_trash
 
-ENV_VAR = "SEGAPP_WORKSPACE"
+ENV_VAR = "SEGAPP_WORKSPACE"  # pins the app to one workspace folder (else it offers the projects: ``projects``)
+LEGACY_ROOT = Path(__file__).resolve().parents[2] / "workspace"  # the app's one folder before projects
+INITIALISED = ".initialised"  # in a workspace: whether to seed the sample was decided (never seeded twice)
 
 
 def default_root() -> Path:
-    return Path(os.environ.get(ENV_VAR, Path(__file__).resolve().parents[2] / "workspace"))
+    """``Workspace()``'s folder: ``$SEGAPP_WORKSPACE``, else ./workspace beside app.py (which the projects
+    adopt: ``projects.Projects.ensure``)."""
+    return Path(os.environ.get(ENV_VAR, LEGACY_ROOT))
 
 
 class Workspace(Layout):
@@ -45,11 +49,15 @@ class Workspace(Layout):
         self.proposals = Proposals(self.masks)
         for d in (self.images_dir, self.masks_dir, self.runs_dir):
             d.mkdir(parents=True, exist_ok=True)
-        if seed_sample and not (self.root / ".initialised").exists():
+        if seed_sample and not (self.root / INITIALISED).exists():
             if not any(self.images_dir.iterdir()):
                 self.load_sample()
-            (self.root / ".initialised").write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
+            self.mark_initialised()
         self.state_unlabelled()
+
+    def mark_initialised(self) -> None:
+        """From now on never seeded with the sample (``seed_sample``): it was, or it is meant to stay as it is."""
+        (self.root / INITIALISED).write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
 
     # -- items --------------------------------------------------------------------------------
     def scan(self) -> Dataset:

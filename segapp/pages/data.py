@@ -94,7 +94,8 @@ if rows:
 elif ds is not None:
     st.info("No images yet: upload some above or press **Load sample**.")
 for p in ds.problems if ds is not None else []:
-    (st.error if p.severity == "error" else st.warning)(str(p))
+    if rows or p.file != str(ws.images_dir):  # no images at all (a new project) is said just above
+        (st.error if p.severity == "error" else st.warning)(str(p))
 
 # -- classes ---------------------------------------------------------------------------------------
 st.subheader("Classes")

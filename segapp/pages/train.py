@@ -102,11 +102,16 @@ n_lab = len(ds.labelled)
 st.caption(f"{n_lab} labelled image(s) of {len(ds.samples)}; unlabelled images and pixels are skipped.")
 
 # a torchrun training started before a page reload or a server restart is picked up again (launch.py)
-job = launch.reattach(reg, ws.runs_dir) or reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
+job = launch.reattach(reg, ws.runs_dir) or reg.training_of(ws.runs_dir, st.session_state.get("job_id"))
 running = job is not None and job.active
 elsewhere = None if running else training_holder(ws.runs_dir)  # a training in another process (another server)
 if elsewhere is not None:
     st.info(f"{describe_holder(elsewhere)} in another process; Start is available again when it ends.")
+other = None if running else reg.training()  # another project's (another tab's): one training at a time here
+if other is not None:
+    whose = f"The project '{Path(other.output).parent.parent.name}'" if other.output else "Another project"
+    st.info(f"{whose} is training ('{other.label}'); one training runs at a time, so Start is available again "
+            "when it ends.")
 
 runs = ws.runs_to_continue()
 if runs:
@@ -198,8 +203,8 @@ st.caption(f"Trains on {describe_device()}")
 
 if running:
     st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
-if st.button("Start training", type="primary", disabled=running or elsewhere is not None or weights is None
-             or n_lab == 0):
+if st.button("Start training", type="primary", disabled=running or elsewhere is not None or other is not None
+             or weights is None or n_lab == 0):
     try:
         cfg = build_config(more | dict(
             data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch, weights=weights,
@@ -227,7 +232,7 @@ waiting_for_a_step = running and job.snapshot().last_step is None
 @st.fragment(run_every=(FIRST_REFRESH_S if waiting_for_a_step else LIVE_REFRESH_S) if running else None)  # idle: none
 @settled
 def live():
-    job = reg.get(st.session_state.get("job_id")) or reg.training() or reg.latest()
+    job = reg.training_of(ws.runs_dir, st.session_state.get("job_id"))
     if job is None:
         st.info("No training job yet.")
         return

@@ -59,6 +59,31 @@ def test_train_page_refuses_a_second_start(fresh_ws):
         blocker.wait(10)
 
 
+def test_train_page_of_one_project_does_not_show_another_projects_training(fresh_ws, tmp_path):
+    """Two tabs on two projects: project B's Train page says project A trains (Start waits for it) but does not
+    show A's job, progress or Cancel as its own."""
+    import threading
+
+    from seg_core import REGISTRY
+
+    other_run = tmp_path / "projects" / "Project A" / "runs" / "run_a"
+    release = threading.Event()
+    blocker = REGISTRY.start("train", "run_a (test)", lambda progress, stop: release.wait(60), output=str(other_run))
+    try:
+        at = page("train.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("The project 'Project A' is training ('run_a (test)')" in i.value for i in at.info)
+        assert next(b for b in at.button if b.label == "Start training").disabled
+        assert not any("run_a" in h.value for h in at.subheader)  # not shown as this project's job
+        assert not any(b.label == "Cancel training" for b in at.button)
+    finally:
+        release.set()
+        blocker.wait(10)
+    at = page("train.py").run()  # A's ended: nothing said of it, and still no job of A's shown
+    assert not any("is training" in i.value for i in at.info)
+    assert not any("run_a" in h.value for h in at.subheader)
+
+
 def test_train_page_takes_its_fields_from_the_runs_settings(fresh_ws, monkeypatch):
     """Each field's name, help and limits are the setting's, as TrainConfig declares it; a setting declared
     there that the page's layout does not place (here: a new one) gets its own field under Advanced options,

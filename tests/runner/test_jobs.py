@@ -117,3 +117,23 @@ def test_a_task_runs_beside_a_training_and_a_training_beside_a_task():
         gate.set()
     assert training.wait(10) and task.wait(10)
     assert training.snapshot().state == "done" and task.snapshot().state == "done"
+
+
+def test_each_workspace_finds_its_own_training(tmp_path):
+    """Two projects' Train pages in one server: each finds the training writing into its own runs folder (the
+    newest, a running one first, or the one the page started), never the other's."""
+    from seg_core.runner.jobs import JobRegistry
+
+    reg = JobRegistry()
+    runs_a, runs_b = tmp_path / "A" / "runs", tmp_path / "B" / "runs"
+    done_a = reg.start("train", "a1", lambda progress, cancel: None, output=str(runs_a / "a1"))
+    assert done_a.wait(10)
+    release = threading.Event()
+    running_b = reg.start("train", "b1", lambda progress, cancel: release.wait(60), output=str(runs_b / "b1"))
+    try:
+        assert reg.training_of(runs_a) is done_a and reg.training_of(runs_b) is running_b
+        assert reg.training_of(tmp_path / "C" / "runs") is None
+        assert reg.training_of(runs_b, done_a.id) is done_a  # the page's own, as it started it
+    finally:
+        release.set()
+        running_b.wait(10)
