@@ -34,7 +34,7 @@ from pathlib import Path
 
 from segapp.harness import CHROMIUM, INSTALL_HINT, fill_train_form, launch_chromium, streamlit_app, wait_for_work
 
-PROGRESS = re.compile(r"step \d+(/\d+)? · ")
+PROGRESS = re.compile(r"step \d+( of \d+)? · ")
 
 
 def engine_first_step(workspace: Path) -> float:
@@ -73,7 +73,7 @@ def part_clicks(args, tmp: Path) -> None:
         page.goto(url)
         expect(page.get_by_role("heading", name="Data")).to_be_visible()
         page.get_by_role("link", name="Train").click()
-        budget = page.get_by_label("Time budget (seconds)", exact=True)
+        budget = page.get_by_label("Training time (seconds)", exact=True)
         budget.fill(str(args.budget))
         budget.press("Enter")
         page.wait_for_timeout(1500)
@@ -89,9 +89,9 @@ def part_clicks(args, tmp: Path) -> None:
             "open Runs & export page": nav("Runs & export", page.get_by_role("heading", name="Runs & export")),
             "open Train page (live progress shown)": nav("Train", progress),
             "Train page: switch 'Stop after' to epochs": lambda: timed_click(
-                page, page.get_by_text("epochs", exact=True).click, page.get_by_label("Epochs", exact=True)),
+                page, page.get_by_text("a number of rounds", exact=True).click, page.get_by_label("Rounds", exact=True)),
             "Train page: switch back to time budget": lambda: timed_click(
-                page, page.get_by_text("time budget", exact=True).click, page.get_by_label("Time budget (seconds)", exact=True)),
+                page, page.get_by_text("a time", exact=True).click, page.get_by_label("Training time (seconds)", exact=True)),
         }
         times: dict[str, list[float]] = {k: [] for k in actions}
         for _ in range(args.clicks):
