@@ -23,6 +23,9 @@ st.session_state["run_no"] = st.session_state.get("run_no", 0) + 1  # lets a pag
 from segapp.state import workspace  # noqa: E402  (after the navigation: nothing slow before it)
 
 st.sidebar.caption(f"Workspace: `{workspace().root}`")
+from segapp.guide import first_run_guide  # noqa: E402
+
+first_run_guide(workspace().root)  # what to do on each page, until the user puts it away
 try:
     nav.run()
 finally:  # the libraries the page loaded leave the collector Streamlit runs after every rerun (heap.py)
