@@ -177,8 +177,8 @@ def unavailable_message(backbone: Backbone) -> str:
     return with_details(
         f"What the network '{backbone.name}' learned from photos is not on this computer "
         "and cannot be downloaded: there is no internet connection. Connect to the internet and start again, "
-        "choose a network marked 'ready offline' ('efficientnet_lite0' works offline), or choose your own "
-        "weights file.",
+        "choose a network marked 'ready offline' ('efficientnet_lite0' works offline), or start from your own "
+        "file of initial weights ('My own file').",
         f"its ImageNet weights: {HUB_HOST} is unreachable; timm caches them in {hub_cache_dir()}. Or copy the file "
         f"model.safetensors of the Hugging Face repository {hub_id} to "
         f"{weights_dir() / (backbone.name + '.safetensors')}.")

@@ -154,7 +154,9 @@ def test_train_page_offers_the_gpus_of_a_machine_with_several(fresh_ws, monkeypa
     choice = at.selectbox(key="processes")
     assert choice.label == "GPUs to use" and choice.options == ["1", "2"] and choice.value == 2
     assert any("Trains in 2 processes" in c.value for c in at.caption)
-    assert any(c.value.startswith("Trains on CPU") for c in at.caption)  # the device and precision shown
+    # the device in words, the device and precision in its tooltip
+    assert any(c.value.startswith("Trains on this computer's processor") and "Technical details: CPU" in c.proto.help
+               for c in at.caption)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     at = page("train.py").run()
     assert not [s for s in at.selectbox if s.key == "processes"]  # one device: the background thread, no choice
