@@ -220,7 +220,7 @@ def start_training(url: str, seconds: int) -> None:
         budget.fill(str(seconds))
         budget.press("Enter")
         page.get_by_text("Advanced options").click()
-        crop = page.get_by_label("Piece of each image trained on")
+        crop = page.get_by_label("Piece of each image trained on", exact=True)
         crop.fill("128x128")
         crop.press("Enter")
         page.wait_for_timeout(1000)

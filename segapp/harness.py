@@ -130,7 +130,7 @@ def fill_train_form(page, budget_s: int, crop: str) -> None:
     budget.fill(str(budget_s))
     budget.press("Enter")
     page.get_by_text("Advanced options").click()
-    field = page.get_by_label("Piece of each image trained on")
+    field = page.get_by_label("Piece of each image trained on", exact=True)
     field.fill(crop)
     field.press("Enter")
 
