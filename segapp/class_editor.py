@@ -27,7 +27,8 @@ def class_editor(ws, classes: ClassList, prefix: str = "class") -> None:
     ...); a change reruns the whole page, which then shows its message (``show_change_message``)."""
     st.caption("Every mask follows a change: removing or merging a class asks what its pixels become and "
                "rewrites the masks; each change can be undone.",
-               help=f"Mask value = the class's number (0-based); unlabelled pixels are stored as {UNLABELLED}. "
+               help=f"In the mask files a class is stored as its number minus one (0-based); unlabelled pixels "
+                    f"as {UNLABELLED}. "
                     "The old classes.json and masks are kept in the project's trash folder.")
     action = st.selectbox("Change the classes", ACTIONS, key=f"{prefix}_action")
     names = classes.names

@@ -101,8 +101,8 @@ for p in ds.problems if ds is not None else []:
 # -- classes ---------------------------------------------------------------------------------------
 st.subheader("Classes")
 st.markdown(" ".join(f'<span style="background:{hex_colour(c)};color:#fff;padding:2px 8px;border-radius:4px;'
-                     f'text-shadow:0 0 2px #000">{i}: {n}</span>'
-                     for i, (n, c) in enumerate(zip(classes.names, classes.colours))), unsafe_allow_html=True)
+                     f'text-shadow:0 0 2px #000">{i}: {n}</span>'  # numbered as the canvas's keys pick them
+                     for i, (n, c) in enumerate(zip(classes.names, classes.colours), 1)), unsafe_allow_html=True)
 if ds is None:  # a damaged classes.json: write a new one from a table
     cdf = pd.DataFrame({"name": classes.names, "colour": [hex_colour(c) for c in classes.colours]})
     edited = st.data_editor(cdf, num_rows="dynamic", hide_index=False, key="class_editor", width="stretch",
