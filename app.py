@@ -28,6 +28,10 @@ for page in pages:  # the sidebar: the steps as links, in order, keeping this ta
     st.sidebar.page_link(page, query_params=projects.link_params(project))
 st.session_state["run_no"] = st.session_state.get("run_no", 0) + 1  # lets a page see it was just opened
 projects.sidebar(project, picker)
+from segapp.guide import first_run_guide  # noqa: E402
+from segapp.state import workspace  # noqa: E402
+
+first_run_guide(workspace().root)  # what to do on each page, until the user puts it away (no project: says how)
 try:
     nav.run()
 finally:  # the libraries the page loaded leave the collector Streamlit runs after every rerun (heap.py)

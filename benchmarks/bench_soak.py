@@ -35,7 +35,7 @@ from PIL import Image
 
 from segapp.harness import CHROMIUM, INSTALL_HINT, ROOT, CanvasView, launch_chromium, streamlit_app
 
-STEP = re.compile(r"step \d+(/\d+)? · ")
+STEP = re.compile(r"step \d+( of \d+)? · ")
 HEADINGS = {name: name for name in ("Data", "Annotate", "Train", "Review", "Runs & export")}  # link -> heading
 
 
@@ -216,11 +216,11 @@ def start_training(url: str, seconds: int) -> None:
         page.set_default_timeout(90_000)
         page.goto(f"{url}/Train")
         expect(page.get_by_role("heading", name="Train")).to_be_visible()
-        budget = page.get_by_label("Time budget (seconds)", exact=True)
+        budget = page.get_by_label("Training time (seconds)", exact=True)
         budget.fill(str(seconds))
         budget.press("Enter")
         page.get_by_text("Advanced options").click()
-        crop = page.get_by_label("Training crop HxW (empty = automatic)")
+        crop = page.get_by_label("Piece of each image trained on", exact=True)
         crop.fill("128x128")
         crop.press("Enter")
         page.wait_for_timeout(1000)

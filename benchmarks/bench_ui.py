@@ -34,7 +34,7 @@ from pathlib import Path
 
 from segapp.harness import CHROMIUM, INSTALL_HINT, fill_train_form, launch_chromium, streamlit_app, wait_for_work
 
-PROGRESS = re.compile(r"step \d+(/\d+)? · ")
+PROGRESS = re.compile(r"step \d+( of \d+)? · ")
 
 
 def engine_first_step(workspace: Path) -> float:
@@ -83,7 +83,7 @@ def part_clicks(args, tmp: Path) -> None:
         page.goto(url)
         expect(page.get_by_role("heading", name="Data")).to_be_visible()
         page.get_by_role("link", name="Train").click()
-        budget = page.get_by_label("Time budget (seconds)", exact=True)
+        budget = page.get_by_label("Training time (seconds)", exact=True)
         budget.fill(str(args.budget))
         budget.press("Enter")
         page.wait_for_timeout(1500)
@@ -98,16 +98,16 @@ def part_clicks(args, tmp: Path) -> None:
             "open Runs & export page": nav("Runs & export", re.compile(r"Labels it learned from")),
             "open Train page (live progress shown)": nav("Train", PROGRESS),
             "Train page: switch 'Stop after' to epochs": lambda: timed_click(
-                page, page.get_by_text("epochs", exact=True).click, re.compile(r"Epochs")),
+                page, page.get_by_text("a number of rounds", exact=True).click, re.compile(r"Rounds")),
             "Train page: switch back to time budget": lambda: timed_click(
-                page, page.get_by_text("time budget", exact=True).click, re.compile(r"Time budget \(seconds\)")),
+                page, page.get_by_text("a time", exact=True).click, re.compile(r"Training time \(seconds\)")),
         }
         times: dict[str, list[float]] = {k: [] for k in actions}
         for _ in range(args.clicks):
             for name, act in actions.items():
                 times[name].append(act())
                 page.wait_for_timeout(300)
-        still_training = "running" in page.get_by_role("heading", name=re.compile("Job")).inner_text()
+        still_training = page.get_by_role("button", name="Cancel training").is_visible()
         elapsed_training = time.time() - t_start
         page.get_by_role("button", name="Cancel training").click()
         expect(page.get_by_text("Cancelled")).to_be_visible(timeout=60_000)

@@ -130,11 +130,11 @@ class CanvasView:
 def fill_train_form(page, budget_s: int, crop: str) -> None:
     """On the app's Train page: the time budget (seconds) and, under Advanced options, the training crop
     (``"128x128"``)."""
-    budget = page.get_by_label("Time budget (seconds)", exact=True)
+    budget = page.get_by_label("Training time (seconds)", exact=True)
     budget.fill(str(budget_s))
     budget.press("Enter")
     page.get_by_text("Advanced options").click()
-    field = page.get_by_label("Training crop HxW (empty = automatic)")
+    field = page.get_by_label("Piece of each image trained on", exact=True)
     field.fill(crop)
     field.press("Enter")
 

@@ -65,6 +65,16 @@ def describe(pref: str = "auto", precision: str = "auto") -> str:
     return f"CPU: {cpu_count()} core(s), no GPU found · {why}"
 
 
+def describe_plainly(pref: str = "auto") -> str:
+    """What training runs on, in a domain expert's words (``describe`` has the technical line)."""
+    device = pick_device(pref)
+    if device.type == "cuda":
+        n = torch.cuda.device_count()
+        name = torch.cuda.get_device_name(device)
+        return f"the graphics card {name}" + (f" (this computer has {n})" if n > 1 else "")
+    return f"this computer's processor ({cpu_count()} cores; no graphics card found, so larger networks are slow)"
+
+
 @lru_cache(maxsize=1)
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with AMX or AVX512-BF16, where bf16 autocast roughly doubles training speed."""

@@ -40,8 +40,8 @@ def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = N
         note = (f"{w}x{h} is more than {pixels_text(lim.max_prob_pixels)}, so it was predicted tile by "
                 "tile straight into the mask, without class probabilities"
                 + ("; the dense CRF needs them and was skipped" if crf is not None else "")
-                + " (the limit is the environment variable SEG_CORE_MAX_PROB_PIXELS, now "
-                f"{lim.max_prob_pixels}; raising it costs memory)")
+                + "; use a smaller image for those, or raise the limit with the environment variable "
+                f"SEG_CORE_MAX_PROB_PIXELS (now {lim.max_prob_pixels}; raising it costs memory)")
         return Prediction(mask, None, time.perf_counter() - t0, 0.0, note)
     probs = probs_tiled(forward, image)
     t1 = time.perf_counter()

@@ -17,13 +17,16 @@ class Architecture:
     smp_class: type
     note: str
     needs_dilation: bool = False  # runs its encoder dilated (output stride 16): only backbones that dilate
+    plain: str = ""  # what it is good at, in a domain expert's words (the Train page)
 
 
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in [
-    Architecture("unet", "U-Net", smp.Unet, "sharp boundaries, the default"),
-    Architecture("fpn", "FPN", smp.FPN, "Feature Pyramid Network: light decoder, output at 1/4 then upsampled"),
+    Architecture("unet", "U-Net", smp.Unet, "sharp boundaries, the default",
+                 plain="sharp outlines (recommended)"),
+    Architecture("fpn", "FPN", smp.FPN, "Feature Pyramid Network: light decoder, output at 1/4 then upsampled",
+                 plain="lighter and quicker, softer outlines"),
     Architecture("deeplabv3plus", "DeepLabV3+", smp.DeepLabV3Plus, "atrous context, good for large regions",
-                 needs_dilation=True),
+                 needs_dilation=True, plain="looks wider around each pixel: large regions"),
 ]}
 DEFAULT_ARCH = "unet"
 

@@ -74,6 +74,13 @@ LOSSES: dict[str, Callable[[torch.Tensor | None], nn.Module]] = {
     "focal": lambda w: FocalLoss(w),
 }
 
+LOSS_WORDS = {  # each loss in a domain expert's words (the Train page)
+    "ce": "wrong pixels, one by one",
+    "dice": "overlap of each class",
+    "ce+dice": "wrong pixels and overlap (recommended)",
+    "focal": "mostly the hardest pixels",
+}
+
 
 def build_loss(name: str, class_weights: torch.Tensor | None = None) -> nn.Module:
     try:

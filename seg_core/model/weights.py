@@ -9,6 +9,7 @@ from typing import Callable
 
 import torch
 
+from seg_core.base.messages import with_details
 from seg_core.model.backbones import Backbone
 
 WEIGHT_EXTS = (".safetensors", ".pth", ".pt", ".bin")
@@ -173,13 +174,14 @@ def unavailable_message(backbone: Backbone) -> str:
 
     cfg = timm.models.get_pretrained_cfg(backbone.timm_name)
     hub_id = cfg.hf_hub_id if cfg is not None else backbone.timm_name
-    return (
-        f"ImageNet weights for '{backbone.name}' are not on this machine and cannot be downloaded "
-        f"({HUB_HOST} is unreachable). Either connect to the internet and retry (timm caches them in "
-        f"{hub_cache_dir()}), or copy the file model.safetensors of the Hugging Face repository {hub_id} "
-        f"to {weights_dir() / (backbone.name + '.safetensors')}, or choose a weights file as the initial weights. "
-        f"'efficientnet_lite0' works offline."
-    )
+    return with_details(
+        f"What the network '{backbone.name}' learned from photos is not on this computer "
+        "and cannot be downloaded: there is no internet connection. Connect to the internet and start again, "
+        "choose a network marked 'ready offline' ('efficientnet_lite0' works offline), or start from your own "
+        "file of initial weights ('My own file').",
+        f"its ImageNet weights: {HUB_HOST} is unreachable; timm caches them in {hub_cache_dir()}. Or copy the file "
+        f"model.safetensors of the Hugging Face repository {hub_id} to "
+        f"{weights_dir() / (backbone.name + '.safetensors')}.")
 
 
 def resolve_weights_file(backbone: Backbone, weights: str) -> Path | None:

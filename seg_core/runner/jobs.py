@@ -85,7 +85,8 @@ class JobSnapshot:
         return self.count.fraction if self.count is not None else 0.0
 
     def text(self, clock: bool = True) -> str:
-        """One line for a progress bar. A training: step (of total), epoch, loss, speed and (``clock``) the
+        """One line for a progress bar, in a domain expert's words. A training: step (of total), round (epoch),
+        training error (loss), speed and (``clock``) the
         seconds of the budget and the ETA. Other work: its label and count (or "starting"), and a pending
         cancel."""
         if self.kind == TRAIN:
@@ -110,17 +111,17 @@ class JobSnapshot:
         if s is None:
             return "preparing data and model" if self.active else self.state
         st, c = self.start, self.clock()
-        text = f"step {s.step}" + (f"/{s.total_steps}" if s.total_steps else "")
+        text = f"step {s.step}" + (f" of {s.total_steps}" if s.total_steps else "")
         if clock and c["budget"]:
-            text += f" · {c['elapsed']:.0f}/{c['budget']:.0f} s"
-        text += f" · epoch {s.epoch} · loss {s.loss_avg:.4f}"
+            text += f" · {c['elapsed']:.0f} of {c['budget']:.0f} s"
+        text += f" · round {s.epoch} · training error {s.loss_avg:.3f}"
         if clock and c["eta"] is not None:
-            text += f" · ETA {c['eta']:.0f} s"
-        text += f" · {s.images_per_s:.1f} img/s"
+            text += f" · about {c['eta']:.0f} s left"
+        text += f" · {s.images_per_s:.1f} images a second"
         if st is not None and st.processes > 1:
             text += f" · {st.processes} processes"
         if s.skipped:
-            text += f" · {s.skipped} batch(es) without labels skipped"
+            text += f" · {s.skipped} step(s) without labelled pixels skipped"
         return text
 
 

@@ -40,6 +40,7 @@ class Setting:
 
     label: str
     help: str = ""
+    words: str = ""  # the Train page's label, in a domain expert's words (default: ``label``)
     flag_help: str | None = None
     metavar: str | None = None
     min: float | None = None
@@ -59,6 +60,17 @@ class Setting:
     @property
     def cli_flag(self) -> str:
         return flag_of(self.name)
+
+    @property
+    def page_label(self) -> str:
+        """The setting's name on the Train page (``words``, else ``label``)."""
+        return self.words or self.label
+
+    @property
+    def page_help(self) -> str:
+        """The Train page's help: ``help`` and the setting's technical name with its command-line flag."""
+        technical = f"Technical name: {self.label} ({self.cli_flag})" if self.flag else f"Technical name: {self.label}"
+        return f"{self.help}\n\n{technical}." if self.help else f"{technical}."
 
     def rule(self) -> str:
         """The bounds in words: "must be at least 1", "must be from 0 up to (not including) 1"."""
@@ -140,17 +152,38 @@ class TrainConfig:
     out: str = setting(label="Run folder", page=False,
                        flag_help="the run folder to write (required unless --config names it)")
     val_data: str | None = setting(None, label="Validation folder", page=False)
-    backbone: str = setting(DEFAULT_BACKBONE, label="Backbone", choices=BACKBONES, named=True)
-    arch: str = setting(DEFAULT_ARCH, label="Architecture", choices=ARCHITECTURES, named=True)
+    backbone: str = setting(
+        DEFAULT_BACKBONE, label="Backbone", choices=BACKBONES, named=True, words="Network the model starts from",
+        help="Your model does not start from nothing: it starts from a network that already learned to see edges, "
+             "textures and shapes in 1.3 million everyday photos (the ImageNet collection), so it needs only a few "
+             "of your labelled images to learn your classes. Larger networks can learn more but train slower; the "
+             "list says how big each is and how fast it is on this computer. The network is the model's encoder; "
+             "its name is the backbone.")
+    arch: str = setting(
+        DEFAULT_ARCH, label="Architecture", choices=ARCHITECTURES, named=True, words="How the mask is drawn",
+        help="The part of the model that turns what the network sees into a mask (the decoder architecture).")
     weights: str = setting("imagenet", label="Initial weights",  # "imagenet", "none", or a weights file or folder
+                           words="What the network knows at the start",
+                           help="Everyday photos: the network's learning from 1.3 million photos (ImageNet weights, "
+                                "recommended). Nothing: it starts from random numbers and needs many more labelled "
+                                "images. Your own file: weights saved elsewhere.",
                            flag_help="imagenet, none, or a weights file/folder")
-    freeze_depth: int = setting(3, label="Freeze depth", min=0,  # measured: stages 1-3 frozen, then all (benchmarks/)
+    freeze_depth: int = setting(3, label="Freeze depth", min=0, words="Parts of the network kept as they are",
+                                help="The network is built in parts, from the first (edges, textures: useful for "
+                                     "any image) to the last (whole shapes). The first parts you keep stay as they "
+                                     "learned from the photos; only the rest adapts to your images. With few labelled "
+                                     "images this keeps the model from learning them by heart. Technically: encoder "
+                                     "stages frozen.",  # measured: stages 1-3 frozen, then all (benchmarks/)
                                 flag_help="encoder stages to freeze (0 = none)")
     unfreeze_after: int | None = setting(8, label="Unfreeze everything after epoch", min=0,  # then all stages
+                                         words="Let every part learn after this many rounds",
+                                         help="A round is one pass over all training images (an epoch). After this "
+                                              "many, the parts kept as they are start to adapt too, gently.",
                                          flag_help="epochs before unfreezing the whole encoder")  # train at lr * encoder_lr_factor
-    epochs: int | None = setting(None, label="Epochs", min=1)
+    epochs: int | None = setting(None, label="Epochs", min=1, words="Rounds",
+                                 help="How many times the training goes over all training images (epochs).")
     time_budget: float | None = setting(
-        None, label="Time budget (seconds)", min=0, above=True, unit=" seconds",
+        None, label="Time budget (seconds)", min=0, above=True, unit=" seconds", words="Training time (seconds)",
         help="How long the whole run may take: checking the images, training, scoring on the held-out images and "
              "choosing the sharpening all come out of it, so this is about how long you wait.",
         flag_help=f"seconds for the whole run, preparation and validation included (default {DEFAULT_BUDGET_S:.0f} "
@@ -166,21 +199,29 @@ class TrainConfig:
                   "nothing marks 255 unlabelled; ambiguous folders are refused), index (class indices, the unlabelled "
                   "value skipped), binary (2 classes: 0 is class 0, 1 and 255 class 1)")
     img_size: tuple[int, int] | None = setting(  # crop (H, W); None: from the images, at most 512 a side
-        None, label="Training crop", parse=parse_img_size,
+        None, label="Training crop", parse=parse_img_size, words="Piece of each image trained on",
+        help="Training looks at pieces of this size (height x width in pixels, multiples of 32, e.g. 256x256); "
+             "empty: chosen from your images.",
         flag_help="training crop HxW, multiples of 32 (default: from the images)")
-    loss: str = setting("ce+dice", label="Loss", choices=LOSSES, named=True)
+    loss: str = setting("ce+dice", label="Loss", choices=LOSSES, named=True, words="How mistakes are counted",
+                        help="What the training tries to make small: wrong pixels one by one (cross-entropy, ce), "
+                             "the overlap of each class (dice), both (ce+dice, the default), or mostly the hardest "
+                             "pixels (focal).")
     class_weights: list[float] | str | None = setting(  # per class, or "balanced": from the training pixels
-        "balanced", label="Class weights", parse=parse_class_weights,
+        "balanced", label="Class weights", parse=parse_class_weights, words="Rare classes count more",
         help="Weights from how many pixels of each class the training masks hold.",
         flag_help="'balanced' (rarer classes weigh more), comma-separated weights per class, or 'none'")
-    lr: float = setting(2e-3, label="Learning rate", min=0, above=True)  # decoder; encoder: lr * encoder_lr_factor
+    # the decoder's; the encoder's: lr * encoder_lr_factor
+    lr: float = setting(2e-3, label="Learning rate", min=0, above=True, words="Learning speed",
+                        help="How big a step each correction takes: larger learns faster but less steadily.")
     encoder_lr_factor: float = 0.3
     weight_decay: float = 1e-4
-    batch_size: int = setting(4, label="Batch size", min=1)
+    batch_size: int = setting(4, label="Batch size", min=1, words="Images per step",
+                              help="How many image pieces each correction looks at together; more needs more memory.")
     val_fraction: float = setting(
-        0.2, label="Validation fraction", min=0, max=1, below=True,
-        help="Share of the labelled images held out to choose the best checkpoint and measure the CRF and flips "
-             "(0: train on all, keep the last weights).",
+        0.2, label="Validation fraction", min=0, max=1, below=True, words="Share of images kept aside to check",
+        help="Share of the labelled images the model does not learn from: it is scored on them, to keep its best "
+             "state and to choose the edge sharpening (0: learn from all, keep the last state).",
         flag_help="share of the labelled images held out to choose the checkpoint (0: train on all, keep the last "
                   "weights)")
     seed: int = setting(0, label="Seed", page=False)
@@ -190,20 +231,21 @@ class TrainConfig:
     require_masks: bool = True  # False: train on the labelled images, skip the others (the app)
     val_interval_s: float = 10.0  # validate at an epoch end at most this often (and always at the end)
     init_run: str | None = setting(  # a run folder whose checkpoint the model starts from (same classes)
-        None, label="Continue from run",
+        None, label="Continue from run", words="Continue from an earlier model",
         help="Start from that run's trained model and train on the current labels: faster than starting again. "
              "Only runs trained on the current classes are listed.",
         flag_help="continue from this run's checkpoint (same classes, backbone and architecture)")
     num_workers: int = setting(  # measured fastest on 2 cores with 0 (benchmarks/bench_scale.py)
-        0, label="Data loading processes", min=0, max=MAX_WORKERS, zero="read images in the training process",
+        0, label="Data loading processes", words="Helpers reading images", min=0, max=MAX_WORKERS,
+        zero="read images in the training process",
         help="Processes that read, decode and augment images while the model trains (0: the training process "
              "does it; fastest on a few CPU cores).",
         flag_help="DataLoader processes that read and augment the images (0: the training process)")
-    ema: bool = setting(False, label="Keep an average of the weights (EMA)",
-                        help="Validates and saves a moving average of the weights.",
+    ema: bool = setting(False, label="Keep an average of the weights (EMA)", words="Smooth over the last steps",
+                        help="Keeps and scores an average of the model over its last steps, often a little steadier.",
                         flag_help="validate and save a moving average of the weights")
     cache_mb: int = setting(  # processes, workers and validation share it; a decode is small next to a step
-        512, label="Image cache (MB)", min=0, zero="keep no decoded image",
+        512, label="Image cache (MB)", min=0, zero="keep no decoded image", words="Memory for images (MB)",
         help="Decoded images kept in memory; beyond it images are read again from disk, so large data sets train "
              "in bounded memory.",
         flag_help="decoded images kept in memory, in MB")

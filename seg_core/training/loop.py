@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seg_core.base.messages import with_details
 from seg_core.training.class_weights import class_weights_for
 from seg_core.base.device import (autocast, autocast_dtype, configure, grad_scaler, pick_device, pin_memory, precision_name,
                      use_all_cpu_threads)
@@ -117,10 +118,10 @@ class Trainer:
         self._seed(cfg.seed)
         self._emit(Status("checking the data set"))
         data = self.comm.from_main(lambda: load_training_data(cfg)).masks_here()  # rank 0 reads the masks, once
-        self._emit(Status("mask values: " + " ".join(data.dataset.mask_rules)))
+        self._emit(Status(with_details("reading the masks", "mask values: " + " ".join(data.dataset.mask_rules))))
         self._check_stop()
-        self._emit(Status(f"loading {cfg.backbone} (weights of run {Path(cfg.init_run).name})" if cfg.init_run
-                          else f"loading {cfg.backbone} ({cfg.weights} weights)"))
+        self._emit(Status(f"loading the network {cfg.backbone} (from run {Path(cfg.init_run).name})" if cfg.init_run
+                          else with_details(f"loading the network {cfg.backbone}", f"{cfg.weights} weights")))
         self._build(data)
         self._check_stop()
         self._open_run(data)
@@ -428,10 +429,12 @@ class Trainer:
         n = min(len(data.val), MAX_IMAGES)
         cap, max_pixels = self.budget.post_limits()
         if cap < MIN_POST_S:
-            self._emit(Status("the time budget is spent: the dense CRF and flips are not measured "
-                              "(prediction uses neither until a run measures them)"))
+            self._emit(Status(with_details(
+                "the time is up: whether sharper edges or mirrored copies help is not measured (predictions use "
+                "neither until a model measures them)", "the dense CRF and flips (TTA) are not measured")))
             return
-        self._emit(Status(f"measuring the dense CRF and flips on up to {n} held-out image(s)"))
+        self._emit(Status(with_details(f"measuring whether sharper edges or mirrored copies help, on up to {n} "
+                                       "image(s) kept aside", "the dense CRF and flips (TTA) on the held-out images")))
         pairs = PairReader(data.val_dataset, data.val[:n], 0)
         best = Run(self.cfg.out).load_model(str(self.device))  # the best checkpoint, as the recorder saved it
         self._emit(Measured(measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap,

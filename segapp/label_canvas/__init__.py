@@ -34,6 +34,9 @@ Protocol (all per ``key``, in ``st.session_state["_label_canvas_<key>"]``):
   during one run, so each message repeats every unacknowledged patch): a click or box as ``gesture`` (a
   random id ``n``, the class), repeated until ``region`` in the data answers it (the object's bounding box and
   its bits, or ``failed``); a message with neither (while ``suggestion_pending``) only asks for a rerun.
+- A key the page asked for (``commands``: PageDown "next", PageUp "previous", A "accept") comes as ``command``
+  (``{"what", "n"}``) in that trigger, sent only together with every edit made before it (so the page saves
+  them first), repeated until ``command_ack`` in the data answers it; ``take_command`` gives it to the page once.
 """
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ from seg_core.base.classes import ClassList
 from seg_core.workspace.label_patches import Patch, PatchError, check_patch, decode_patch
 from seg_core.base.mask_values import UNLABELLED
 
-__all__ = ["in_fragment_run", "label_canvas", "take_edits", "Patch", "PatchError"]
+__all__ = ["in_fragment_run", "label_canvas", "take_command", "take_edits", "Patch", "PatchError"]
 
 _HERE = Path(__file__).resolve().parent
 # the browser side's files, in the order they are joined (they share one module scope: no imports between them)
@@ -128,6 +131,9 @@ def _on_edits(key: str) -> None:
         gesture = value.get("gesture") if isinstance(value, dict) else None
         if isinstance(gesture, dict) and gesture.get("n") != (store.get("region") or {}).get("n"):
             store["gesture"] = gesture
+        command = value.get("command") if isinstance(value, dict) else None
+        if isinstance(command, dict) and command.get("n") != store.get("command_done"):
+            store["command"] = command
 
 
 def in_fragment_run() -> bool:
@@ -223,6 +229,21 @@ def take_edits(key: str, shape: tuple[int, int], classes: ClassList, name: str =
     return patches
 
 
+def take_command(key: str) -> str | None:
+    """The command of a key pressed on canvas ``key`` since the last run ("next", "previous", "accept"; each
+    once), None if none. It arrives after the edits made before it: call ``take_edits`` first and save them."""
+    store = _store(key)
+    command = store.pop("command", None)
+    if command is None:
+        return None
+    store["command_done"] = command.get("n")
+    what = command.get("what")
+    return what if what in COMMANDS else None
+
+
+COMMANDS = ("next", "previous", "accept")  # PageDown, PageUp, A
+
+
 def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray | None] | None, classes: ClassList,
                  *, key: str,
                  opacity: float = 0.45, brush_size: int | None = None, cls: int | None = None,
@@ -230,7 +251,8 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
                  name: str = "image", image_format: str = "auto",
                  suggestion: np.ndarray | None = None, suggestion_id: str | None = None,
                  unsure: np.ndarray | None = None, suggestion_pending: bool = False,
-                 find_object: Callable[[str, tuple[int, ...]], np.ndarray] | None = None) -> list[Patch] | None:
+                 find_object: Callable[[str, tuple[int, ...]], np.ndarray] | None = None,
+                 commands: tuple[str, ...] = ()) -> list[Patch] | None:
     """Show ``image`` with ``mask`` (class indices, 255 unlabelled; None: all unlabelled) for painting;
     return the edits made since the last run as patches (in order, each returned once), or None.
 
@@ -260,6 +282,8 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
       (row, col))`` or ``find_object("box", (row0, col0, row1, col1))``, it returns the object's (H, W) bool
       pixels, which the browser paints in the chosen class as one edit (undo takes it back). Only the newest
       gesture is answered.
+    - ``commands``: the keys the page acts on, of ``COMMANDS`` ("next": PageDown, "previous": PageUp, "accept":
+      A); a key pressed reaches the page through ``take_command(key)``.
 
     The patches are checked against the image's size and the classes (refused ones are reported with
     ``st.error``). They count as delivered when this returns: apply them in this run (e.g.
@@ -326,6 +350,8 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
             except (ValueError, RuntimeError) as err:
                 store["region"] = {"n": n, "failed": f"no object found there ({err})"}
     data["region"] = store.get("region")
+    data["commands"] = [c for c in commands if c in COMMANDS]
+    data["command_ack"] = store.get("command_done")
     _component(key=key, data=data, default={"need": None},
                on_edits_change=functools.partial(_on_edits, key), on_need_change=functools.partial(_on_need, key),
                width="stretch", height="content")

@@ -173,9 +173,9 @@ class Panel {
     if (c) {
       if (c.budget) {
         frac = Math.max(frac, Math.min(1, (c.elapsed + dt) / c.budget));
-        text += ` · ${seconds(Math.min(c.elapsed + dt, c.budget))}/${seconds(c.budget)} s`;
+        text += ` · ${seconds(Math.min(c.elapsed + dt, c.budget))} of ${seconds(c.budget)} s`;
       }
-      if (c.eta != null) text += ` · ETA ${seconds(Math.max(0, c.eta - dt))} s`;
+      if (c.eta != null) text += ` · about ${seconds(Math.max(0, c.eta - dt))} s left`;
     }
     this.fill.style.width = `${(100 * Math.min(1, Math.max(0, frac))).toFixed(1)}%`;
     if (this.text.textContent !== text) this.text.textContent = text;

@@ -6,9 +6,11 @@ import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from segapp.class_editor import class_editor, show_change_message
 from segapp.heap import settled
 from segapp.state import legend_html, predictor, workspace
-from segapp.label_canvas import in_fragment_run, label_canvas, rerun_waiting, take_edits
+from segapp.words import say
+from segapp.label_canvas import in_fragment_run, label_canvas, rerun_waiting, take_command, take_edits
 from seg_core.data.annotation import coverage, stale_values
 from seg_core.infer.overlay import overlay
 from seg_core.workspace.masks import backup_reason
@@ -21,12 +23,15 @@ SUGGESTION_WAIT_S = 0.6  # a run that saved an edit waits this long at most for 
 
 ws = workspace()
 st.title("Annotate")
-st.caption("Zoom with the wheel, pan with space+drag; brush and eraser sizes are in image pixels; keys 1-9 pick "
-           "a class. Every edit is saved to the mask file at once; undo takes back only this tab's edits. When "
+st.caption("Zoom with the wheel, pan with space+drag; brush and eraser sizes are in image pixels. Keys on the "
+           "canvas: 1-9 pick a class, PageDown / PageUp the next / previous image, A accepts (the proposal, the "
+           "suggestion on screen, or else marks the mask reviewed). Every edit is saved to the mask file at once; "
+           "undo takes back only this tab's edits. When "
            "the mask changed elsewhere (another tab, Clear, Restore) the canvas shows it as saved and its undo "
            "starts afresh. Pixels nobody painted stay unlabelled (not used in training).")
 for level, text in st.session_state.pop("ann_flash", []):  # said by the run before a rerun
     getattr(st, level)(text)
+show_change_message("ann_class")  # a class changed from the Classes menu below
 stems = ws.stems()
 if not stems:
     st.info("No images yet: add some on the **Data** page.")
@@ -44,10 +49,14 @@ except ValueError as err:  # a damaged reviewed.json: named; painting still work
     marks = set()
 states = image_states(ws, marks)
 MARKS = {"unlabelled": "  (unlabelled)", "proposal": "  (proposal)", "labelled": "", "reviewed": "  ✓ reviewed"}
+if (goto := st.session_state.pop("ann_goto", None)) in stems:  # PageDown / PageUp on the canvas
+    st.session_state["ann_stem"] = goto
 if st.session_state.get("ann_stem") not in stems:  # removed meanwhile (another tab, the Data page)
     st.session_state.pop("ann_stem", None)
 top1, top2 = st.columns([3, 2])
 stem = top1.selectbox("Image", stems, format_func=lambda s: s + MARKS.get(states.get(s, ""), ""), key="ann_stem")
+with top1.popover("Classes: add, rename, recolour, remove, merge", icon=":material/palette:"):
+    class_editor(ws, classes, prefix="ann_class")
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -60,7 +69,7 @@ try:
     image_mtime = image_file.stat().st_mtime_ns
     image = _read_image(str(ws.root), stem, image_mtime)
 except (OSError, ValueError) as err:  # removed meanwhile, or not readable: pick another image
-    st.error(f"{stem}: {err}" if stem not in str(err) else str(err))
+    say("error", f"{stem}: {err}" if stem not in str(err) else err)
     st.stop()
 h, w = image.shape[:2]
 try:
@@ -88,13 +97,13 @@ with top2:
         if st.session_state.get("ann_run") not in scores:
             st.session_state.pop("ann_run", None)
         run_name = st.selectbox("Propose from run", list(scores), key="ann_run",
-                                format_func=lambda n: n + ("" if scores[n] is None else f" · mIoU {scores[n]:.3f}")
+                                format_func=lambda n: n + ("" if scores[n] is None else f" · overlap {scores[n]:.3f}")
                                 + (" (best)" if n == best.name else ""),
-                                help="Runs that ended, with a checkpoint, trained on these classes; the one with "
-                                     "the best validation mIoU first.")
+                                help="Models that finished training on these classes; the one with the best "
+                                     "overlap with your masks (IoU, on the images kept aside) first.")
     else:
         run_name = None
-        st.selectbox("Propose from run", ["no finished run trained on these classes yet"], disabled=True)
+        st.selectbox("Propose from run", ["no model trained on these classes yet"], disabled=True)
     if st.button("Propose a mask", disabled=run_name is None,
                  help="The run predicts this image; the prediction is kept as a proposal you correct on the canvas "
                       "and then accept (it becomes the mask, the old one is kept as a backup) or reject."):
@@ -156,6 +165,43 @@ def suggestion_shown(sg, current: np.ndarray, version) -> dict:
             "suggestion_pending": not sg.error and (got is None or got.version != version), **finder}
 
 
+def accept_suggestion(got) -> None:
+    ws.replace_mask(stem, got.mask, "accept suggestion", reviewed=True)
+    st.session_state["ann_flash"] = [("success", f"{stem}: the suggestion is now the mask, marked reviewed")]
+    st.rerun()
+
+
+def accept_proposal() -> None:
+    try:
+        ws.proposals.accept(stem)
+    except (OSError, ValueError) as err:
+        st.error(str(err))
+    else:
+        st.session_state["ann_flash"] = [("success", f"{stem}: the proposal is now the mask, marked reviewed")]
+        st.rerun()
+
+
+def follow_key(command: str, target: str, sg, version) -> None:
+    """A key pressed on the canvas (its edits before it are saved): PageDown / PageUp open the next / previous
+    image; A accepts the proposal, else the suggestion on screen, else marks the mask reviewed."""
+    if command in ("next", "previous"):
+        i = stems.index(stem) + (1 if command == "next" else -1)
+        if 0 <= i < len(stems):
+            st.session_state["ann_goto"] = stems[i]
+            st.rerun()
+        st.toast("This is the last image." if command == "next" else "This is the first image.")
+    elif target == "proposal":
+        accept_proposal()
+    elif sg is not None and (got := sg.latest()) is not None and got.version == version:
+        accept_suggestion(got)
+    elif ws.read_mask(stem) is None:
+        st.toast("Nothing to accept yet: paint the mask first.")
+    else:
+        set_reviewed(ws.root, stem, True)
+        st.session_state["ann_flash"] = [("success", f"{stem}: marked as reviewed")]
+        st.rerun()
+
+
 def suggestion_actions(sg, columns, version) -> None:
     """Accept / Fill from the suggestion on screen (when it answers the labels as saved), and under the canvas what
     it learned from."""
@@ -167,10 +213,8 @@ def suggestion_actions(sg, columns, version) -> None:
     wait = "" if fresh else " (waiting for the suggestion of your latest edit)"
     if c2.button("Accept the suggestion", disabled=not fresh, key="ann_sugg_accept",
                  help="The suggestion becomes this image's mask, marked reviewed; the mask it replaces is kept "
-                      "(Restore the previous mask)." + wait):
-        ws.replace_mask(stem, got.mask, "accept suggestion", reviewed=True)
-        st.session_state["ann_flash"] = [("success", f"{stem}: the suggestion is now the mask, marked reviewed")]
-        st.rerun()
+                      "(Restore the previous mask). Key: A on the canvas." + wait):
+        accept_suggestion(got)
     if c3.button("Fill the unlabelled pixels from it", disabled=not fresh, key="ann_sugg_fill",
                  help="Every pixel you painted stays; the others take the suggestion. The mask before is kept "
                       "(Restore the previous mask)." + wait):
@@ -240,9 +284,12 @@ def canvas(stem: str, image: np.ndarray, target: str) -> None:
             return
         current = np.full((h, w), 255, np.uint8) if current is None else current
     version = out.after if saved_at else now  # the file's version that ``current`` holds
+    if (command := take_command(key)) is not None:
+        follow_key(command, target, helper, version)
     shown = suggestion_shown(helper, current, version) if target == "mask" else {}
     label_canvas(image, lambda: store.read(stem), classes, key=key, image_id=f"{stem}:{image_mtime}",
-                 mask_id=str(sync["shown"]), name=image_file.name, height=620, **shown)
+                 mask_id=str(sync["shown"]), name=image_file.name, height=620, commands=("next", "previous", "accept"),
+                 **shown)
     if target == "mask":
         suggestion_actions(helper, bar, version)
     if saved_at:
@@ -274,14 +321,8 @@ if proposal is not None:
                "marked reviewed, and the mask it replaces is kept (Restore the previous mask). **Reject** "
                "moves it to the workspace trash and leaves the mask as it is.")
     a1, a2, _ = st.columns([1, 1, 2])
-    if a1.button("Accept the proposal", type="primary"):
-        try:
-            ws.proposals.accept(stem)
-        except (OSError, ValueError) as err:
-            st.error(str(err))
-        else:
-            st.session_state["ann_flash"] = [("success", f"{stem}: the proposal is now the mask, marked reviewed")]
-            st.rerun()
+    if a1.button("Accept the proposal", type="primary", help="Key: A on the canvas."):
+        accept_proposal()
     if a2.button("Reject the proposal"):
         ws.proposals.reject(stem)
         st.session_state["ann_flash"] = [("info", f"{stem}: the proposal went to the trash; the mask is unchanged")]

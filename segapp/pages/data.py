@@ -2,12 +2,13 @@
 import pandas as pd
 import streamlit as st
 
+from segapp.class_editor import class_editor, show_change_message
+from segapp.words import say
 from segapp.state import (classes_from_table, file_types, hex_colour, start_task, task_panel, task_running,
                        thumb_data_url, workspace)
-from seg_core.base.classes import ClassList, default_colour
+from seg_core.base.classes import ClassList
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
-from seg_core.base.mask_values import UNLABELLED, UPLOAD_RULE
-from seg_core.workspace import class_edits
+from seg_core.base.mask_values import UPLOAD_RULE
 from seg_core.workspace.overview import image_overview, state_counts
 from seg_core.workspace.review_state import review_marks
 
@@ -18,7 +19,8 @@ st.title("Data")
 with st.expander("Add images and masks", expanded=not ws.stems()):
     c1, c2 = st.columns(2)
     with c1:
-        imgs = st.file_uploader("Images (masks may be named `<stem>_mask.png`)", accept_multiple_files=True,
+        imgs = st.file_uploader("Images (and masks named like their image with _mask, e.g. cells_mask.png)",
+                                accept_multiple_files=True,
                                 type=file_types(IMAGE_EXTS) + ["zip"], key="up_images")
     with c2:
         masks = st.file_uploader("Masks (named like their image)", accept_multiple_files=True,
@@ -52,9 +54,9 @@ with st.expander("Add images and masks", expanded=not ws.stems()):
         if added:
             st.success(f"Added {len(added)} image(s): {', '.join(added)}")
         for level, note in notes:  # renamed files (warning), masks, classes and replacements (info)
-            (st.warning if level == "warning" else st.info)(note)
+            say("warning" if level == "warning" else "info", note)
         for p in problems:
-            st.error(p)
+            say("error", p)
 
 # -- table -----------------------------------------------------------------------------------------
 try:
@@ -95,13 +97,13 @@ elif ds is not None:
     st.info("No images yet: upload some above or press **Load sample**.")
 for p in ds.problems if ds is not None else []:
     if rows or p.file != str(ws.images_dir):  # no images at all (a new project) is said just above
-        (st.error if p.severity == "error" else st.warning)(str(p))
+        say("error" if p.severity == "error" else "warning", p)
 
 # -- classes ---------------------------------------------------------------------------------------
 st.subheader("Classes")
 st.markdown(" ".join(f'<span style="background:{hex_colour(c)};color:#fff;padding:2px 8px;border-radius:4px;'
-                     f'text-shadow:0 0 2px #000">{i}: {n}</span>'
-                     for i, (n, c) in enumerate(zip(classes.names, classes.colours))), unsafe_allow_html=True)
+                     f'text-shadow:0 0 2px #000">{i}: {n}</span>'  # numbered as the canvas's keys pick them
+                     for i, (n, c) in enumerate(zip(classes.names, classes.colours), 1)), unsafe_allow_html=True)
 if ds is None:  # a damaged classes.json: write a new one from a table
     cdf = pd.DataFrame({"name": classes.names, "colour": [hex_colour(c) for c in classes.colours]})
     edited = st.data_editor(cdf, num_rows="dynamic", hide_index=False, key="class_editor", width="stretch",
@@ -115,59 +117,8 @@ if ds is None:  # a damaged classes.json: write a new one from a table
         except ValueError as err:
             st.error(f"classes.json: {err}")
 else:
-    st.caption("Every mask follows a change: removing or merging a class asks what its pixels become and "
-               "rewrites the masks; each change can be undone.",
-               help=f"Mask value = the class's number (0-based); unlabelled pixels are stored as {UNLABELLED}. "
-                    "The old classes.json and masks are kept in the project's trash folder.")
-    ACTIONS = ["Add a class", "Rename a class", "Change a colour", "Move a class", "Remove a class",
-               "Merge a class into another"]
-    action = st.selectbox("Change the classes", ACTIONS, key="class_action")
-    names = classes.names
-    c1, c2 = st.columns(2)
-    if action == "Add a class":
-        name = c1.text_input("New class", key="class_new_name")
-        colour = c2.color_picker("Colour", hex_colour(default_colour(len(names))), key="class_new_colour")
-        op = lambda: class_edits.add_class(ws, name, colour)  # noqa: E731
-    else:
-        name = c1.selectbox("Class", names, key="class_name")
-        others = [n for n in names if n != name]
-        if action == "Rename a class":
-            new_name = c2.text_input("New name", key="class_rename_to")
-            op = lambda: class_edits.rename_class(ws, name, new_name)  # noqa: E731
-        elif action == "Change a colour":
-            colour = c2.color_picker("Colour", hex_colour(classes.colours[names.index(name)]), key="class_colour")
-            op = lambda: class_edits.recolour_class(ws, name, colour)  # noqa: E731
-        elif action == "Move a class":
-            pos = c2.selectbox("To place", range(len(names)), index=names.index(name), key="class_position",
-                               format_func=lambda i: f"{i}" + (f" (now {names[i]})" if names[i] != name else ""))
-            op = lambda: class_edits.move_class(ws, name, pos)  # noqa: E731
-        elif action == "Remove a class":
-            fate = c2.selectbox("Its pixels become", ["unlabelled"] + others, key="class_pixels_to",
-                                help="unlabelled: nobody labelled them (ignored in training); or another class")
-            op = lambda: class_edits.remove_class(ws, name, fate)  # noqa: E731
-        else:
-            into = c2.selectbox("Merge into", others, key="class_into")
-            op = lambda: class_edits.merge_class(ws, name, into)  # noqa: E731
-    if st.button(action, key="class_apply", type="primary"):
-        try:
-            change = op()
-            st.session_state["class_change_msg"] = (change.summary(), change.unreadable)
-            st.rerun()
-        except ValueError as err:
-            st.error(str(err))
-    if msg := st.session_state.pop("class_change_msg", None):
-        st.success(msg[0])
-        for problem in msg[1]:
-            st.warning(f"Left as it is: {problem}")
-    points = class_edits.restore_points(ws)
-    if st.button("Undo the last class change", key="class_undo", disabled=not points,
-                 help=f"Undo: {class_edits.describe(points[0])}" if points else "No class change to undo"):
-        try:
-            point = class_edits.restore_class_change(ws, points[0])
-            st.session_state["class_change_msg"] = (f"Undone: {class_edits.describe(point)}.", [])
-            st.rerun()
-        except FileNotFoundError:  # undone meanwhile (another tab)
-            st.info("That class change was undone already.")
+    class_editor(ws, classes)
+    show_change_message()
 
 # -- remove ----------------------------------------------------------------------------------------
 st.subheader("Remove an image")

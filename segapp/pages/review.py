@@ -1,5 +1,5 @@
-"""Review: scores of a run per class and per image, overlays, objects (counted, measured, outlined), dense CRF,
-predicting new images."""
+"""Review: scores of a run per class and per image, overlays, objects (counted, measured, outlined), edge
+sharpening (dense CRF) and mirrored copies (TTA), predicting new images."""
 from dataclasses import replace
 from pathlib import Path
 
@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from segapp.words import OVERLAP, VARIANTS, column_config, say
 from segapp.state import (file_types, legend_html, predictor, runs_with_checkpoint, start_task, task_panel,
                        task_running, workspace)
 from seg_core import CRFParams, Run
@@ -32,11 +33,13 @@ if not runs:
 
 def _run_label(r):
     m, c = r.best_val_miou, r.settings  # settings: {} when config.json is damaged
-    return (f"{r.name} ({c.get('backbone')}/{c.get('arch')}" + (f", val mIoU {m:.3f}" if m is not None else "")
+    return (f"{r.name} ({c.get('backbone')}" + (f", overlap {m:.3f}" if m is not None else "")
             + (f", {r.state}" if r.state != "done" else "") + ")")
 
 
-run = st.selectbox("Run", runs, format_func=_run_label, key="review_run")
+run = st.selectbox("Model", runs, format_func=_run_label, key="review_run",
+                   help="Each training makes a model (a run); the overlap is its best score on the images kept aside.")
+st.caption(OVERLAP)
 try:
     classes = run.classes
     pred = predictor(run)
@@ -62,14 +65,16 @@ if ev:
     held = ev.get("held_out")
     m0, m1, m2, m3, m4 = st.columns(5)
     if held:
-        m0.metric(f"mIoU, held out ({held['images']} img)", f"{held['miou']:.3f}",
-                  help="Images the model did not train on: its validation split and images labelled since.")
-    m1.metric("mIoU, all labelled", f"{ev['miou']:.3f}")
-    m2.metric("Dice", f"{ev['dice']:.3f}")
-    m3.metric("Pixel accuracy", f"{ev['pixel_accuracy']:.3f}")
+        m0.metric(f"Overlap, new images ({held['images']})", f"{held['miou']:.3f}",
+                  help="Images the model did not learn from: those kept aside, and images labelled since (mIoU, "
+                       "held out).")
+    m1.metric("Overlap, all labelled", f"{ev['miou']:.3f}", help="mIoU on every labelled image.")
+    m2.metric("Dice score", f"{ev['dice']:.3f}", help="Another overlap score: twice the shared pixels over the "
+                                                       "pixels of both masks (Dice).")
+    m3.metric("Pixels right", f"{ev['pixel_accuracy']:.3f}", help="Pixel accuracy.")
     m4.metric("Seconds / image", f"{ev['seconds_per_image']:.2f}")
-    st.caption(f"Scored on {ev['images']} labelled workspace image(s); those marked 'train' in the table were "
-               "trained on, so only the held-out score shows how the model does on new images."
+    st.caption(f"Scored on {ev['images']} labelled image(s); those marked 'train' in the table were "
+               "learned from, so only the score on new images shows how the model does on images it never saw."
                if held else f"Scored on {ev['images']} labelled image(s), all used in training: optimistic. "
                "Label a few more images to see how the model does on new ones.")
     c1, c2 = st.columns(2)
@@ -78,10 +83,13 @@ if ev:
         st.dataframe(pd.DataFrame({"class": list(ev["per_class_iou"]),
                                    "IoU": list(ev["per_class_iou"].values()),
                                    "Dice": [ev["per_class_dice"].get(k) for k in ev["per_class_iou"]]}),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch",
+                     column_config={"IoU": st.column_config.NumberColumn("overlap (IoU)", format="%.3f"),
+                                    "Dice": st.column_config.NumberColumn("Dice score", format="%.3f")})
     with c2:
         st.subheader("Per image (worst first)")
-        st.dataframe(pd.DataFrame(ev["per_image"]).sort_values("miou"), hide_index=True, width="stretch")
+        per_image = pd.DataFrame(ev["per_image"]).sort_values("miou")
+        st.dataframe(per_image, hide_index=True, width="stretch", column_config=column_config(per_image.columns))
 
 # -- viewer ----------------------------------------------------------------------------------------
 st.subheader("Image viewer")
@@ -103,7 +111,7 @@ try:
     image = ws.read_image(stem)
     p = pred.predict(image, crf=False)
 except Exception as err:  # removed while the page was open, or unreadable: named; the rest of the page works
-    st.error(f"{stem}: {err}" if stem and stem not in str(err) else str(err))
+    say("error", f"{stem}: {err}" if stem and stem not in str(err) else err)
     image = None
 if image is not None:
     try:
@@ -117,10 +125,10 @@ if image is not None:
     v1.image(overlay(image, p.mask, classes, alpha), caption=f"prediction ({p.seconds * 1000:.0f} ms)",
              width="stretch")
     if gt is not None:
-        v2.image(overlay(image, gt, classes, alpha), caption="ground truth (white/uncoloured = unlabelled)",
+        v2.image(overlay(image, gt, classes, alpha), caption="your mask (uncoloured = unlabelled)",
                  width="stretch")
     else:
-        v2.image(image, caption="no ground truth for this image", width="stretch")
+        v2.image(image, caption="no mask of yours for this image", width="stretch")
 
 # -- objects ---------------------------------------------------------------------------------------
 st.subheader("Objects")
@@ -154,7 +162,7 @@ if image is not None:
     view = table[table["class"].isin(shown) & table["area_px"].between(*size)]
     st.caption("Click a row to show that object.")
     event = st.dataframe(view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                         key=f"obj_table_{stem}")
+                         key=f"obj_table_{stem}", column_config=column_config(view.columns))
     rows = event.selection.rows if event is not None else []
     picked = view.iloc[rows[0]] if rows and rows[0] < len(view) else None
     centroids = table[["centroid_y", "centroid_x"]].to_numpy()
@@ -200,39 +208,53 @@ if done_all is not None and done_all.state == "done":
         a3.download_button("Download object maps (16-bit TIFFs, zip)", res.instances_zip(),
                            file_name=f"{run.name}_instances.zip", mime="application/zip", key="obj_zip")
 
-with st.expander("Post-processing: dense CRF and flips", expanded=True):
+with st.expander("Sharper edges and mirrored copies", expanded=True):
     chosen = resolve(run.postprocess)  # what the run measured on its held-out images (seg_core.infer.postprocess)
-    st.caption(f"Measured when {run.name} finished: {chosen.reason}. The switches start there; predictions "
-               "and downloads on this page follow them.")
+    on = " and ".join(["sharpened edges"] * chosen.crf + ["mirrored copies"] * chosen.tta) or "neither"
+    st.caption(f"Measured when {run.name} finished, on the images kept aside: {on} made the masks better. The "
+               "switches start there; predictions and downloads on this page follow them.",
+               help=f"Technical details: {chosen.reason}")
     measured = (run.postprocess or {}).get("miou")
     if measured:
-        st.dataframe(pd.DataFrame([{"variant": v, "held-out mIoU": m, "vs plain": m - measured["plain"]}
-                                   for v, m in measured.items()]), hide_index=True)
+        st.dataframe(pd.DataFrame([{"variant": VARIANTS.get(v, v), "held-out mIoU": m,
+                                    "vs plain": m - measured["plain"]} for v, m in measured.items()]), hide_index=True,
+                     column_config={"variant": "masks", "held-out mIoU": st.column_config.NumberColumn(
+                         "overlap on the images kept aside", format="%.3f"), "vs plain": st.column_config.NumberColumn(
+                         "change", format="%+.3f", help="Compared with the masks as predicted.")})
     s1, s2 = st.columns(2)
-    use_crf = s1.toggle("Refine with a dense CRF", value=chosen.crf, key=f"crf_on_{run.name}")
-    use_tta = s2.toggle("Average with flipped images (TTA)", value=chosen.tta, key=f"tta_on_{run.name}")
+    use_crf = s1.toggle("Sharpen edges along the image's colours", value=chosen.crf, key=f"crf_on_{run.name}",
+                        help="Moves each mask's edge to where the image's colour changes (a dense CRF).")
+    use_tta = s2.toggle("Average with mirrored copies", value=chosen.tta, key=f"tta_on_{run.name}",
+                        help="Predicts the image and its mirrored copies and averages them: steadier, slower "
+                             "(test-time augmentation, TTA).")
     k1, k2, k3, k4 = st.columns(4)
     crf_default = CRFParams()
-    params = CRFParams(iterations=k1.slider("iterations", 1, 20, crf_default.iterations, key="crf_it"),
-                       sxy_bilateral=k2.slider("sxy_bilateral", 1.0, 150.0, crf_default.sxy_bilateral, key="crf_sxy"),
-                       srgb=k3.slider("srgb", 1.0, 60.0, crf_default.srgb, key="crf_srgb"),
-                       compat_bilateral=k4.slider("compat_bilateral", 0.0, 20.0, crf_default.compat_bilateral,
-                                                  key="crf_compat"))
+    params = CRFParams(iterations=k1.slider("Rounds", 1, 20, crf_default.iterations, key="crf_it",
+                                            help="How often the edges are moved (iterations)."),
+                       sxy_bilateral=k2.slider("Reach (pixels)", 1.0, 150.0, crf_default.sxy_bilateral, key="crf_sxy",
+                                               help="How far apart pixels still pull each other to one class "
+                                                    "(sxy_bilateral)."),
+                       srgb=k3.slider("Colour tolerance", 1.0, 60.0, crf_default.srgb, key="crf_srgb",
+                                      help="How different in colour pixels may be and still pull together (srgb)."),
+                       compat_bilateral=k4.slider("Strength", 0.0, 20.0, crf_default.compat_bilateral,
+                                                  key="crf_compat", help="How strongly the edges follow the colours "
+                                                                         "(compat_bilateral)."))
     if (use_crf or use_tta) and image is not None:
         try:
             q = pred.predict(image, crf=params if use_crf else False, tta=use_tta)
             b1, b2 = st.columns(2)
-            what = " + ".join(["CRF"] * use_crf + ["flips"] * use_tta)
-            b1.image(overlay(image, p.mask, classes, alpha), caption="plain", width="stretch")
+            what = " and ".join(["sharpened edges"] * use_crf + ["mirrored copies"] * use_tta)
+            b1.image(overlay(image, p.mask, classes, alpha), caption="as predicted", width="stretch")
             b2.image(overlay(image, q.mask, classes, alpha),
                      caption=f"with {what} ({q.seconds + q.crf_seconds:.2f} s)", width="stretch")
             if q.note:  # a very large image: predicted tile by tile, no CRF
-                st.info(q.note)
+                say("info", q.note)
             if gt is not None:
                 before, after = (image_miou(m, gt, len(classes)) for m in (p.mask, q.mask))
-                st.metric("mIoU on this image", f"{after:.3f}", delta=f"{after - before:+.3f}")
+                st.metric("Overlap on this image", f"{after:.3f}", delta=f"{after - before:+.3f}",
+                          help="mIoU with your mask, and its change from the masks as predicted.")
         except Exception as err:
-            st.error(f"Post-processing failed: {err}")
+            st.error(f"Sharpening the edges or averaging mirrored copies failed: {err}")
 
 # -- new images ------------------------------------------------------------------------------------
 st.subheader("Predict new images")
@@ -252,7 +274,7 @@ for f in ups or []:
 dl_all = st.checkbox("Include predicted masks of all workspace images in the download", key="dl_all")
 if not dl_all:
     if to_zip:  # the uploaded images' masks, predicted above: zipped at once
-        st.download_button("Download masks (index PNGs, zip)", masks_zip(to_zip, classes),
+        st.download_button("Download masks (PNG files, zip)", masks_zip(to_zip, classes),
                            file_name=f"{run.name}_masks.zip", mime="application/zip")
 else:  # every workspace image predicted in the background (seg_core.runner.jobs): counts, Cancel, then the download
     ws_stems, zip_key = ws.stems(), str(ws.root)
@@ -272,7 +294,7 @@ else:  # every workspace image predicted in the background (seg_core.runner.jobs
             st.warning(f"{why} (left out of the zip)")
         zipped = built.result.path
         if zipped.is_file():
-            st.download_button(f"Download masks (index PNGs, zip): {len(built.result.written)} mask(s)",
+            st.download_button(f"Download masks (PNG files, zip): {len(built.result.written)} mask(s)",
                                data=lambda: zipped.read_bytes(), file_name=zipped.name, mime="application/zip",
                                key="download_masks_zip")
 

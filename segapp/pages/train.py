@@ -1,4 +1,5 @@
-"""Train: pick a backbone and how much of it to freeze, then fine-tune in the background."""
+"""Train: pick the pretrained network the model starts from and how much of it stays fixed, then train in the
+background."""
 from pathlib import Path
 
 import streamlit as st
@@ -6,12 +7,14 @@ import streamlit as st
 from segapp.heap import settled
 from segapp.live_panel import Curve, live_panel
 from segapp.state import registry, workspace
+from segapp.words import say
 from seg_core import ARCHITECTURES, BACKBONES, JobRefused, TrainConfig, encoder_info, get_backbone, \
     imagenet_offline
 from seg_core.runner import launch
 from seg_core.model.architectures import supported_archs
 from seg_core.data.augment import AugmentConfig
-from seg_core.base.device import describe as describe_device
+from seg_core.base.device import describe as describe_device, describe_plainly
+from seg_core.model.losses import LOSS_WORDS
 from seg_core.runs.config import SETTINGS, ConfigError, build_config, default_of
 from seg_core.base.locks import describe as describe_holder, holder as training_holder
 
@@ -33,12 +36,13 @@ st.title("Train")
 
 
 def _label(name: str, suffix: str = "") -> str:
-    return SETTINGS[name].label + suffix
+    return SETTINGS[name].page_label + suffix
 
 
 def _about(name: str, suffix: str = "") -> dict:
-    """A setting's label (with the page's ``suffix``) and help text, as TrainConfig declares them."""
-    return {"label": _label(name, suffix), "help": SETTINGS[name].help or None}
+    """A setting's label in the page's words (with the page's ``suffix``) and its help text with the technical
+    name, as TrainConfig declares them."""
+    return {"label": _label(name, suffix), "help": SETTINGS[name].page_help}
 
 
 def _limits(name: str) -> dict:
@@ -83,14 +87,17 @@ def _offline(name: str) -> bool:
 
 
 def _fmt_params(n: int) -> str:
-    return f"{n / 1e6:.1f} M" if n >= 1e6 else f"{n / 1e3:.0f} k"
+    return f"{n / 1e6:.1f} million" if n >= 1e6 else f"{n / 1e3:.0f} thousand"
+
+
+SPEED = {"CPU": "quick", "CPU or GPU": "quicker with a graphics card", "GPU": "slow without a graphics card"}
+# (Backbone.suits in words)
 
 
 def _backbone_label(name: str) -> str:
     info = _info(name)
-    ok = "offline ✓" if _offline(name) else "needs download"
-    bb = BACKBONES[name]
-    return f"{name} — {_fmt_params(info['encoder_params'])} params, suits {bb.suits}, {ok} ({bb.note})"
+    ok = "ready offline ✓" if _offline(name) else "downloads first"
+    return f"{name} — {_fmt_params(info['encoder_params'])} values, {SPEED[BACKBONES[name].suits]}, {ok}"
 
 
 try:
@@ -100,6 +107,8 @@ except ValueError as err:  # a damaged classes.json: named; nothing can train un
     st.stop()
 n_lab = len(ds.labelled)
 st.caption(f"{n_lab} labelled image(s) of {len(ds.samples)}; unlabelled images and pixels are skipped.")
+st.markdown("**Three choices matter most:** the network the model starts from, how much of it stays as it is, "
+            "and how long to train. The defaults suit a first model from a few images.")
 
 # a torchrun training started before a page reload or a server restart is picked up again (launch.py)
 job = launch.reattach(reg, ws.runs_dir) or reg.training_of(ws.runs_dir, st.session_state.get("job_id"))
@@ -123,22 +132,22 @@ if runs:
 c1, c2 = st.columns(2)
 with c1:
     init = st.selectbox(options=[None] + runs, key="init_run", **_about("init_run"),
-                        format_func=lambda r: "no: start from the initial weights below" if r is None else
-                        f"{r.name} ({r.settings.get('backbone')}/{r.settings.get('arch')})")
+                        format_func=lambda r: "no: start afresh from the network below" if r is None else
+                        f"{r.name} ({r.settings.get('backbone')})")
     if init is not None:
         backbone, arch = init.settings["backbone"], init.settings["arch"]
-        st.caption(f"{_label('backbone')}: {backbone} · {_label('arch')}: {ARCHITECTURES[arch].label} (from the run)")
+        st.caption(f"{_label('backbone')}: {backbone} · {_label('arch')}: {ARCHITECTURES[arch].plain} (from the run)")
     else:
         backbone = st.selectbox(options=list(SETTINGS["backbone"].choices), format_func=_backbone_label,
-                                key="backbone", **_about("backbone", " (ImageNet-pretrained encoder)"))
-        arch = st.selectbox(options=supported_archs(backbone), key="arch", format_func=lambda a: ARCHITECTURES[a].label,
-                            **_about("arch"))
-    wchoice = "ImageNet" if init is not None else st.radio(_label("weights"), ["ImageNet", "None (from scratch)", "Upload a file"], horizontal=True,
-                       key="weights_choice")
+                                key="backbone", **_about("backbone"))
+    WEIGHTS = {"imagenet": "Learned from everyday photos", "none": "Nothing (needs many more images)",
+               "file": "My own file"}
+    wchoice = "imagenet" if init is not None else st.radio(options=list(WEIGHTS), format_func=WEIGHTS.get,
+                                                           horizontal=True, key="weights_choice", **_about("weights"))
     weights = "imagenet"
-    if wchoice.startswith("None"):
+    if wchoice == "none":
         weights = "none"
-    elif wchoice.startswith("Upload"):
+    elif wchoice == "file":
         up = st.file_uploader("Weights file (.pth, .pt, .safetensors)", type=["pth", "pt", "bin", "safetensors"])
         if up is not None:
             wpath = ws.save_weights_file(up.name, up.getvalue())
@@ -147,21 +156,27 @@ with c1:
         else:
             weights = None
     if weights == "imagenet" and init is None and not _offline(backbone):
-        st.warning(f"ImageNet weights for {backbone} are not on this machine and need a download.")
+        st.warning(f"What {backbone} learned from photos is not on this computer yet: it is downloaded when "
+                   "training starts (this needs the internet). The networks marked 'ready offline' need nothing.")
 with c2:
     info = _info(backbone)
     stages = info["stages"]
     depth = st.slider(min_value=_limits("freeze_depth")["min_value"], max_value=stages,
                       value=min(DEFAULTS.freeze_depth, stages), key="freeze_depth",
-                      **_about("freeze_depth", " (encoder stages kept fixed)"))
+                      **_about("freeze_depth"))
     frozen = sum(info["stage_params"][:depth])
     total_enc = info["encoder_params"]
-    stage_txt = " ".join(("🔒" if i < depth else "🔓") + f"S{i}" for i in range(stages))
-    st.markdown(f"Stages: {stage_txt}")
-    st.caption(f"Frozen encoder parameters: {_fmt_params(frozen)} of {_fmt_params(total_enc)} — "
-               f"trainable encoder parameters: {_fmt_params(total_enc - frozen)} (+ the decoder)")
+    stage_txt = " ".join(("🔒" if i < depth else "✏️") + f"{i + 1}" for i in range(stages))
+    st.markdown(f"Parts: {stage_txt}", help="🔒 kept as learned from the photos, ✏️ adapts to your images")
+    st.caption(f"{depth} of {stages} parts kept as they are: {_fmt_params(frozen)} of the network's "
+               f"{_fmt_params(total_enc)} learned values stay; {_fmt_params(total_enc - frozen)} (and the part that "
+               "draws the mask) adapt to your images. Keeping the first parts helps with few images: they see "
+               "edges and textures, useful for any image, and cannot learn your few images by heart.")
     unfreeze = _widget(st, "unfreeze_after", DEFAULTS.unfreeze_after or 0, key="unfreeze", suffix=" (0 = never)")
-    mode = st.radio("Stop after", ["time budget", "epochs"], horizontal=True, key="stop_mode")
+    STOPS = {"time budget": "a time", "epochs": "a number of rounds"}
+    mode = st.radio("Stop after", list(STOPS), format_func=STOPS.get, horizontal=True, key="stop_mode",
+                    help="A time: about how long you wait, preparation and scoring included. Rounds: passes over "
+                         "all training images (epochs).")
     if mode == "time budget":
         budget = _widget(st, "time_budget", APP_BUDGET_S, key="budget", step=10.0, format="%g")
         epochs = None
@@ -170,19 +185,23 @@ with c2:
         budget = None
 
 with st.expander("Advanced options"):
+    if init is None:  # continuing: the run's
+        arch = st.selectbox(options=supported_archs(backbone), key="arch", format_func=lambda a: ARCHITECTURES[a].plain,
+                            **_about("arch"))
     a1, a2, a3 = st.columns(3)
     lr = _widget(a1, "lr", format="%.5f")
     batch = _widget(a1, "batch_size", key="batch")
-    size_txt = a2.text_input(value="", key="img_size", **_about("img_size", " HxW (empty = automatic)"))
-    loss = _widget(a2, "loss")
-    balanced = a2.checkbox("Rare classes weigh more (balanced class weights)", DEFAULTS.class_weights == "balanced",
-                           key="balanced", help=SETTINGS["class_weights"].help)
+    size_txt = a2.text_input(value="", key="img_size", placeholder="automatic", **_about("img_size"))
+    loss = _widget(a2, "loss", format_func=LOSS_WORDS.get)
+    balanced = a2.checkbox(value=DEFAULTS.class_weights == "balanced", key="balanced", **_about("class_weights"))
     aug = DEFAULTS.augment
     hflip = a3.checkbox("Horizontal flips", aug.hflip, key="hflip")
     vflip = a3.checkbox("Vertical flips (top-down images: microscopy, aerial)", aug.vflip, key="vflip")
     scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
     rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
-    colour = a3.slider("Colour jitter", 0.0, 0.5, float(aug.colour), key="colour")
+    colour = a3.slider("Colour changes", 0.0, 0.5, float(aug.colour), key="colour",
+                       help="How much brightness, contrast and colour vary between the copies trained on (colour "
+                            "jitter).")
     workers = _widget(a1, "num_workers")
     val_fraction = _widget(a1, "val_fraction", step=0.05)
     ema = _widget(a3, "ema")
@@ -197,14 +216,14 @@ if max_procs > 1:  # several GPUs (or SEG_CORE_CPU_PROCESSES): train in one proc
                          help="More than one: torchrun starts one training process each (DistributedDataParallel); "
                               "every step trains on batch size x processes images. One: a background thread.")
     if procs > 1:
-        st.caption(f"Trains in {procs} processes started by torchrun; follow it here, it keeps running if the page "
-                   "or the server restarts.")
-st.caption(f"Trains on {describe_device()}")
+        st.caption(f"Trains in {procs} processes; follow it here, it keeps running if the page or the server "
+                   "restarts.")
+st.caption(f"Trains on {describe_plainly()}.", help=f"Technical details: {describe_device()}")
 
 if running:
     st.info(f"'{job.label}' is training; Start is available again when it ends or is cancelled.")
-if st.button("Start training", type="primary", disabled=running or elsewhere is not None or other is not None
-             or weights is None or n_lab == 0):
+if st.button("Start training", type="primary", key="start_training", disabled=running or elsewhere is not None
+             or other is not None or weights is None or n_lab == 0):
     try:
         cfg = build_config(more | dict(
             data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)), backbone=backbone, arch=arch, weights=weights,
@@ -216,17 +235,19 @@ if st.button("Start training", type="primary", disabled=running or elsewhere is 
                                   rotate=float(rotate), colour=float(colour)),
             require_masks=False, init_run=str(init.path) if init is not None else None, num_workers=int(workers),
             cache_mb=int(cache_mb), val_fraction=float(val_fraction), ema=bool(ema))).validate()
-        label = f"{Path(cfg.out).name} ({backbone}/{arch}, freeze {depth}" + (f", {procs} {unit})" if procs > 1 else ")")
+        label = f"{Path(cfg.out).name} ({backbone}, {depth} parts kept" + (f", {procs} {unit})" if procs > 1 else ")")
         job = launch.start_training(reg, cfg, label, int(procs))
         st.session_state["job_id"] = job.id
         st.rerun()
     except JobRefused as err:
         st.warning(str(err))
     except ConfigError as err:
-        st.error(str(err))
+        say("error", err)
 
 
 waiting_for_a_step = running and job.snapshot().last_step is None
+STATES = {"starting": "starting", "running": "running", "done": "finished", "cancelled": "cancelled",
+          "failed": "failed"}
 
 
 @st.fragment(run_every=(FIRST_REFRESH_S if waiting_for_a_step else LIVE_REFRESH_S) if running else None)  # idle: none
@@ -238,30 +259,35 @@ def live():
         return
     snap = job.snapshot()
     st.session_state["job_id"] = snap.id
-    st.subheader(f"Job {snap.label} — {snap.state}")
+    st.subheader(f"Training {snap.label} — {STATES.get(snap.state, snap.state)}")
     curves = []
     if snap.curve:
-        curves.append(Curve("Training loss", [(p["step"], p["loss"]) for p in snap.curve], "step", "loss", digits=4))
+        curves.append(Curve("Training error (lower is better)", [(p["step"], p["loss"]) for p in snap.curve], "step",
+                            "error", digits=4))
     scored = [v for v in snap.validations if v.val_miou is not None]
     if scored:
-        curves.append(Curve("Validation mIoU", [(v.step, v.val_miou) for v in scored], "step", "mIoU",
+        curves.append(Curve("Overlap with your masks on the images kept aside (IoU)",
+                            [(v.step, v.val_miou) for v in scored], "step", "overlap",
                             y_range=(0.0, 1.0), note=f"Scored on {scored[-1].scored_on}." if scored[-1].scored_on
                             else ""))
     live_panel(snap.fraction, snap.text(clock=False), key="training_progress", clock=snap.clock(),
                running=snap.active, curves=curves, height=220)
     if snap.start is not None:
-        st.caption(f"{snap.start.processes} process(es) · {snap.start.device} · {snap.start.precision}")
+        st.caption("Training error: how far the model's masks are from yours on the pieces it learns from. "
+                   "Overlap (IoU): the share of pixels where the model's mask and yours agree, per class, 1 = all.",
+                   help=f"Technical details: {snap.start.processes} process(es) · {snap.start.device} · "
+                        f"{snap.start.precision}; the error is the training loss, the overlap the validation mIoU.")
     if snap.message:
-        st.caption(snap.message[:2000])
+        say("caption", snap.message[:2000])
     if snap.error:
-        st.error(snap.error)
+        say("error", snap.error)
     if snap.active:
         if st.button("Cancel training", disabled=snap.cancel_requested):
             job.cancel()
     elif snap.state == "done":
         st.success("Training finished: see **Review** and **Runs & export**.")
     elif snap.state == "cancelled":
-        st.warning("Cancelled; the best checkpoint so far was kept." if snap.end and snap.end.checkpoint
+        st.warning("Cancelled; the best model so far was kept." if snap.end and snap.end.checkpoint
                    else "Cancelled before the first step; nothing was saved.")
     if not snap.active and running:
         st.rerun()  # the job ended: rerun the page (stops polling, enables Start again)
@@ -273,7 +299,7 @@ latest = next(iter(ws.runs()), None)  # e.g. after a restart: the newest run's p
 if latest is not None and latest.state == "interrupted":
     m = latest.best_val_miou
     st.warning(f"Run {latest.name}: interrupted. The process training it stopped before it ended (the server was "
-               "restarted or killed). " + (f"Its best checkpoint (val mIoU {m:.3f}) is kept: review it, or continue "
-               "from it above." if latest.has_checkpoint and m is not None else "Its best checkpoint is kept: "
-               "review it, or continue from it above." if latest.has_checkpoint else "It had saved no checkpoint."))
+               "restarted or killed). " + (f"Its best model (overlap {m:.3f}) is kept: review it, or continue "
+               "from it above." if latest.has_checkpoint and m is not None else "Its best model is kept: "
+               "review it, or continue from it above." if latest.has_checkpoint else "It had saved no model."))
 live()

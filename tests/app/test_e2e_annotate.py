@@ -78,13 +78,19 @@ def _check_stroke(m: np.ndarray, before: np.ndarray, x: int, y: int, value: int,
     assert changed[:, 1].min() >= x - 5 and changed[:, 1].max() <= x + w + 5
 
 
-def test_zoom_in_paint_and_find_the_stroke_in_the_mask_at_full_resolution(app, page):
+def _open_annotate(app, page):
+    """The Annotate page on the first image: (workspace, its mask file, the mask now, the canvas)."""
     url, ws = app
     mask = ws / "data" / "masks" / f"{STEM}.png"
     before = _read(mask)
     page.goto(f"{url}/Annotate")
     view = CanvasView(page)
     _settled(page)
+    return ws, mask, before, view
+
+
+def test_zoom_in_paint_and_find_the_stroke_in_the_mask_at_full_resolution(app, page):
+    ws, mask, before, view = _open_annotate(app, page)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "annotate_plain.png"), full_page=True)
     x, y, value = _free_spot(before)
@@ -147,7 +153,7 @@ def test_continue_training_from_a_run(app, page):
     page.goto(f"{url}/Train")
     expect(page.get_by_role("heading", name="Train")).to_be_visible()
     _settled(page)
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Continue from run").click()
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Continue from an earlier model").click()
     page.get_by_role("option", name=re.compile(re.escape(first))).click()
     expect(page.get_by_text("(from the run)")).to_be_visible()
     fill_train_form(page, budget_s=5, crop="64x64")
@@ -158,3 +164,30 @@ def test_continue_training_from_a_run(app, page):
     [new] = [p for p in runs.iterdir() if p.name not in old]
     config = json.loads((new / "config.json").read_text())
     assert Path(config["init_run"]).name == first and (new / "model.safetensors").exists()
+
+
+def test_keys_save_the_stroke_then_go_to_the_next_image_back_and_accept(app, page):
+    """PageDown right after a stroke: the stroke is saved to this image's mask, then the next image opens;
+    PageUp goes back; A (no proposal, no suggestion) marks the mask reviewed."""
+    from playwright.sync_api import expect
+
+    ws, mask, before, view = _open_annotate(app, page)
+    image = page.get_by_role("combobox", name="Image", exact=True)  # the image shown, as the page's choice says
+    expect(image).to_have_value(re.compile(f"^{STEM}"))
+    x, y, value = _free_spot(before)
+    _paint(page, view, value, x, y)
+    page.keyboard.press("PageDown")  # at once: the stroke may still be on its way
+    expect(image).to_have_value(re.compile("^tissue_01"), timeout=60_000)
+    _check_stroke(_wait_for(mask, lambda m: m is not None and (m[y, x:x + 17] == value).all()), before, x, y, value)
+    _settled(page)
+    view = CanvasView(page)
+    page.mouse.move(*view(10, 10))
+    page.keyboard.press("PageUp")
+    expect(image).to_have_value(re.compile(f"^{STEM}"), timeout=60_000)
+    _settled(page)
+    view = CanvasView(page)
+    page.mouse.move(*view(10, 10))
+    page.keyboard.press("a")
+    expect(page.get_by_text(f"{STEM}: marked as reviewed")).to_be_visible(timeout=60_000)
+    assert STEM in json.loads((ws / "reviewed.json").read_text())
+    page.screenshot(path=str(SHOTS / "annotate_keys.png"), full_page=True)

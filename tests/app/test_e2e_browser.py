@@ -90,13 +90,13 @@ def test_browser_flow(server):
             page.get_by_role("link", name="Train").click()
             # the page's first run loads torch (seconds on a fresh server)
             expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("Freeze depth")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Parts of the network kept as they are")).to_be_visible(timeout=60_000)
             fill_train_form(page, budget_s=20, crop="128x128")
             page.wait_for_timeout(1000)
             page.screenshot(path=str(SHOTS / "2_train_form.png"), full_page=True)
             page.get_by_role("button", name="Start training").click()
 
-            progress = page.get_by_text(re.compile(r"step \d+(/\d+)? · "))
+            progress = page.get_by_text(re.compile(r"step \d+( of \d+)? · "))
             expect(progress).to_be_visible(timeout=90_000)
             first = _step_of(progress.inner_text())
             deadline = time.time() + 90
@@ -121,7 +121,7 @@ def test_browser_flow(server):
             expect(img).to_be_visible(timeout=120_000)
             # predict an uploaded new image and download the masks
             page.locator("input[type=file]").last.set_input_files(str(ROOT / "data" / "new" / "tissue_10.png"))
-            download = page.get_by_role("button", name="Download masks (index PNGs, zip)")
+            download = page.get_by_role("button", name="Download masks (PNG files, zip)")
             expect(download).to_be_visible(timeout=60_000)
             with page.expect_download() as dl:
                 download.click()
@@ -133,7 +133,7 @@ def test_browser_flow(server):
 
             # Runs page lists the run
             page.get_by_role("link", name="Runs & export").click()
-            expect(page.get_by_role("button", name="Export ONNX")).to_be_visible()
+            expect(page.get_by_role("button", name="Export as an ONNX file")).to_be_visible()
             page.wait_for_timeout(1000)
             page.screenshot(path=str(SHOTS / "6_runs.png"), full_page=True)
 

@@ -19,11 +19,11 @@ def test_an_export_shows_its_counts_and_then_its_download_without_a_click(chromi
         page.set_default_timeout(120_000)
         try:
             page.goto(f"{url}/Runs")
-            page.get_by_role("button", name="Export ONNX").click()
-            expect(page.get_by_text("ONNX export of ")).to_be_visible(timeout=60_000)  # the progress bar's counts
+            page.get_by_role("button", name="Export as an ONNX file").click()
+            expect(page.get_by_text("Export as an ONNX file of ")).to_be_visible(timeout=60_000)  # the progress bar's counts
             expect(page.get_by_role("button", name="Cancel")).to_be_visible()
             # ended by itself: however long the conversion takes here, for as long as it shows its progress
-            wait_for_work(page, page.get_by_role("button", name="Download ONNX"),
+            wait_for_work(page, page.get_by_role("button", name="Download as an ONNX file"),
                           page.get_by_role("button", name="Cancel"), what="the ONNX export")
             expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
             assert next(ws.glob("runs/*/model.onnx")).stat().st_size > 1_000_000

@@ -13,8 +13,8 @@ def test_review_page_scores_run_and_shows_images(use_trained):
     assert len(per_image) == 10 and per_image["miou"].is_monotonic_increasing
     # the run held 2 of the 10 labelled images out: they are marked and scored on their own
     assert sorted(per_image["split"].value_counts().items()) == [("train", 8), ("validation", 2)]
-    assert any(m.label == "mIoU, held out (2 img)" for m in at.metric)
-    assert any(m.label == "mIoU, all labelled" for m in at.metric)
+    assert any(m.label == "Overlap, new images (2)" for m in at.metric)
+    assert any(m.label == "Overlap, all labelled" for m in at.metric)
     assert len(elements(at, "image")) >= 2
 
 
@@ -29,11 +29,11 @@ def test_review_page_starts_from_the_runs_measured_post_processing(use_trained):
     measured = Run(run.path).postprocess  # trained_ws's run held 2 images out: measured on them
     at = page("review.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(c.value.startswith(f"Measured when {run.name} finished: ") and measured["reason"] in c.value
-               for c in at.caption)
+    assert any(c.value.startswith(f"Measured when {run.name} finished") and measured["reason"] in c.proto.help
+               for c in at.caption)  # in words, the engine's reason in its tooltip
     assert _toggle(at, "crf_on_").value is measured["crf"] and _toggle(at, "tta_on_").value is measured["tta"]
     table = next(d.value for d in at.dataframe if "variant" in d.value)
-    assert list(table["variant"]) == ["plain", "tta", "crf", "crf+tta"]
+    assert list(table["variant"]) == ["as predicted", "averaged with mirrored copies", "edges sharpened", "both"]
 
 
 def test_review_page_crf_shows_before_after_and_delta(use_trained):
@@ -46,7 +46,7 @@ def test_review_page_crf_shows_before_after_and_delta(use_trained):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert len(elements(at, "image")) == n_images + 2  # before and after
-    delta = next(m for m in at.metric if m.label == "mIoU on this image")
+    delta = next(m for m in at.metric if m.label == "Overlap on this image")
     assert 0.0 <= float(delta.value) <= 1.0 and delta.delta.startswith(("+", "-"))
 
 
@@ -133,7 +133,7 @@ def test_review_page_zips_predicted_masks_of_all_images_in_the_background(use_tr
     at.run()
     assert not at.exception and not progress_texts(at)
     assert [b.proto.label for b in elements(at, "download_button") if "masks" in b.proto.label] == [
-        "Download masks (index PNGs, zip): 12 mask(s)"]  # (beside the objects' downloads)
+        "Download masks (PNG files, zip): 12 mask(s)"]  # (beside the objects' downloads)
     with zipfile.ZipFile(zip_path) as z:
         assert sorted(z.namelist()) == sorted(["classes.json"] + [f"masks/{s}.png" for s in ws.stems()])
         mask = np.asarray(Image.open(io.BytesIO(z.read("masks/tissue_10.png"))))

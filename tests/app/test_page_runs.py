@@ -14,19 +14,19 @@ def test_runs_page_lists_run_and_exports(use_trained):
     assert run.name in list(table["run"])
     assert table["backbone"].iloc[0] == "efficientnet_lite0"
     # both exports at once, in the background; each shows its counts until it is written
-    next(b for b in at.button if b.label == "Export TorchScript").click().run()
-    next(b for b in at.button if b.label == "Export ONNX").click().run()
+    next(b for b in at.button if b.label == "Export for Python scripts").click().run()
+    next(b for b in at.button if b.label == "Export as an ONNX file").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     texts = progress_texts(at)
-    assert any(t.startswith(f"ONNX export of {run.name}: ") for t in texts), texts
-    assert next(b for b in at.button if b.label == "Export ONNX").disabled  # running
+    assert any(t.startswith(f"Export as an ONNX file of {run.name}: ") for t in texts), texts
+    assert next(b for b in at.button if b.label == "Export as an ONNX file").disabled  # running
     wait_for(lambda: not REGISTRY.active("export"), what="the exports")
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not progress_texts(at)
     assert (run.path / "model.torchscript.pt").is_file() and (run.path / "model.onnx").stat().st_size > 1_000_000
     downloads = [b.proto.label for b in elements(at, "download_button")]
-    assert "Download ONNX" in downloads and "Download TorchScript" in downloads
+    assert "Download as an ONNX file" in downloads and "Download for Python scripts" in downloads
     assert "Download its description" in downloads and (run.path / "model.torchscript.json").is_file()
     # what the file is for, in plain words, and how to use it: the command a user copies, with this run's file name
     assert any("using this model outside the app" in m.value for m in at.markdown)

@@ -8,12 +8,12 @@ def test_train_page_shows_backbones_and_starts_job(fresh_ws):
     at = page("train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     sb = at.selectbox(key="backbone")
-    assert "efficientnet_lite0" in sb.options[0] and "offline ✓" in sb.options[0]
+    assert "efficientnet_lite0" in sb.options[0] and "ready offline ✓" in sb.options[0]
     assert any("resnet18" in o for o in sb.options)
     slider = at.slider(key="freeze_depth")
     assert slider.max >= 4
-    assert any("Stages:" in m.value for m in at.markdown)
-    assert any("trainable encoder parameters" in c.value for c in at.caption)
+    assert any("Parts:" in m.value for m in at.markdown)
+    assert any("adapt to your images" in c.value for c in at.caption)
     at.number_input(key="budget").set_value(60)  # still training when the page renders again (cancelled below)
     at.text_input(key="img_size").set_value("64x64")
     before = REGISTRY.latest()
@@ -23,7 +23,7 @@ def test_train_page_shows_backbones_and_starts_job(fresh_ws):
     assert job is not None and job is not before
     try:
         assert at.session_state["job_id"] == job.id
-        assert any("Job " in s.value for s in at.subheader)
+        assert any(s.value.startswith("Training ") for s in at.subheader)
         # a second start is refused with a message, not a crash: Start is disabled and says why
         at2 = page("train.py").run()
         assert not at2.exception
@@ -101,13 +101,14 @@ def test_train_page_takes_its_fields_from_the_runs_settings(fresh_ws, monkeypatc
     at = page("train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     workers = at.number_input(key="num_workers")
-    assert workers.label == "Data loading processes" and (workers.min, workers.max) == (0, MAX_WORKERS)
+    assert workers.label == "Helpers reading images" and (workers.min, workers.max) == (0, MAX_WORKERS)
     assert workers.help.startswith("Processes that read, decode and augment images")
-    assert at.number_input(key="batch").label == "Batch size" and at.number_input(key="batch").min == 1
+    assert workers.help.endswith("Technical name: Data loading processes (--num-workers).")
+    assert at.number_input(key="batch").label == "Images per step" and at.number_input(key="batch").min == 1
     assert at.number_input(key="budget").min is None  # "more than 0" is no widget limit: Start says so
     new = at.number_input(key="val_interval_s")
     assert new.label == "Validate at most every (seconds)" and new.value == 10.0
-    assert new.help == "How often the held-out images are scored."
+    assert new.help.startswith("How often the held-out images are scored.")
     new.set_value(2.5)
     at.number_input(key="budget").set_value(0)
     at.text_input(key="img_size").set_value("64x64")
@@ -181,8 +182,10 @@ def test_train_page_offers_the_gpus_of_a_machine_with_several(fresh_ws, monkeypa
     assert not at.exception, [e.value for e in at.exception]
     choice = at.selectbox(key="processes")
     assert choice.label == "GPUs to use" and choice.options == ["1", "2"] and choice.value == 2
-    assert any("Trains in 2 processes started by torchrun" in c.value for c in at.caption)
-    assert any(c.value.startswith("Trains on CPU") for c in at.caption)  # the device and precision shown
+    assert any("Trains in 2 processes" in c.value for c in at.caption)
+    # the device in words, the device and precision in its tooltip
+    assert any(c.value.startswith("Trains on this computer's processor") and "Technical details: CPU" in c.proto.help
+               for c in at.caption)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     at = page("train.py").run()
     assert not [s for s in at.selectbox if s.key == "processes"]  # one device: the background thread, no choice
@@ -220,7 +223,7 @@ def test_train_page_runs_torchrun_follows_picks_up_again_and_cancels(fresh_ws, m
         at2 = page("train.py").run()
         assert not at2.exception, [e.value for e in at2.exception]
         assert any("running" in s.value and "2 CPU processes" in s.value for s in at2.subheader)
-        assert any("2 process(es) · cpu" in c.value for c in at2.caption)
+        assert any("2 process(es) · cpu" in (c.proto.help or "") for c in at2.caption)  # in its tooltip
         next(b for b in at2.button if b.label == "Cancel training").click().run()
         followed = seg_core.REGISTRY.training() or seg_core.REGISTRY.latest()
         assert followed.wait(600) and job.wait(600)

@@ -43,12 +43,23 @@ class DocDelivery {
     });
   }
 
+  // a key's command for the page (`commands` in the data: "next", "previous", "accept"), sent with the edits
+  // before it until Python answers it (`command_ack`)
+  command(what) {
+    this.commandOut = { what, n: newGestureId() };
+    this.flush(true);
+  }
+
+  commandDone(n) {
+    if (this.commandOut && n === this.commandOut.n) this.commandOut = null;
+  }
+
   acknowledge(ack) {
     if (!ack) return;
     const before = this.outbox.length;
     this.outbox = this.outbox.filter((it) => !(it.sid in ack && it.seq <= ack[it.sid]));
     if (this.outbox.length !== before || !this.outbox.length) this.inflight = null;
-    this.flush();
+    this.flush(!!this.commandOut && this.outbox.length !== before); // a command waiting for these edits goes now
   }
 
   // send the ready patches in order, one trigger at a time; again after RETRY_MS without an ack. Everything
@@ -75,7 +86,9 @@ class DocDelivery {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.flush(), retry + 50);
     }
-    view.args.setTriggerValue("edits", { patches: batch, gesture: this.gestureOut || null, sent: Date.now() });
+    // a command (next image, accept) goes only with every edit before it, so the page saves them first
+    const command = this.commandOut && batch.length === this.outbox.length ? this.commandOut : null;
+    view.args.setTriggerValue("edits", { patches: batch, gesture: this.gestureOut || null, command, sent: Date.now() });
     this.changed();
   }
 

@@ -41,6 +41,9 @@ class ViewKeys {
       this.controls();
       this.draw();
     } else if (k === "f" || k === "F") this.fit();
+    else if (k === "PageDown" && this.commands?.includes("next")) this.doc.command("next");
+    else if (k === "PageUp" && this.commands?.includes("previous")) this.doc.command("previous");
+    else if ((k === "a" || k === "A") && this.commands?.includes("accept")) this.doc.command("accept");
     else if (k === "[") this.setSize(this.prefs.size > 10 ? this.prefs.size / 1.25 : this.prefs.size - 1);
     else if (k === "]") this.setSize(this.prefs.size >= 10 ? this.prefs.size * 1.25 : this.prefs.size + 1);
     else if (k === "Enter" && this.poly.length) this.closePolygon();

@@ -139,6 +139,8 @@ class View {
     this.objects = !!d.objects;
     if (!this.objects && OBJECT_TOOLS.has(this.prefs.tool)) this.prefs.tool = "brush";
     this.sync(d);
+    this.commands = d.commands || [];
+    doc.commandDone(d.command_ack);
     doc.acknowledge(d.ack);
     this.applyRegion(d.region);
     this.pollSuggestion(!!d.suggestion_pending);
