@@ -24,7 +24,7 @@ def test_settle_freezes_what_a_page_imported_once_and_what_a_thread_loaded_later
             "ran = []\n"
             "fragment = heap.settled(lambda: ran.append(1) or 'shown')\n"
             "assert fragment() == 'shown' and ran == [1]\n"
-            "assert gc.get_freeze_count() >= before + 2 * heap.GROWN, (before, gc.get_freeze_count())\n"
+            "assert gc.get_freeze_count() > before + heap.GROWN, (before, gc.get_freeze_count())\n"
             "assert len(gc.get_objects()) < heap.GROWN, len(gc.get_objects())\n"
             # what a freeze kept and then became garbage (a cycle: refcounts never free it) goes at the next one
             "import weakref\n"
