@@ -144,7 +144,7 @@ def test_continue_from_a_run(tiny_run, tiny_data, tmp_path):
     events = []
     cont = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "c"), epochs=1, img_size=(64, 64),
                              init_run=str(tiny_run.path), val_interval_s=0), events.append)
-    assert any(isinstance(e, Status) and f"weights of run {tiny_run.name}" in e.message for e in events)
+    assert any(isinstance(e, Status) and f"(from run {tiny_run.name})" in e.message for e in events)
     assert cont.config["init_run"] == str(tiny_run.path)
     fresh = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "f"), epochs=1, img_size=(64, 64),
                               val_interval_s=0))
