@@ -15,7 +15,10 @@ Domains (images downscaled to at most ``--max-mp`` megapixels, the same for both
 Targets are the first ``--images`` images; the examples of the warm mode are 5 other labelled images.
 
 Cold: no other labels; warm: ``--examples`` labelled images as examples (``LivePreview(examples=...)``; the
-anchor's forest gets the same sample of their pixels). Scores after 0, 5 and 10 strokes (the largest stroke
+anchor's forest gets the same sample of their pixels). With ``--run-budget S``, also "trained": the same
+examples and a run trained on them for S seconds with the default recipe (as a user who trained once), for
+"run" (the run's prediction, the painted pixels kept: what "Propose a mask" gives) and "ours+run" (the preview
+with the run's class probabilities among its features: ``LivePreview(model=...)``). Scores after 0, 5 and 10 strokes (the largest stroke
 count when fewer), the median seconds per update, and the seconds to ready an image (its features; the
 encoder's first load is reported apart).
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -171,6 +175,41 @@ class Anchor:
         return out
 
 
+def train_run(examples, num_classes: int, budget: float, where: Path):
+    """A run of the default recipe trained on the examples for ``budget`` seconds; returns (run, the callable
+    image -> (H, W, C) class probabilities)."""
+    from seg_core import TrainConfig, train
+    from seg_core.data.imageio import write_rgb
+    from seg_core.infer.predictor import Predictor
+
+    for sub in ("images", "masks"):
+        (where / "data" / sub).mkdir(parents=True, exist_ok=True)
+    for n, (image, mask) in enumerate(examples):
+        write_rgb(where / "data" / "images" / f"ex{n:02d}.png", image)
+        cv2.imwrite(str(where / "data" / "masks" / f"ex{n:02d}.png"), mask)  # class indices, 255 void
+    threads = torch.get_num_threads()
+    if (where / "run" / "model.safetensors").exists():  # trained by an earlier call with --runs DIR
+        from seg_core.runs.folder import Run
+
+        run = Run(where / "run")
+    else:
+        run = train(TrainConfig(data=str(where / "data"), out=str(where / "run"), num_classes=num_classes,
+                                time_budget=budget, ignore_index=VOID))
+    pred = Predictor(run)
+    torch.set_num_threads(threads)  # training and the predictor take every core; the benchmark's setting stays
+    return run, lambda image: pred.predict(image, crf=False).probs.transpose(1, 2, 0)
+
+
+class RunOnly:
+    """The run's prediction with the painted pixels kept (no learning from the strokes)."""
+
+    def __init__(self, image, num_classes, examples=(), model=None):
+        self.pred = model(image).argmax(-1).astype(np.uint8)
+
+    def update(self, labels):
+        return np.where(labels != VOID, labels, self.pred).astype(np.uint8)
+
+
 class Restricted(LivePreview):
     """A variant of the preview on part of its features: "deep" (the encoder's) or "fine" (the filters)."""
 
@@ -189,13 +228,19 @@ METHODS = {
     "ours-x2": lambda im, c, ex: LivePreview(im, c, ex, scales=(1.0, 2.0)),  # the encoder at 2x as well
     "anchor": Anchor,
 }
+TRAINED = {  # methods of the "trained" mode (a run trained on the examples)
+    "run": RunOnly,
+    "ours+run": lambda im, c, ex, model: LivePreview(im, c, ex, model=model),
+    "ours+run, no examples": lambda im, c, ex, model: LivePreview(im, c, (), model=model),  # the run learned them
+}
 VARIANTS = ["ours-deep", "ours-fine", "ours-full", "ours-x2"]
 
 
-def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, radius: int) -> dict:
+def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, radius: int, trained=None) -> dict:
     clear_cache()  # ready: this image's features (and, warm, the examples'), none remembered
     t0 = time.perf_counter()
-    model = METHODS[method](image, num_classes, examples)
+    model = (TRAINED[method](image, num_classes, examples, trained) if method in TRAINED
+             else METHODS[method](image, num_classes, examples))
     ready = time.perf_counter() - t0
     labels = np.full(gt.shape, VOID, np.uint8)
     scores, times = [], []
@@ -222,6 +267,9 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help=f"also {', '.join(VARIANTS)} (ablations)")
     ap.add_argument("--max-mp", type=float, default=0.3, help="images are downscaled to at most this many megapixels")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--run-budget", type=float, default=0,
+                    help="seconds to train a run on each domain's examples for the trained mode (0: no such mode)")
+    ap.add_argument("--runs", help="keep those runs in DIR/<domain>/run, and use them again when there")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -238,10 +286,18 @@ def main() -> None:
     for name, d in doms.items():
         shape = d["targets"][0][0].shape
         print(f"\n== {name}: {len(d['targets'])} images of about {shape[1]}x{shape[0]}, {d['classes']} classes")
-        for mode in args.modes.split(","):
-            examples = d["examples"] if mode == "warm" else []
-            for method in methods:
-                rows = [run_one(method, im, gt, d["classes"], examples, args.strokes, args.radius)
+        modes, trained = args.modes.split(","), None
+        if args.run_budget:
+            t = time.perf_counter()
+            where = Path(args.runs) / name if args.runs else Path(tempfile.mkdtemp(prefix=f"bench_assist_{name}_"))
+            run, trained = train_run(d["examples"], d["classes"], args.run_budget, where)
+            print(f"  a run trained on the {len(d['examples'])} examples in {time.perf_counter() - t:.0f} s: "
+                  f"validation mIoU {run.best_val_miou}")
+            modes.append("trained")
+        for mode in modes:
+            examples = d["examples"] if mode in ("warm", "trained") else []
+            for method in (list(TRAINED) + ["ours"] if mode == "trained" else methods):
+                rows = [run_one(method, im, gt, d["classes"], examples, args.strokes, args.radius, trained)
                         for im, gt in d["targets"]]
                 sc = np.mean([r["scores"] for r in rows], axis=0)
                 upd = statistics.median(t for r in rows for t in r["times"][1:] or r["times"])
@@ -251,7 +307,7 @@ def main() -> None:
                 cells = "  ".join(f"{m:>2}: {sc[m]:.3f}" for m in marks)
                 print(f"  {mode:<4} {method:<9} {cells}   update {upd:.3f} s   ready {ready:.2f} s")
     if "anchor" in methods and "ours" in methods:
-        print("\nours / anchor (cold after the most strokes, warm after 5):")
+        print("\nours / anchor (cold after the most strokes, warm after 5; trained: ours+run and run after 5):")
         ratios = []
         for name in doms:
             for mode, m in (("cold", args.strokes), ("warm", min(5, args.strokes))):
@@ -260,6 +316,10 @@ def main() -> None:
                     r = o / a if a > 0 else float("inf")
                     ratios.append(r)
                     print(f"  {name:<9} {mode:<4} after {m:>2}: {o:.3f} vs {a:.3f} = {r:.2f}x")
+            m, a = min(5, args.strokes), summary.get((name, "warm", "anchor", min(5, args.strokes)))
+            for method in TRAINED:
+                if (o := summary.get((name, "trained", method, m))) is not None and a:
+                    print(f"  {name:<9} {method:<9} after {m:>2}: {o:.3f} vs {a:.3f} = {o / a:.2f}x (not in the mean)")
         if ratios:
             print(f"  mean {np.mean(ratios):.2f}x, lowest {min(ratios):.2f}x")
 

@@ -54,7 +54,7 @@ def entropy(pred: Predictor, image: np.ndarray) -> float:
     return float((-(p * np.log(p)).sum(0) / np.log(len(p))).mean())
 
 
-def domain(tmp: Path, name: str, seeds: int, epochs: int) -> dict:
+def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> dict:
     src_name, pool_s, test_s, start_n, add_n, kw = DOMAINS[name]
     src = SHARED / src_name
     images = sorted((src / "images").glob("*.png"))
@@ -62,10 +62,13 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int) -> dict:
     test = folder(tmp, f"{name}_test", test_images, src / "masks")
     settings = dict(kw, epochs=epochs, img_size=(256, 256), val_fraction=0, time_budget=None)
     eval_kw = {k: v for k, v in kw.items() if k in ("ignore_index", "mask_values")}
-    out = {"base": [], "product": [], "hesitation": [], "random": [], "rho_flips": [], "rho_entropy": []}
+    extra_arms = [f"classes {cw:g}" for cw in class_weights]
+    out = {"base": [], "product": [], "hesitation": [], "random": [], "rho_flips": [], "rho_entropy": [],
+           **{a: [] for a in extra_arms}}
     print(f"## {name}: {start_n} labelled + {add_n} more, {epochs} epochs a run, {len(test_images)} test images\n")
-    print("| seed | start | + product | + hesitation | + random | Spearman flips | Spearman entropy |")
-    print("|---|---|---|---|---|---|---|")
+    print("| seed | start | + product | + hesitation | + random | Spearman flips | Spearman entropy |"
+          + "".join(f" + {a} |" for a in extra_arms))
+    print("|---|---|---|---|---|---|---|" + "---|" * len(extra_arms))
     for seed in range(seeds):
         rng = random.Random(seed)
         start = rng.sample(pool, start_n)
@@ -79,6 +82,9 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int) -> dict:
         arms = {"product": [by_name[r.image] for r in ranked[:add_n]],
                 "hesitation": [by_name[r.image] for r in sorted(ranked, key=lambda r: -r.uncertainty)[:add_n]],
                 "random": rng.sample(rest, add_n)}
+        for cw in class_weights:  # the product's order with another weight on the classes an image adds
+            arms[f"classes {cw:g}"] = [by_name[r.image] for r in rank_images(pred, rest, labelled=start,
+                                                                              class_weight=cw)[:add_n]]
         row = {"base": base_m["miou"]}
         for arm, extra in arms.items():
             run = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_{arm}", start + extra, src / "masks")),
@@ -93,10 +99,14 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int) -> dict:
         for k, v in row.items():
             out[k].append(v)
         print(f"| {seed} | {row['base']:.4f} | {row['product']:.4f} | {row['hesitation']:.4f} | {row['random']:.4f} "
-              f"| {row['rho_flips']:.3f} | {row['rho_entropy']:.3f} |", flush=True)
+              f"| {row['rho_flips']:.3f} | {row['rho_entropy']:.3f} |" + "".join(f" {row[a]:.4f} |" for a in extra_arms),
+              flush=True)
     m = {k: float(np.mean(v)) for k, v in out.items()}
     print(f"| mean | {m['base']:.4f} | {m['product']:.4f} | {m['hesitation']:.4f} | {m['random']:.4f} "
-          f"| {m['rho_flips']:.3f} | {m['rho_entropy']:.3f} |\n")
+          f"| {m['rho_flips']:.3f} | {m['rho_entropy']:.3f} |" + "".join(f" {m[a]:.4f} |" for a in extra_arms) + "\n")
+    for a in extra_arms:
+        wins = sum(p >= r for p, r in zip(out[a], out["random"]))
+        print(f"{name}: {a} - random {m[a] - m['random']:+.4f} mIoU (not worse on {wins} of {seeds} seeds)")
     wins = sum(p >= r for p, r in zip(out["product"], out["random"]))
     print(f"{name}: product - random {m['product'] - m['random']:+.4f} mIoU (not worse on {wins} of {seeds} seeds); "
           f"hesitation - random {m['hesitation'] - m['random']:+.4f}\n", flush=True)
@@ -108,11 +118,14 @@ def main() -> None:
     ap.add_argument("--domains", default="camvid,membrane,nuclei", help=f"some of {', '.join(DOMAINS)}")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=12, help="epochs per run")
+    ap.add_argument("--class-weights", default="",
+                    help="also arms ranked with these weights on the classes an image adds (e.g. 0.5,1)")
     args, t0, results = ap.parse_args(), time.time(), {}
     print(f"# label-next benchmark {time.strftime('%Y-%m-%d %H:%M')}\n")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.domains.split(","):
-            results[name] = domain(Path(tmp), name, args.seeds, args.epochs)
+            results[name] = domain(Path(tmp), name, args.seeds, args.epochs,
+                                   [float(v) for v in args.class_weights.split(",") if v])
     print("| domain | product - random | hesitation - random |\n|---|---|---|")
     for name, m in results.items():
         print(f"| {name} | {m['product'] - m['random']:+.4f} | {m['hesitation'] - m['random']:+.4f} |")

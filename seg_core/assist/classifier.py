@@ -1,5 +1,7 @@
 """The preview's pixel classifier: a small MLP in torch, trained on the painted cells (and a sample of the
-examples' cells) in weighted mini-batches, and warm-started from the previous stroke's weights."""
+examples' cells) in weighted mini-batches, and warm-started from the previous stroke's weights. An ``offset``
+(per row, per class: a trained model's log-probabilities) is added to its outputs, so it then learns only
+where to correct that model."""
 from __future__ import annotations
 
 import numpy as np
@@ -24,22 +26,29 @@ class PixelClassifier:
         self.opt = torch.optim.Adam(self.net.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
         self.fits = 0
 
-    def fit(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, steps: int | None = None) -> None:
-        """Train on (N, D) features and (N,) class indices; rows are drawn in proportion to ``weight``."""
+    def fit(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, steps: int | None = None,
+            offset: np.ndarray | None = None) -> None:
+        """Train on (N, D) features and (N,) class indices; rows are drawn in proportion to ``weight``;
+        ``offset`` (N, num_classes) is added to the outputs."""
         steps = steps or (FIRST_STEPS if self.fits == 0 else NEXT_STEPS)
         xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+        off = None if offset is None else torch.from_numpy(np.asarray(offset, np.float32))
         w = torch.ones(len(y)) if weight is None else torch.from_numpy(weight.astype(np.float32))
         self.net.train()
         for _ in range(steps):
             idx = torch.multinomial(w, min(BATCH, len(y)), replacement=True, generator=self.gen)
-            loss = nn.functional.cross_entropy(self.net(xt[idx]), yt[idx])
+            out = self.net(xt[idx])
+            loss = nn.functional.cross_entropy(out if off is None else out + off[idx], yt[idx])
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
         self.fits += 1
 
-    def probabilities(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+    def probabilities(self, x: np.ndarray | torch.Tensor, offset: np.ndarray | None = None) -> np.ndarray:
         self.net.eval()
         with torch.inference_mode():
             xt = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-            return torch.softmax(self.net(xt), dim=1).numpy()
+            out = self.net(xt)
+            if offset is not None:
+                out = out + torch.from_numpy(np.asarray(offset, np.float32))
+            return torch.softmax(out, dim=1).numpy()

@@ -3,7 +3,9 @@ and from other labelled images (examples), on the image's cached features (``fea
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
+import cv2
 import numpy as np
 
 from seg_core.assist.classifier import PixelClassifier
@@ -15,6 +17,9 @@ EXAMPLE_CELLS_PER_CLASS = 400  # cells sampled of each class in each example ima
 MAX_EXAMPLE_CELLS = 6000  # of all examples together
 MAX_PAINTED_CELLS = 4000  # painted cells kept per class (a random sample of larger strokes)
 PAINTED_SHARE = 0.5  # painted cells weigh at least this share of the examples' total weight
+MODEL_FLOOR = 1e-3  # a trained model's probabilities are clipped to at least this before their logarithm
+MODEL_STD = 0.25  # a trained model's class probabilities, as features, are divided by this (not standardised on
+# the image: a class the model never sees here would get a tiny spread, and the examples' cells huge values)
 
 
 def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
@@ -41,25 +46,31 @@ class LivePreview:
     """A live preview of one image: ``update(labels)`` returns (H, W) uint8 classes for every pixel.
 
     Ready at construction: the image's features (encoder stages and fine filters) and a sample of the
-    examples' labelled pixels. Each update trains a small MLP on the painted pixels (weighted to hold at least
+    examples' labelled pixels. ``model``, when given, is a trained network's class probabilities of an image
+    (a callable: (H, W, 3) uint8 -> (H, W, C) float): they join the features of the image and of each example,
+    and their logarithm is added to the classifier's outputs, so that it starts from the trained model's answer
+    and learns from the strokes (and examples) where to correct it. Each update trains a small MLP on the painted pixels (weighted to hold at least
     ``PAINTED_SHARE`` of the examples' weight) and the example sample, warm-started from the last update,
     predicts on the feature grid and upsamples the probabilities. Painted pixels keep their class.
     """
 
     def __init__(self, image: np.ndarray, num_classes: int, examples=(), *, scales=DEEP_SCALES,
-                 grid_pixels: int = MAX_GRID_PIXELS, seed: int = 0,
+                 grid_pixels: int = MAX_GRID_PIXELS, seed: int = 0, model: Callable | None = None,
                  progress: Progress | None = None, cancel: threading.Event | None = None):
         self.image = check_image(image)
         if not 1 <= int(num_classes) <= MAX_CLASSES:
             raise ValueError(f"num_classes must be 1..{MAX_CLASSES}, got {num_classes}")
         self.num_classes = int(num_classes)
         self.seed = seed
+        self.model = model
         examples = list(examples)
         steps = Steps(progress, cancel, 1 + len(examples), "images", "preview features")
         self.features = image_features(self.image, scales, grid_pixels)
         self.projection = fit_projection(self.features.stages)
-        grid = self.features.matrix(self.projection)
+        grid = self._with_model(self.image, self.features, self.features.matrix(self.projection))
         self.mean, self.std = grid.mean(0), grid.std(0) + 1e-6
+        if model is not None:
+            self.mean[-num_classes:], self.std[-num_classes:] = 0.0, MODEL_STD
         self.grid = (grid - self.mean) / self.std
         steps.tick("this image")
         xs, ys = [], []
@@ -75,6 +86,9 @@ class LivePreview:
         if len(self.example_y) > MAX_EXAMPLE_CELLS:
             keep = rng.choice(len(self.example_y), MAX_EXAMPLE_CELLS, replace=False)
             self.example_x, self.example_y = self.example_x[keep], self.example_y[keep]
+        self.grid_prior = self.example_prior = None  # the trained model's log-probabilities, added to the outputs
+        if model is not None:
+            self.grid_prior, self.example_prior = (self._prior(a) for a in (self.grid, self.example_x))
         self.classifier: PixelClassifier | None = None
         self.probabilities: np.ndarray | None = None  # (gh, gw, num_classes) of the last update, or None
 
@@ -88,8 +102,30 @@ class LivePreview:
             of_c = cells[values == c]
             chosen.append(rng.choice(of_c, min(len(of_c), EXAMPLE_CELLS_PER_CLASS), replace=False))
         chosen = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
-        x = (feats.matrix(self.projection, chosen) - self.mean) / self.std
+        x = (self._with_model(image, feats, feats.matrix(self.projection, chosen), chosen) - self.mean) / self.std
         return x.astype(np.float32), values[chosen].astype(np.int64)
+
+    def _with_model(self, image: np.ndarray, feats, matrix: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        """``matrix`` (the features of ``cells`` of ``feats``' grid, all when None) with the trained model's class
+        probabilities of those cells appended, or as it is without a model."""
+        if self.model is None:
+            return matrix
+        probs = np.asarray(self.model(image), np.float32)
+        if probs.ndim != 3 or probs.shape != (*image.shape[:2], self.num_classes):
+            raise ValueError(f"the trained model gave probabilities of shape {probs.shape} for an image of "
+                             f"{image.shape[1]}x{image.shape[0]} and {self.num_classes} classes")
+        gh, gw = feats.grid_shape
+        if probs.shape[:2] != (gh, gw):
+            probs = resize_channels(probs, (gh, gw), cv2.INTER_AREA)
+        probs = probs.reshape(gh * gw, -1)
+        if cells is not None:
+            probs = probs[cells]
+        return np.concatenate([matrix, probs], axis=1).astype(np.float32)
+
+    def _prior(self, rows: np.ndarray) -> np.ndarray:
+        """(N, C) log of the trained model's probabilities held in the last columns of standardised ``rows``."""
+        probs = rows[:, -self.num_classes:] * MODEL_STD
+        return np.log(np.clip(probs, MODEL_FLOOR, 1.0)).astype(np.float32)
 
     def _painted_cells(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows, cols = np.nonzero(labels != UNLABELLED)
@@ -108,6 +144,12 @@ class LivePreview:
         labels = check_labels(labels, self.image.shape[:2], self.num_classes)
         cells, classes = self._painted_cells(labels)
         known = np.union1d(classes, self.example_y)
+        if len(known) <= 1 and self.model is not None:  # nothing to learn from: the trained model's classes
+            self.probabilities = None
+            out = self.grid[:, -self.num_classes:].argmax(1).reshape(self.features.grid_shape).astype(np.uint8)
+            if out.shape != labels.shape:
+                out = cv2.resize(out, labels.shape[::-1], interpolation=cv2.INTER_NEAREST)
+            return np.where(labels != UNLABELLED, labels, out).astype(np.uint8)
         if len(known) <= 1:  # nothing to tell apart: that class (or background) everywhere
             self.probabilities = None
             return np.full(labels.shape, known[0] if len(known) else 0, np.uint8)
@@ -118,10 +160,12 @@ class LivePreview:
             weight[:len(cells)] = max(1.0, PAINTED_SHARE * len(self.example_y) / len(cells))
         if self.classifier is None:
             self.classifier = PixelClassifier(x.shape[1], self.num_classes, seed=self.seed)
-        self.classifier.fit(x, y, weight)
+        prior = None if self.grid_prior is None else np.concatenate([self.grid_prior[cells], self.example_prior])
+        self.classifier.fit(x, y, weight, offset=prior)
         gh, gw = self.features.grid_shape
-        probs = self.classifier.probabilities(self.grid)
-        probs[:, np.setdiff1d(np.arange(self.num_classes), known)] = 0  # only classes painted or in the examples
+        probs = self.classifier.probabilities(self.grid, self.grid_prior)
+        if self.model is None:  # only classes painted or in the examples (a trained model knows them all)
+            probs[:, np.setdiff1d(np.arange(self.num_classes), known)] = 0
         probs = (probs / probs.sum(1, keepdims=True)).reshape(gh, gw, self.num_classes)
         self.probabilities = probs
         h, w = labels.shape

@@ -17,7 +17,7 @@ import numpy as np
 
 from seg_core.base.progress import Progress, Steps
 from seg_core.data.imageio import IMAGE_EXTS, ImageReadError, read_image
-from seg_core.infer.selection import choose_order, describe, flip_disagreement
+from seg_core.infer.selection import choose_order, class_shares, describe, flip_disagreement
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSet
 
@@ -69,24 +69,28 @@ def run_images(run: Run) -> list[Path]:
 
 
 def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None, progress: Progress | None = None,
-                cancel: threading.Event | None = None) -> list[Ranked]:
+                cancel: threading.Event | None = None, class_weight: float | None = None) -> list[Ranked]:
     """Every file in the order to label it, for ``predictor`` (a ``Predictor``); ``labelled``: images with
     labels already (default: the run's own, ``run_images``), which count as covered. Unreadable files come
     last with their error. ``progress`` gets a ``Count`` per image ("3/12 images ranked"); when ``cancel``
     is set, it stops before the next image and raises ``Cancelled`` (``partial``: the rows so far, the
-    most hesitant first)."""
+    most hesitant first). ``class_weight``: how much the classes an image adds count (``choose_order``; None:
+    ``selection.CLASS_WEIGHT``)."""
     labelled = run_images(predictor.run) if labelled is None else labelled
     names = {Path(f).name for f in files}
-    feats_lab = []
+    feats_lab, shares_lab = [], []
     for f in labelled:
         if Path(f).name in names:  # given as a candidate too: ranked as one
             continue
         try:
-            feats_lab.append(describe(predictor.model, read_image(f)))
+            image = read_image(f)
+            feats_lab.append(describe(predictor.model, image))
+            shares_lab.append(class_shares(predictor.model, image))
         except (ImageReadError, ValueError, OSError):
             pass  # removed or damaged since: it covers nothing
     rows: list[Ranked] = []
     feats: list[np.ndarray] = []
+    shares: list[np.ndarray] = []
     steps = Steps(progress, cancel, len(files), "images ranked")
     for f in files:
         steps.check(lambda: f"ranking cancelled after {steps.done} of {len(files)} images", _by_hesitation(rows))
@@ -94,6 +98,7 @@ def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None
             image = read_image(f)
             heat, changed = hesitation(predictor, image, f.name)
             feats.append(describe(predictor.model, image))
+            shares.append(class_shares(predictor.model, image))
             rows.append(Ranked(f.name, float("nan"), changed, uncertainty=float(heat.mean())))
         except (ImageReadError, ValueError) as err:
             rows.append(Ranked(f.name, float("nan"), float("nan"), str(err)))
@@ -102,7 +107,9 @@ def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None
     if not ok:
         return rows
     picks = choose_order(np.array(feats), np.array(feats_lab).reshape(len(feats_lab), len(feats[0])),
-                         np.array([r.uncertainty for r in ok]), len(labelled))
+                         np.array([r.uncertainty for r in ok]), len(labelled), shares=np.array(shares),
+                         labelled_shares=np.array(shares_lab).reshape(len(shares_lab), len(shares[0])),
+                         class_weight=class_weight)
     ordered = []
     for place, p in enumerate(picks):
         r = ok[p.index]

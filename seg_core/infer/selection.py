@@ -24,6 +24,8 @@ NEIGHBOURS = 20  # typicality: 1 / mean distance to this many nearest images
 # FEW (measured: bench_rank.py), all from MANY on (uncertainty pays once the model has learned), a mix between
 FEW, MANY = 12, 40
 FEATURE_SIDE = 256  # images are described at most this many pixels a side
+CLASS_WEIGHT = 0.0  # the share of the typical-image choice given to the classes an image adds (class_gain)
+CLASS_FLOOR = 0.05  # class_gain: a class labelled nowhere yet weighs 1 / CLASS_FLOOR per share of an image
 
 UNLIKE = "unlike anything labelled yet"
 HESITATES = "the model hesitates here"
@@ -40,9 +42,9 @@ def flip_disagreement(probs: np.ndarray, probs_mirrored: np.ndarray) -> np.ndarr
     return (0.5 * np.abs(probs.astype(np.float32) - probs_mirrored.astype(np.float32)).sum(0)).clip(0, 1)
 
 
-def describe(model, image: np.ndarray) -> np.ndarray:
-    """The encoder's view of a whole image: its deepest two stages averaged over the image, each scaled
-    to unit length, side by side (the image shrunk to at most ``FEATURE_SIDE`` a side)."""
+def _small(model, image: np.ndarray):
+    """The image shrunk to at most ``FEATURE_SIDE`` a side (sides multiples of the network's), as the
+    model's input tensor (1, 3, h, w) on its device."""
     import cv2
     import torch
 
@@ -53,11 +55,29 @@ def describe(model, image: np.ndarray) -> np.ndarray:
     size = [max(OUTPUT_MULTIPLE, round(v * s / OUTPUT_MULTIPLE) * OUTPUT_MULTIPLE) for v in (w, h)]
     small = cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA)
     device = next(model.parameters()).device
-    x = torch.from_numpy(small).permute(2, 0, 1)[None].float().div(255).to(device)
+    return torch.from_numpy(small).permute(2, 0, 1)[None].float().div(255).to(device)
+
+
+def describe(model, image: np.ndarray) -> np.ndarray:
+    """The encoder's view of a whole image: its deepest two stages averaged over the image, each scaled
+    to unit length, side by side (the image shrunk to at most ``FEATURE_SIDE`` a side)."""
+    import torch
+
+    x = _small(model, image)
     with torch.inference_mode():
         feats = model.encoder((x - model.mean) / model.std)[-2:]
     parts = [f.float().mean((2, 3))[0].cpu().numpy() for f in feats]
     return np.concatenate([p / (np.linalg.norm(p) + 1e-8) for p in parts])
+
+
+def class_shares(model, image: np.ndarray) -> np.ndarray:
+    """(C,) the model's predicted share of each class in the image (its class probabilities averaged over the
+    image shrunk as for ``describe``)."""
+    import torch
+
+    with torch.inference_mode():
+        probs = torch.softmax(model(_small(model, image)).float(), dim=1)
+    return probs.mean((2, 3))[0].cpu().numpy()
 
 
 @dataclass
@@ -66,11 +86,21 @@ class Pick:
     reason: str
 
 
+def class_gain(shares: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """(n,) what each candidate adds to the classes labelled so far: its predicted share of each class
+    (``shares`` (n, C)), each weighed by how little of that class is labelled yet (``covered`` (C,): shares
+    summed over the labelled images), ``1 / (covered + CLASS_FLOOR)``: a rare class's few pixels count."""
+    return (shares / (covered[None, :] + CLASS_FLOOR)).sum(1)
+
+
 def choose_order(candidates: np.ndarray, labelled: np.ndarray, hesitation: np.ndarray, n_labelled: int | None = None,
-                 seed: int = 0) -> list[Pick]:
+                 seed: int = 0, shares: np.ndarray | None = None, labelled_shares: np.ndarray | None = None,
+                 class_weight: float | None = None) -> list[Pick]:
     """Every candidate once, in the order to label them. ``candidates`` (n, d) and ``labelled`` (m, d):
     ``describe``'s features; ``hesitation`` (n,): mean flip disagreement of each candidate; ``n_labelled``:
-    the labelled images counted for the weight (default m)."""
+    the labelled images counted for the weight (default m). ``shares`` (n, C) and ``labelled_shares`` (m, C):
+    each image's predicted share of each class; with them, while labels are few, the choice within a cluster
+    weighs ``class_weight`` (default ``CLASS_WEIGHT``) on the classes the image adds (``class_gain``)."""
     from sklearn.cluster import KMeans
     from sklearn.neighbors import NearestNeighbors
 
@@ -87,7 +117,12 @@ def choose_order(candidates: np.ndarray, labelled: np.ndarray, hesitation: np.nd
     k = NearestNeighbors(n_neighbors=min(NEIGHBOURS, len(points) - 1) + 1).fit(points)
     dist, _ = k.kneighbors(candidates)
     typicality = 1.0 / (dist[:, 1:].mean(1) + 1e-8)
-    value = (1 - w) * _rank01(typicality) + w * hes_rank
+    cw = CLASS_WEIGHT if class_weight is None else class_weight
+    use_classes = shares is not None and cw > 0 and shares.shape[1] > 1
+    if use_classes:
+        covered_classes = (np.zeros(shares.shape[1]) if labelled_shares is None or not len(labelled_shares)
+                           else labelled_shares.sum(0))
+    base_value = _rank01(typicality)
     clusters = KMeans(max(1, min(m + BATCH, len(points) // PER_CLUSTER)), n_init=3, random_state=seed).fit_predict(points)
     of_cand = clusters[m:]
     covered = np.bincount(clusters[:m], minlength=clusters.max() + 1)
@@ -98,7 +133,13 @@ def choose_order(candidates: np.ndarray, labelled: np.ndarray, hesitation: np.nd
         open_ = np.unique(of_cand[left])
         c = min(open_, key=lambda c: (covered[c], -size[c]))
         members = np.flatnonzero(left & (of_cand == c))
+        typical = base_value
+        if use_classes:  # the classes each candidate adds, given those labelled and picked so far
+            typical = (1 - cw) * base_value + cw * _rank01(class_gain(shares, covered_classes))
+        value = (1 - w) * typical + w * hes_rank
         i = int(members[np.argmax(value[members])])
+        if use_classes:
+            covered_classes = covered_classes + shares[i]
         if covered[c] == 0:
             reason = UNLIKE + (f"; typical of {size[c]} similar images" if size[c] > 1 else "")
         elif w > 0 and hesitant[i]:

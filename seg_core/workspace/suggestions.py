@@ -42,15 +42,17 @@ class Suggestion:
     painted: int  # painted pixels of this image it learned from
     seconds: float  # the update's time
     serial: int = 0  # 1, 2, ... in the order the suggester made them
+    run: str | None = None  # the trained run whose prediction it learned from too, if any
 
 
 class Suggester:
     """A live preview of one image, in a worker thread: ``request``, then ``wait`` or ``latest``."""
 
     def __init__(self, image: np.ndarray, num_classes: int, examples: Callable[[], list[tuple[np.ndarray, np.ndarray]]],
-                 name: str = "image"):
+                 name: str = "image", run=None):
         self.image, self.num_classes, self.name = image, int(num_classes), name
         self._examples = examples
+        self.run = run  # a trained Run whose class probabilities join the features (None: strokes and examples only)
         self.examples = 0
         self.preview: LivePreview | None = None
         self.error: str | None = None
@@ -104,6 +106,25 @@ class Suggester:
             self._closed = True
             self._cond.notify_all()
 
+    def _model(self):
+        """The run's class probabilities of an image, (H, W, C), as ``LivePreview(model=...)`` takes them; None
+        without a run."""
+        if self.run is None:
+            return None
+        import torch
+
+        from seg_core.infer.predictor import Predictor
+
+        predictor = Predictor(self.run)
+        torch.set_num_threads(THREADS)  # the predictor asks for every core; this worker keeps to its one
+
+        def probabilities(image: np.ndarray) -> np.ndarray:
+            got = predictor.predict(image, crf=False)
+            if got.probs is None:  # an image too large for class probabilities
+                raise ValueError(got.note)
+            return got.probs.transpose(1, 2, 0)
+        return probabilities
+
     def _work(self) -> None:
         try:
             import torch
@@ -117,7 +138,7 @@ class Suggester:
             torch.set_num_threads(THREADS)
             examples = self._examples()
             self.examples = len(examples)
-            preview = LivePreview(self.image, self.num_classes, examples)
+            preview = LivePreview(self.image, self.num_classes, examples, model=self._model())
         except Exception as err:  # a damaged example or an image too odd to read: say so, keep painting
             self.error = f"{self.name}: no suggestions for this image ({err})"
             with self._cond:
@@ -151,7 +172,7 @@ class Suggester:
                     sure = resize_channels(sure[..., None], labels.shape)[..., 0]
                 unsure = (sure < UNSURE_BELOW) & ~painted
             got = Suggestion(mask, unsure, version, self.examples, int(painted.sum()), time.perf_counter() - t0,
-                             next(self._serial))
+                             next(self._serial), None if self.run is None else self.run.name)
             with self._cond:
                 self._latest = got
                 self._cond.notify_all()
@@ -182,13 +203,14 @@ _KEPT: OrderedDict[tuple, Suggester] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def suggester(ws, stem: str, image: np.ndarray, num_classes: int, image_version: object = None) -> Suggester:
+def suggester(ws, stem: str, image: np.ndarray, num_classes: int, image_version: object = None,
+              run=None) -> Suggester:
     """The ``Suggester`` of ``stem`` in workspace ``ws`` (one of the few kept), a new one when the image, the
-    classes or the other masks changed since."""
+    classes, the other masks or the trained ``run`` it also learns from (None: none) changed since."""
     stamp = tuple(ws.masks_stamp())
     chosen = example_stems(stamp, stem)
     key = (str(ws.root), stem, image_version, int(num_classes),
-           tuple((name, t) for name, t in stamp if name[:-4] in chosen))
+           tuple((name, t) for name, t in stamp if name[:-4] in chosen), None if run is None else str(run.path))
 
     def load_examples() -> list[tuple[np.ndarray, np.ndarray]]:
         out = []
@@ -206,7 +228,7 @@ def suggester(ws, stem: str, image: np.ndarray, num_classes: int, image_version:
     with _LOCK:
         got = _KEPT.get(key)
         if got is None or (got.error and not got.ready):
-            got = _KEPT[key] = Suggester(image, num_classes, load_examples, stem)
+            got = _KEPT[key] = Suggester(image, num_classes, load_examples, stem, run)
         _KEPT.move_to_end(key)
         while len(_KEPT) > KEPT:
             _KEPT.popitem(last=False)[1].close()

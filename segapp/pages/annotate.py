@@ -134,7 +134,8 @@ def suggestions_switch(stem: str, image: np.ndarray):
     c1, c2, c3 = st.columns([2, 1, 1])
     on = c1.toggle("Suggest labels as I paint", value=False, key="ann_suggest",
                    help="After each stroke the whole image is labelled for you as a see-through layer, learned "
-                        "from what you painted here and from your other labelled images. Take it with Accept or "
+                        "from what you painted here and from your other labelled images (and, if you let it, from "
+                        "a trained model). Take it with Accept or "
                         "Fill, or keep painting where it is wrong. Least sure (on the canvas) shows where to "
                         "paint next.")
     if not on:
@@ -143,7 +144,14 @@ def suggestions_switch(stem: str, image: np.ndarray):
         c1.caption(f"Suggestions work on images of up to {MAX_PIXELS / 1e6:.0f} megapixels; this one has "
                    f"{h * w / 1e6:.1f}.")
         return None, (c1, c2, c3)
-    return suggester(ws, stem, image, len(classes), image_mtime), (c1, c2, c3)
+    source = None
+    if run_name and c1.toggle("Let the trained model help", value=False, key="ann_suggest_run",
+                              help=f"The suggestion also learns from what the model of run {run_name} (chosen under "
+                                   "Propose from run) predicts here. It helps on images like those the model was "
+                                   "trained on and can mislead on images unlike them, so it is off until you turn it "
+                                   "on (measured: benchmarks/bench_assist.py in the README)."):
+        source = next((r for r in runs if r.name == run_name), None)
+    return suggester(ws, stem, image, len(classes), image_mtime, source), (c1, c2, c3)
 
 
 def suggestion_shown(sg, current: np.ndarray, version) -> dict:
@@ -229,8 +237,9 @@ def suggestion_actions(sg, columns, version) -> None:
     elif not sg.ready:
         st.caption("Suggestions: getting ready for this image (a few seconds)…")
     elif got is not None:
-        st.caption(f"Suggestion learned from {got.painted:,} pixels you painted here and {got.examples} other "
-                   f"labelled image{'s' if got.examples != 1 else ''}.")
+        model = "" if got.run is None else f" and the model of run {got.run}"
+        st.caption(f"Suggestion learned from {got.painted:,} pixels you painted here, {got.examples} other "
+                   f"labelled image{'s' if got.examples != 1 else ''}{model}.")
     else:
         st.caption("Suggestions: working out the first one…")
 

@@ -165,3 +165,30 @@ def test_a_damaged_mask_is_named_and_put_aside(fresh_ws):
     _ok(at)
     assert ws.read_mask(STEM) is None and len(ws.mask_backups(STEM)) == 1
     assert (_mask_sent(_canvas(at)) == UNLABELLED).all()
+
+
+def test_suggestions_learn_from_the_trained_model_when_let_and_say_so(trained_copy):
+    import time
+
+    from seg_core import Workspace
+
+    run = Workspace(trained_copy).runs_to_propose()[0]
+    at = page("annotate.py").run()
+    _ok(at)
+
+    def toggle(label):
+        return next(t for t in at.toggle if t.label == label)
+
+    assert "Let the trained model help" not in [t.label for t in at.toggle]  # only with suggestions on
+    toggle("Suggest labels as I paint").set_value(True).run()
+    _ok(at)
+    assert toggle("Let the trained model help").value is False  # off until the user lets it
+    toggle("Let the trained model help").set_value(True).run()
+    deadline = time.time() + 600
+    while not any(f"the model of run {run.name}" in c.value for c in at.caption):
+        assert time.time() < deadline, [c.value for c in at.caption]
+        time.sleep(0.5)
+        at.run()
+        _ok(at)
+    [said] = [c.value for c in at.caption if c.value.startswith("Suggestion learned from")]
+    assert said.endswith(f"other labelled images and the model of run {run.name}.")

@@ -66,3 +66,48 @@ def test_bad_input_is_refused_with_a_message():
         LivePreview(img[..., 0], 2)
     with pytest.raises(ValueError, match="example 0's mask"):
         LivePreview(img, 2, [(img, np.zeros((5, 5), np.uint8))])
+
+
+def left_half_model(num_classes: int = 2):
+    """A stand-in for a trained network that knows what the image does not show: the left half is class 1."""
+    def probabilities(image):
+        h, w = image.shape[:2]
+        p = np.zeros((h, w, num_classes), np.float32)
+        p[:, : w // 2, 1], p[:, w // 2:, 0] = 0.9, 0.9
+        p[:, : w // 2, 0], p[:, w // 2:, 1] = 0.1, 0.1
+        return p
+    return probabilities
+
+
+def plain_noise(seed: int = 0, shape=(48, 64)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(90, 160, (*shape, 3), dtype=np.uint8)
+
+
+def test_a_trained_model_gives_the_preview_what_the_image_does_not_show():
+    img = plain_noise()
+    truth = np.zeros(img.shape[:2], np.uint8)
+    truth[:, :32] = 1
+    unpainted = np.full(truth.shape, UNPAINTED, np.uint8)
+    live = LivePreview(img, 2, model=left_half_model())
+    assert np.array_equal(live.update(unpainted), truth)  # no strokes, no examples: the model's classes
+    labels = unpainted.copy()
+    labels[20:23, 5:10], labels[20:23, 50:55] = 1, 0  # one stroke on each side
+    pred = live.update(labels)
+    assert (pred == truth).mean() > 0.95
+    assert (LivePreview(img, 2).update(labels) == truth).mean() < 0.8  # without it, noise alone cannot tell
+
+
+def test_the_strokes_overrule_a_trained_model_that_is_wrong():
+    img, truth = two_regions()
+    wrong = left_half_model()  # knows nothing of the disc
+    labels = strokes(truth.shape)
+    labels[30:34, 2:12] = 0  # the ground on the model's "class 1" side, painted
+    pred = LivePreview(img, 2, model=wrong).update(labels)
+    ground, disc = accuracy_per_region(pred, truth)
+    assert ground > 0.85 and disc > 0.85, (ground, disc)
+
+
+def test_a_model_of_the_wrong_shape_is_refused_with_a_message():
+    img, _ = two_regions()
+    with pytest.raises(ValueError, match="trained model gave probabilities of shape"):
+        LivePreview(img, 3, model=left_half_model(2))

@@ -89,3 +89,20 @@ def test_ranking_counts_each_image_and_a_cancel_keeps_the_images_ranked(tiny_run
         rank_images(Predictor(tiny_run), files, progress=progress, cancel=cancel)
     assert counts == [f"1/3 images ranked · {files[0].name}", f"2/3 images ranked · {files[1].name}"]
     assert sorted(r.image for r in stop.value.partial) == [files[0].name, files[1].name]
+
+
+def test_with_few_labels_an_image_with_a_class_labelled_little_so_far_comes_first_when_classes_count():
+    rng = np.random.default_rng(1)
+    kind = np.eye(3)[0]
+    labelled = np.zeros((0, 3))  # described by classes only here (their features: none)
+    cands = _blobs(rng, kind, 6)  # one kind of image only: typicality alone decides without the classes
+    cands[4] += 0.05  # ... and candidate 4 is the least typical
+    labelled_shares = np.tile([0.7, 0.3, 0.0], (4, 1))  # class 2 labelled nowhere yet
+    shares = np.tile([0.7, 0.3, 0.0], (6, 1))
+    shares[4] = [0.6, 0.3, 0.1]  # candidate 4 shows some of it
+    hesitation = np.zeros(6)
+    plain = choose_order(cands, labelled, hesitation, shares=shares, labelled_shares=labelled_shares, class_weight=0)
+    by_class = choose_order(cands, labelled, hesitation, shares=shares, labelled_shares=labelled_shares,
+                            class_weight=1)
+    assert by_class[0].index == 4 and plain[0].index != 4
+    assert sorted(p.index for p in by_class) == list(range(6))

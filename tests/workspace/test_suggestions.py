@@ -133,3 +133,17 @@ def test_a_wait_for_a_suggestion_ends_when_the_page_has_a_newer_edit():
     assert len(asked) == 3  # at once when told, not at the timeout
     gate.set()
     assert sg.wait(1, timeout=600, stop=lambda: False).version == 1
+
+
+def test_a_trained_run_lends_its_prediction_and_is_named(trained_ws):
+    ws = Workspace(trained_ws)
+    run = ws.runs_to_propose()[0]
+    stem = ws.stems()[0]
+    img = ws.read_image(stem)
+    n = len(ws.classes().names)
+    sg = suggester(ws, stem, img, n, "v", run)
+    assert suggester(ws, stem, img, n, "v", None) is not sg  # with and without the model: two suggesters
+    sg.request(np.full(img.shape[:2], UNPAINTED, np.uint8), "none")
+    got = sg.wait("none", timeout=600)
+    assert sg.error is None and got is not None and got.run == run.name
+    assert got.mask.shape == img.shape[:2] and got.mask.max() < n
