@@ -2,6 +2,7 @@
 images the model hesitates on, at small label counts, on three domains. Prints figures; asserts nothing.
 
     python benchmarks/bench_rank.py [--seeds 2] [--epochs 12] [--domains camvid,membrane,nuclei]
+                                    [--class-weights 0.5,1] [--curve STEPS]
 
 Per domain and seed: ``start`` random pool images are labelled and a run trains on them (the base run);
 then ``add`` more are labelled, chosen by
@@ -16,6 +17,10 @@ whatever else loads the machine). All runs are scored (mIoU) on the domain's hel
 gain of each arm over random is printed. Also: the Spearman correlation, on the test images under the
 base run, between an image's score and its real error (1 - its mIoU), for the flips' disagreement (what
 "label next" uses) and for the mean entropy (what it used before).
+
+``--curve 2`` instead draws learning curves: from the start, twice ``add`` more images chosen by the product
+(ranked by the run trained on the labels so far) or at random, a fresh run at each count (4 -> 8 -> 12 street
+frames), with the gain per step.
 
 Domains (../shared/data): camvid (camvid-val: the first 66 frames in time order are the pool, the last 35
 the test, 4 + 4, 11 classes + void), membrane (EM slices: 20 pool, 10 test, 4 + 4, binary), nuclei
@@ -113,6 +118,60 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> d
     return m
 
 
+def curve(tmp: Path, name: str, seeds: int, epochs: int, steps: int) -> dict:
+    """Learning curves: from ``start`` random labelled images, ``steps`` times ``add`` more, chosen by the
+    product (ranked by the run trained on the labels so far) or at random; a fresh run on each set. Returns
+    {arm: [[mIoU at each count] per seed]}."""
+    src_name, pool_s, test_s, start_n, add_n, kw = DOMAINS[name]
+    src = SHARED / src_name
+    images = sorted((src / "images").glob("*.png"))
+    pool, test_images = images[pool_s], images[test_s]
+    test = folder(tmp, f"{name}_ctest", test_images, src / "masks")
+    settings = dict(kw, epochs=epochs, img_size=(256, 256), val_fraction=0, time_budget=None)
+    eval_kw = {k: v for k, v in kw.items() if k in ("ignore_index", "mask_values")}
+    counts = [start_n + add_n * k for k in range(steps + 1)]
+    print(f"## {name}: learning curves, {' -> '.join(map(str, counts))} labelled images, {epochs} epochs a run\n")
+    print("| seed | arm | " + " | ".join(f"{c} images" for c in counts) + " |")
+    print("|---|---|" + "---|" * len(counts))
+    out = {"product": [], "random": []}
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        start = rng.sample(pool, start_n)
+
+        def fit(labelled, tag):
+            run = train(TrainConfig(data=str(folder(tmp, f"c{name}{seed}_{tag}", labelled, src / "masks")),
+                                    out=str(tmp / f"c{name}{seed}_r{tag}"), seed=seed, **settings))
+            return run, evaluate_run(run, test, **eval_kw)["miou"]
+
+        base, base_score = fit(start, "base")
+        for arm in out:
+            labelled, run, scores, pick_rng = list(start), base, [base_score], random.Random(1000 + seed)
+            for step in range(1, steps + 1):
+                rest = [f for f in pool if f not in labelled]
+                if arm == "product":
+                    by_name = {f.name: f for f in rest}
+                    picks = [by_name[r.image] for r in rank_images(Predictor(run), rest, labelled=labelled)[:add_n]]
+                else:
+                    picks = pick_rng.sample(rest, add_n)
+                labelled += picks
+                run, score = fit(labelled, f"{arm}{step}")
+                scores.append(score)
+            out[arm].append(scores)
+            print(f"| {seed} | {arm} | " + " | ".join(f"{v:.4f}" for v in scores) + " |", flush=True)
+    mean = {arm: np.mean(v, axis=0) for arm, v in out.items()}
+    for arm, m in mean.items():
+        print(f"| mean | {arm} | " + " | ".join(f"{v:.4f}" for v in m) + " |")
+    gains = mean["product"] - mean["random"]
+    wins = [sum(p[k] >= r[k] for p, r in zip(out["product"], out["random"])) for k in range(len(counts))]
+    print("\nproduct - random: " + ", ".join(f"{c} images {g:+.4f} (not worse on {w} of {seeds})"
+                                           for c, g, w in zip(counts[1:], gains[1:], wins[1:])))
+    for arm, m in mean.items():
+        print(f"gain per step, {arm}: " + ", ".join(f"{a} -> {b}: {m[k + 1] - m[k]:+.4f}"
+                                                   for k, (a, b) in enumerate(zip(counts, counts[1:]))))
+    print(flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="label next against random picks")
     ap.add_argument("--domains", default="camvid,membrane,nuclei", help=f"some of {', '.join(DOMAINS)}")
@@ -120,8 +179,16 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=12, help="epochs per run")
     ap.add_argument("--class-weights", default="",
                     help="also arms ranked with these weights on the classes an image adds (e.g. 0.5,1)")
+    ap.add_argument("--curve", type=int, default=0, metavar="STEPS",
+                    help="instead: learning curves of the product against random, STEPS additions (2: 4 -> 8 -> 12)")
     args, t0, results = ap.parse_args(), time.time(), {}
     print(f"# label-next benchmark {time.strftime('%Y-%m-%d %H:%M')}\n")
+    if args.curve:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in args.domains.split(","):
+                curve(Path(tmp), name, args.seeds, args.epochs, args.curve)
+        print(f"total {time.time() - t0:.0f} s")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.domains.split(","):
             results[name] = domain(Path(tmp), name, args.seeds, args.epochs,

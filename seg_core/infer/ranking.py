@@ -1,7 +1,6 @@
 """Which image to label next (the Review page's "Label next", ``python -m seg_core rank``): every image
 given, in the order to label them, each with the reason in plain words (``selection.py`` decides the
-order: typical and diverse images while labels are few, the ones the model hesitates on once it has
-learned). The run's own labelled images (``run_images``) count as covered.
+order: the ones the model hesitates on once a few images are labelled, typical and diverse images before). The run's own labelled images (``run_images``) count as covered.
 
 Where the model hesitates (``hesitation``, the Review page's heat map) is where its answer changes when
 the image is mirrored (``selection.flip_disagreement``); an image's ``uncertainty`` is its mean.
@@ -21,9 +20,10 @@ from seg_core.infer.selection import choose_order, class_shares, describe, flip_
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSet
 
-EXPLAIN = ("In the order to label them: while few images are labelled, typical images of kinds not labelled "
-           "yet come first; once the model has learned, the images it hesitates on (its answer changes when "
-           "the image is mirrored). Score: 1 for the first, down to 0 for the last.")
+EXPLAIN = ("In the order to label them: the images the model hesitates on (its answer changes when the image is "
+           "mirrored) first, which measured better than other choices once a few images are labelled; with "
+           "fewer than 4 labelled, typical images of kinds not labelled yet count too. Score: 1 for the first, "
+           "down to 0 for the last.")
 
 
 def heat_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.55) -> np.ndarray:

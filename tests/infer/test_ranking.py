@@ -33,7 +33,7 @@ def test_with_few_labels_a_kind_not_labelled_yet_comes_first_then_the_hesitant_o
     labelled = _blobs(rng, a, 4)  # 4 labelled images, all of kind a
     cands = np.vstack([_blobs(rng, a, 6), _blobs(rng, b, 3), _blobs(rng, c, 1)])  # kind b: 3 images, c: 1
     hesitation = np.r_[np.full(6, 0.9), np.full(4, 0.1)]  # the model hesitates on kind a only
-    picks = choose_order(cands, labelled, hesitation)
+    picks = choose_order(cands, labelled, hesitation, n_labelled=FEW)  # labels are few: typical images lead
     assert [p.index in (6, 7, 8) for p in picks[:1]] == [True]  # the larger uncovered kind first ...
     assert picks[1].index == 9  # ... then the other one
     assert picks[0].reason == "unlike anything labelled yet; typical of 3 similar images"
@@ -52,7 +52,7 @@ def test_noise_ranks_above_the_kind_of_image_the_model_learnt(tiny_run, tiny_dat
     (folder / "broken.png").write_bytes(b"not a png")
     rows = rank_images(Predictor(tiny_run), sorted(folder.iterdir()))  # the run's own images count as labelled
     assert [r.image for r in rows] == ["noise.png", "known.png", "broken.png"]  # known: a copy of one it trained on
-    assert rows[0].reason.startswith("unlike anything labelled yet") and rows[0].score == 1 and rows[1].score == 0
+    assert rows[0].reason == "the model hesitates here" and rows[0].score == 1 and rows[1].score == 0  # 5 labelled
     assert rows[-1].error and "broken.png" in rows[-1].error
 
     res = subprocess.run([sys.executable, "-m", "seg_core", "rank", "--run", str(tiny_run.path), "--images",
@@ -61,7 +61,7 @@ def test_noise_ranks_above_the_kind_of_image_the_model_learnt(tiny_run, tiny_dat
     out = json.loads(res.stdout)
     scored = [o for o in out if o["score"] is not None]
     assert [o["image"] for o in out] == ["noise.png", "known.png", "broken.png"]  # the order to label them
-    assert [o["score"] for o in scored] == [1.0, 0.0] and out[0]["reason"].startswith("unlike anything labelled yet")
+    assert [o["score"] for o in scored] == [1.0, 0.0] and out[0]["reason"] == "the model hesitates here"
     assert 0 <= out[0]["uncertainty"] <= 1 and out[-1]["image"] == "broken.png" and "error" in out[-1]
 
 
