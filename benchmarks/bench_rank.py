@@ -59,14 +59,20 @@ def entropy(pred: Predictor, image: np.ndarray) -> float:
     return float((-(p * np.log(p)).sum(0) / np.log(len(p))).mean())
 
 
-def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> dict:
+def setup(tmp: Path, name: str, epochs: int, tag: str = "") -> tuple:
+    """(masks folder, pool, test images, test folder, train settings, evaluate settings, start, add) of a domain."""
     src_name, pool_s, test_s, start_n, add_n, kw = DOMAINS[name]
     src = SHARED / src_name
     images = sorted((src / "images").glob("*.png"))
     pool, test_images = images[pool_s], images[test_s]
-    test = folder(tmp, f"{name}_test", test_images, src / "masks")
+    test = folder(tmp, f"{name}{tag}_test", test_images, masks)
     settings = dict(kw, epochs=epochs, img_size=(256, 256), val_fraction=0, time_budget=None)
     eval_kw = {k: v for k, v in kw.items() if k in ("ignore_index", "mask_values")}
+    return masks, pool, test_images, test, settings, eval_kw, start_n, add_n
+
+
+def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> dict:
+    masks, pool, test_images, test, settings, eval_kw, start_n, add_n = setup(tmp, name, epochs)
     extra_arms = [f"classes {cw:g}" for cw in class_weights]
     out = {"base": [], "product": [], "hesitation": [], "random": [], "rho_flips": [], "rho_entropy": [],
            **{a: [] for a in extra_arms}}
@@ -78,7 +84,7 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> d
         rng = random.Random(seed)
         start = rng.sample(pool, start_n)
         rest = [f for f in pool if f not in start]
-        base = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_base", start, src / "masks")),
+        base = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_base", start, masks)),
                                  out=str(tmp / f"{name}{seed}_rbase"), seed=seed, **settings))
         base_m = evaluate_run(base, test, **eval_kw)
         pred = Predictor(base)
@@ -92,7 +98,7 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> d
                                                                               class_weight=cw)[:add_n]]
         row = {"base": base_m["miou"]}
         for arm, extra in arms.items():
-            run = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_{arm}", start + extra, src / "masks")),
+            run = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_{arm}", start + extra, masks)),
                                     out=str(tmp / f"{name}{seed}_r{arm}"), seed=seed, **settings))
             row[arm] = evaluate_run(run, test, **eval_kw)["miou"]
         err = {r["image"]: 1 - r["miou"] for r in base_m["per_image"]}
@@ -122,13 +128,7 @@ def curve(tmp: Path, name: str, seeds: int, epochs: int, steps: int) -> dict:
     """Learning curves: from ``start`` random labelled images, ``steps`` times ``add`` more, chosen by the
     product (ranked by the run trained on the labels so far) or at random; a fresh run on each set. Returns
     {arm: [[mIoU at each count] per seed]}."""
-    src_name, pool_s, test_s, start_n, add_n, kw = DOMAINS[name]
-    src = SHARED / src_name
-    images = sorted((src / "images").glob("*.png"))
-    pool, test_images = images[pool_s], images[test_s]
-    test = folder(tmp, f"{name}_ctest", test_images, src / "masks")
-    settings = dict(kw, epochs=epochs, img_size=(256, 256), val_fraction=0, time_budget=None)
-    eval_kw = {k: v for k, v in kw.items() if k in ("ignore_index", "mask_values")}
+    masks, pool, test_images, test, settings, eval_kw, start_n, add_n = setup(tmp, name, epochs, "_curve")
     counts = [start_n + add_n * k for k in range(steps + 1)]
     print(f"## {name}: learning curves, {' -> '.join(map(str, counts))} labelled images, {epochs} epochs a run\n")
     print("| seed | arm | " + " | ".join(f"{c} images" for c in counts) + " |")
@@ -139,7 +139,7 @@ def curve(tmp: Path, name: str, seeds: int, epochs: int, steps: int) -> dict:
         start = rng.sample(pool, start_n)
 
         def fit(labelled, tag):
-            run = train(TrainConfig(data=str(folder(tmp, f"c{name}{seed}_{tag}", labelled, src / "masks")),
+            run = train(TrainConfig(data=str(folder(tmp, f"c{name}{seed}_{tag}", labelled, masks)),
                                     out=str(tmp / f"c{name}{seed}_r{tag}"), seed=seed, **settings))
             return run, evaluate_run(run, test, **eval_kw)["miou"]
 
