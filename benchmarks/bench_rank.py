@@ -63,6 +63,7 @@ def setup(tmp: Path, name: str, epochs: int, tag: str = "") -> tuple:
     """(masks folder, pool, test images, test folder, train settings, evaluate settings, start, add) of a domain."""
     src_name, pool_s, test_s, start_n, add_n, kw = DOMAINS[name]
     src = SHARED / src_name
+    masks = src / "masks"
     images = sorted((src / "images").glob("*.png"))
     pool, test_images = images[pool_s], images[test_s]
     test = folder(tmp, f"{name}{tag}_test", test_images, masks)
