@@ -89,10 +89,11 @@ def test_suggest_accept_restore_and_fill(app, page):
     expect(accept).to_be_enabled(timeout=600_000)
     page.screenshot(path=str(SHOTS / "suggestion_two_strokes.png"))
     accept.click()
-    m = wait_for_png(mask, lambda m: m is not None and not (m == 255).any(), timeout=600)
+    # accepted: marked reviewed, like an accepted proposal (the mark is written just after the mask)
+    m = wait_for_png(mask, lambda m: m is not None and not (m == 255).any() and STEM in review_marks(ws.root),
+                     timeout=600)
     assert (m[painted != 255] == painted[painted != 255]).all()  # every painted pixel kept
     assert len(np.unique(m)) >= 2 and (m == truth).mean() > 0.6  # the suggestion's classes, not one colour
-    assert STEM in review_marks(ws.root)  # accepted: marked reviewed, like an accepted proposal
 
     page.get_by_role("button", name="Restore the previous mask").click()
     wait_for_png(mask, lambda m: m is not None and (m == painted).all(), timeout=600)  # the painted strokes again
