@@ -1,7 +1,8 @@
 """Assisted labelling in a real browser (the real app, headless Chromium), on the sample with three labelled
 images and an unlabelled one: a suggestion shows before the first stroke, follows two strokes and becomes the
 mask on Accept (painted pixels kept, the old mask restorable); Fill takes it only where nothing is painted; a
-click labels the object under it (undo takes it back) and a dragged box the object inside it."""
+click labels the object under it (undo takes it back) and a dragged box the object inside it; two tabs with
+suggestions on keep each other's strokes."""
 import time
 from pathlib import Path
 
@@ -141,3 +142,32 @@ def test_a_click_labels_the_object_under_it_and_a_box_the_object_inside(app, pag
     got = m == 1
     assert not got[:max(0, r0)].any() and not got[r1:].any() and not got[:, :max(0, c0)].any()  # inside the box
     assert got[y, x] or (got & (lab == lab[y, x])).sum() > 0.5 * (lab == lab[y, x]).sum()
+
+
+def test_two_tabs_with_suggestions_on_keep_each_others_strokes(app, page):
+    """Two sessions on one image, both suggesting: each stroke is saved onto the file as it then is (the
+    suggestion's work in either tab delays and drops none), and each tab's suggestion moves on after them."""
+    url, ws, truth = app
+    mask = ws.masks.path(STEM)
+    ws.replace_mask(STEM, None, "clear")
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    other.set_default_timeout(60_000)
+    tabs = []
+    for tab in (page, other):
+        tab.goto(f"{url}/Annotate")
+        view = CanvasView(tab, timeout=120)
+        tab.get_by_text("Suggest labels as I paint").click()
+        tabs.append((tab, view, _suggestion_after(tab, view, "")))
+    (a, view_a, first_a), (b, view_b, first_b) = tabs
+    (cx, cy), (bx, by) = _centre_of(truth, 1), _centre_of(truth, 0)
+    _stroke(a, view_a, 1, cx - 2, cy)  # A paints inside a cell, B (opened before it) the background
+    _stroke(b, view_b, 0, bx - 2, by)
+    both = wait_for_png(mask, lambda m: m is not None and (m[cy, cx:cx + 4] == 1).all()
+                        and (m[by, bx:bx + 4] == 0).all(), timeout=600)
+    assert ((both != 255).sum(axis=1) > 0).sum() >= 2  # two strokes' rows, neither lost
+    _stroke(a, view_a, 0, bx - 2, by + 8)  # A again, after B's stroke: B's stays
+    m = wait_for_png(mask, lambda m: m is not None and (m[by + 8, bx:bx + 4] == 0).all(), timeout=600)
+    assert (m[cy, cx:cx + 4] == 1).all() and (m[by, bx:bx + 4] == 0).all(), "a stroke of the other tab was lost"
+    for tab, view, first in ((a, view_a, first_a), (b, view_b, first_b)):
+        _suggestion_after(tab, view, first)  # each tab's suggestion moved on from the one before the strokes
+    other.context.close()
