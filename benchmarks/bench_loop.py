@@ -1,7 +1,7 @@
 """The labelling loop, measured (issue #10): label next by rank against at random, continuing a run
 against a fresh one, and training from scribbles. Prints figures; asserts nothing.
 
-    python benchmarks/bench_loop.py [--budget 60] [--seeds 3]
+    python benchmarks/bench_loop.py [--budget 60] [--seeds 3] [--parts 1,2,3,4] [--curve-domains camvid,membrane]
 
 1. Label next (street scenes, ../shared/data/camvid-val): the last 35 frames (in time order) are the
    held-out test set, the first 66 the pool. Per seed: 4 random pool frames are labelled and a run
@@ -14,6 +14,9 @@ against a fresh one, and training from scribbles. Prints figures; asserts nothin
 3. Scribbles (../shared/data/membrane, 2 classes): 20 slices train, 10 score; full masks against masks
    thinned to strokes (skeletons of each class region, widened to about 5 % of the pixels, the rest
    unlabelled), same budget; the ratio of their scores is printed.
+4. Learning curves (``--parts 4``; ``bench_rank.py --curve 2`` draws the same): per domain and seed, from 4
+   random labelled images, twice 4 more chosen by "label next" (ranked by the run trained on the labels so far)
+   or at random, a fresh run at each count (4 -> 8 -> 12), its held-out mIoU and the gain per step.
 """
 from __future__ import annotations
 
@@ -184,7 +187,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, help="part 1: train each run this many epochs instead of --budget seconds")
     ap.add_argument("--fresh", type=float, default=120)
     ap.add_argument("--continued", type=float, default=30)
-    ap.add_argument("--parts", default="1,2,3")
+    ap.add_argument("--parts", default="1,2,3", help="of 1,2,3,4 (4: learning curves, the longest)")
+    ap.add_argument("--curve-domains", default="camvid,membrane", help="part 4: some of camvid, membrane, nuclei")
+    ap.add_argument("--curve-epochs", type=int, default=12, help="part 4: epochs per run")
     args = ap.parse_args()
     t0 = time.time()
     print(f"# labelling-loop benchmark {time.strftime('%Y-%m-%d %H:%M')}\n")
@@ -197,6 +202,11 @@ def main() -> None:
             continue_training(tmp, args.fresh, args.continued)
         if "3" in parts:
             scribbles(tmp, args.budget)
+        if "4" in parts:
+            import bench_rank  # beside this file
+
+            for name in args.curve_domains.split(","):
+                bench_rank.curve(tmp, name, args.seeds, args.curve_epochs, 2)
     print(f"total {time.time() - t0:.0f} s")
 
 
