@@ -45,7 +45,12 @@ def _shows(page, image: str, not_image: str) -> None:
 
 
 def _manage(page) -> None:
-    """Open the sidebar's project settings (unless open already)."""
+    """Open the sidebar's project settings (unless open already), once the app has finished its run (a run
+    still going when the fields are filled may redraw the sidebar and lose what was typed)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(300)
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden(timeout=WAIT)
     if not page.get_by_label("New project's name").is_visible():
         page.get_by_text("New project, rename, remove").click()
     page.get_by_label("New project's name").wait_for(timeout=WAIT)
