@@ -94,3 +94,11 @@ def wait_for_png(path: Path, condition, timeout: float = 120) -> np.ndarray | No
             return m
         time.sleep(0.2)
     raise AssertionError(f"{path.name}: not as expected within {timeout} s")
+
+
+def app_settled(page, timeout_ms: float = 60_000) -> None:
+    """In a real browser: wait until the app has finished its runs (the header's Stop button went away)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(300)
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden(timeout=timeout_ms)

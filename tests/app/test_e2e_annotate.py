@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.app.page_helpers import read_png, wait_for_png
+from tests.app.page_helpers import app_settled, read_png, wait_for_png
 from segapp.harness import CanvasView, fill_train_form, streamlit_app, wait_for_work
 
 STEM = "tissue_00"  # the Annotate page opens the first image
@@ -45,10 +45,7 @@ def _wait_for(path: Path, condition, timeout: float = 120) -> np.ndarray | None:
 
 def _settled(page) -> None:
     """The app finished its runs (the header's Stop button went away)."""
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(300)
-    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden(timeout=60_000)
+    app_settled(page)
 
 
 def _free_spot(labels: np.ndarray, w: int = 16) -> tuple[int, int, int]:

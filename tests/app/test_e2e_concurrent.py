@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from segapp.harness import CanvasView, launch_chromium, streamlit_app
+from tests.app.page_helpers import app_settled
 
 UNLABELLED = 255
 
@@ -49,10 +50,7 @@ def _open_cleared(browser, url, mask):
 
 def _settled(page):
     """Wait until the app has finished its runs (the header's Stop button goes away) and the canvas loaded."""
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(300)
-    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden(timeout=60_000)
+    app_settled(page)
     CanvasView(page)
     page.wait_for_timeout(300)
 

@@ -9,6 +9,7 @@ from PIL import Image
 
 from seg_core.workspace.projects import Projects
 from segapp.harness import launch_chromium, streamlit_app
+from tests.app.page_helpers import app_settled
 
 WAIT = 180_000  # ms: a ceiling for a hang, the waits end as soon as the page shows what is expected
 
@@ -47,10 +48,7 @@ def _shows(page, image: str, not_image: str) -> None:
 def _manage(page) -> None:
     """Open the sidebar's project settings (unless open already), once the app has finished its run (a run
     still going when the fields are filled may redraw the sidebar and lose what was typed)."""
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(300)
-    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_hidden(timeout=WAIT)
+    app_settled(page, WAIT)
     if not page.get_by_label("New project's name").is_visible():
         page.get_by_text("New project, rename, remove").click()
     page.get_by_label("New project's name").wait_for(timeout=WAIT)
