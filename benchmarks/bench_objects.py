@@ -3,7 +3,7 @@ and match the nuclei, with and without separating touching ones, against the pla
 the same prediction. Prints figures; asserts nothing.
 
     python benchmarks/bench_objects.py [--budget 300] [--train 5] [--split spread|first] [--run RUN]
-                                       [--tta] [--levels 0.3,0.5,0.7] [--big]
+                                       [--tta] [--levels 0.3,0.5,0.7] [--sure 0.8,0.9,0.95] [--big]
 
 ../shared/data/nuclei-he: 15 tiles of several tissues and stains (in file order: five pink connective-tissue
 tiles, then purple ones). ``--train`` of them are trained on (20 % of those held out to choose the checkpoint,
@@ -16,7 +16,9 @@ a run trained so (skips training). Each variant finds objects in the same predic
 - split, distance (level L): touching nuclei separated by a watershed on the distance to the class's edge,
   one nucleus per core (the part of a region farther from its edge than L times its farthest point;
   0.5 is the default);
-- split, distance x probability: the same distance weighed by the nucleus probability.
+- split, distance x probability: the same distance weighed by the nucleus probability;
+- faint left out (C): objects where the nucleus probability reaches C nowhere are not counted (``--sure``; the
+  product's default is ``ObjectSettings.min_confidence``).
 
 Each variant twice: on the run's predictions, and on the true class masks (masks/), which shows what the
 object step does on a perfect prediction, apart from the model's errors.
@@ -46,6 +48,7 @@ NUCLEI = ROOT.parent / "shared" / "data" / "nuclei-he"
 
 from seg_core import TrainConfig, train  # noqa: E402
 from seg_core.data.imageio import read_image  # noqa: E402
+from seg_core.infer.postprocess import resolve  # noqa: E402
 from seg_core.infer.predictor import Predictor  # noqa: E402
 from seg_core.objects.folder import read_instances  # noqa: E402
 from seg_core.objects.instances import label_objects  # noqa: E402
@@ -64,13 +67,16 @@ def training_folder(out: Path, images: list[Path]) -> Path:
     return out
 
 
-def variants(levels: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
-    """name -> (settings, use the probabilities)"""
+def variants(levels: list[float], sure: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
+    """name -> (settings, use the probabilities to separate)"""
     d = ObjectSettings()
-    out = {"connected components": (replace(d, split_touching=False), False)}
+    out = {"connected components": (replace(d, split_touching=False, min_confidence=0), False),
+           f"connected components, faint left out ({d.min_confidence:g})": (replace(d, split_touching=False), False)}
     for h in levels:
-        out[f"split, distance (level {h:g})"] = (replace(d, split_level=h), False)
-        out[f"split, distance x probability (level {h:g})"] = (replace(d, split_level=h), True)
+        out[f"split, distance (level {h:g})"] = (replace(d, split_level=h, min_confidence=0), False)
+        out[f"split, distance x probability (level {h:g})"] = (replace(d, split_level=h, min_confidence=0), True)
+    for c in sure:
+        out[f"split (level {d.split_level:g}), faint left out ({c:g})"] = (replace(d, min_confidence=c), False)
     return out
 
 
@@ -98,9 +104,12 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300)
     ap.add_argument("--train", type=int, default=5)
     ap.add_argument("--split", choices=("spread", "first"), default="spread")
-    ap.add_argument("--tta", action="store_true", help="predict with flips averaged")
+    ap.add_argument("--tta", action="store_true",
+                    help="predict with flips averaged (default: as the run measured on its held-out images)")
     ap.add_argument("--run")
     ap.add_argument("--levels", default="0.3,0.5,0.7", help="split levels to compare")
+    ap.add_argument("--sure", default="0.8,0.9,0.95",
+                    help="least confidence an object needs somewhere inside (faint ones left out), to compare")
     ap.add_argument("--big", action="store_true")
     args = ap.parse_args()
     images = sorted((NUCLEI / "images").glob("*.png"))
@@ -119,30 +128,34 @@ def main() -> None:
                                 num_classes=2, time_budget=args.budget))
         print(f"trained on {len(train_images)} tiles in {time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s)")
     print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
-    pred = Predictor(run, tta=args.tta)
+    choice = resolve(run.postprocess, False, True if args.tta else None)  # flips as `measure` would use them
+    print(f"predicting as `measure` does: {choice.reason}")
+    pred = Predictor(run, tta=choice.tta)
     predicted = [(im, read_image(im), pred.predict(read_image(im))) for im in scored]
     print(f"scored on {len(scored)} unseen tiles ({', '.join(im.stem for im in scored)}), "
           f"{sum(int(read_instances(NUCLEI / 'instances', im.stem).max()) for im in scored)} true nuclei")
     true_masks = [(im, image, np.asarray(Image.open(NUCLEI / "masks" / im.name)).astype(np.uint8))
                   for im, image, _ in predicted]
-    for title, masks in (("the run's predictions", [(im, image, p.mask, p.probs) for im, image, p in predicted]),
+    for title, masks in (("the run's predictions", [(im, image, p.mask, p.probs, p.top_probability())
+                                                     for im, image, p in predicted]),
                          ("the true class masks (a perfect model)",
-                          [(im, image, m, None) for im, image, m in true_masks])):
+                          [(im, image, m, None, None) for im, image, m in true_masks])):
         print(f"\nobjects from {title}")
-        print(f"{'variant':45} {'F1@0.5':>7} {'match IoU':>9} {'median cnt err':>14} {'mean cnt err':>12} {'s/img':>6}")
-        for name, (settings, use_probs) in variants([float(h) for h in args.levels.split(",")]).items():
-            if use_probs and masks[0][3] is None:
+        print(f"{'variant':50} {'F1@0.5':>7} {'match IoU':>9} {'median cnt err':>14} {'mean cnt err':>12} {'s/img':>6}")
+        for name, (settings, use_probs) in variants([float(h) for h in args.levels.split(",")],
+                                                    [float(c) for c in args.sure.split(",")]).items():
+            if (use_probs or settings.min_confidence) and masks[0][3] is None:
                 continue
             total, errors, secs = Match(0, 0, 0, [], 0, 0), [], []
-            for im, image, mask, probs in masks:
+            for im, image, mask, probs, confidence in masks:
                 t0 = time.perf_counter()
-                objs = label_objects(mask, probs if use_probs else None, settings, 2)
+                objs = label_objects(mask, probs if use_probs else None, settings, 2, confidence)
                 measure_objects(objs, image, run.classes.names, im.name)
                 secs.append(time.perf_counter() - t0)
                 m = match_objects(objs.labels, read_instances(NUCLEI / "instances", im.stem))
                 total += m
                 errors.append(m.count_error)
-            print(f"{name:45} {total.f1:7.3f} {total.mean_iou or 0:9.3f} {np.median(errors):14.3f} "
+            print(f"{name:50} {total.f1:7.3f} {total.mean_iou or 0:9.3f} {np.median(errors):14.3f} "
                   f"{np.mean(errors):12.3f} {np.mean(secs):6.2f}")
     if args.big:
         big_timing()

@@ -55,7 +55,7 @@ from seg_core.infer.crf import CRFParams
 from seg_core.infer.evaluation import evaluate_pairs
 from seg_core.infer.postprocess import resolve
 from seg_core.runs.folder import Run
-from seg_core.training.training_data import auto_img_size
+from seg_core.training.crop_size import auto_img_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -123,7 +123,7 @@ def domains(tmp: Path) -> dict[str, dict]:
 
 def run_domain(name: str, d: dict, budget: float, seed: int, tmp: Path, variants: list[str]) -> dict[str, float]:
     ds = scan_dataset(d["train"], ignore_index=d["ignore"])
-    size = d["size"] or auto_img_size(ds)
+    size = d["size"] or auto_img_size(ds, ds.labelled)
     test = scan_dataset(d["test"], ignore_index=d["ignore"], classes=ds.classes)
     res: dict[str, float] = {}
     if "plain" in variants:

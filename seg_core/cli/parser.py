@@ -85,6 +85,9 @@ def _add_object_settings(p: argparse.ArgumentParser) -> None:
                    help="separate touching objects of a class (a watershed on the distance to the class's edge)")
     p.add_argument("--min-size", type=int, default=d.min_size, metavar="PX",
                    help=f"drop objects of fewer pixels (default {d.min_size})")
+    p.add_argument("--min-confidence", type=float, default=d.min_confidence, metavar="P",
+                   help="drop objects where the model's probability for their class reaches P nowhere: faint "
+                        f"specks (0 to 1; 0 keeps every object; default {d.min_confidence:g})")
     p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
                    help="micrometres per pixel: sizes in square micrometres and micrometres as well")
 
@@ -92,7 +95,7 @@ def _add_object_settings(p: argparse.ArgumentParser) -> None:
 def object_settings(args: argparse.Namespace) -> ObjectSettings:
     """The objects' settings the flags give (the others at their defaults)."""
     return replace(ObjectSettings(), split_touching=args.split_touching, min_size=args.min_size,
-                   pixel_size=args.pixel_size)
+                   min_confidence=args.min_confidence, pixel_size=args.pixel_size)
 
 
 def _validate(p: argparse.ArgumentParser) -> None:
@@ -134,7 +137,8 @@ def _measure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True)
     _add_object_settings(p)
     p.add_argument("--json", action="store_true",
-                   help='{"images": [{image, objects, instances, seconds} or {image, error}], "objects": n, "out"}')
+                   help='{"images": [{image, objects, faint, instances, seconds} or {image, error}], "objects": n, '
+                        '"out"}')
     _add_postprocessing(p)
 
 

@@ -26,6 +26,14 @@ class Prediction:
     seconds: float
     crf_seconds: float = 0.0
     note: str = ""  # what was done differently and why (a very large image: tiles, no probabilities, no CRF)
+    confidence: np.ndarray | None = None  # (H, W) uint8 0..255, the predicted class's probability, when no probs
+
+    def top_probability(self) -> np.ndarray | None:
+        """(H, W) the predicted class's probability: float32 0..1 from ``probs``, or uint8 0..255 for a very
+        large image predicted tile by tile; None when neither was kept."""
+        if self.probs is not None:
+            return self.probs.max(0)
+        return self.confidence
 
 
 def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = None) -> Prediction:
@@ -36,13 +44,13 @@ def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = N
     h, w = image.shape[:2]
     lim = limits()
     if h * w > lim.max_prob_pixels:  # memory bounded by the tile: a mask, no class probabilities
-        mask, _ = mask_tiled(forward, image)
+        mask, confidence = mask_tiled(forward, image, confidence=True)
         note = (f"{w}x{h} is more than {pixels_text(lim.max_prob_pixels)}, so it was predicted tile by "
                 "tile straight into the mask, without class probabilities"
                 + ("; the dense CRF needs them and was skipped" if crf is not None else "")
                 + "; use a smaller image for those, or raise the limit with the environment variable "
                 f"SEG_CORE_MAX_PROB_PIXELS (now {lim.max_prob_pixels}; raising it costs memory)")
-        return Prediction(mask, None, time.perf_counter() - t0, 0.0, note)
+        return Prediction(mask, None, time.perf_counter() - t0, 0.0, note, confidence)
     probs = probs_tiled(forward, image)
     t1 = time.perf_counter()
     if crf is not None:

@@ -39,9 +39,9 @@ class Measured:
 
 
 def objects_of(prediction: Prediction, settings: ObjectSettings, num_classes: int) -> Objects:
-    """The objects of a prediction, by ``settings``."""
+    """The objects of a prediction, by ``settings`` (faint ones judged by the prediction's confidence)."""
     probs = prediction.probs if USE_PROBABILITIES else None
-    return label_objects(prediction.mask, probs, settings, num_classes)
+    return label_objects(prediction.mask, probs, settings, num_classes, prediction.top_probability())
 
 
 def measure_image(predictor: Predictor, image: np.ndarray, settings: ObjectSettings, name: str = "",
@@ -145,7 +145,8 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
         atomic_write(out / "instances" / f"{f.stem}.tif", lambda tmp: tmp.write_bytes(tiff))
         _append_csv(out / "objects.csv", m.table)
         _append_csv(out / "images.csv", m.summary)
-        rows.append({"image": f.name, "objects": len(m.objects), "instances": f"instances/{f.stem}.tif",
+        rows.append({"image": f.name, "objects": len(m.objects), "faint": m.objects.faint,
+                     "instances": f"instances/{f.stem}.tif",
                      "seconds": round(time.perf_counter() - t0, 3)})
         steps.tick(f.name)
     return rows

@@ -3,8 +3,9 @@
 Per class other than the background: enclosed background filled (``fill_holes``), connected regions
 (4-connected), optionally touching objects separated by a watershed on the distance to the class's edge
 (optionally weighed by the class probability) from the cores of each region (``split_level``); pieces below
-``min_size`` pixels dropped. Ids run 1..N
-over the whole image, in order of class and then of position.
+``min_size`` pixels dropped, and, given the model's confidence per pixel, objects where it never reaches
+``min_confidence`` (faint specks the model half believes in). Ids run 1..N over the whole image, in order of
+class and then of position.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Objects:
 
     labels: np.ndarray
     classes: np.ndarray
+    faint: int = 0  # regions left out because the model was nowhere in them as sure as ``min_confidence``
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -47,6 +49,23 @@ def _drop_small(lab: np.ndarray, min_size: int) -> np.ndarray:
     lab = lab.copy()
     lab[small[lab]] = 0
     return lab
+
+
+def _drop_faint(lab: np.ndarray, confidence: np.ndarray | None, min_confidence: float) -> tuple[np.ndarray, int]:
+    """``lab`` without the objects whose highest ``confidence`` (the predicted class's probability, 0..1, or
+    0..255 as uint8) stays under ``min_confidence``; and how many were left out."""
+    if confidence is None or min_confidence <= 0 or lab.max() == 0:
+        return lab, 0
+    scale = 255.0 if confidence.dtype == np.uint8 else 1.0
+    peak = np.asarray(ndi.maximum(confidence, lab, index=np.arange(lab.max() + 1)), np.float32) / scale
+    present = np.bincount(lab.ravel(), minlength=len(peak)) > 0
+    faint = (peak < min_confidence) & present
+    faint[0] = False
+    if not faint.any():
+        return lab, 0
+    lab = lab.copy()
+    lab[faint[lab]] = 0
+    return lab, int(faint.sum())
 
 
 def enclosed(region: np.ndarray) -> np.ndarray:
@@ -73,13 +92,16 @@ def split_touching(region: np.ndarray, level: float, prob: np.ndarray | None = N
 
 
 def label_objects(mask: np.ndarray, probs: np.ndarray | None = None,
-                  settings: ObjectSettings = ObjectSettings(), num_classes: int | None = None) -> Objects:
+                  settings: ObjectSettings = ObjectSettings(), num_classes: int | None = None,
+                  confidence: np.ndarray | None = None) -> Objects:
     """The objects of ``mask`` ((H, W) class indices; class 0 is background). ``probs``: (C, H, W) class
-    probabilities, used to separate touching objects where given (None: the mask alone)."""
+    probabilities, used to separate touching objects where given (None: the mask alone). ``confidence``: (H, W)
+    the predicted class's probability (float 0..1 or uint8 0..255): objects where it never reaches
+    ``settings.min_confidence`` are left out (None: all kept)."""
     n = num_classes or (len(probs) if probs is not None else int(mask.max(initial=0)) + 1)
     out = np.zeros(mask.shape, np.int32)
     classes: list[np.ndarray] = []
-    next_id = 1
+    next_id, faint = 1, 0
     for c in range(1, n):
         region = mask == c
         if not region.any():
@@ -92,10 +114,12 @@ def label_objects(mask: np.ndarray, probs: np.ndarray | None = None,
             region = lab > 0
             lab = _drop_small(split_touching(region, settings.split_level,
                                              None if probs is None else probs[c]), settings.min_size)
+        lab, left_out = _drop_faint(lab, confidence, settings.min_confidence)
+        faint += left_out
         lab, _, _ = relabel_sequential(lab.astype(np.int32), offset=next_id)
         count = int(lab.max()) - next_id + 1 if lab.any() else 0
         if count:
             out[lab > 0] = lab[lab > 0]
             classes.append(np.full(count, c, np.int32))
             next_id += count
-    return Objects(out, np.concatenate(classes) if classes else np.zeros(0, np.int32))
+    return Objects(out, np.concatenate(classes) if classes else np.zeros(0, np.int32), faint)

@@ -10,13 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from seg_core.data.dataset import Dataset, DatasetError, Problem, Sample, scan_dataset
-from seg_core.model.network import OUTPUT_MULTIPLE
 from seg_core.runs.config import TrainConfig
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSnapshot
-
-MAX_AUTO_SIDE = 512  # the automatic training crop is at most this many pixels a side
-
+from seg_core.training.crop_size import auto_img_size
 
 @dataclass
 class TrainingData:
@@ -88,7 +85,7 @@ def _load(cfg: TrainConfig, snap: LabelSnapshot | None) -> TrainingData:
         val_s = val_ds.labelled
     else:
         train_s, val_s = split_validation(train_s, cfg.val_fraction, cfg.seed, *earlier_split(cfg.init_run))
-    img_size = cfg.img_size or auto_img_size(ds)
+    img_size = cfg.img_size or auto_img_size(ds, train_s)
     if cfg.img_size is None:
         cfg.check_crop_batch(*img_size, automatic=True)
     return TrainingData(ds, train_s, val_s, val_ds,
@@ -118,14 +115,6 @@ def split_validation(samples: list[Sample], fraction: float, seed: int, held_out
     val = kept + order[:max(0, n_val - len(kept))]
     stems = {s.stem for s in val}
     return [s for s in sorted(samples, key=lambda s: s.stem) if s.stem not in stems], sorted(val, key=lambda s: s.stem)
-
-
-def auto_img_size(ds: Dataset) -> tuple[int, int]:
-    """Training crop: the median image size, capped at 512 a side, rounded down to the multiple of 32."""
-    sizes = np.array(list(ds.sizes.values()) or [(256, 256)])
-    h, w = np.median(sizes, axis=0)
-    scale = min(1.0, MAX_AUTO_SIDE / max(h, w))
-    return tuple(max(OUTPUT_MULTIPLE, int(v * scale) // OUTPUT_MULTIPLE * OUTPUT_MULTIPLE) for v in (h, w))
 
 
 def epoch_batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

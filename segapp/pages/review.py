@@ -147,6 +147,12 @@ with st.expander("How objects are found"):
         pixel_size=o4.number_input("Pixel size (µm)", 0.0, 10_000.0, saved.pixel_size or 0.0, format="%.4f",
                                    key="obj_px", help="Micrometres per pixel; 0 = unknown (sizes in pixels "
                                                       "only).") or None)
+    sure = st.slider("Count a region only where the model is at least this sure (%)", 0, 99,
+                     round(saved.min_confidence * 100), key="obj_sure",
+                     help="Faint regions, where the model's probability never reaches this, are specks it half "
+                          "believes in and are not counted; 0 counts every region. Technical: the peak of the "
+                          "predicted class's probability inside the object (hysteresis).")
+    obj_settings = replace(obj_settings, min_confidence=sure / 100)
     if obj_settings != saved:
         obj_settings.save(ws.objects_file)
 if image is not None:
@@ -155,6 +161,9 @@ if image is not None:
     counts = measured.summary.set_index("class")["count"]
     for col, (name, n) in zip(st.columns(max(1, len(counts))), counts.items()):
         col.metric(f"{name} in {stem}", int(n))
+    if measured.objects.faint:
+        st.caption(f"{measured.objects.faint} faint region(s) not counted: the model was nowhere in them "
+                   f"{obj_settings.min_confidence:.0%} sure (change it under How objects are found).")
     f1, f2 = st.columns(2)
     shown = f1.multiselect("Show classes", classes.names[1:], default=classes.names[1:], key="obj_classes")
     lo, hi = (int(table["area_px"].min()), int(table["area_px"].max())) if len(table) else (0, 0)

@@ -168,6 +168,20 @@ def test_review_page_counts_measures_and_outlines_the_objects(trained_copy):
     assert json.loads((trained_copy / "objects.json").read_text())["pixel_size"] == 0.5
     assert "area_um2" in next(d.value for d in at.dataframe if "area_px" in d.value)
 
+    # how sure the model must be somewhere in an object: every region at 0; at 99 % fewer, the rest named faint
+    def counted():
+        return sum(int(m.value) for m in at.metric if m.label.endswith(f" in {stem}"))
+
+    at.slider(key="obj_sure").set_value(0).run()
+    every = counted()
+    assert not [c.value for c in at.caption if "faint region" in c.value]
+    at.slider(key="obj_sure").set_value(99).run()
+    assert not at.exception, [e.value for e in at.exception]
+    faint = every - counted()
+    assert faint > 0 and json.loads((trained_copy / "objects.json").read_text())["min_confidence"] == 0.99
+    assert [c.value for c in at.caption if c.value.startswith(f"{faint} faint region(s) not counted: the model "
+                                                              "was nowhere in them 99% sure")]
+
     # every image, in the background: the count per image and the downloads
     at.button(key="objects_all_btn").click().run()
     wait_for(lambda: not REGISTRY.active("objects_all"), what="counting the objects of every image")

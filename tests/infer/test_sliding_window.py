@@ -93,3 +93,7 @@ def test_the_predictor_bounds_very_large_images_and_says_so(tiny_run, monkeypatc
                                "the mask, without class probabilities")
     assert "the dense CRF needs them and was skipped" in big.note and "SEG_CORE_MAX_PROB_PIXELS" in big.note
     assert (big.mask == small.mask).mean() > 0.95  # the same prediction, stitched from tiles
+    # the predicted class's probability is still kept, as a byte per pixel (faint objects are judged by it)
+    top = big.top_probability()
+    assert top.dtype == np.uint8 and top.shape == (150, 220)
+    assert np.abs(top / 255.0 - small.top_probability()).mean() < 0.05

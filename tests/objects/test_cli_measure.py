@@ -27,6 +27,7 @@ def test_measure_writes_objects_images_and_16_bit_instances(tiny_run, tiny_data,
     assert np.allclose(objects["area_um2"], objects["area_px"] * 0.25)
     assert len(images) == 6 * 2 and set(images["class"]) == {"cell", "nucleus"}
     for r in report["images"]:
+        assert r["faint"] >= 0  # regions left out as faint, per image
         stem = r["image"].rsplit(".", 1)[0]
         ids = tifffile.imread(out / "instances" / f"{stem}.tif")
         assert ids.dtype == np.uint16 and ids.shape == (64, 64)
@@ -36,12 +37,20 @@ def test_measure_writes_objects_images_and_16_bit_instances(tiny_run, tiny_data,
         assert list(areas) == list(mine["area_px"])  # the table's object ids are the label image's
         counts = images[images["image"] == r["image"]].set_index("class")["count"]
         assert counts.sum() == len(mine)
+    every = tmp_path / "every"  # nothing left out as faint: as many objects as the faint and the kept together
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out", str(every),
+              "--split-touching", "--min-size", "3", "--min-confidence", "0", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["objects"] == report["objects"] + sum(r["faint"] for r in report["images"])
 
 
 def test_measure_names_bad_flags_and_files(tiny_run, tiny_data, tmp_path):
     res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
               str(tmp_path / "o"), "--pixel-size", "0")
     assert res.returncode == 2 and "the pixel size must be a positive number of micrometres, not 0.0" in res.stderr
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
+              str(tmp_path / "o"), "--min-confidence", "1.5")
+    assert res.returncode == 2 and "must lie between 0 and 1 (0: keep every object), not 1.5" in res.stderr
     images = tmp_path / "images"
     images.mkdir()
     shutil.copy(sorted((tiny_data / "images").iterdir())[0], images / "good.png")

@@ -58,6 +58,27 @@ def test_holes_are_filled_small_objects_dropped_and_classes_kept():
     assert unfilled.labels[13, 13] == 0 and len(unfilled) == 4
 
 
+def test_faint_regions_are_left_out_and_counted():
+    """Three blobs of class 1: the model is sure somewhere in the first (0.97), hesitant all over the second
+    (0.6) and sure at one pixel of the third; only the second is faint."""
+    m = np.zeros((40, 120), np.uint8)
+    conf = np.full(m.shape, 0.99, np.float32)
+    for i, peak in enumerate((0.97, 0.6, 0.55)):
+        rr, cc = disk((20, 20 + 40 * i), 8, shape=m.shape)
+        m[rr, cc] = 1
+        conf[rr, cc] = 0.55 if i == 2 else peak
+    conf[20, 100] = 0.95  # the third: one confident pixel is enough
+    sure = replace(PLAIN, min_confidence=0.9)
+    objs = label_objects(m, settings=sure, num_classes=2, confidence=conf)
+    assert len(objs) == 2 and objs.faint == 1
+    assert objs.labels[20, 60] == 0 and objs.labels[20, 20] == 1 and objs.labels[20, 100] == 2  # ids stay 1..N
+    as_bytes = label_objects(m, settings=sure, num_classes=2, confidence=(conf * 255 + 0.5).astype(np.uint8))
+    assert np.array_equal(as_bytes.labels, objs.labels) and as_bytes.faint == 1  # a tiled image's 0..255
+    assert len(label_objects(m, settings=replace(sure, min_confidence=0), num_classes=2, confidence=conf)) == 3
+    assert len(label_objects(m, settings=sure, num_classes=2)) == 3  # no confidence known: all kept
+    assert label_objects(m, settings=sure, num_classes=2).faint == 0
+
+
 def test_no_objects_in_an_empty_mask():
     objs = label_objects(np.zeros((20, 20), np.uint8), settings=ObjectSettings(), num_classes=2)
     assert len(objs) == 0 and not objs.labels.any()
@@ -141,7 +162,7 @@ def test_outlines_are_in_class_colours_and_the_picked_one_stands_out():
 def test_settings_are_kept_and_bad_values_named(tmp_path):
     path = tmp_path / "objects.json"
     assert ObjectSettings.load(path) == ObjectSettings()  # none saved: the defaults
-    s = ObjectSettings(split_touching=False, min_size=30, pixel_size=0.25)
+    s = ObjectSettings(split_touching=False, min_size=30, min_confidence=0.75, pixel_size=0.25)
     s.save(path)
     assert ObjectSettings.load(path) == s
     path.write_text("{not json")
@@ -150,3 +171,5 @@ def test_settings_are_kept_and_bad_values_named(tmp_path):
         ObjectSettings(pixel_size=-1)
     with pytest.raises(ValueError, match="minimum object size must be 0 or more pixels"):
         ObjectSettings(min_size=-3)
+    with pytest.raises(ValueError, match=r"must lie between 0 and 1 \(0: keep every object\), not 1.5"):
+        ObjectSettings(min_confidence=1.5)
