@@ -41,14 +41,20 @@ class Objects:
         return self.labels.astype(np.uint16)
 
 
+def _without(lab: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """``lab`` with the objects whose ids ``drop`` marks (a boolean per id; the background's is ignored) cleared."""
+    drop[0] = False
+    if not drop.any():
+        return lab
+    lab = lab.copy()
+    lab[drop[lab]] = 0
+    return lab
+
+
 def _drop_small(lab: np.ndarray, min_size: int) -> np.ndarray:
     if min_size <= 1 or lab.max() == 0:
         return lab
-    small = np.bincount(lab.ravel()) < min_size
-    small[0] = False
-    lab = lab.copy()
-    lab[small[lab]] = 0
-    return lab
+    return _without(lab, np.bincount(lab.ravel()) < min_size)
 
 
 def _drop_faint(lab: np.ndarray, confidence: np.ndarray | None, min_confidence: float) -> tuple[np.ndarray, int]:
@@ -61,11 +67,7 @@ def _drop_faint(lab: np.ndarray, confidence: np.ndarray | None, min_confidence: 
     present = np.bincount(lab.ravel(), minlength=len(peak)) > 0
     faint = (peak < min_confidence) & present
     faint[0] = False
-    if not faint.any():
-        return lab, 0
-    lab = lab.copy()
-    lab[faint[lab]] = 0
-    return lab, int(faint.sum())
+    return _without(lab, faint), int(faint.sum())
 
 
 def enclosed(region: np.ndarray) -> np.ndarray:
