@@ -1,5 +1,6 @@
 """python -m seg_core measure and evaluate --instances, through real subprocesses."""
 import json
+import re
 import shutil
 
 import numpy as np
@@ -41,7 +42,14 @@ def test_measure_writes_objects_images_and_16_bit_instances(tiny_run, tiny_data,
     res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out", str(every),
               "--split-touching", "--min-size", "3", "--min-confidence", "0", "--json")
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["objects"] == report["objects"] + sum(r["faint"] for r in report["images"])
+    everything = json.loads(res.stdout)["objects"]
+    assert everything == report["objects"] + sum(r["faint"] for r in report["images"])
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
+              str(tmp_path / "sure"), "--split-touching", "--min-size", "3", "--min-confidence", "0.99")
+    assert res.returncode == 0, res.stderr
+    said = re.search(r"^wrote (\d+) objects of 6 images to .*; (\d+) faint region\(s\) left out \(the model was "
+                     r"nowhere as sure as --min-confidence\)$", res.stdout, re.M)
+    assert said and int(said[2]) > 0 and int(said[1]) + int(said[2]) == everything  # the plain output says it too
 
 
 def test_measure_names_bad_flags_and_files(tiny_run, tiny_data, tmp_path):
