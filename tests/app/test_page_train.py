@@ -222,6 +222,11 @@ def test_train_page_runs_torchrun_follows_picks_up_again_and_cancels(fresh_ws, m
         monkeypatch.setattr(seg_core, "REGISTRY", JobRegistry())  # the server restarted
         at2 = page("train.py").run()
         assert not at2.exception, [e.value for e in at2.exception]
+        picked_up = seg_core.REGISTRY.training()  # following the run folder, from its events
+        t = time.time()  # under load the follower's thread may not have read an event before the page drew
+        while picked_up is not None and picked_up.snapshot().last_step is None and time.time() - t < 120:
+            time.sleep(0.3)
+        at2.run()  # the page's next refresh (the browser's fragment reruns by itself)
         assert any("running" in s.value and "2 CPU processes" in s.value for s in at2.subheader)
         assert any("2 process(es) · cpu" in (c.proto.help or "") for c in at2.caption)  # in its tooltip
         next(b for b in at2.button if b.label == "Cancel training").click().run()
