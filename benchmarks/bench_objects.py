@@ -3,7 +3,7 @@ and match the nuclei, with and without separating touching ones, against the pla
 the same prediction. Prints figures; asserts nothing.
 
     python benchmarks/bench_objects.py [--budget 300] [--train 5] [--split spread|first] [--run RUN]
-                                       [--tta] [--levels 0.3,0.5,0.7] [--sure 0.8,0.9,0.95] [--big]
+                                       [--tta] [--spacings 0.5,0.7,1.0] [--sure 0.8,0.9,0.95] [--big]
 
 ../shared/data/nuclei-he: 15 tiles of several tissues and stains (in file order: five pink connective-tissue
 tiles, then purple ones). ``--train`` of them are trained on (20 % of those held out to choose the checkpoint,
@@ -13,9 +13,8 @@ measure); ``--split first`` on the first ones only, so every scored tile is of a
 a run trained so (skips training). Each variant finds objects in the same predictions:
 
 - connected components: the class's connected regions (holes filled, pieces under the minimum size dropped);
-- split, distance (level L): touching nuclei separated by a watershed on the distance to the class's edge,
-  one nucleus per core (the part of a region farther from its edge than L times its farthest point;
-  0.5 is the default);
+- split, distance (spacing S): touching nuclei separated by a watershed on the distance to the class's edge,
+  one nucleus per peak of that distance, peaks at least S typical radii apart (0.7 is the default);
 - split, distance x probability: the same distance weighed by the nucleus probability;
 - faint left out (C): objects where the nucleus probability reaches C nowhere are not counted (``--sure``; the
   product's default is ``ObjectSettings.min_confidence``).
@@ -67,16 +66,16 @@ def training_folder(out: Path, images: list[Path]) -> Path:
     return out
 
 
-def variants(levels: list[float], sure: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
+def variants(spacings: list[float], sure: list[float]) -> dict[str, tuple[ObjectSettings, bool]]:
     """name -> (settings, use the probabilities to separate)"""
     d = ObjectSettings()
     out = {"connected components": (replace(d, split_touching=False, min_confidence=0), False),
            f"connected components, faint left out ({d.min_confidence:g})": (replace(d, split_touching=False), False)}
-    for h in levels:
-        out[f"split, distance (level {h:g})"] = (replace(d, split_level=h, min_confidence=0), False)
-        out[f"split, distance x probability (level {h:g})"] = (replace(d, split_level=h, min_confidence=0), True)
+    for h in spacings:
+        out[f"split, distance (spacing {h:g})"] = (replace(d, split_spacing=h, min_confidence=0), False)
+        out[f"split, distance x probability (spacing {h:g})"] = (replace(d, split_spacing=h, min_confidence=0), True)
     for c in sure:
-        out[f"split (level {d.split_level:g}), faint left out ({c:g})"] = (replace(d, min_confidence=c), False)
+        out[f"split (spacing {d.split_spacing:g}), faint left out ({c:g})"] = (replace(d, min_confidence=c), False)
     return out
 
 
@@ -107,7 +106,8 @@ def main() -> None:
     ap.add_argument("--tta", action="store_true",
                     help="predict with flips averaged (default: as the run measured on its held-out images)")
     ap.add_argument("--run")
-    ap.add_argument("--levels", default="0.3,0.5,0.7", help="split levels to compare")
+    ap.add_argument("--spacings", default="0.5,0.7,1.0",
+                    help="spacings of separated objects to compare (in typical radii)")
     ap.add_argument("--sure", default="0.8,0.9,0.95",
                     help="least confidence an object needs somewhere inside (faint ones left out), to compare")
     ap.add_argument("--big", action="store_true")
@@ -142,7 +142,7 @@ def main() -> None:
                           [(im, image, m, None, None) for im, image, m in true_masks])):
         print(f"\nobjects from {title}")
         print(f"{'variant':50} {'F1@0.5':>7} {'match IoU':>9} {'median cnt err':>14} {'mean cnt err':>12} {'s/img':>6}")
-        for name, (settings, use_probs) in variants([float(h) for h in args.levels.split(",")],
+        for name, (settings, use_probs) in variants([float(h) for h in args.spacings.split(",")],
                                                     [float(c) for c in args.sure.split(",")]).items():
             if (use_probs or settings.min_confidence) and masks[0][3] is None:
                 continue

@@ -2,7 +2,7 @@
 
 Per class other than the background: enclosed background filled (``fill_holes``), connected regions
 (4-connected), optionally touching objects separated by a watershed on the distance to the class's edge
-(optionally weighed by the class probability) from the cores of each region (``split_level``); pieces below
+(optionally weighed by the class probability) from its peaks, at least ``split_spacing`` typical radii apart; pieces below
 ``min_size`` pixels dropped, and, given the model's confidence per pixel, objects where it never reaches
 ``min_confidence`` (faint specks the model half believes in). Ids run 1..N over the whole image, in order of
 class and then of position.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.feature import peak_local_max
 from skimage.measure import label
 from skimage.segmentation import relabel_sequential, watershed
 
@@ -78,18 +79,36 @@ def enclosed(region: np.ndarray) -> np.ndarray:
     return (rest > 0) & ~np.isin(rest, edge)
 
 
-def split_touching(region: np.ndarray, level: float, prob: np.ndarray | None = None) -> np.ndarray:
+def typical_radius(regions: np.ndarray) -> float:
+    """The radius of a disc as large as the typical region of the label image ``regions`` (the one holding the
+    median pixel: large regions weigh by their area, so specks do not shrink it); 1 when there is none."""
+    areas = np.bincount(regions.ravel())[1:]
+    areas = np.sort(areas[areas > 0])
+    if not len(areas):
+        return 1.0
+    cum = np.cumsum(areas)
+    return float(np.sqrt(areas[np.searchsorted(cum, cum[-1] / 2)] / np.pi))
+
+
+def split_touching(region: np.ndarray, spacing: float, prob: np.ndarray | None = None) -> np.ndarray:
     """Labels of the boolean ``region`` with touching blobs separated: a watershed on the distance to the
-    region's edge (times ``prob``, the class probability, when given), smoothed, from one marker per core: the
-    parts of a connected region farther from its edge than ``level`` times its farthest point. A neck narrower
-    than that splits; a lone round blob keeps one core."""
+    region's edge (times ``prob``, the class probability, when given), smoothed, from one marker per centre:
+    the local peaks of that distance at least ``spacing`` typical radii apart (``typical_radius`` of the
+    region's connected parts). Two blobs whose centres lie farther apart than that split; a lone round or
+    oval blob keeps one centre; a region with no such peak keeps one at its farthest point."""
     dist = ndi.distance_transform_edt(region).astype(np.float32)
     if prob is not None:
         dist *= prob
     dist = ndi.gaussian_filter(dist, 1.0) * region
     regions = label(region, connectivity=1)
-    peak = np.asarray(ndi.maximum(dist, regions, index=np.arange(regions.max() + 1)), np.float32)
-    markers = label(dist > level * peak[regions], connectivity=2)
+    apart = max(1, int(round(spacing * typical_radius(regions))))
+    peaks = peak_local_max(dist, min_distance=apart, labels=regions, exclude_border=False)
+    markers = np.zeros(region.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    unmarked = np.setdiff1d(np.arange(1, regions.max() + 1), regions[tuple(peaks.T)])
+    if len(unmarked):
+        far = ndi.maximum_position(dist, regions, index=unmarked)
+        markers[tuple(np.array(far).T)] = np.arange(len(peaks) + 1, len(peaks) + len(unmarked) + 1)
     return watershed(-dist, markers, mask=region)
 
 
@@ -114,7 +133,7 @@ def label_objects(mask: np.ndarray, probs: np.ndarray | None = None,
         lab = _drop_small(lab, settings.min_size)
         if settings.split_touching and lab.any():
             region = lab > 0
-            lab = _drop_small(split_touching(region, settings.split_level,
+            lab = _drop_small(split_touching(region, settings.split_spacing,
                                              None if probs is None else probs[c]), settings.min_size)
         lab, left_out = _drop_faint(lab, confidence, settings.min_confidence)
         faint += left_out

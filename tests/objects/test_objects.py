@@ -34,6 +34,21 @@ def test_touching_objects_are_one_region_unless_separated():
     assert (objs.labels > 0).sum() == (m == 1).sum()  # every pixel of the class in exactly one object
 
 
+def test_heavily_overlapping_objects_are_separated_and_an_oval_is_not_cut():
+    """Two discs of radius 12 whose centres lie 20 pixels apart: the waist between them is as thick as half a
+    disc, so no neck shows; their centres still do. A lone oval three times as long as wide keeps one centre."""
+    shape = (60, 140)
+    m = np.zeros(shape, np.uint8)
+    for centre in ((30, 20), (30, 40)):
+        m[disk(centre, 12, shape=shape)] = 1
+    m[ellipse(30, 100, 9, 27, shape=shape)] = 1
+    objs = label_objects(m, settings=replace(PLAIN, split_touching=True), num_classes=2)
+    assert len(objs) == 3
+    assert objs.labels[30, 14] != objs.labels[30, 46] and objs.labels[30, 14] > 0
+    oval = objs.labels[30, 76:125]
+    assert len(set(oval.tolist())) == 1 and oval[0] > 0
+
+
 def test_the_probability_moves_the_seam_where_the_model_is_unsure():
     m = two_touching()
     probs = np.stack([1 - m, m]).astype(np.float32)
@@ -173,3 +188,8 @@ def test_settings_are_kept_and_bad_values_named(tmp_path):
         ObjectSettings(min_size=-3)
     with pytest.raises(ValueError, match=r"must lie between 0 and 1 \(0: keep every object\), not 1.5"):
         ObjectSettings(min_confidence=1.5)
+    with pytest.raises(ValueError, match="spacing of separated objects must lie above 0 and at most 10 typical radii, not 0"):
+        ObjectSettings(split_spacing=0)
+    old = {**ObjectSettings().to_json(), "split_level": 0.5}  # saved before the spacing replaced the level
+    path.write_text(__import__("json").dumps(old))
+    assert ObjectSettings.load(path) == ObjectSettings()
