@@ -95,12 +95,16 @@ def split_touching(region: np.ndarray, spacing: float, prob: np.ndarray | None =
     region's edge (times ``prob``, the class probability, when given), smoothed, from one marker per centre:
     the local peaks of that distance at least ``spacing`` typical radii apart (``typical_radius`` of the
     region's connected parts). Two blobs whose centres lie farther apart than that split; a lone round or
-    oval blob keeps one centre; a region with no such peak keeps one at its farthest point."""
-    dist = ndi.distance_transform_edt(region).astype(np.float32)
+    oval blob keeps one centre; a region with no such peak keeps one at its farthest point.
+
+    Shapes are taken with what the region encloses (a cell's body around its nucleus, of another class, is
+    one blob with one centre, not a ring of several); only the region's own pixels are labelled."""
+    solid = region | enclosed(region)
+    dist = ndi.distance_transform_edt(solid).astype(np.float32)
     if prob is not None:
-        dist *= prob
-    dist = ndi.gaussian_filter(dist, 1.0) * region
-    regions = label(region, connectivity=1)
+        dist *= np.where(region, prob, 1.0)
+    dist = ndi.gaussian_filter(dist, 1.0) * solid
+    regions = label(solid, connectivity=1)
     apart = max(1, int(round(spacing * typical_radius(regions))))
     peaks = peak_local_max(dist, min_distance=apart, labels=regions, exclude_border=False)
     markers = np.zeros(region.shape, np.int32)
@@ -109,7 +113,7 @@ def split_touching(region: np.ndarray, spacing: float, prob: np.ndarray | None =
     if len(unmarked):
         far = ndi.maximum_position(dist, regions, index=unmarked)
         markers[tuple(np.array(far).T)] = np.arange(len(peaks) + 1, len(peaks) + len(unmarked) + 1)
-    return watershed(-dist, markers, mask=region)
+    return watershed(-dist, markers, mask=solid) * region
 
 
 def label_objects(mask: np.ndarray, probs: np.ndarray | None = None,

@@ -49,6 +49,23 @@ def test_heavily_overlapping_objects_are_separated_and_an_oval_is_not_cut():
     assert len(set(oval.tolist())) == 1 and oval[0] > 0
 
 
+def test_a_cell_around_its_nucleus_is_one_object_and_touching_cells_two():
+    """Class 1 a cell's body, class 2 its nucleus (a hole of another class in the body): the body is one
+    object, not a ring cut into pieces; two such cells touching are two."""
+    shape = (80, 160)
+    m = np.zeros(shape, np.uint8)
+    for centre in ((40, 30), (40, 100), (40, 134)):
+        m[disk(centre, 19, shape=shape)] = 1
+    for centre in ((40, 30), (40, 100), (40, 134)):
+        m[disk(centre, 8, shape=shape)] = 2
+    objs = label_objects(m, settings=replace(PLAIN, split_touching=True), num_classes=3)
+    assert list(objs.classes) == [1, 1, 1, 2, 2, 2]
+    assert len(np.unique(objs.labels[m == 1])) == 3  # one object per body, every body pixel in one
+    assert len({objs.labels[40, 14], objs.labels[40, 46], objs.labels[22, 30], objs.labels[58, 30]}) == 1
+    assert objs.labels[40, 84] != objs.labels[40, 150]
+    assert (objs.labels[m == 2] > 0).all() and objs.labels[40, 30] != objs.labels[40, 14]  # nuclei their own
+
+
 def test_the_probability_moves_the_seam_where_the_model_is_unsure():
     m = two_touching()
     probs = np.stack([1 - m, m]).astype(np.float32)
