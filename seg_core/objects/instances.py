@@ -17,6 +17,7 @@ from skimage.feature import peak_local_max
 from skimage.measure import label
 from skimage.segmentation import relabel_sequential, watershed
 
+from seg_core.base.regions import median_pixel_area
 from seg_core.objects.settings import ObjectSettings
 
 MAX_OBJECTS = np.iinfo(np.uint16).max  # ids of a 16-bit label image
@@ -81,13 +82,9 @@ def enclosed(region: np.ndarray) -> np.ndarray:
 
 def typical_radius(regions: np.ndarray) -> float:
     """The radius of a disc as large as the typical region of the label image ``regions`` (the one holding the
-    median pixel: large regions weigh by their area, so specks do not shrink it); 1 when there is none."""
-    areas = np.bincount(regions.ravel())[1:]
-    areas = np.sort(areas[areas > 0])
-    if not len(areas):
-        return 1.0
-    cum = np.cumsum(areas)
-    return float(np.sqrt(areas[np.searchsorted(cum, cum[-1] / 2)] / np.pi))
+    median pixel: ``median_pixel_area``); 1 when there is none."""
+    area = median_pixel_area(np.bincount(regions.ravel())[1:])
+    return 1.0 if area is None else float(np.sqrt(area / np.pi))
 
 
 def split_touching(region: np.ndarray, spacing: float, prob: np.ndarray | None = None) -> np.ndarray:

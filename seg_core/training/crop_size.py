@@ -9,6 +9,7 @@ import numpy as np
 from skimage.measure import label
 
 from seg_core.base.mask_values import IGNORE
+from seg_core.base.regions import median_pixel_area
 from seg_core.data.dataset import Dataset, Sample
 from seg_core.model.network import OUTPUT_MULTIPLE
 
@@ -24,23 +25,16 @@ def typical_object_diameter(masks: list[np.ndarray]) -> float | None:
     first (the background), over connected regions of each class of ``masks`` ((H, W) class indices, ``IGNORE``
     unlabelled); only masks labelled nearly everywhere count (a scribble's strokes are no objects). None when
     no mask counts."""
-    diameters, areas = [], []
+    areas = []
     for m in masks:
         if (m != IGNORE).mean() < FULLY_LABELLED:
             continue
         for c in np.unique(m):
             if c == 0 or c == IGNORE:
                 continue
-            a = np.bincount(label(m == c, connectivity=1).ravel())[1:]
-            a = a[a > 0]
-            diameters.append(np.sqrt(4 * a / np.pi))
-            areas.append(a)
-    if not areas:
-        return None
-    d, a = np.concatenate(diameters), np.concatenate(areas)
-    order = np.argsort(d)
-    cum = np.cumsum(a[order])
-    return float(d[order][np.searchsorted(cum, cum[-1] / 2)])
+            areas.append(np.bincount(label(m == c, connectivity=1).ravel())[1:])
+    area = median_pixel_area(np.concatenate(areas)) if areas else None
+    return None if area is None else float(np.sqrt(4 * area / np.pi))
 
 
 def auto_img_size(ds: Dataset, samples: list[Sample] = ()) -> tuple[int, int]:
