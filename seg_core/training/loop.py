@@ -430,8 +430,9 @@ class Trainer:
         cap, max_pixels = self.budget.post_limits()
         if cap < MIN_POST_S:
             self._emit(Status(with_details(
-                "the time is up: whether sharper edges or mirrored copies help is not measured (predictions use "
-                "neither until a model measures them)", "the dense CRF and flips (TTA) are not measured")))
+                "the time is up: whether sharper edges or mirrored copies help is not measured (predictions "
+                "average mirrored copies, without sharper edges, until a model measures them)",
+                "the dense CRF and flips (TTA) are not measured")))
             return
         self._emit(Status(with_details(f"measuring whether sharper edges or mirrored copies help, on up to {n} "
                                        "image(s) kept aside", "the dense CRF and flips (TTA) on the held-out images")))

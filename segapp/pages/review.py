@@ -16,7 +16,7 @@ from seg_core.infer.ranking import EXPLAIN, heat_overlay, hesitation, rank_image
 from seg_core.data.imageio import IMAGE_EXTS, read_image
 from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
-from seg_core.infer.postprocess import resolve
+from seg_core.infer.postprocess import MIN_IMAGES, resolve
 from seg_core.objects.drawing import outline_objects
 from seg_core.objects.folder import instances_tiff, measure_image, measure_images
 from seg_core.objects.measure import area_histogram, crop_box
@@ -220,8 +220,14 @@ if done_all is not None and done_all.state == "done":
 with st.expander("Sharper edges and mirrored copies", expanded=True):
     chosen = resolve(run.postprocess)  # what the run measured on its held-out images (seg_core.infer.postprocess)
     on = " and ".join(["sharpened edges"] * chosen.crf + ["mirrored copies"] * chosen.tta) or "neither"
-    st.caption(f"Measured when {run.name} finished, on the images kept aside: {on} made the masks better. The "
-               "switches start there; predictions and downloads on this page follow them.",
+    kept = (run.postprocess or {}).get("images", 0)
+    told = (f"Measured when {run.name} finished, on the {kept} images kept aside: {on} made the masks better."
+            if kept >= MIN_IMAGES else
+            f"Too few images were kept aside when {run.name} finished to measure what helps ({kept} of the "
+            f"{MIN_IMAGES} needed), so " + ("masks average mirrored copies (they made masks better on every kind "
+                                            "of image tried) and edges are not sharpened." if chosen.tta else
+                                            "masks are shown as predicted."))
+    st.caption(f"{told} The switches start there; predictions and downloads on this page follow them.",
                help=f"Technical details: {chosen.reason}")
     measured = (run.postprocess or {}).get("miou")
     if measured:

@@ -29,9 +29,11 @@ def test_review_page_starts_from_the_runs_measured_post_processing(use_trained):
     measured = Run(run.path).postprocess  # trained_ws's run held 2 images out: measured on them
     at = page("review.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(c.value.startswith(f"Measured when {run.name} finished") and measured["reason"] in c.proto.help
-               for c in at.caption)  # in words, the engine's reason in its tooltip
-    assert _toggle(at, "crf_on_").value is measured["crf"] and _toggle(at, "tta_on_").value is measured["tta"]
+    assert any(c.value.startswith(f"Too few images were kept aside when {run.name} finished to measure what "
+                                  "helps (2 of the 4 needed), so masks average mirrored copies")
+               and measured["reason"] in c.proto.help for c in at.caption)  # in words, the engine's reason in its tooltip
+    assert _toggle(at, "crf_on_").value is measured["crf"] is False
+    assert _toggle(at, "tta_on_").value is measured["tta"] is True  # flips: on until enough images score them lower
     table = next(d.value for d in at.dataframe if "variant" in d.value)
     assert list(table["variant"]) == ["as predicted", "averaged with mirrored copies", "edges sharpened", "both"]
 
