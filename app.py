@@ -4,8 +4,8 @@ Run with ``streamlit run app.py``. Each project is a workspace folder under SEGA
 the sidebar opens, creates, renames and removes them and the page URL names this tab's (``segapp.projects``).
 SEGAPP_WORKSPACE pins the app to that one folder instead.
 
-The app is the ``segapp`` package (its pages in ``segapp/pages/``, declared here with ``st.navigation``;
-there is no ``pages/`` folder beside this file, so Streamlit has no automatic list to hide). The page
+The pages, one per workflow step, are in ``pages/`` beside this file, declared here with ``st.navigation``
+(the table is ``segapp.navigation``); their shared helpers are the ``segapp`` package. The page
 configuration and the navigation come first, before anything slow (the engine, and torch, load only in
 the pages that need them).
 """

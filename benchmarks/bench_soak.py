@@ -214,7 +214,7 @@ def start_training(url: str, seconds: int) -> None:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(90_000)
-        page.goto(f"{url}/Train")
+        page.goto(f"{url}/train")
         expect(page.get_by_role("heading", name="Train")).to_be_visible()
         budget = page.get_by_label("Training time (seconds)", exact=True)
         budget.fill(str(seconds))

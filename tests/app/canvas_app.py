@@ -67,7 +67,7 @@ if mode == "label":
     st.session_state["runs"] = st.session_state.get("runs", 0) + 1  # whole-script runs
     # fragment=1: the canvas in a fragment, so an edit reruns only the canvas and its save
     (st.fragment(canvas) if st.query_params.get("fragment") == "1" else canvas)()
-else:  # streamlit-drawable-canvas, as segapp/pages/annotate.py used it (whole canvas as RGBA after each stroke)
+else:  # streamlit-drawable-canvas, as pages/annotate.py used it (whole canvas as RGBA after each stroke)
     import base64
     import io
 

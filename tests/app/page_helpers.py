@@ -11,11 +11,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ROOT / "segapp" / "pages"
+PAGES = ROOT / "pages"
 
 
 def page(name: str) -> AppTest:
-    """The page file ``segapp/pages/<name>`` (e.g. ``"data.py"``) as an AppTest (not yet run)."""
+    """The page file ``pages/<name>`` (e.g. ``"data.py"``) as an AppTest (not yet run)."""
     return AppTest.from_file(str(PAGES / name), default_timeout=120)
 
 

@@ -16,7 +16,7 @@ def test_app_opens_on_data_with_its_navigation_in_the_sidebar(fresh_ws):
         ("Data", ":material/folder:"), ("Annotate", ":material/brush:"), ("Train", ":material/model_training:"),
         ("Review", ":material/search:"), ("Runs & export", ":material/inventory_2:")]
     assert any(str(fresh_ws) in c.value for c in at.sidebar.caption)
-    at.switch_page("segapp/pages/review.py").run()
+    at.switch_page("pages/review.py").run()
     assert not at.exception and [t.value for t in at.title] == ["Review"]
     assert len(elements(at.sidebar, "page_link")) == 5  # still inside the app's navigation
 

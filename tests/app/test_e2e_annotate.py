@@ -80,7 +80,7 @@ def _open_annotate(app, page):
     url, ws = app
     mask = ws / "data" / "masks" / f"{STEM}.png"
     before = _read(mask)
-    page.goto(f"{url}/Annotate")
+    page.goto(f"{url}/annotate")
     view = CanvasView(page)
     _settled(page)
     return ws, mask, before, view
@@ -108,7 +108,7 @@ def test_propose_correct_accept_then_restore(app, page):
     proposal = ws / "proposals" / f"{STEM}.png"
     hand = _read(mask)
     run = sorted(p.name for p in (ws / "runs").iterdir() if (p / "model.safetensors").exists())[0]
-    page.goto(f"{url}/Annotate")
+    page.goto(f"{url}/annotate")
     CanvasView(page)
     _settled(page)
     page.get_by_role("button", name="Propose a mask").click()
@@ -147,7 +147,7 @@ def test_continue_training_from_a_run(app, page):
     runs = ws / "runs"
     old = {p.name for p in runs.iterdir()}
     first = sorted(old)[0]
-    page.goto(f"{url}/Train")
+    page.goto(f"{url}/train")
     expect(page.get_by_role("heading", name="Train")).to_be_visible()
     _settled(page)
     page.locator("[data-testid='stSelectbox']").filter(has_text="Continue from an earlier model").click()

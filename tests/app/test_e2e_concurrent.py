@@ -30,7 +30,7 @@ def _open(browser, url):
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.goto(f"{url}/Annotate")
+    page.goto(f"{url}/annotate")
     CanvasView(page)
     _settled(page)
     return page

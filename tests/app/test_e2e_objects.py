@@ -11,7 +11,7 @@ def test_clicking_an_object_row_shows_that_object(chromium, browser_page, traine
     shutil.copytree(trained_ws, ws)
     page = browser_page
     with streamlit_app(ws, tmp_path / "streamlit.log") as url:
-        page.goto(f"{url}/Review")
+        page.goto(f"{url}/review")
         expect(page.get_by_role("heading", name="Objects")).to_be_visible(timeout=300_000)
         caption = page.get_by_text("objects, outlined with their numbers")
         expect(caption).to_be_visible(timeout=300_000)

@@ -72,7 +72,7 @@ def test_suggest_accept_restore_and_fill(app, page):
 
     url, ws, truth = app
     mask = ws.masks.path(STEM)
-    page.goto(f"{url}/Annotate")
+    page.goto(f"{url}/annotate")
     view = CanvasView(page, timeout=120)
     page.get_by_text("Suggest labels as I paint").click()  # off until the user asks for it
     first = _suggestion_after(page, view, "")  # from the three labelled images, before any stroke
@@ -113,7 +113,7 @@ def test_a_click_labels_the_object_under_it_and_a_box_the_object_inside(app, pag
     url, ws, truth = app
     mask = ws.masks.path(STEM)
     ws.replace_mask(STEM, None, "clear")
-    page.goto(f"{url}/Annotate")
+    page.goto(f"{url}/annotate")
     view = CanvasView(page, timeout=120)
     x, y = _centre_of(truth, 2)  # a nucleus
     page.mouse.move(*view(x + 0.5, y + 0.5))
@@ -154,7 +154,7 @@ def test_two_tabs_with_suggestions_on_keep_each_others_strokes(app, page):
     other.set_default_timeout(60_000)
     tabs = []
     for tab in (page, other):
-        tab.goto(f"{url}/Annotate")
+        tab.goto(f"{url}/annotate")
         view = CanvasView(tab, timeout=120)
         tab.get_by_text("Suggest labels as I paint").click()
         tabs.append((tab, view, _suggestion_after(tab, view, "")))

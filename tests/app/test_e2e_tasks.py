@@ -18,7 +18,7 @@ def test_an_export_shows_its_counts_and_then_its_download_without_a_click(chromi
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         try:
-            page.goto(f"{url}/Runs")
+            page.goto(f"{url}/runs")
             page.get_by_role("button", name="Export as an ONNX file").click()
             expect(page.get_by_text("Export as an ONNX file of ")).to_be_visible(timeout=60_000)  # the progress bar's counts
             expect(page.get_by_role("button", name="Cancel")).to_be_visible()

@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from segapp.navigation import through_app
 from segapp.class_editor import class_editor, show_change_message
 from segapp.words import say
 from segapp.state import (classes_from_table, file_types, hex_colour, start_task, task_panel, task_running,
@@ -11,6 +12,8 @@ from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
 from seg_core.base.mask_values import UPLOAD_RULE
 from seg_core.workspace.overview import image_overview, state_counts
 from seg_core.workspace.review_state import review_marks
+
+through_app()  # first, before any widget (segapp.navigation)
 
 ws = workspace()
 st.title("Data")

@@ -5,12 +5,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from segapp.navigation import through_app
 from segapp.state import registry, start_task, task_panel, task_running, workspace
 from seg_core.infer.export import export_onnx, export_torchscript, run_zip, run_zip_current
 from seg_core.model.architectures import ARCHITECTURES
 from seg_core.model.losses import LOSS_WORDS
 from seg_core.runs.labels import LabelSet
 from segapp.words import OVERLAP
+
+through_app()  # first, before any widget (segapp.navigation)
 
 ws = workspace()
 st.title("Runs & export")

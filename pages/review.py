@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from segapp.navigation import through_app
 from segapp.words import OVERLAP, VARIANTS, column_config, say
 from segapp.state import (file_types, legend_html, predictor, runs_with_checkpoint, start_task, task_panel,
                        task_running, workspace)
@@ -21,6 +22,8 @@ from seg_core.objects.drawing import outline_objects
 from seg_core.objects.folder import instances_tiff, measure_image, measure_images
 from seg_core.objects.measure import area_histogram, crop_box
 from seg_core.objects.settings import ObjectSettings
+
+through_app()  # first, before any widget (segapp.navigation)
 
 ws = workspace()
 st.title("Review")

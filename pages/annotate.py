@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from segapp.navigation import through_app
 from segapp.class_editor import class_editor, show_change_message
 from segapp.heap import settled
 from segapp.state import legend_html, predictor, workspace
@@ -18,6 +19,8 @@ from seg_core.workspace.proposals import best_run
 from seg_core.workspace.overview import image_states
 from seg_core.workspace.review_state import review_marks, set_reviewed
 from seg_core.workspace.suggestions import MAX_PIXELS, suggester
+
+through_app()  # first, before any widget (segapp.navigation)
 
 SUGGESTION_WAIT_S = 0.6  # a run that saved an edit waits this long at most for its suggestion
 

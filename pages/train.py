@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from segapp.navigation import through_app
 from segapp.heap import settled
 from segapp.live_panel import Curve, live_panel
 from segapp.state import registry, workspace
@@ -17,6 +18,8 @@ from seg_core.base.device import describe as describe_device, describe_plainly
 from seg_core.model.losses import LOSS_WORDS
 from seg_core.runs.config import SETTINGS, ConfigError, build_config, default_of
 from seg_core.base.locks import describe as describe_holder, holder as training_holder
+
+through_app()  # first, before any widget (segapp.navigation)
 
 ws = workspace()
 reg = registry()
