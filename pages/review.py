@@ -17,7 +17,7 @@ from seg_core.infer.ranking import EXPLAIN, heat_overlay, hesitation, rank_image
 from seg_core.data.imageio import IMAGE_EXTS, read_image
 from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
-from seg_core.infer.postprocess import MIN_IMAGES, resolve
+from seg_core.infer.postprocess import MIN_IMAGES, chosen_by_measurement, resolve
 from seg_core.objects.drawing import outline_objects
 from seg_core.objects.folder import instances_tiff, measure_image, measure_images
 from seg_core.objects.measure import area_histogram, crop_box
@@ -225,7 +225,7 @@ with st.expander("Sharper edges and mirrored copies", expanded=True):
     on = " and ".join(["sharpened edges"] * chosen.crf + ["mirrored copies"] * chosen.tta) or "neither"
     kept = (run.postprocess or {}).get("images", 0)
     told = (f"Measured when {run.name} finished, on the {kept} images kept aside: {on} made the masks better."
-            if kept >= MIN_IMAGES else
+            if chosen_by_measurement(run.postprocess) else
             f"Too few images were kept aside when {run.name} finished to measure what helps ({kept} of the "
             f"{MIN_IMAGES} needed), so " + ("masks average mirrored copies (they made masks better on every kind "
                                             "of image tried) and edges are not sharpened." if chosen.tta else

@@ -89,13 +89,19 @@ def _name(c: Choice) -> str:
     return next(v for v, f in VARIANTS.items() if f == (c.crf, c.tta))
 
 
+def chosen_by_measurement(measured: dict | None) -> bool:
+    """Whether ``measure``'s result (or a run's postprocess.json) scored enough held-out images to choose by
+    (``MIN_IMAGES``); else the default holds: flips on, CRF off."""
+    return bool(measured) and "miou" in measured and measured.get("images", 0) >= MIN_IMAGES
+
+
 def choose(measured: dict | None) -> Choice:
     """The variant to predict with, from ``measure``'s result (None or no images: nothing measured)."""
     if not measured or not measured.get("images") or "miou" not in measured:
         return Choice(False, True, "flips on, CRF off: not measured (no held-out images)")
     miou, n = measured["miou"], measured["images"]
     where = f"on {n} held-out image{'s' if n != 1 else ''}"
-    if n < MIN_IMAGES:
+    if not chosen_by_measurement(measured):
         best = max(VARIANTS, key=lambda v: (miou[v], -list(VARIANTS).index(v)))
         best_txt = "plain scored best" if best == "plain" else \
             f"best was {best} {miou[best] - miou['plain']:+.3f} mIoU"
