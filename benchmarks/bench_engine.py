@@ -23,6 +23,7 @@ warnings.filterwarnings("ignore")
 import torch
 
 from seg_core import CRFParams, TrainConfig, evaluate_run, scan_dataset, train
+from seg_core.data.colour import prepare_for
 from seg_core.infer.evaluation import evaluate_pairs
 import plain_loop  # benchmarks/ is on sys.path when this script runs
 
@@ -47,7 +48,8 @@ def main() -> None:
     def ours(name, **kw):
         cfg = dict(data=str(tr_dir), out=str(out / name), ignore_index=11, img_size=SIZE, time_budget=args.budget)
         run = train(TrainConfig(**(cfg | kw)))
-        res = evaluate_pairs(run.load_model(), val_pairs, tr.num_classes, None)
+        seen = prepare_for(run.colour_reference)  # the images as the run's network takes them
+        res = evaluate_pairs(run.load_model(), [(seen(im), m) for im, m in val_pairs], tr.num_classes, None)
         return run, res["miou"], run.status["train_images_per_s"]
 
     t = time.time()

@@ -64,6 +64,7 @@ VARIANTS = {  # name -> TrainConfig overrides ("plain" and "default + post" are 
     "default": {},
     "all labels": {"val_fraction": 0.0},
     "all labels + EMA": {"val_fraction": 0.0, "ema": True},
+    "colours as they are": {"even_colours": False},
 }
 
 

@@ -34,7 +34,7 @@ FIRST_REFRESH_S = 1.0  # until the first step shows, so it shows at once; then t
 # widget by its type under Advanced options. Labels, help texts, bounds and choices: TrainConfig's SETTINGS.
 LAID_OUT = {"backbone", "arch", "weights", "init_run", "freeze_depth", "unfreeze_after", "time_budget", "epochs",
             "lr", "batch_size", "img_size", "loss", "class_weights", "num_workers", "val_fraction", "ema",
-            "cache_mb"}
+            "cache_mb", "even_colours"}
 st.title("Train")
 
 
@@ -202,6 +202,7 @@ with st.expander("Advanced options"):
     vflip = a3.checkbox("Vertical flips (top-down images: microscopy, aerial)", aug.vflip, key="vflip")
     scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
     rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
+    even = _widget(a3, "even_colours")
     colour = a3.slider("Colour changes", 0.0, 0.5, float(aug.colour), key="colour",
                        help="How much brightness, contrast and colour vary between the copies trained on (colour "
                             "jitter).")
@@ -237,7 +238,8 @@ if st.button("Start training", type="primary", key="start_training", disabled=ru
             augment=AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
                                   rotate=float(rotate), colour=float(colour)),
             require_masks=False, init_run=str(init.path) if init is not None else None, num_workers=int(workers),
-            cache_mb=int(cache_mb), val_fraction=float(val_fraction), ema=bool(ema))).validate()
+            cache_mb=int(cache_mb), val_fraction=float(val_fraction), ema=bool(ema),
+            even_colours=bool(even))).validate()
         label = f"{Path(cfg.out).name} ({backbone}, {depth} parts kept" + (f", {procs} {unit})" if procs > 1 else ")")
         job = launch.start_training(reg, cfg, label, int(procs))
         st.session_state["job_id"] = job.id

@@ -22,8 +22,8 @@ def add_setting(p: argparse.ArgumentParser, name: str) -> None:
 
     s = SETTINGS[name]
     kw: dict = {"default": default_of(name)}
-    if s.kind is bool:
-        kw["action"] = "store_true"
+    if s.kind is bool:  # --name, or --name/--no-name for a setting that is on by default
+        kw["action"] = argparse.BooleanOptionalAction if kw["default"] else "store_true"
     elif s.kind in (int, float):
         kw["type"] = s.kind
     if s.choices is not None:

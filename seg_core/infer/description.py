@@ -35,6 +35,20 @@ def _best_validation(run: Run) -> dict:
     return {k: row.get(k) for k in ("val_miou", "val_dice", "val_pixel_accuracy", "scored_on", "epoch") if k in row}
 
 
+def _colour(run: Run) -> dict | None:
+    """How each image is brought to the training images' colours before scaling (``seg_core.data.colour``),
+    or None when the run was trained on images as they are."""
+    ref = run.colour_reference
+    if ref is None:
+        return None
+    return {"how": "before anything else, per image: convert the 8-bit RGB image to CIE L*a*b* as OpenCV does "
+                   "for 8-bit images (cv2.COLOR_RGB2LAB, each channel 0..255); per channel, gain = std / the "
+                   "image's own standard deviation (at least 1), kept within 1/3..3, then "
+                   "value * gain + (mean - the image's own mean * gain), rounded and clipped to 0..255; "
+                   "convert back to RGB (cv2.COLOR_LAB2RGB)",
+            "mean": list(ref.mean), "std": list(ref.std)}
+
+
 def describe(run: Run, mean, std, multiple: int) -> dict:
     """The description of ``run``'s model as exported: the network takes RGB in 0..1 and normalises with
     ``mean``/``std`` itself (``seg_core.model.network.SegModel``); sides must be multiples of ``multiple``."""
@@ -51,7 +65,8 @@ def describe(run: Run, mean, std, multiple: int) -> dict:
                   "colour_order": "RGB", "dtype": "float32", "value_range": [0.0, 1.0],
                   "scaling": "8-bit pixel values divided by 255",
                   "normalisation": "done inside the model ((x - mean) / std per channel); do not normalise again",
-                  "mean": [float(v) for v in mean], "std": [float(v) for v in std]},
+                  "mean": [float(v) for v in mean], "std": [float(v) for v in std],
+                  "colour_normalisation": _colour(run)},
         "side_multiple": int(multiple),
         "padding": {"where": "bottom and right, up to the next multiple of side_multiple",
                     "mode": "reflect (mirror without repeating the edge pixel); edge (repeat the last pixel) "

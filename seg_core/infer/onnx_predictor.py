@@ -1,9 +1,9 @@
 """Prediction with an exported ONNX file alone, through onnxruntime: the file's own description
-(``description``) says the classes, the input's scaling, the side multiple, the padding and the post-processing;
+(``description``) says the classes, the input's colour normalisation and scaling, the side multiple, the padding and the post-processing;
 tiles, limits and the files written are those of a run's prediction (``tiling``; a folder:
 ``prediction.predict_files(OnnxPredictor(f).predict, ...)``).
 
-Loads no torch (numpy, onnxruntime, PIL, pydensecrf only): it runs where torch is not installed.
+Loads no torch (numpy, onnxruntime, PIL, OpenCV, pydensecrf only): it runs where torch is not installed.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from seg_core.base.cores import cpu_count
+from seg_core.data.colour import ColourReference, prepare_for
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.description import classes_of, from_metadata
 from seg_core.infer.prediction import Prediction, predict_image
@@ -66,6 +67,10 @@ class OnnxPredictor:
         low, high = inp["value_range"]
         self.divisor, self.offset = np.float32(255.0 / (high - low)), np.float32(low)  # 255 -> high
         self.multiple = int(self.description["side_multiple"])
+        try:  # colours evened out as in training (absent: a model trained on images as they are)
+            self.prepare = prepare_for(ColourReference.from_dict(inp.get("colour_normalisation")))
+        except ValueError as err:
+            raise ValueError(f"{self.path}: {err}") from None
 
     def scores(self, padded: np.ndarray) -> np.ndarray:
         """The network's class scores (C, H, W) for an (H, W, 3) uint8 image whose sides are multiples of
@@ -88,5 +93,5 @@ class OnnxPredictor:
         """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams; ``tta`` (flips
         averaged): None uses the predictor's setting."""
         params = self.crf if crf is None else (crf or None)
-        return predict_image(self.forward(self.tta if tta is None else tta), image, params)
+        return predict_image(self.forward(self.tta if tta is None else tta), self.prepare(image), params)
 

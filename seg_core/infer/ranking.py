@@ -83,7 +83,7 @@ def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None
         if Path(f).name in names:  # given as a candidate too: ranked as one
             continue
         try:
-            image = read_image(f)
+            image = predictor.prepare(read_image(f))  # as the network sees it
             feats_lab.append(describe(predictor.model, image))
             shares_lab.append(class_shares(predictor.model, image))
         except (ImageReadError, ValueError, OSError):
@@ -97,8 +97,9 @@ def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None
         try:
             image = read_image(f)
             heat, changed = hesitation(predictor, image, f.name)
-            feats.append(describe(predictor.model, image))
-            shares.append(class_shares(predictor.model, image))
+            seen = predictor.prepare(image)
+            feats.append(describe(predictor.model, seen))
+            shares.append(class_shares(predictor.model, seen))
             rows.append(Ranked(f.name, float("nan"), changed, uncertainty=float(heat.mean())))
         except (ImageReadError, ValueError) as err:
             rows.append(Ranked(f.name, float("nan"), float("nan"), str(err)))

@@ -244,6 +244,16 @@ class TrainConfig:
     ema: bool = setting(False, label="Keep an average of the weights (EMA)", words="Smooth over the last steps",
                         help="Keeps and scores an average of the model over its last steps, often a little steadier.",
                         flag_help="validate and save a moving average of the weights")
+    even_colours: bool = setting(  # seg_core.data.colour; measured: README "The default recipe"
+        True, label="Colour normalisation", words="Even out colour and brightness between images",
+        help="Images of one kind still differ in stain, exposure or lighting. With this on, every image is brought "
+             "to the average colour, brightness and contrast of your training images before the model looks at it "
+             "(when training and when predicting), so a darker or paler image is not taken for something else. "
+             "It helps on stained slides, microscopy and other images taken the same way; turn it off for photographs "
+             "of everyday scenes (streets, rooms), where an image's overall colour follows what it shows, or when "
+             "the overall colour or brightness of an image is itself what tells the classes apart.",
+        flag_help="bring every image to the training images' average colour, brightness and contrast (L*a*b* mean "
+                  "and spread) before the network sees it (default on; --no-even-colours turns it off)")
     cache_mb: int = setting(  # processes, workers and validation share it; a decode is small next to a step
         512, label="Image cache (MB)", min=0, zero="keep no decoded image", words="Memory for images (MB)",
         help="Decoded images kept in memory; beyond it images are read again from disk, so large data sets train "

@@ -14,6 +14,8 @@ from seg_core.runs.events import Validation, field_names
 if TYPE_CHECKING:
     import torch
 
+    from seg_core.data.colour import ColourReference
+
 CONFIG = "config.json"
 HISTORY = "history.csv"
 CHECKPOINT = "model.safetensors"
@@ -205,6 +207,17 @@ class Run:
 
     def write_status(self, **status) -> None:
         atomic_write_text(self.path / STATUS, json.dumps(status, indent=2, default=str))
+
+    @property
+    def colour_reference(self) -> "ColourReference | None":
+        """What the run's images are brought to before the network sees them (config.json's
+        ``colour_reference``; ``seg_core.data.colour``), or None: a run trained without evening out colours."""
+        from seg_core.data.colour import ColourReference
+
+        try:
+            return ColourReference.from_dict(self.config.get("colour_reference"))
+        except ValueError as err:
+            raise ValueError(f"{self.path / CONFIG}: {err}") from None
 
     @property
     def postprocess(self) -> dict | None:

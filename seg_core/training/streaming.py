@@ -62,18 +62,25 @@ class ImageCache:
 
 class PairReader:
     """A data set's (image, label mask) pairs by position in ``samples``, read when asked (masks read as
-    the data set reads them: ``Dataset.load_mask``), through an ``ImageCache`` of ``cache_bytes``."""
+    the data set reads them: ``Dataset.load_mask``), through an ``ImageCache`` of ``cache_bytes``. ``prepare``
+    readies each whole image for the network (``seg_core.data.colour``: colours evened out) before it is cached."""
 
-    def __init__(self, dataset: Dataset, samples: list[Sample], cache_bytes: int):
+    def __init__(self, dataset: Dataset, samples: list[Sample], cache_bytes: int,
+                 prepare: Callable[[np.ndarray], np.ndarray] | None = None):
         self.dataset, self.samples = dataset, list(samples)
         self.cache = ImageCache(cache_bytes)
+        self.prepare = prepare
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, i: int) -> Pair:
         s = self.samples[i]
-        return self.cache.get(str(s.image), lambda: (read_image(s.image), self.dataset.load_mask(s)))
+        return self.cache.get(str(s.image), lambda: (self._image(s), self.dataset.load_mask(s)))
+
+    def _image(self, s: Sample) -> np.ndarray:
+        image = read_image(s.image)
+        return self.prepare(image) if self.prepare is not None else image
 
 
 class CropSet(TorchDataset):

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from seg_core.data.colour import ColourReference
 from seg_core.data.dataset import Dataset, DatasetError, Problem, Sample, scan_dataset
+from seg_core.data.imageio import read_image
 from seg_core.runs.config import TrainConfig
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSnapshot
@@ -90,6 +92,23 @@ def _load(cfg: TrainConfig, snap: LabelSnapshot | None) -> TrainingData:
         cfg.check_crop_batch(*img_size, automatic=True)
     return TrainingData(ds, train_s, val_s, val_ds,
                         {"train": [s.stem for s in train_s], "val": [s.stem for s in val_s]}, img_size)
+
+
+COLOUR_IMAGES = 16  # the colour reference is taken from at most this many training images, spread over them
+
+
+def colour_reference(cfg: TrainConfig, data: TrainingData) -> ColourReference | None:
+    """What the run's images are brought to (``seg_core.data.colour``): None when ``cfg.even_colours`` is off;
+    continuing a run that has one, that run's (its network learned on images brought to it); else the average
+    of up to ``COLOUR_IMAGES`` training images."""
+    if not cfg.even_colours:
+        return None
+    if cfg.init_run:
+        earlier = Run(cfg.init_run).colour_reference
+        if earlier is not None:
+            return earlier
+    picks = np.unique(np.linspace(0, len(data.train) - 1, min(len(data.train), COLOUR_IMAGES)).round().astype(int))
+    return ColourReference.from_images(read_image(data.train[i].image) for i in picks)
 
 
 def earlier_split(init_run: str | None) -> tuple[set[str], set[str]]:

@@ -18,8 +18,10 @@ from helpers import COPIES, cli, interrupted_on_copies
 def test_cli_train_evaluate_predict(tiny_data, tmp_path):
     run = tmp_path / "run"
     res = cli("train", "--data", str(tiny_data), "--out", str(run), "--epochs", "3", "--img-size", "64x64",
-              "--freeze-depth", "3", "--unfreeze-after", "1", "--loss", "focal", "--quiet")
+              "--freeze-depth", "3", "--unfreeze-after", "1", "--loss", "focal", "--no-even-colours", "--quiet")
     assert res.returncode == 0, res.stderr
+    cfg = Run(run).config  # trained on the images as they are: predicted on them as they are
+    assert cfg["even_colours"] is False and cfg["colour_reference"] is None
     assert "unfroze the encoder" in res.stdout and "run saved to" in res.stdout
     hist = Run(run).history()
     assert hist[0]["trainable_params"] < hist[-1]["trainable_params"]  # unfreezing added parameters
@@ -80,6 +82,9 @@ def test_cli_train_has_a_flag_for_every_setting_declared_with_one():
                           "--ema", "--precision", "fp32"])
     cfg = build_config(setting_values(args))
     assert cfg == TrainConfig(data="d", out="o", epochs=4, lr=0.01, img_size=(64, 64), ema=True, precision="fp32")
+    assert build_config(setting_values(ap.parse_args(["train", "--data", "d", "--out", "o"]))).even_colours is True
+    off = ap.parse_args(["train", "--data", "d", "--out", "o", "--no-even-colours"])
+    assert build_config(setting_values(off)) == TrainConfig(data="d", out="o", even_colours=False)
 
 
 def test_cli_import_prints_one_line_per_file_and_exits_by_what_was_imported(tmp_path):

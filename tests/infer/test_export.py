@@ -175,6 +175,9 @@ def test_the_onnx_file_describes_itself(tiny_run, tiny_onnx):
     assert inp["value_range"] == [0, 1] and "inside the model" in inp["normalisation"]
     mean, std = norm_stats(cfg["backbone"])
     assert inp["mean"] == pytest.approx(mean) and inp["std"] == pytest.approx(std)
+    colour = inp["colour_normalisation"]  # the run's reference, which the ONNX predictor applies first
+    assert colour["mean"] == pytest.approx(cfg["colour_reference"]["mean"]) and len(colour["std"]) == 3
+    assert "L*a*b*" in colour["how"]
     assert props["side_multiple"] == "32" and json.loads(props["padding"])["mode"].startswith("reflect")
     output = json.loads(props["output"])
     assert output["name"] == "logits" and "class scores per pixel" in output["meaning"]
@@ -205,7 +208,8 @@ def test_a_large_image_is_tiled_alike_by_the_run_the_onnx_and_the_torchscript_fi
     assert b.mask.shape == LARGE and (a.mask == b.mask).mean() >= 0.995
     ts = torch.jit.load(str(export_torchscript(tiny_run, tmp_path / "m.pt")))  # traced at 64x64, used at any size
     model = tiny_run.load_model()
-    assert (predict_mask(ts, image)[0] == a.mask).mean() >= 0.995
+    seen = Predictor(tiny_run).prepare(image)  # colours evened out as the description says, then the network
+    assert (predict_mask(ts, seen)[0] == a.mask).mean() >= 0.995
     for h, w in SIZES:
         assert np.abs(predict_probs(ts, _sized(h, w)) - predict_probs(model, _sized(h, w))).max() < 1e-4, (h, w)
 

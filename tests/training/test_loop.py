@@ -139,6 +139,21 @@ def test_masks_without_any_labelled_pixel_are_refused(tiny_data, tmp_path):
         train(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=1, ignore_index=255))
 
 
+def test_colours_are_evened_out_to_the_training_images_or_to_those_of_the_run_continued(tiny_run, tiny_data,
+                                                                                        tmp_path):
+    """A run's colour reference is its training images' (darker images: a darker reference); continuing a run
+    keeps that run's, since its network learned on images brought to it."""
+    dark = tmp_path / "dark"
+    shutil.copytree(tiny_data, dark)
+    for p in (dark / "images").glob("*.png"):
+        Image.fromarray((np.array(Image.open(p).convert("RGB")) * 0.5).astype(np.uint8)).save(p)
+    fresh = train(TrainConfig(data=str(dark), out=str(tmp_path / "f"), epochs=1, img_size=(64, 64), val_interval_s=0))
+    assert fresh.colour_reference.mean[0] < tiny_run.colour_reference.mean[0] - 20  # L*: darker
+    cont = train(TrainConfig(data=str(dark), out=str(tmp_path / "c"), epochs=1, img_size=(64, 64), val_interval_s=0,
+                             init_run=str(tiny_run.path)))
+    assert cont.colour_reference == tiny_run.colour_reference
+
+
 def test_continue_from_a_run(tiny_run, tiny_data, tmp_path):
     """A run can start from another run's checkpoint; other classes or another network are refused."""
     events = []
