@@ -245,7 +245,7 @@ class TrainConfig:
                         help="Keeps and scores an average of the model over its last steps, often a little steadier.",
                         flag_help="validate and save a moving average of the weights")
     even_colours: bool = setting(  # seg_core.data.colour; measured: README "The default recipe"
-        True, label="Colour normalisation", words="Even out colour and brightness between images",
+        True, label="Colour normalisation", words="Even out colour and brightness",
         help="Images of one kind still differ in stain, exposure or lighting. With this on, every image is brought "
              "to the average colour, brightness and contrast of your training images before the model looks at it "
              "(when training and when predicting), so a darker or paler image is not taken for something else. "
