@@ -85,6 +85,16 @@ class ColourReference:
         return out
 
 
+def how_text() -> str:
+    """``ColourReference.apply`` in words, for an exported model's description (built from the constants above)."""
+    return (f"before anything else, per image: convert the 8-bit RGB image to CIE L*a*b* as OpenCV does for 8-bit "
+            f"images (cv2.COLOR_RGB2LAB, each channel 0..255); take each channel's mean and standard deviation "
+            f"(at least {MIN_STD:g}) over the image, or over a regular grid of every k-th row and column, k = "
+            f"ceil(sqrt(pixels / {STATS_PIXELS})), for a larger one; per channel, gain = std / the image's own "
+            f"standard deviation, kept within {MIN_GAIN:.4g}..{MAX_GAIN:g}, then value * gain + (mean - the image's "
+            f"own mean * gain), rounded and clipped to 0..255; convert back to RGB (cv2.COLOR_LAB2RGB)")
+
+
 def as_is(image: np.ndarray) -> np.ndarray:
     return image
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from seg_core.base.classes import ClassList
+from seg_core.data.colour import how_text
 from seg_core.infer.tiling import MAX_WHOLE_PIXELS, TILE, TILE_OVERLAP
 from seg_core.runs.folder import Run
 
@@ -41,12 +42,7 @@ def _colour(run: Run) -> dict | None:
     ref = run.colour_reference
     if ref is None:
         return None
-    return {"how": "before anything else, per image: convert the 8-bit RGB image to CIE L*a*b* as OpenCV does "
-                   "for 8-bit images (cv2.COLOR_RGB2LAB, each channel 0..255); per channel, gain = std / the "
-                   "image's own standard deviation (at least 1), kept within 1/3..3, then "
-                   "value * gain + (mean - the image's own mean * gain), rounded and clipped to 0..255; "
-                   "convert back to RGB (cv2.COLOR_LAB2RGB)",
-            "mean": list(ref.mean), "std": list(ref.std)}
+    return {"how": how_text(), "mean": list(ref.mean), "std": list(ref.std)}
 
 
 def describe(run: Run, mean, std, multiple: int) -> dict:
