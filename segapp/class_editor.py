@@ -8,23 +8,17 @@ import streamlit as st
 from seg_core.base.classes import ClassList, default_colour
 from seg_core.base.mask_values import UNLABELLED
 from seg_core.workspace import class_edits
+from segapp.flash import flash
 from segapp.state import hex_colour
 
 ACTIONS = ["Add a class", "Rename a class", "Change a colour", "Move a class", "Remove a class",
            "Merge a class into another"]
 
 
-def show_change_message(prefix: str = "class") -> None:
-    """What the last class change (made with ``class_editor(prefix=...)``) did, said once after its rerun."""
-    if msg := st.session_state.pop(f"{prefix}_change_msg", None):
-        st.success(msg[0])
-        for problem in msg[1]:
-            st.warning(f"Left as it is: {problem}")
-
-
 def class_editor(ws, classes: ClassList, prefix: str = "class") -> None:
     """The editor's widgets (keys ``<prefix>_action``, ``<prefix>_name``, ``<prefix>_apply``, ``<prefix>_undo``
-    ...); a change reruns the whole page, which then shows its message (``show_change_message``)."""
+    ...); a change reruns the whole page, which then says what it did where the page calls
+    ``segapp.flash.show_flash(prefix)``."""
     st.caption("Every mask follows a change: removing or merging a class asks what its pixels become and "
                "rewrites the masks; each change can be undone.",
                help=f"In the mask files a class is stored as its number minus one (0-based); unlabelled pixels "
@@ -60,8 +54,7 @@ def class_editor(ws, classes: ClassList, prefix: str = "class") -> None:
     if st.button(action, key=f"{prefix}_apply", type="primary"):
         try:
             change = op()
-            st.session_state[f"{prefix}_change_msg"] = (change.summary(), change.unreadable)
-            st.rerun()
+            flash(prefix, change.summary(), more=[("warning", f"Left as it is: {p}") for p in change.unreadable])
         except ValueError as err:
             st.error(str(err))
     points = class_edits.restore_points(ws)
@@ -69,7 +62,6 @@ def class_editor(ws, classes: ClassList, prefix: str = "class") -> None:
                  help=f"Undo: {class_edits.describe(points[0])}" if points else "No class change to undo"):
         try:
             point = class_edits.restore_class_change(ws, points[0])
-            st.session_state[f"{prefix}_change_msg"] = (f"Undone: {class_edits.describe(point)}.", [])
-            st.rerun()
+            flash(prefix, f"Undone: {class_edits.describe(point)}.")
         except FileNotFoundError:  # undone meanwhile (another tab)
             st.info("That class change was undone already.")

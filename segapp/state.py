@@ -157,3 +157,14 @@ def task_panel(kind: str, key: str):
         st.error(f"{snap.label} failed: {snap.error}")
     return snap
 
+
+
+def reviewed_stems(ws: Workspace) -> set[str]:
+    """The images marked reviewed; a damaged reviewed.json is named (``st.error``) and counts as none marked."""
+    from seg_core.workspace.review_state import review_marks
+
+    try:
+        return set(review_marks(ws.root))
+    except ValueError as err:
+        st.error(str(err))
+        return set()

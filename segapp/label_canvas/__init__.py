@@ -20,7 +20,8 @@ shown through a view transform:
 Each edit, undo and redo included (an undo sends the inverse patch), reaches Python as a
 ``seg_core.workspace.label_patches.Patch`` of its bounding box only, so saving a stroke on a 4000x4000 image moves
 kilobytes. The page applies the patches onto a fresh read of the mask file, e.g. with
-``seg_core.workspace.masks.MaskStore.save_patches``.
+``seg_core.workspace.masks.MaskStore.save_patches``; ``file_sync.save_canvas_edits`` does that in one call and
+keeps which version of the file the canvas shows (it shows the file again when it changed elsewhere).
 
 Protocol (all per ``key``, in ``st.session_state["_label_canvas_<key>"]``):
 

@@ -1,0 +1,62 @@
+"""The Annotate page's canvas on the image's mask or its proposal, in a fragment: every edit saved at once
+(``segapp.label_canvas.file_sync``), the keys pressed on it followed, the suggestion shown, the classes' shares
+under it."""
+from __future__ import annotations
+
+import streamlit as st
+
+from seg_core.data.annotation import coverage
+from segapp.annotate.image import Picture
+from segapp.annotate.mask_actions import FLASH, accept_proposal, mark_reviewed
+from segapp.annotate.suggestions import accept_suggestion, suggestion_actions, suggestion_shown, suggestions_switch
+from segapp.heap import settled
+from segapp.label_canvas import label_canvas, take_command
+from segapp.label_canvas.file_sync import save_canvas_edits
+from segapp.state import legend_html
+
+
+def follow_key(ws, stem: str, stems: list[str], command: str, target: str, sg, version) -> None:
+    """A key pressed on the canvas (its edits before it are saved): PageDown / PageUp open the next / previous
+    image; A accepts the proposal, else the suggestion on screen, else marks the mask reviewed."""
+    if command in ("next", "previous"):
+        i = stems.index(stem) + (1 if command == "next" else -1)
+        if 0 <= i < len(stems):
+            st.session_state["ann_goto"] = stems[i]
+            st.rerun()
+        st.toast("This is the last image." if command == "next" else "This is the first image.")
+    elif target == "proposal":
+        accept_proposal(ws, stem)
+    elif sg is not None and (got := sg.latest()) is not None and got.version == version:
+        accept_suggestion(ws, stem, got)
+    elif ws.read_mask(stem) is None:
+        st.toast("Nothing to accept yet: paint the mask first.")
+    else:
+        mark_reviewed(ws, stem)
+
+
+@st.fragment
+@settled
+def canvas(ws, picture: Picture, classes, target: str, stems: list[str], run) -> None:
+    """The canvas on the image's mask (``target`` "mask", with the suggestion's switch above it; ``run``: the run
+    it may learn from) or its proposal ("proposal"); ``stems``: the images PageDown / PageUp go through."""
+    stem = picture.stem
+    store = ws.masks if target == "mask" else ws.proposals
+    key = f"ann_{target}_{stem}"
+    helper, bar = suggestions_switch(ws, picture, classes, run) if target == "mask" else (None, None)
+    file = save_canvas_edits(key, store, stem, picture.shape, classes, picture.path.name, flash_to=FLASH)
+    if file is None:
+        return
+    if (command := take_command(key)) is not None:
+        follow_key(ws, stem, stems, command, target, helper, file.version)
+    shown = suggestion_shown(helper, picture.image, file.mask, file.version) if target == "mask" else {}
+    label_canvas(picture.image, lambda: store.read(stem), classes, key=key, image_id=f"{stem}:{picture.mtime}",
+                 mask_id=file.mask_id, name=picture.path.name, height=620, commands=("next", "previous", "accept"),
+                 **shown)
+    if target == "mask":
+        suggestion_actions(ws, stem, helper, bar, file.version)
+    if file.saved_at:
+        st.caption(f"Saved {store.path(stem).name} at {file.saved_at}{' (the proposal)' if target == 'proposal' else ''}.")
+    st.markdown(legend_html(classes), unsafe_allow_html=True)
+    shares, unlabelled_share = coverage(file.mask, classes)
+    st.caption(" · ".join(f"**{n}** {share:.1%}" for n, share in zip(classes.names, shares))
+               + f" · *unlabelled* {unlabelled_share:.1%}")
