@@ -11,8 +11,11 @@ from pathlib import Path
 from seg_core.base.classes import ClassList
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.base.mask_values import upload_reading
-from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, image_size, is_palette_mask, read_image, \
-    read_mask_raw
+from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageHeader, ImageReadError, image_size, is_palette_mask, \
+    model_rgb, read_image, read_mask_raw
+from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackFile, is_stack_format, read_stack_header
+from seg_core.data.stacks.planes import plane_stem
+from seg_core.data.stacks.writing import plane_tiff
 from seg_core.base.progress import Cancelled, Progress, Steps
 from seg_core.workspace.importing.names import split_name
 from seg_core.workspace.importing.report import IMPORTED, REFUSED, RENAMED, FileResult, ImportReport, Refused
@@ -104,7 +107,9 @@ class Importer:
             if e.size is not None:
                 self.lim.check_file_size("", e.size)
             fn = {"classes": self._classes, "image": self._image, "mask": self._mask}[role]
-            self._add(fn(e, group), e.order)
+            result = fn(e, group)
+            for r in result if isinstance(result, list) else [result]:  # a stack: a result per plane
+                self._add(r, e.order)
         except (Refused, LimitError, ImageReadError, ValueError, OSError) as err:
             self._add(FileResult(e.display, REFUSED, reason=_reason(err, e.basename), kind=role), e.order)
         except MemoryError:
@@ -122,12 +127,40 @@ class Importer:
         return data
 
     # -- images ---------------------------------------------------------------------------------
-    def _image(self, e: Entry, group: tuple) -> FileResult:
+    def _image(self, e: Entry, group: tuple) -> FileResult | list[FileResult]:
         stem, suffix = split_name(e.basename)
         if suffix not in IMAGE_EXTS:
             raise Refused(f"not an image type we read ({', '.join(IMAGE_EXTS)})")
         data = self._read(e)
+        if is_stack_format(e.basename):
+            stack = read_stack_header(Path(e.basename), data, self.lim)  # all planes' pixels within the limit
+            if stack.planes > 1 or suffix in NIFTI_SUFFIXES:
+                return self._planes(e, group, stem, data)
         hw = read_image(Path(e.basename), data).shape[:2]  # header limits first, then a full decode
+        return self._store(e, group, stem, suffix, data, hw)
+
+    def _planes(self, e: Entry, group: tuple, stem: str, data: bytes) -> list[FileResult]:
+        """A stack's (or a NIfTI file's) planes, each an image of its own named ``<stem>_z<NN>``
+        (``stacks.planes``), stored as a TIFF of its values as they are; read one plane at a time."""
+        results = []
+        with StackFile(Path(e.basename), data, self.lim) as f:
+            hdr = f.header
+            for i, label in enumerate(hdr.labels()):
+                shown = f"{e.display}, plane {label}" if label else e.display
+                try:
+                    raw = f.plane(i)
+                    model_rgb(raw if raw.ndim == 3 else raw[..., None], shown, ImageHeader.of_plane(hdr))  # as
+                    # read_image would refuse it: channels, NaN
+                    plane = Entry(shown, e.parts, None, bytes, e.group, order=e.order)
+                    results.append(self._store(plane, group, plane_stem(stem, label), ".tif", plane_tiff(raw, hdr),
+                                               raw.shape[:2]))
+                except (Refused, ImageReadError, ValueError, OSError) as err:
+                    results.append(FileResult(shown, REFUSED, reason=_reason(err, shown), kind="image"))
+        return results
+
+    def _store(self, e: Entry, group: tuple, stem: str, suffix: str, data: bytes,
+               hw: tuple[int, int]) -> FileResult:
+        """Store an image's ``data`` as ``<stem><suffix>``, renamed (or refused) on a clash, replacing by choice."""
         existing = self._existing_images(stem)
         exact = [p for p in existing if p.stem == stem]
         if stem.casefold() in self._batch_taken:
