@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from seg_core.base.classes import ClassList
-from seg_core.data.stacks.planes import folder_planes
+from seg_core.data.stacks.planes import Plane, folder_planes
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_palette_mask, read_image, read_mask_raw
 from seg_core.base.mask_values import IGNORE, MODES, PALETTE_RULE, UNDECIDED, MaskReading, decide_reading
 
@@ -212,8 +212,9 @@ def scan_dataset(
             problems.append(Problem(s.image.name, str(size).split(": ", 1)[-1], stem=s.stem))
         else:
             sizes[s.stem] = size
-        if s.mask is None:  # a folder whose classes.json names an unlabelled value is partly labelled by design
-            sev = "error" if require_masks and not partly_labelled else "warning"
+        if s.mask is None:  # a folder whose classes.json names an unlabelled value (or a stack's plane) is partly
+            # labelled by design
+            sev = "error" if require_masks and not partly_labelled and not isinstance(s.image, Plane) else "warning"
             problems.append(Problem(s.image.name, "no mask in masks/ (not labelled yet)", sev, s.stem))
             continue
         if isinstance(raw, ImageReadError):
