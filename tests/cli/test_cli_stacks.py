@@ -87,3 +87,14 @@ def test_a_stack_in_a_stack_out_in_order_with_the_run_and_its_onnx_file(tiny_run
             assert (pages[i] == alone).mean() >= 0.995, i
             alone = np.asarray(Image.open(tmp_path / f"one{flag}" / "masks" / f"scan_{i}.png"))
             assert (volume[i] == alone).mean() >= 0.995, i
+
+
+def test_rank_ranks_the_planes_of_a_stack(tiny_run, tiny_data, tmp_path):
+    _, images, _ = _tiny_stack(tiny_data)
+    (tmp_path / "new").mkdir()
+    tifffile.imwrite(tmp_path / "new" / "more.tif", images[:4], imagej=True, metadata={"axes": "ZYXS"})
+    res = cli("rank", "--run", str(tiny_run.path), "--images", str(tmp_path / "new"), "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert sorted(r["image"] for r in rows) == [f"more.tif, plane z{z:02d}" for z in range(4)]
+    assert all("error" not in r for r in rows)

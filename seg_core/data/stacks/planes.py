@@ -93,6 +93,16 @@ def _stack_header(path: Path) -> StackHeader | None:
     return hdr if hdr.planes > 1 else None
 
 
+def with_planes(files: list[Path]) -> list:
+    """``files`` with each stack among them replaced by its planes (``Plane``), in order: what to rank, or to
+    read one image at a time from a folder that may hold stacks."""
+    out: list = []
+    for f in files:
+        hdr = _stack_header(Path(f))
+        out += planes_of(Path(f), hdr) if hdr is not None else [f]
+    return out
+
+
 def folder_planes(images_dir: Path, masks_dir: Path, image_exts: tuple[str, ...], mask_exts: tuple[str, ...]):
     """A data folder's images and masks by image name, stacks split into their planes: returns
     ``(images, masks, problems)``, the first two ``{stem: [Path | Plane, ...]}`` (more than one entry: files
