@@ -29,6 +29,16 @@ def stack_header(path: Path) -> StackHeader | None:
     return hdr if hdr.planes > 1 or hdr.affine is not None else None
 
 
+def stack_images(path: Path, hdr: StackHeader):
+    """(label, image) of each plane of the stack ``path`` in order, the image as the model reads it
+    (``imageio.model_rgb``), read one plane at a time; an ImageReadError names a plane that cannot be read."""
+    with StackFile(path) as f:
+        for i, label in enumerate(hdr.labels()):
+            raw = f.plane(i)
+            yield label, model_rgb(raw if raw.ndim == 3 else raw[..., None], f"{path.name}, plane {label}",
+                                   ImageHeader.of_plane(hdr))
+
+
 def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackHeader, out: Path) -> dict:
     """Predict every plane of the stack ``path`` (header ``hdr``) with ``predict`` (image -> ``Prediction``) and
     write its mask stack and overlays; the row for the stack (mask, planes, seconds, class fractions).
@@ -40,16 +50,12 @@ def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackH
     labels = hdr.labels()
 
     def masks():
-        with StackFile(path) as f:
-            for i, label in enumerate(labels):
-                raw = f.plane(i)
-                image = model_rgb(raw if raw.ndim == 3 else raw[..., None], f"{path.name}, plane {label}",
-                                  ImageHeader.of_plane(hdr))
-                p = predict(image)
-                seconds[0] += p.seconds + p.crf_seconds
-                counts[:] += np.bincount(p.mask.ravel(), minlength=len(classes))[: len(classes)]
-                write_rgb(out / "overlays" / f"{plane_stem(stem, label)}.png", overlay(image, p.mask, classes, 0.5))
-                yield p.mask
+        for label, image in stack_images(path, hdr):
+            p = predict(image)
+            seconds[0] += p.seconds + p.crf_seconds
+            counts[:] += np.bincount(p.mask.ravel(), minlength=len(classes))[: len(classes)]
+            write_rgb(out / "overlays" / f"{plane_stem(stem, label)}.png", overlay(image, p.mask, classes, 0.5))
+            yield p.mask
 
     name = mask_stack_name(path.name)
     write_mask_stack(out / "masks" / name, hdr, masks())

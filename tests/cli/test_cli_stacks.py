@@ -98,3 +98,24 @@ def test_rank_ranks_the_planes_of_a_stack(tiny_run, tiny_data, tmp_path):
     rows = json.loads(res.stdout)
     assert sorted(r["image"] for r in rows) == [f"more.tif, plane z{z:02d}" for z in range(4)]
     assert all("error" not in r for r in rows)
+
+
+def test_measure_writes_an_instance_stack_and_counts_objects_per_plane(tiny_run, tiny_data, tmp_path):
+    import pandas as pd
+
+    _, images, _ = _tiny_stack(tiny_data)
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "cells.tif", images[:3], imagej=True, metadata={"axes": "ZYXS"})
+    Image.fromarray(images[4]).save(tmp_path / "in" / "flat.png")
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tmp_path / "in"), "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    objects = pd.read_csv(tmp_path / "o" / "objects.csv", keep_default_na=False)
+    assert list(objects.columns[:3]) == ["image", "plane", "object"]
+    with tifffile.TiffFile(tmp_path / "o" / "instances" / "cells.tif") as tif:
+        pages = tif.asarray()
+        assert pages.shape == (3, 64, 64) and pages.dtype == np.uint16 and tif.series[0].axes == "ZYX"
+    for z in range(3):  # each page's ids are the objects of its plane
+        mine = objects[(objects["image"] == "cells.tif") & (objects["plane"] == f"z{z:02d}")]
+        assert sorted(mine["object"]) == list(range(1, int(pages[z].max()) + 1))
+    assert set(objects[objects["image"] == "flat.png"]["plane"]) <= {""}
+    assert len(objects[objects["image"] == "cells.tif"]) == int(sum(p.max() for p in pages)) > 0

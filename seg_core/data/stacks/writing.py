@@ -33,14 +33,15 @@ def mask_stack_name(image_name: str) -> str:
     return file_stem(image_name) + (".nii.gz" if file_suffix(image_name) in NIFTI_SUFFIXES else ".tif")
 
 
-def write_mask_stack(path: Path, hdr: StackHeader, planes: Iterator[np.ndarray]) -> None:
-    """Write the masks ``planes`` (uint8 (H, W), one per plane of ``hdr`` in its order, taken one at a time) as
+def write_mask_stack(path: Path, hdr: StackHeader, planes: Iterator[np.ndarray], dtype=np.uint8) -> None:
+    """Write the masks ``planes`` (``dtype`` (H, W): uint8 class values, or uint16 object ids; one per plane of
+    ``hdr`` in its order, taken one at a time) as
     one file, atomically: a NIfTI volume of the input's shape and affine for ``.nii``/``.nii.gz``, else an
     ImageJ TIFF of one page per plane, its axes (``TZYX``, ``ZYX`` or ``TYX``) in the metadata."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if file_suffix(path.name) in NIFTI_SUFFIXES:
-        data = _nifti_bytes(hdr, planes)
+        data = _nifti_bytes(hdr, planes, dtype)
         atomic_write_bytes(path, gzip.compress(data, 6) if path.name.lower().endswith(".gz") else data)
         return
     import tifffile
@@ -49,21 +50,21 @@ def write_mask_stack(path: Path, hdr: StackHeader, planes: Iterator[np.ndarray])
     shape = tuple(hdr.plane_shape) + (hdr.height, hdr.width)
 
     def write(p: Path) -> None:
-        tifffile.imwrite(p, (np.asarray(m, np.uint8) for m in planes), shape=shape, dtype=np.uint8, imagej=True,
+        tifffile.imwrite(p, (np.asarray(m, dtype) for m in planes), shape=shape, dtype=dtype, imagej=True,
                          metadata={"axes": axes}, photometric="minisblack")
 
     atomic_write(path, write)
 
 
-def _nifti_bytes(hdr: StackHeader, planes: Iterator[np.ndarray]) -> bytes:
+def _nifti_bytes(hdr: StackHeader, planes: Iterator[np.ndarray], dtype) -> bytes:
     """The masks as an uncompressed NIfTI file of the input's shape (X, Y[, Z[, T]]) and affine."""
     import nibabel
 
-    vol = np.zeros(hdr.shape, np.uint8)  # one byte a voxel
+    vol = np.zeros(hdr.shape, dtype)
     names = hdr.axes[2:]
     for i, mask in enumerate(planes):
         where = dict(zip(hdr.plane_axes, np.unravel_index(i, hdr.plane_shape))) if hdr.plane_axes else {}
         vol[(slice(None), slice(None)) + tuple(int(where.get(a, 0)) for a in names)] = np.asarray(mask).T
     img = nibabel.Nifti1Image(vol, hdr.affine)
-    img.set_data_dtype(np.uint8)
+    img.set_data_dtype(dtype)
     return img.to_bytes()
