@@ -1,7 +1,6 @@
 """A data set folder (``images/`` + ``masks/`` paired by stem): discovery, validation, loading."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -9,10 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from seg_core.data.errors import ImageReadError
-from seg_core.data.stacks.files import StackFile, StackHeader, file_stem, file_suffix, is_stack_format, \
+from seg_core.data.stacks.files import StackHeader, file_stem, file_suffix, is_stack_format, \
     read_stack_header
 
 
@@ -24,8 +22,8 @@ def plane_stem(stem: str, label: str) -> str:
 @dataclass(frozen=True)
 class Plane:
     """One plane of a stack file, standing where a data folder's image (or mask) file stands: ``name`` says
-    the file and the plane ("vol.tif, plane z03"), ``stem`` is the plane's image name ("vol_z03"); ``read``
-    reads that plane alone. ``os.fspath`` of it is the stack file."""
+    the file and the plane ("vol.tif, plane z03"), ``stem`` is the plane's image name ("vol_z03");
+    ``imageio.read_image`` and ``read_mask_raw`` read that plane alone. ``os.fspath`` of it is the stack file."""
 
     file: Path
     index: int  # in the file's plane order (``StackHeader.labels``)
@@ -55,13 +53,6 @@ class Plane:
 
     def stat(self):
         return self.file.stat()
-
-    def read(self) -> np.ndarray:
-        """This plane as stored: (H, W) or (H, W, channels), its own dtype."""
-        with StackFile(self.file) as f:
-            if f.header.planes != self.count:
-                raise ImageReadError(f"{self.name}: the file now holds {f.header.planes} planes, not {self.count}")
-            return f.plane(self.index)
 
 
 def planes_of(path: Path, header: StackHeader) -> list[Plane]:
