@@ -254,7 +254,13 @@ def read_mask_raw(path, classes: ClassList | None = None, data: bytes | None = N
     whole float values included. Palette PNGs by index, RGB masks by class colour; what the values mean is
     for ``mask_values`` to say."""
     arr, img = _load_array(path, data)
-    name = path.name if isinstance(path, Plane) else Path(path).name
+    return mask_values(arr, path.name if isinstance(path, Plane) else Path(path).name, classes, img)
+
+
+def mask_values(arr: np.ndarray, name: str, classes: ClassList | None = None,
+                img: Image.Image | None = None) -> np.ndarray:
+    """A decoded mask's stored values (``read_mask_raw``): ``arr`` as decoded, ``img`` PIL's image when PIL
+    decoded it (a palette image reads by index)."""
     if img is not None and img.mode == "P":  # "PA" (with alpha) reads as two channels: the alpha is dropped below
         return np.asarray(img, dtype=np.int32)
     if arr.ndim == 3:

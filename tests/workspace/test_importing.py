@@ -562,3 +562,22 @@ def test_cli_import_names_the_planes_of_a_stack(tmp_path):
         (f"{z}, plane z{i:02d}", f"emstack_z{i:02d}", "imported") for i in range(10)]
     assert sorted(p.name for p in Workspace(tmp_path / "ws").images_dir.iterdir()) == [
         f"emstack_z{i:02d}.tif" for i in range(10)]
+
+
+def test_a_mask_stack_gives_each_plane_of_its_image_its_mask_or_is_refused_naming_both_counts(ws, tmp_path):
+    (tmp_path / "set" / "images").mkdir(parents=True)
+    (tmp_path / "set" / "masks").mkdir()
+    tifffile.imwrite(img := tmp_path / "set" / "images" / "vol.tif", np.zeros((3, 8, 8), np.uint8), imagej=True,
+                     metadata={"axes": "ZYX"})
+    masks = np.stack([np.full((8, 8), z % 2, np.uint8) for z in range(3)])
+    tifffile.imwrite(m := tmp_path / "set" / "masks" / "vol.tif", masks, imagej=True, metadata={"axes": "ZYX"})
+    rep = ws.import_paths([img, m])
+    assert [(r.file, r.status, r.name, r.kind) for r in rep.files if r.kind == "mask"] == [
+        (f"{m}, plane z{z:02d}", "imported", f"vol_z{z:02d}", "mask") for z in range(3)]
+    assert [int(ws.read_mask(f"vol_z{z:02d}").max()) for z in range(3)] == [0, 1, 0]
+    tifffile.imwrite(m2 := tmp_path / "vol.tif", masks[:2], imagej=True, metadata={"axes": "ZYX"})
+    (tmp_path / "masks").mkdir()
+    m2 = m2.rename(tmp_path / "masks" / "vol.tif")
+    rep = ws.import_paths([m2], replace=True)
+    assert rep.problems == [f"{m2}: the mask stack has 2 planes but image vol has 3 (vol_z00 .. vol_z02); a mask "
+                            "stack needs one plane per image plane, in the same order"]
