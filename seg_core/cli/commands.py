@@ -135,12 +135,14 @@ def measure(args) -> int:
 
 def rank(args) -> int:
     from seg_core.infer.predictor import Predictor, image_files
+    from seg_core.data.stacks.planes import with_planes
     from seg_core.infer.ranking import EXPLAIN, rank_images
     from seg_core.runs.folder import Run
 
     with output.interruptible(keep_partial=False) as work:  # Ctrl-C: stop before the next image, exit 130
-        rows = rank_images(Predictor(Run(Path(args.run)), device=args.device), image_files(Path(args.images)),
-                           progress=work.progress, cancel=work.cancel)
+        files = with_planes(image_files(Path(args.images)))  # a stack's planes ranked one by one
+        rows = rank_images(Predictor(Run(Path(args.run)), device=args.device), files, progress=work.progress,
+                           cancel=work.cancel)
     return output.ranking(rows, EXPLAIN, args.json)
 
 

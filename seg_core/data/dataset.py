@@ -1,13 +1,13 @@
 """A data set folder (``images/`` + ``masks/`` paired by stem): discovery, validation, loading."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from seg_core.base.classes import ClassList
+from seg_core.data.stacks.planes import Plane, folder_planes
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_palette_mask, read_image, read_mask_raw
 from seg_core.base.mask_values import IGNORE, MODES, PALETTE_RULE, UNDECIDED, MaskReading, decide_reading
 
@@ -79,15 +79,6 @@ class Dataset:
 
     def load_pairs(self, samples: list[Sample] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(read_image(s.image), self.load_mask(s)) for s in (samples or self.labelled)]
-
-
-def _files(folder: Path, exts: tuple[str, ...]) -> dict[str, list[Path]]:
-    found: dict[str, list[Path]] = defaultdict(list)
-    if folder.is_dir():
-        for p in sorted(folder.iterdir()):
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts:
-                found[p.stem].append(p)
-    return found
 
 
 def _image_size(path: Path) -> tuple[int, int]:
@@ -195,8 +186,8 @@ def scan_dataset(
     if classes is not None and num_classes is not None and len(classes) != num_classes:
         problems.append(Problem("classes.json", f"lists {len(classes)} classes but the number of classes given is {num_classes}"))
 
-    images = _files(root / "images", IMAGE_EXTS)
-    masks = _files(masks_dir, MASK_EXTS)
+    images, masks, stacks = folder_planes(root / "images", masks_dir, IMAGE_EXTS, MASK_EXTS)  # stacks: planes
+    problems += [Problem(file, message, stem=stem) for file, message, stem in stacks]
     for stem, paths in list(images.items()) + list(masks.items()):
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)
@@ -220,8 +211,9 @@ def scan_dataset(
             problems.append(Problem(s.image.name, str(size).split(": ", 1)[-1], stem=s.stem))
         else:
             sizes[s.stem] = size
-        if s.mask is None:  # a folder whose classes.json names an unlabelled value is partly labelled by design
-            sev = "error" if require_masks and not partly_labelled else "warning"
+        if s.mask is None:  # a folder whose classes.json names an unlabelled value (or a stack's plane) is partly
+            # labelled by design
+            sev = "error" if require_masks and not partly_labelled and not isinstance(s.image, Plane) else "warning"
             problems.append(Problem(s.image.name, "no mask in masks/ (not labelled yet)", sev, s.stem))
             continue
         if isinstance(raw, ImageReadError):

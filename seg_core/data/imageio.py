@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,22 +11,18 @@ from PIL import Image, ImageFile
 from seg_core.base.classes import ClassList
 from seg_core.base.atomic import atomic_write, atomic_write_bytes
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
+from seg_core.data.errors import ImageReadError, ImageTooLarge
+from seg_core.data.stacks.files import NIFTI_SUFFIXES, TIFF_SUFFIXES, StackFile, StackHeader, file_stem, \
+    file_suffix, read_stack_header
+from seg_core.data.stacks.planes import Plane
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Pixel counts are checked against ``limits.max_pixels`` from the header before decoding (``_decode``), with a
 # message naming the file, the limit and SEG_CORE_MAX_PIXELS; PIL's fixed check (a warning first) is off.
 Image.MAX_IMAGE_PIXELS = None
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif")
-MASK_EXTS = (".png", ".gif", ".tif", ".tiff")
-
-
-class ImageReadError(ValueError):
-    """A file could not be read as an image; the message names the file and why."""
-
-
-class ImageTooLarge(ImageReadError, LimitError):
-    """The file's header declares more pixels than ``limits.max_pixels``; nothing was decoded."""
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".nii", ".nii.gz")
+MASK_EXTS = (".png", ".gif", ".tif", ".tiff", ".nii", ".nii.gz")  # suffixes as ``stacks.file_suffix`` gives them
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
@@ -54,37 +49,18 @@ class ImageHeader:
     height: int
     channels: int  # samples per pixel, alpha included
     alpha: bool  # the last channel is transparency
-    frames: int = 1  # pages of a TIFF, frames of an animation
+    frames: int = 1  # planes of a stack, frames of an animation
+    extra_bands: int = 0  # TIFF bands tagged as extra samples that are not transparency (e.g. near-infrared)
+    stack: StackHeader | None = None  # a TIFF or NIfTI file's axes and planes
+
+    @classmethod
+    def of_plane(cls, hdr: StackHeader) -> "ImageHeader":
+        """The header of one plane of the stack ``hdr``."""
+        return cls(hdr.width, hdr.height, hdr.channels, hdr.alpha, 1, hdr.extra_bands)
 
 
-_TIFF_OTHER_AXES = "YXSC"
-
-
-def _tiff_header(tif, name: str) -> ImageHeader:
-    """Header of a TIFF's first image (series 0, full resolution); refuses files holding several images."""
-    images = [s for s in tif.series if not s.keyframe.is_reduced]  # thumbnails are not images
-    if len(images) > 1:
-        raise ImageReadError(f"{name}: holds {len(images)} separate images; we read one image per file: save "
-                             "each as its own file and import those")
-    series = tif.series[0]
-    dims = dict(zip(series.axes, series.shape))
-    frames = int(np.prod([n for a, n in zip(series.axes, series.shape) if a not in _TIFF_OTHER_AXES]))
-    channels = int(dims.get("S", 1) * dims.get("C", 1))
-    page = series.keyframe
-    extras = tuple(int(e) for e in (page.extrasamples or ()))
-    alpha = (1 in extras or 2 in extras) or (int(page.photometric) == 2 and channels == 4)  # RGB + one extra
-    return ImageHeader(int(dims.get("X", 1)), int(dims.get("Y", 1)), channels, alpha, frames)
-
-
-def _tiff_to_hwc(arr: np.ndarray, axes: str) -> np.ndarray:
-    """A TIFF series array with single pages squeezed and channels last: (H, W) or (H, W, C)."""
-    keep = [i for i, a in enumerate(axes) if a in "YX"] + [i for i, a in enumerate(axes) if a in "SC"]
-    rest = [i for i in range(arr.ndim) if i not in keep]  # pages: all of length 1 here (checked before)
-    arr = np.transpose(arr, rest + keep)
-    arr = arr.reshape(arr.shape[len(rest):])
-    if arr.ndim == 4:  # both S and C
-        arr = arr.reshape(arr.shape[0], arr.shape[1], -1)
-    return arr
+def _from_stack(hdr: StackHeader) -> ImageHeader:
+    return ImageHeader(hdr.width, hdr.height, hdr.channels, hdr.alpha, hdr.planes, hdr.extra_bands, hdr)
 
 
 def _pil_header(img: Image.Image) -> ImageHeader:
@@ -98,26 +74,37 @@ def _check_header(hdr: ImageHeader, name: str, lim: Limits) -> None:
         lim.check_pixels(name, hdr.width, hdr.height)  # the wording lives in limits.py
     except LimitError as err:
         raise ImageTooLarge(str(err), err.setting) from None
+    if hdr.frames > 1 and hdr.stack is not None:
+        raise ImageReadError(f"{name}: is a stack of {hdr.frames} planes ({hdr.stack.describe()}); one image is "
+                             "read here: put it in a data folder's images/ or import it into a project, where each "
+                             "plane is an image of its own (named like " + ", ".join(
+                                 f"{file_stem(name)}_{lb}" for lb in hdr.stack.labels()[:2]) + ", ...)")
     if hdr.frames > 1:
-        raise ImageReadError(f"{name}: holds {hdr.frames} pages or frames of {hdr.width}x{hdr.height} (a stack or "
-                             "an animation); we read one image per file: save each page as its own file (e.g. "
-                             "Fiji: Image > Stacks > Stack to Images) and import those")
+        raise ImageReadError(f"{name}: holds {hdr.frames} pages or frames of {hdr.width}x{hdr.height} (an "
+                             "animation); we read one image per file: save each frame as its own file and import "
+                             "those")
+
+
+def _stack_header(path: Path, data: bytes | None, lim: Limits) -> StackHeader | None:
+    """The TIFF or NIfTI header (``stacks.StackFile``); None for a TIFF flavour tifffile does not read (PIL may)."""
+    if file_suffix(Path(path).name) not in TIFF_SUFFIXES + NIFTI_SUFFIXES:
+        return None
+    try:
+        return read_stack_header(Path(path), data, lim)
+    except ImageReadError as err:
+        if file_suffix(Path(path).name) in TIFF_SUFFIXES and "cannot read it as TIFF" in str(err):
+            return None  # not every TIFF flavour is tifffile's; PIL may read it
+        raise
 
 
 def read_header(path: Path, data: bytes | None = None) -> ImageHeader:
-    """The file's size, channels and pages from its header alone (nothing is decoded)."""
+    """The file's size, channels and planes from its header alone (nothing is decoded); a stack's pixels over
+    all its planes are checked against the limit."""
     name = Path(path).name
     try:
-        if Path(path).suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-
-            try:
-                with tifffile.TiffFile(io.BytesIO(data) if data is not None else path) as tif:
-                    return _tiff_header(tif, name)
-            except ImageReadError:
-                raise
-            except Exception:  # not every TIFF flavour is tifffile's; PIL may read it
-                pass
+        stack = _stack_header(path, data, current_limits())
+        if stack is not None:
+            return _from_stack(stack)
         with Image.open(io.BytesIO(data) if data is not None else path) as img:
             return _pil_header(img)
     except ImageReadError:
@@ -137,42 +124,33 @@ def _plain(err: Exception) -> str:
     return msg
 
 
-def _load_array(path: Path, data: bytes | None = None) -> tuple[np.ndarray, Image.Image | None]:
-    """Decode a file (or its bytes) to an array; returns the PIL image too when PIL decoded it. The header
-    is checked first (``_decode``): too many pixels or several pages are refused before decoding."""
+def _load_array(path, data: bytes | None = None) -> tuple[np.ndarray, Image.Image | None]:
+    """Decode a file (or its bytes, or a stack's ``Plane``) to an array as stored; returns the PIL image too when
+    PIL decoded it. The header is checked first (``_decode``): too many pixels or several planes are refused
+    before decoding."""
     arr, img, _ = _decode(path, data)
     return arr, img
 
 
-def _decode(path: Path, data: bytes | None = None,
+def _decode(path, data: bytes | None = None,
             lim: Limits | None = None) -> tuple[np.ndarray, Image.Image | None, ImageHeader]:
-    """``_load_array`` with the header it checked (pixels and pages against the limits)."""
-    name = Path(path).name
+    """``_load_array`` with the header it checked (pixels and planes against the limits)."""
+    name = Path(path).name if not isinstance(path, Plane) else path.name
     lim = lim or current_limits()
-    src = io.BytesIO(data) if data is not None else path
-    suffix = Path(path).suffix.lower()
     try:
-        if suffix in (".tif", ".tiff"):
-            import tifffile
-
-            logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # we say what is wrong, naming the file
-            try:
-                tif = tifffile.TiffFile(src)
-            except Exception:  # not every TIFF flavour is tifffile's; fall back to PIL
-                tif = None
-            if tif is not None:
-                with tif:
-                    hdr = _tiff_header(tif, name)
-                    _check_header(hdr, name, lim)
-                    series = tif.series[0]
-                    try:
-                        arr = _tiff_to_hwc(np.asarray(series.asarray()), series.axes)
-                        return arr, None, hdr
-                    except Exception:  # e.g. a compression tifffile lacks: try PIL
-                        pass
-            if data is not None:
-                src = io.BytesIO(data)
-        img = Image.open(src)
+        if isinstance(path, Plane):  # one plane of a stack: the stack's header (all planes) was checked
+            with StackFile(path.file, None, lim) as f:
+                arr = f.plane(path.index) if f.header.planes == path.count else None
+                if arr is None:
+                    raise ImageReadError(f"{name}: the file now holds {f.header.planes} planes, not {path.count}")
+                return arr, None, _from_stack(f.header)
+        stack = _stack_header(path, data, lim)
+        if stack is not None:
+            hdr = _from_stack(stack)
+            _check_header(hdr, name, lim)
+            with StackFile(Path(path), data, lim) as f:
+                return f.plane(0), None, hdr
+        img = Image.open(io.BytesIO(data) if data is not None else path)
         hdr = _pil_header(img)
         _check_header(hdr, name, lim)
         img.load()
@@ -188,26 +166,34 @@ def _decode(path: Path, data: bytes | None = None,
         raise ImageReadError(f"{name}: cannot read image: {_plain(err)}") from None
 
 
-def read_image(path: Path, data: bytes | None = None) -> np.ndarray:
-    """Read an image as uint8 RGB (H, W, 3): grayscale is repeated, alpha dropped, 16-bit and float stretched.
-
-    Refused with an ImageReadError naming the file: more pixels than ``limits.max_pixels`` (from the header,
-    before decoding), several pages or frames, channels other than gray/RGB (+ alpha), NaN or infinity.
-    """
-    name = Path(path).name
-    arr, img, hdr = _decode(Path(path), data)
+def read_raw(path, data: bytes | None = None) -> tuple[np.ndarray, ImageHeader]:
+    """An image (a file, its bytes, or a stack's ``Plane``) as stored: (H, W, channels) in its own dtype (PIL's
+    palette and other colour modes as RGB), with its header. What the model reads is ``model_rgb`` of it."""
+    arr, img, hdr = _decode(path, data)
     if img is not None and img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
         arr = np.asarray(img.convert("RGBA" if img.mode == "PA" else "RGB"))
-    if arr.ndim == 2:  # (TIFF arrays come channels-last from _tiff_to_hwc)
+        hdr = ImageHeader(hdr.width, hdr.height, arr.shape[-1], img.mode == "PA", hdr.frames)
+    if arr.ndim == 2:
         arr = arr[..., None]
+    return arr, hdr
+
+
+def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader) -> np.ndarray:
+    """THE ONE PLACE where an image as stored (``read_raw``) becomes what the model reads today: uint8 RGB
+    (H, W, 3); gray repeated, alpha dropped, 16-bit and float stretched by their percentiles. Refused with an
+    ImageReadError naming ``name``: channels other than gray or RGB (+ alpha), NaN or infinity."""
     if arr.ndim != 3:
         raise ImageReadError(f"{name}: unsupported image shape {arr.shape} (a stack or volume?)")
     channels = arr.shape[-1]
     colour = channels - (1 if hdr.alpha and channels in (2, 4) else 0)
     if colour not in (1, 3):
-        raise ImageReadError(f"{name}: has {channels} channels{' (alpha included)' if hdr.alpha else ''}; the "
-                             "model reads gray or RGB images: save the 1 or 3 channels you want as their own "
-                             "image (e.g. Fiji: Image > Color > Channels Tool / Merge Channels) and import that")
+        what = " (alpha included)" if hdr.alpha else (
+            f" (the last {hdr.extra_bands} tagged as extra bands, e.g. near-infrared, not as transparency)"
+            if hdr.extra_bands > 1 else " (the last tagged as an extra band, e.g. near-infrared, not as transparency)"
+            if hdr.extra_bands else "")
+        raise ImageReadError(f"{name}: has {channels} channels{what}; the model reads gray or RGB images: save the "
+                             "1 or 3 channels you want as their own image (e.g. Fiji: Image > Color > Channels Tool "
+                             "/ Merge Channels) and import that")
     if arr.dtype.kind == "c" or arr.dtype.kind not in "biuf":
         raise ImageReadError(f"{name}: pixel type {arr.dtype} is not an image we read (use integers or floats)")
     if arr.dtype.kind == "f":
@@ -215,21 +201,33 @@ def read_image(path: Path, data: bytes | None = None) -> np.ndarray:
         if bad:
             raise ImageReadError(f"{name}: holds {bad} NaN or infinite value(s); replace them (e.g. with 0) and "
                                  "import it again")
-    arr = arr[..., :colour]
-    arr = _to_uint8(arr)
+    arr = _to_uint8(arr[..., :colour])
     if colour == 1:
         arr = np.repeat(arr, 3, axis=-1)
     return np.array(arr, copy=True, order="C")  # writable (PIL's arrays are read-only)
 
 
+def read_image(path, data: bytes | None = None) -> np.ndarray:
+    """Read an image (a file, its bytes, or a stack's ``Plane``) as the model reads it: ``model_rgb`` of
+    ``read_raw``, uint8 RGB (H, W, 3).
+
+    Refused with an ImageReadError naming the file (and the plane): more pixels than ``limits.max_pixels``
+    (from the header, before decoding; a stack's planes counted together), a whole stack (its planes are
+    images of their own: ``stacks.planes``), channels other than gray/RGB (+ alpha), NaN or infinity.
+    """
+    name = path.name if isinstance(path, Plane) else Path(path).name
+    arr, hdr = read_raw(path, data)
+    return model_rgb(arr, name, hdr)
+
+
 _SIZES: dict[tuple, tuple[int, int] | str] = {}  # (path, bytes, mtime, pixel limit) -> (H, W) or error
 
 
-def image_size(path: Path) -> tuple[int, int]:
+def image_size(path) -> tuple[int, int]:
     """(H, W) of an image file, the file checked as ``read_image`` checks it. A file over the pixel limit
     is refused from its header, without decoding; others are decoded once (to catch truncation) and the
     answer is remembered for that version of the file, so a page that rescans does not decode again."""
-    path = Path(path)
+    path = path if isinstance(path, Plane) else Path(path)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -251,12 +249,18 @@ def image_size(path: Path) -> tuple[int, int]:
     return known
 
 
-def read_mask_raw(path: Path, classes: ClassList | None = None, data: bytes | None = None) -> np.ndarray:
-    """Read a mask's stored values (H, W) as int32 (int64 for wider types), unchanged: negative, 16-bit and
+def read_mask_raw(path, classes: ClassList | None = None, data: bytes | None = None) -> np.ndarray:
+    """Read a mask's (a file's, its bytes', or a mask stack's ``Plane``'s) stored values (H, W) as int32 (int64 for wider types), unchanged: negative, 16-bit and
     whole float values included. Palette PNGs by index, RGB masks by class colour; what the values mean is
     for ``mask_values`` to say."""
-    arr, img = _load_array(Path(path), data)
-    name = Path(path).name
+    arr, img = _load_array(path, data)
+    return mask_values(arr, path.name if isinstance(path, Plane) else Path(path).name, classes, img)
+
+
+def mask_values(arr: np.ndarray, name: str, classes: ClassList | None = None,
+                img: Image.Image | None = None) -> np.ndarray:
+    """A decoded mask's stored values (``read_mask_raw``): ``arr`` as decoded, ``img`` PIL's image when PIL
+    decoded it (a palette image reads by index)."""
     if img is not None and img.mode == "P":  # "PA" (with alpha) reads as two channels: the alpha is dropped below
         return np.asarray(img, dtype=np.int32)
     if arr.ndim == 3:
@@ -327,6 +331,8 @@ PALETTE_MODES = ("P", "PA")  # PIL's palette images, without and with alpha: the
 def is_palette_mask(path: Path, data: bytes | None = None) -> bool:
     """The mask (file or its bytes) is a palette image (``PALETTE_MODES``), so its values are palette indices
     (header only). The one palette check: scanning a folder and reading an upload both ask it."""
+    if isinstance(path, Plane):  # a plane of a mask stack (TIFF, NIfTI): its values are the classes
+        return False
     try:
         with Image.open(io.BytesIO(data) if data is not None else path) as im:
             return im.mode in PALETTE_MODES

@@ -14,7 +14,9 @@ from seg_core.base.classes import ClassList
 from seg_core.base.limits import limits, pixels_text
 from seg_core.base.progress import Steps
 from seg_core.data.imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
+from seg_core.data.stacks.files import file_suffix
 from seg_core.infer.crf import CRFParams, dense_crf
+from seg_core.infer.stack_prediction import predict_stack, stack_header
 from seg_core.infer.overlay import overlay
 from seg_core.infer.tiling import Forward, mask_tiled, probs_tiled
 
@@ -62,13 +64,15 @@ def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = N
 def image_files(folder: Path) -> list[Path]:
     """The image files of a folder, without hidden ones (such as a temporary file left by a killed write)."""
     return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTS)
+                  if p.is_file() and not p.name.startswith(".") and file_suffix(p.name) in IMAGE_EXTS)
 
 
 def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassList, images: Path, out: Path,
                   progress=None, cancel=None) -> list[dict]:
     """Write ``out/masks/<stem>.png`` (palette index PNG) and ``out/overlays/<stem>.png`` for each image of the
-    folder ``images``, with ``predict``; returns a row per image (its mask, seconds and class fractions).
+    folder ``images``, with ``predict``; returns a row per image (its mask, seconds and class fractions). A stack
+    (or NIfTI volume) gives one mask stack of its planes (``stack_prediction``): ``out/masks/<stem>.tif`` or
+    ``.nii.gz``, and an overlay per plane.
 
     An unreadable image is reported in the returned rows and skipped; the others still run. ``progress`` gets
     a ``Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
@@ -83,6 +87,11 @@ def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassLis
         steps.check(lambda: f"cancelled after {steps.done} of {len(files)} images: the {_written(rows)} mask(s) "
                             f"written are kept in {out / 'masks'}; {len(files) - steps.done} not predicted", rows)
         try:
+            stack = stack_header(f)
+            if stack is not None:  # a stack in, a stack out
+                rows.append(predict_stack(predict, classes, f, stack, out))
+                steps.tick(f.name)
+                continue
             image = read_image(f)
         except ValueError as err:
             rows.append({"image": f.name, "error": str(err)})

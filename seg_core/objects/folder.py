@@ -1,7 +1,9 @@
 """A run's objects in a folder of images (``python -m seg_core measure``): ``OUT/objects.csv`` (one row per
 object), ``OUT/images.csv`` (per image and class: count and covered area) and ``OUT/instances/<stem>.tif``
 (uint16: 0 background, 1..N the ``object`` ids of objects.csv). Both tables grow image by image, so a
-cancelled run keeps whole rows for every image done."""
+cancelled run keeps whole rows for every image done. A stack gives one instance stack (a page per plane, ids
+1..N within each plane; ``.nii.gz`` with the affine for a NIfTI volume), and both tables a ``plane`` column
+(``z03``; empty for an image of one plane)."""
 from __future__ import annotations
 
 import io
@@ -17,8 +19,10 @@ import tifffile
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Steps
 from seg_core.data.imageio import MASK_EXTS, read_image, read_mask_raw
+from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.predictor import Prediction, Predictor, image_files
+from seg_core.infer.stack_prediction import stack_header, stack_images
 from seg_core.objects.instances import Objects, label_objects
 from seg_core.objects.measure import image_summary, measure_objects
 from seg_core.objects.settings import ObjectSettings
@@ -135,6 +139,12 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
                             f"{len(files) - steps.done} not measured", rows)
         t0 = time.perf_counter()
         try:
+            stack = stack_header(f)
+            if stack is not None:  # a stack in, an instance stack out, its objects counted per plane
+                row = _measure_stack(pred, f, stack, settings, out)
+                rows.append(row | {"seconds": round(time.perf_counter() - t0, 3)})
+                steps.tick(f.name)
+                continue
             image = read_image(f)
             m = measure_image(pred, image, settings, f.name)
             tiff = instances_tiff(m.objects, f.name)
@@ -143,10 +153,38 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
             steps.tick(f"{f.name} skipped")
             continue
         atomic_write(out / "instances" / f"{f.stem}.tif", lambda tmp: tmp.write_bytes(tiff))
-        _append_csv(out / "objects.csv", m.table)
-        _append_csv(out / "images.csv", m.summary)
+        _append_csv(out / "objects.csv", _in_plane(m.table, ""))
+        _append_csv(out / "images.csv", _in_plane(m.summary, ""))
         rows.append({"image": f.name, "objects": len(m.objects), "faint": m.objects.faint,
                      "instances": f"instances/{f.stem}.tif",
                      "seconds": round(time.perf_counter() - t0, 3)})
         steps.tick(f.name)
     return rows
+
+
+def _in_plane(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The table with a ``plane`` column after ``image``: the plane's label in a stack (``z03``), else empty."""
+    df.insert(1, "plane", label)
+    return df
+
+
+def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, out: Path) -> dict:
+    """Measure each plane of the stack ``path``: ``instances/<stem>.tif`` (or ``.nii.gz``) of one uint16 page per
+    plane (ids 1..N within each plane), the tables' rows with their ``plane``, written once the stack is done."""
+    tables, summaries, faint = [], [], [0]
+
+    def pages():
+        for label, image in stack_images(path, hdr):
+            m = measure_image(pred, image, settings, path.name)
+            tables.append(_in_plane(m.table, label))
+            summaries.append(_in_plane(m.summary, label))
+            faint[0] += m.objects.faint
+            yield m.objects.as_uint16(f"{path.name}, plane {label}")
+
+    name = mask_stack_name(path.name)
+    write_mask_stack(out / "instances" / name, hdr, pages(), np.uint16)
+    objects = pd.concat(tables, ignore_index=True)
+    _append_csv(out / "objects.csv", objects)
+    _append_csv(out / "images.csv", pd.concat(summaries, ignore_index=True))
+    return {"image": path.name, "objects": len(objects), "faint": faint[0], "instances": f"instances/{name}",
+            "planes": hdr.planes}

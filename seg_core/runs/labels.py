@@ -16,6 +16,7 @@ from pathlib import Path
 
 from seg_core.base.atomic import atomic_write_text
 from seg_core.data.imageio import MASK_EXTS
+from seg_core.data.stacks.files import file_suffix
 
 LABELS = "labels"  # the run folder's copy of its masks
 MANIFEST = "manifest.json"
@@ -42,7 +43,7 @@ class LabelSnapshot:
         dest = self.root / PARTS[held_out]
         dest.mkdir(parents=True, exist_ok=True)
         for p in sorted(masks.iterdir()):
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in MASK_EXTS:
+            if p.is_file() and not p.name.startswith(".") and file_suffix(p.name) in MASK_EXTS:  # .nii.gz too
                 try:
                     shutil.copyfile(p, dest / p.name)
                 except FileNotFoundError:  # removed while copying: the run does not see it

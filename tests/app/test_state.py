@@ -1,4 +1,5 @@
 """The pages' shared helpers: the class editor's table, upload types."""
+import nibabel
 import numpy as np
 from PIL import Image
 
@@ -21,11 +22,18 @@ def test_every_upload_type_offered_is_one_the_engine_reads(tmp_path):
     rgb = np.zeros((6, 8, 3), np.uint8)
     rgb[2:4, 3:5] = (200, 100, 50)
     for t in image_types:
-        Image.fromarray(rgb).save(tmp_path / f"image.{t}")
+        if t.startswith("nii"):  # NIfTI (nibabel): one value a voxel, X before Y
+            nibabel.save(nibabel.Nifti1Image(rgb[..., 0].T, np.eye(4)), tmp_path / f"image.{t}")
+        else:
+            Image.fromarray(rgb).save(tmp_path / f"image.{t}")
         assert read_image(tmp_path / f"image.{t}").shape == (6, 8, 3), t
     mask = np.zeros((6, 8), np.uint8)
     mask[2:4, 3:5] = 2
     for t in mask_types:  # a palette image, as mask tools write them (GIF holds only those)
+        if t.startswith("nii"):  # NIfTI label volumes hold the values themselves
+            nibabel.save(nibabel.Nifti1Image(mask.T, np.eye(4)), tmp_path / f"mask.{t}")
+            assert np.array_equal(read_mask_raw(tmp_path / f"mask.{t}"), mask), t
+            continue
         img = Image.fromarray(mask, "P")
         img.putpalette([0, 0, 0, 230, 25, 75, 60, 180, 75])
         img.save(tmp_path / f"mask.{t}", optimize=False)

@@ -54,15 +54,15 @@ def test_the_pixel_limit_follows_its_environment_variable(tmp_path, monkeypatch)
     assert read_image(tmp_path / "x.png", data).shape == (100, 100, 3)
 
 
-def test_multi_page_tiffs_are_refused_with_the_page_count(tmp_path):
+def test_a_whole_stack_is_not_one_image_its_planes_are(tmp_path):
     tifffile.imwrite(p := tmp_path / "stack.tif", np.zeros((5, 32, 40), np.uint16))
-    with pytest.raises(ImageReadError, match=r"stack.tif: holds 5 pages or frames of 40x32 .* save each page as its "
-                                             r"own file"):
+    with pytest.raises(ImageReadError, match=r"stack.tif: is a stack of 5 planes \(axes QYX \(5 x 32 x 40\)\); .* "
+                                             r"each plane is an image of its own \(named like stack_z00, stack_z01"):
         read_image(p)
     with tifffile.TiffWriter(p := tmp_path / "plain.tif") as w:  # pages without tifffile's shape metadata
         for _ in range(3):
             w.write(np.zeros((32, 40), np.uint8), metadata=None)
-    with pytest.raises(ImageReadError, match="plain.tif: holds 3 pages"):
+    with pytest.raises(ImageReadError, match=r"plain.tif: is a stack of 3 planes \(axes IYX"):
         read_image(p)
     with tifffile.TiffWriter(p := tmp_path / "two.tif") as w:  # two images of different sizes
         w.write(np.zeros((32, 40), np.uint8), metadata=None)

@@ -212,13 +212,14 @@ def test_a_zip_of_bad_entries_is_refused_entry_by_entry(ws, tmp_path):
                        "images/crc.png": _png(_rgb(4, 4, 1))})
     rep = ws.import_uploads([("corpus.zip", data)])
     got = {r.file: r for r in rep.files}
-    assert len(got) == len(rep.files) == len(entries) - 2 + 4  # one result per file; junk skipped; no crash
+    assert len(got) == len(rep.files) == len(entries) - 2 + 4 + 4  # a result per file (per plane of the stack)
     assert all(f.startswith("corpus.zip: ") for f in got)
     ok = {f: (r.status, r.name) for f, r in got.items() if r.status != "refused"}
     assert ok == {"corpus.zip: set/images/good.png": ("imported", "good"),  # a name twice in the zip: its path
                   "corpus.zip: set/masks/good.png": ("imported", "good"),
                   "corpus.zip: set/images/small.png": ("imported", "small"),
-                  "corpus.zip: keep.png": ("renamed", "keep_2")}
+                  "corpus.zip: keep.png": ("renamed", "keep_2"),
+                  **{f"corpus.zip: stack.tif, plane z0{z}": ("imported", f"stack_z0{z}") for z in range(5)}}
     why = {f.split(": ", 1)[1]: r.reason for f, r in got.items() if r.status == "refused"}
     assert why["set/masks/small.png"] == "mask is 4x4 but image small.png is 8x8"
     assert why["ghost.png"].startswith("no image named 'ghost' in the workspace or in this upload")
@@ -230,7 +231,6 @@ def test_a_zip_of_bad_entries_is_refused_entry_by_entry(ws, tmp_path):
     assert why["crc.png"].startswith("damaged inside the zip (its checksum does not match)")
     assert "SEG_CORE_MAX_PIXELS" in why["huge.tif"] and "30000x30000" in why["huge.tif"]
     assert "SEG_CORE_MAX_PIXELS" in why["big.png"] and "25000x25000" in why["big.png"]
-    assert why["stack.tif"].startswith("holds 5 pages or frames")
     assert why["nan.tif"].startswith("holds 1 NaN or infinite value(s)")
     assert why["five.tif"].startswith("has 5 channels")
     assert why["inner.zip"].startswith("a zip inside a zip")
@@ -240,7 +240,7 @@ def test_a_zip_of_bad_entries_is_refused_entry_by_entry(ws, tmp_path):
     assert all(why.values())
     assert _snapshot(tmp_path, skip=ws.root) == outside  # nothing written outside the workspace
     assert _unchanged(before, ws.root)  # nothing stored earlier lost or changed
-    assert sorted(ws.stems()) == ["good", "keep", "keep_2", "small"]
+    assert sorted(ws.stems()) == ["good", "keep", "keep_2", "small"] + [f"stack_z0{z}" for z in range(5)]
     assert not any("evil" in p.name or "link" in p.name for p in ws.root.rglob("*"))
 
 
@@ -519,3 +519,65 @@ def test_a_zip_on_disk_with_too_many_files_is_refused_before_it_is_parsed(ws, tm
                          "zip); split it into smaller zips, or raise the limit with the environment variable "
                          "SEG_CORE_MAX_ZIP_ENTRIES (now 3)")
     assert sorted(ws.stems()) == ["keep"]
+
+
+# -- stacks -----------------------------------------------------------------------------------------
+def test_a_stack_imports_as_its_planes_named_by_axis_each_as_stored(ws, tmp_path):
+    """A z-stack, a time series, a hyperstack and a NIfTI volume: each plane an image named <stem>_z<NN>,
+    <stem>_t<NN> or <stem>_t<NN>_z<NN>, its values and bit depth kept; a plane with NaN is refused by name,
+    the others of its stack imported."""
+    import nibabel
+
+    planes = (np.arange(12 * 16 * 20) % 4000).reshape(12, 16, 20).astype(np.uint16)
+    tifffile.imwrite(z := tmp_path / "cells.tif", planes, imagej=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(t := tmp_path / "movie.tif", planes[:3], imagej=True, metadata={"axes": "TYX"})
+    tifffile.imwrite(tz := tmp_path / "hyper.tif", planes[:6].reshape(2, 3, 16, 20), ome=True,
+                     metadata={"axes": "TZYX"})
+    vol = planes[:4].astype(np.float32)
+    vol[2, 5, 5] = np.nan
+    nibabel.save(nibabel.Nifti1Image(np.transpose(vol, (2, 1, 0)), np.eye(4)), nii := tmp_path / "brain.nii.gz")
+    rep = ws.import_paths([z, t, tz, nii])
+    names = [r.name for r in rep.files if r.status == "imported"]
+    assert names == ([f"cells_z{i:02d}" for i in range(12)] + ["movie_t00", "movie_t01", "movie_t02"]
+                     + [f"hyper_t{a:02d}_z{b:02d}" for a in range(2) for b in range(3)]
+                     + ["brain_z00", "brain_z01", "brain_z03"])
+    assert rep.problems == [f"{nii}, plane z02: holds 1 NaN or infinite value(s); replace them (e.g. with 0) and "
+                            "import it again"]
+    stored = tifffile.imread(ws.image_path("cells_z07"))
+    assert stored.dtype == np.uint16 and np.array_equal(stored, planes[7])  # the values as they are
+    assert ws.read_image("hyper_t01_z02").shape == (16, 20, 3)
+    again = ws.import_paths([z])  # the same stack again: every plane is already there
+    assert {r.reason for r in again.files} == {f"identical to cells_z{i:02d}.tif, already in the workspace"
+                                               for i in range(12)}
+
+
+def test_cli_import_names_the_planes_of_a_stack(tmp_path):
+    tifffile.imwrite(z := tmp_path / "emstack.tif", np.zeros((10, 8, 8), np.uint8), imagej=True,
+                     metadata={"axes": "ZYX"})
+    res = subprocess.run([sys.executable, "-m", "seg_core", "import", "--workspace", str(tmp_path / "ws"), str(z),
+                          "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    files = json.loads(res.stdout)["files"]
+    assert [(f["file"], f["name"], f["status"]) for f in files] == [
+        (f"{z}, plane z{i:02d}", f"emstack_z{i:02d}", "imported") for i in range(10)]
+    assert sorted(p.name for p in Workspace(tmp_path / "ws").images_dir.iterdir()) == [
+        f"emstack_z{i:02d}.tif" for i in range(10)]
+
+
+def test_a_mask_stack_gives_each_plane_of_its_image_its_mask_or_is_refused_naming_both_counts(ws, tmp_path):
+    (tmp_path / "set" / "images").mkdir(parents=True)
+    (tmp_path / "set" / "masks").mkdir()
+    tifffile.imwrite(img := tmp_path / "set" / "images" / "vol.tif", np.zeros((3, 8, 8), np.uint8), imagej=True,
+                     metadata={"axes": "ZYX"})
+    masks = np.stack([np.full((8, 8), z % 2, np.uint8) for z in range(3)])
+    tifffile.imwrite(m := tmp_path / "set" / "masks" / "vol.tif", masks, imagej=True, metadata={"axes": "ZYX"})
+    rep = ws.import_paths([img, m])
+    assert [(r.file, r.status, r.name, r.kind) for r in rep.files if r.kind == "mask"] == [
+        (f"{m}, plane z{z:02d}", "imported", f"vol_z{z:02d}", "mask") for z in range(3)]
+    assert [int(ws.read_mask(f"vol_z{z:02d}").max()) for z in range(3)] == [0, 1, 0]
+    tifffile.imwrite(m2 := tmp_path / "vol.tif", masks[:2], imagej=True, metadata={"axes": "ZYX"})
+    (tmp_path / "masks").mkdir()
+    m2 = m2.rename(tmp_path / "masks" / "vol.tif")
+    rep = ws.import_paths([m2], replace=True)
+    assert rep.problems == [f"{m2}: the mask stack has 2 planes but image vol has 3 (vol_z00 .. vol_z02); a mask "
+                            "stack needs one plane per image plane, in the same order"]

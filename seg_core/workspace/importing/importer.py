@@ -3,6 +3,7 @@ images (clashes renamed or refused, replacing by choice), then masks paired with
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 import zipfile
@@ -11,8 +12,11 @@ from pathlib import Path
 from seg_core.base.classes import ClassList
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.base.mask_values import upload_reading
-from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, image_size, is_palette_mask, read_image, \
-    read_mask_raw
+from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageHeader, ImageReadError, image_size, is_palette_mask, \
+    mask_values, model_rgb, read_image, read_mask_raw
+from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackFile, is_stack_format, read_stack_header
+from seg_core.data.stacks.planes import plane_stem
+from seg_core.data.stacks.writing import plane_tiff
 from seg_core.base.progress import Cancelled, Progress, Steps
 from seg_core.workspace.importing.names import split_name
 from seg_core.workspace.importing.report import IMPORTED, REFUSED, RENAMED, FileResult, ImportReport, Refused
@@ -104,7 +108,9 @@ class Importer:
             if e.size is not None:
                 self.lim.check_file_size("", e.size)
             fn = {"classes": self._classes, "image": self._image, "mask": self._mask}[role]
-            self._add(fn(e, group), e.order)
+            result = fn(e, group)
+            for r in result if isinstance(result, list) else [result]:  # a stack: a result per plane
+                self._add(r, e.order)
         except (Refused, LimitError, ImageReadError, ValueError, OSError) as err:
             self._add(FileResult(e.display, REFUSED, reason=_reason(err, e.basename), kind=role), e.order)
         except MemoryError:
@@ -122,12 +128,40 @@ class Importer:
         return data
 
     # -- images ---------------------------------------------------------------------------------
-    def _image(self, e: Entry, group: tuple) -> FileResult:
+    def _image(self, e: Entry, group: tuple) -> FileResult | list[FileResult]:
         stem, suffix = split_name(e.basename)
         if suffix not in IMAGE_EXTS:
             raise Refused(f"not an image type we read ({', '.join(IMAGE_EXTS)})")
         data = self._read(e)
+        if is_stack_format(e.basename):
+            stack = read_stack_header(Path(e.basename), data, self.lim)  # all planes' pixels within the limit
+            if stack.planes > 1 or suffix in NIFTI_SUFFIXES:
+                return self._planes(e, group, stem, data)
         hw = read_image(Path(e.basename), data).shape[:2]  # header limits first, then a full decode
+        return self._store(e, group, stem, suffix, data, hw)
+
+    def _planes(self, e: Entry, group: tuple, stem: str, data: bytes) -> list[FileResult]:
+        """A stack's (or a NIfTI file's) planes, each an image of its own named ``<stem>_z<NN>``
+        (``stacks.planes``), stored as a TIFF of its values as they are; read one plane at a time."""
+        results = []
+        with StackFile(Path(e.basename), data, self.lim) as f:
+            hdr = f.header
+            for i, label in enumerate(hdr.labels()):
+                shown = f"{e.display}, plane {label}" if label else e.display
+                try:
+                    raw = f.plane(i)
+                    model_rgb(raw if raw.ndim == 3 else raw[..., None], shown, ImageHeader.of_plane(hdr))  # as
+                    # read_image would refuse it: channels, NaN
+                    plane = Entry(shown, e.parts, None, bytes, e.group, order=e.order)
+                    results.append(self._store(plane, group, plane_stem(stem, label), ".tif", plane_tiff(raw, hdr),
+                                               raw.shape[:2]))
+                except (Refused, ImageReadError, ValueError, OSError) as err:
+                    results.append(FileResult(shown, REFUSED, reason=_reason(err, shown), kind="image"))
+        return results
+
+    def _store(self, e: Entry, group: tuple, stem: str, suffix: str, data: bytes,
+               hw: tuple[int, int]) -> FileResult:
+        """Store an image's ``data`` as ``<stem><suffix>``, renamed (or refused) on a clash, replacing by choice."""
         existing = self._existing_images(stem)
         exact = [p for p in existing if p.stem == stem]
         if stem.casefold() in self._batch_taken:
@@ -238,12 +272,61 @@ class Importer:
         self._shapes[stored] = hw
 
     # -- masks ----------------------------------------------------------------------------------
-    def _mask(self, e: Entry, group: tuple) -> FileResult:
+    def _mask(self, e: Entry, group: tuple) -> FileResult | list[FileResult]:
         stem, suffix = split_name(e.basename)
         if suffix not in MASK_EXTS:
-            raise Refused("masks must be png, gif or tif class-index images")
+            raise Refused("masks must be png, gif, tif or NIfTI class-index images")
         if stem.lower().endswith("_mask") and len(stem) > 5:
             stem = stem[:-5]
+        if is_stack_format(e.basename):
+            data = self._read(e)
+            stack = read_stack_header(Path(e.basename), data, self.lim)
+            if stack.planes > 1 or suffix in NIFTI_SUFFIXES:
+                return self._mask_planes(e, group, stem, data, stack)
+        target, image, had_mask = self._mask_target(stem, group)
+        data = self._read(e)
+        raw = read_mask_raw(Path(e.basename), self._classes_now(), data)
+        return self._save_mask(e.display, e.basename, stem, target, image, had_mask, raw,
+                               is_palette_mask(Path(e.basename), data))
+
+    def _mask_planes(self, e: Entry, group: tuple, stem: str, data: bytes, stack) -> list[FileResult]:
+        """A mask stack: each plane the mask of the image of its plane (``<stem>_z<NN>``), read one at a time."""
+        planes = self._image_planes(stem, group)
+        if planes and len(planes) != stack.planes:
+            raise Refused(f"the mask stack has {stack.planes} planes but image {stem} has {len(planes)} ("
+                          f"{planes[0]} .. {planes[-1]}); a mask stack needs one plane per image plane, in the same "
+                          "order")
+        results = []
+        with StackFile(Path(e.basename), data, self.lim) as f:
+            for i, label in enumerate(stack.labels()):
+                shown = f"{e.display}, plane {label}" if label else e.display
+                try:
+                    target, image, had_mask = self._mask_target(plane_stem(stem, label), group)
+                    raw = mask_values(f.plane(i), shown, self._classes_now())
+                    results.append(self._save_mask(shown, shown, plane_stem(stem, label), target, image, had_mask,
+                                                   raw, False))
+                except (Refused, ImageReadError, ValueError, OSError) as err:
+                    results.append(FileResult(shown, REFUSED, reason=_reason(err, shown), kind="mask"))
+        return results
+
+    def _image_planes(self, stem: str, group: tuple) -> list[str]:
+        """The images that are planes of a stack named ``stem`` (``<stem>_z<NN>``, ``_t<NN>``, ``_t<NN>_z<NN>``):
+        those this upload stored from it, else those in the workspace."""
+        pattern = re.compile(re.escape(stem) + r"_(t\d{2,}_z\d{2,}|[tz]\d{2,})")
+        stored = sorted(v for (g, k), v in self._batch.items() if g == group and pattern.fullmatch(k))
+        if stored:
+            return stored
+        self._existing_images(stem)  # the listing made once
+        return sorted(p.stem for paths in self._index.values() for p in paths
+                      if pattern.fullmatch(p.stem) and p.exists())
+
+    def _classes_now(self) -> ClassList:
+        if self._cls is None:  # read once per batch, after any classes.json of the batch was applied
+            self._cls = self.layout.classes()
+        return self._cls
+
+    def _mask_target(self, stem: str, group: tuple) -> tuple[str, Path, bool]:
+        """(the image a mask named ``stem`` pairs with, its file, whether it has a mask) or Refused why none."""
         target = self._batch.get((group, stem))
         if target is None and len(self._batch_any.get(stem, [])) == 1:
             target = self._batch_any[stem][0]
@@ -254,21 +337,21 @@ class Importer:
                           "pairs with the image of the same name)")
         if target in self._masked:
             raise Refused(f"another mask for '{target}' is in this upload ({self._masked[target]})")
-        image = self._image_file(target)
         had_mask = self.masks.path(target).exists()
         if had_mask and not self.replace:
             raise Refused(f"'{target}' already has a mask; to replace it, {REPLACE_HINT}")
-        data = self._read(e)
-        if self._cls is None:  # read once per batch, after any classes.json of the batch was applied
-            self._cls = self.layout.classes()
-        classes = self._cls
-        raw = read_mask_raw(Path(e.basename), classes, data)
+        return target, self._image_file(target), had_mask
+
+    def _save_mask(self, shown: str, name: str, stem: str, target: str, image: Path, had_mask: bool, raw,
+                   palette: bool) -> FileResult:
+        """Check the mask's values ``raw`` against its image and the classes (messages name ``name``), and store
+        it for ``target``; the result shows ``shown``."""
+        classes = self._classes_now()
         h, w = self._shapes.get(target) or image_size(image)
         if raw.shape != (h, w):
             raise Refused(f"mask is {raw.shape[1]}x{raw.shape[0]} but image {image.name} is {w}x{h}")
-        reading = upload_reading(raw, len(classes), is_palette_mask(Path(e.basename), data),
-                                 classes.names)  # mask_values.UPLOAD_RULE
-        mask = reading.labels(raw, e.basename)  # refuses values that are neither a class nor unlabelled
+        reading = upload_reading(raw, len(classes), palette, classes.names)  # mask_values.UPLOAD_RULE
+        mask = reading.labels(raw, name)  # refuses values that are neither a class nor unlabelled
         notes = []
         if target != stem:
             notes.append(f"follows its image, renamed from '{stem}'")
@@ -282,8 +365,8 @@ class Importer:
             if where is not None:
                 restore_from_trash(self.layout.root, where, [self.masks.path(target)])
             raise
-        self._masked[target] = e.display
-        return FileResult(e.display, IMPORTED, target, "; ".join(notes), kind="mask")
+        self._masked[target] = shown
+        return FileResult(shown, IMPORTED, target, "; ".join(notes), kind="mask")
 
     # -- classes --------------------------------------------------------------------------------
     def _classes(self, e: Entry, group: tuple) -> FileResult:

@@ -4,12 +4,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+DOUBLE_SUFFIXES = (".nii.gz",)  # suffixes of two parts (NIfTI, gzip-compressed)
 MAX_NAME_BYTES = 200  # of a stem in UTF-8: room for "_NN" and the suffix within the usual 255
 
 
 def split_name(filename: str) -> tuple[str, str]:
     """``(stem, suffix)`` of a file name: the suffix is lower-cased, the stem made safe (``safe_stem``)."""
     name = unicodedata.normalize("NFC", filename)
+    if name.lower().endswith(DOUBLE_SUFFIXES) and len(name) > len(".nii.gz") and "/" not in name[-7:]:
+        return safe_stem(name[:-7]), name[-7:].lower()
     dot = name.rfind(".")
     if dot > 0 and not re.search(r"[/\\]", name[dot:]):
         return safe_stem(name[:dot]), name[dot:].lower()
