@@ -12,6 +12,7 @@ from segapp.words import OVERLAP, VARIANTS, column_config, say
 from segapp.state import (file_types, legend_html, predictor, runs_with_checkpoint, start_task, task_panel,
                        task_running, workspace)
 from seg_core import CRFParams, Run
+from seg_core.infer.evaluation import Evaluation
 from seg_core.infer.export import masks_zip, write_masks_zip
 from seg_core.infer.ranking import EXPLAIN, heat_overlay, hesitation, rank_images, run_images
 from seg_core.data.imageio import IMAGE_EXTS, read_image
@@ -52,7 +53,7 @@ except Exception as err:  # a damaged run folder (config, classes, checkpoint): 
 
 
 @st.cache_data(show_spinner="Scoring the run on the labelled images…", max_entries=8)
-def _evaluate(run_path: str, checkpoint_stamp: float, data_dir: str, masks_stamp: tuple) -> dict:
+def _evaluate(run_path: str, checkpoint_stamp: float, data_dir: str, masks_stamp: tuple) -> Evaluation:
     return ws.evaluate(Run(run_path))  # the stamps and the folder are the cache's key
 
 
@@ -63,42 +64,42 @@ except Exception as err:
     ev = None
 
 if ev:
-    for warning in ev.get("warnings", []):  # e.g. a class nobody labelled in any scored image
+    for warning in ev.warnings:  # e.g. a class nobody labelled in any scored image
         st.warning(warning)
-    held = ev.get("held_out")
+    held = ev.held_out
     m0, m1, m2, m3, m4 = st.columns(5)
     if held:
-        m0.metric(f"Overlap, new images ({held['images']})", f"{held['miou']:.3f}",
+        m0.metric(f"Overlap, new images ({held.images})", f"{held.miou:.3f}",
                   help="Images the model did not learn from: those kept aside, and images labelled since (mIoU, "
                        "held out).")
-    m1.metric("Overlap, all labelled", f"{ev['miou']:.3f}", help="mIoU on every labelled image.")
-    m2.metric("Dice score", f"{ev['dice']:.3f}", help="Another overlap score: twice the shared pixels over the "
+    m1.metric("Overlap, all labelled", f"{ev.miou:.3f}", help="mIoU on every labelled image.")
+    m2.metric("Dice score", f"{ev.dice:.3f}", help="Another overlap score: twice the shared pixels over the "
                                                        "pixels of both masks (Dice).")
-    m3.metric("Pixels right", f"{ev['pixel_accuracy']:.3f}", help="Pixel accuracy.")
-    m4.metric("Seconds / image", f"{ev['seconds_per_image']:.2f}")
-    st.caption(f"Scored on {ev['images']} labelled image(s); those marked 'train' in the table were "
+    m3.metric("Pixels right", f"{ev.pixel_accuracy:.3f}", help="Pixel accuracy.")
+    m4.metric("Seconds / image", f"{ev.seconds_per_image:.2f}")
+    st.caption(f"Scored on {ev.images} labelled image(s); those marked 'train' in the table were "
                "learned from, so only the score on new images shows how the model does on images it never saw."
-               if held else f"Scored on {ev['images']} labelled image(s), all used in training: optimistic. "
+               if held else f"Scored on {ev.images} labelled image(s), all used in training: optimistic. "
                "Label a few more images to see how the model does on new ones.")
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Per class")
-        st.dataframe(pd.DataFrame({"class": list(ev["per_class_iou"]),
-                                   "IoU": list(ev["per_class_iou"].values()),
-                                   "Dice": [ev["per_class_dice"].get(k) for k in ev["per_class_iou"]]}),
+        st.dataframe(pd.DataFrame({"class": list(ev.per_class_iou),
+                                   "IoU": list(ev.per_class_iou.values()),
+                                   "Dice": [ev.per_class_dice.get(k) for k in ev.per_class_iou]}),
                      hide_index=True, width="stretch",
                      column_config={"IoU": st.column_config.NumberColumn("overlap (IoU)", format="%.3f"),
                                     "Dice": st.column_config.NumberColumn("Dice score", format="%.3f")})
     with c2:
         st.subheader("Per image (worst first)")
-        per_image = pd.DataFrame(ev["per_image"]).sort_values("miou")
+        per_image = pd.DataFrame([r.to_json() for r in ev.per_image]).sort_values("miou")
         st.dataframe(per_image, hide_index=True, width="stretch", column_config=column_config(per_image.columns))
 
 # -- viewer ----------------------------------------------------------------------------------------
 st.subheader("Image viewer")
 stems = ws.stems()
-if ev and ev["per_image"]:
-    worst = [Path(r["image"]).stem for r in sorted(ev["per_image"], key=lambda r: r["miou"])]
+if ev and ev.per_image:
+    worst = [Path(r.image).stem for r in sorted(ev.per_image, key=lambda r: r.miou)]
     stems = [s for s in worst if s in stems] + [s for s in stems if s not in worst]
 if st.session_state.get("review_image") not in stems:  # removed meanwhile (another tab, the Data page)
     st.session_state.pop("review_image", None)

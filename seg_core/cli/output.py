@@ -155,27 +155,29 @@ def postprocessing(reason: str) -> None:
     print(f"post-processing: {reason}", file=sys.stderr)
 
 
-def evaluation(res: dict, as_json: bool) -> int:
-    for w in res["warnings"]:  # on stderr, so --json's stdout stays one JSON object
+def evaluation(res, as_json: bool) -> int:
+    """``res``: an ``Evaluation`` (``seg_core.infer.evaluation``), or an ``ObjectEvaluation`` (``--instances``)."""
+    for w in res.warnings:  # on stderr, so --json's stdout stays one JSON object
         print(f"warning: {w}", file=sys.stderr)
     if as_json:
-        print(json.dumps(res))
+        print(json.dumps(res.to_json()))
         return OK
-    for rule in res["mask_values"]:
+    for rule in res.mask_values:
         print(f"mask values: {rule}")
-    print(f"mIoU {res['miou']:.4f}  Dice {res['dice']:.4f}  pixel accuracy {res['pixel_accuracy']:.4f}  "
-          f"({res['images']} images, {res['seconds_per_image']:.3f} s/image)")
-    for name, v in res["per_class_iou"].items():
-        hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res["hidden_classes"] else ""
+    print(f"mIoU {res.miou:.4f}  Dice {res.dice:.4f}  pixel accuracy {res.pixel_accuracy:.4f}  "
+          f"({res.images} images, {res.seconds_per_image:.3f} s/image)")
+    for name, v in res.per_class_iou.items():
+        hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res.hidden_classes else ""
         print(f"  {name:20} IoU {'-' if v is None else f'{v:.4f}'}{hidden}")
-    if "objects" in res:
-        o = res["objects"]
-        print(f"objects: F1 at IoU 0.5 {o['object_f1']:.4f}  matched IoU {_num(o['matched_iou'])}  "
-              f"median count error {_num(o['median_count_error'])}  ({o['objects_predicted']} predicted, "
-              f"{o['objects_true']} true)")
-        for r in res["per_image"]:
-            print(f"  {r['image']:20} {r['objects_predicted']:6d} objects of {r['objects_true']:6d}  "
-                  f"F1 {r['object_f1']:.4f}  count error {_num(r['count_error'])}")
+    o = getattr(res, "objects", None)
+    if o is not None:
+        print(f"objects: F1 at IoU 0.5 {o.object_f1:.4f}  matched IoU {_num(o.matched_iou)}  "
+              f"median count error {_num(o.median_count_error)}  ({o.objects_predicted} predicted, "
+              f"{o.objects_true} true)")
+        for r in res.per_image:
+            m = r.extra  # the image's objects matched (``seg_core.objects.matching.Match``)
+            print(f"  {r.image:20} {m.predicted:6d} objects of {m.true:6d}  "
+                  f"F1 {m.f1:.4f}  count error {_num(m.count_error)}")
     return OK
 
 

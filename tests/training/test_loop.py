@@ -31,7 +31,7 @@ def test_training_learns_the_sample(tiny_data, tmp_path):
     run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=12, img_size=(64, 64),
                             val_fraction=0, val_interval_s=0))
     res = evaluate_run(run, tiny_data)
-    assert res["pixel_accuracy"] > 0.85 and res["per_class_iou"]["cell"] > 0.3
+    assert res.pixel_accuracy > 0.85 and res.per_class_iou["cell"] > 0.3
 
 
 def test_cancel_stops_within_a_step_and_keeps_a_checkpoint(tiny_data, tmp_path):
