@@ -65,7 +65,7 @@ except Exception as err:
 
 if ev:
     for warning in ev.warnings:  # e.g. a class nobody labelled in any scored image
-        st.warning(warning)
+        say("warning", warning)
     held = ev.held_out
     m0, m1, m2, m3, m4 = st.columns(5)
     if held:

@@ -24,8 +24,35 @@ def quiet_libraries() -> None:
     logging.getLogger("timm").setLevel(logging.ERROR)
 
 
+def flags(text) -> str:
+    """An engine message in the command line's words: each setting it names (``seg_core.base.messages.given``)
+    as its flag (``--mask-values binary``)."""
+    from seg_core.base.messages import worded
+
+    return worded(text, _flags)
+
+
+def _flags(settings: list[tuple[str, str | None]]) -> str:
+    if not settings:
+        return "the flag"
+    from seg_core.runs.config import flag_of  # loaded only for a message that names a setting
+
+    return " ".join(flag_of(name) + ("" if value is None else f" {value}") for name, value in settings)
+
+
+def _flags_in(data):
+    """``data`` (JSON values) with every string in the command line's words (``flags``)."""
+    if isinstance(data, str):
+        return flags(data)
+    if isinstance(data, dict):
+        return {k: _flags_in(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_flags_in(v) for v in data]
+    return data
+
+
 def error(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(flags(text), file=sys.stderr)
 
 
 def _raised(err: Exception, module: str, name: str) -> bool:
@@ -112,7 +139,7 @@ def training_printer(quiet: bool):
             print(f"  validation after epoch {ev.epoch}: mIoU {ev.val_miou:.4f}" + (" (best, saved)" if ev.best else ""),
                   flush=True)
         elif isinstance(ev, Status):
-            print(ev.message, flush=True)
+            print(flags(ev.message), flush=True)
     return show
 
 
@@ -143,9 +170,9 @@ def validation(folder: str, ds) -> int:
           f"({', '.join(ds.classes.names)})"
           + (f", unlabelled value {ds.ignore_index}" if ds.ignore_index is not None else ""))
     for rule in ds.mask_rules:  # how the mask values are read, as training and scoring read them
-        print(f"mask values: {rule}")
+        print(f"mask values: {flags(rule)}")
     for p in ds.problems:
-        print(str(p))
+        print(flags(p))
     n_err = len(ds.errors)
     print(f"{n_err} error(s), {len(ds.problems) - n_err} warning(s)")
     return FAILED if n_err else OK
@@ -158,12 +185,12 @@ def postprocessing(reason: str) -> None:
 def evaluation(res, as_json: bool) -> int:
     """``res``: an ``Evaluation`` (``seg_core.infer.evaluation``), or an ``ObjectEvaluation`` (``--instances``)."""
     for w in res.warnings:  # on stderr, so --json's stdout stays one JSON object
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {flags(w)}", file=sys.stderr)
     if as_json:
-        print(json.dumps(res.to_json()))
+        print(json.dumps(_flags_in(res.to_json())))
         return OK
     for rule in res.mask_values:
-        print(f"mask values: {rule}")
+        print(f"mask values: {flags(rule)}")
     print(f"mIoU {res.miou:.4f}  Dice {res.dice:.4f}  pixel accuracy {res.pixel_accuracy:.4f}  "
           f"({res.images} images, {res.seconds_per_image:.3f} s/image)")
     for name, v in res.per_class_iou.items():

@@ -11,9 +11,10 @@ from typing import Protocol
 import numpy as np
 
 from seg_core.infer.crf import CRFParams
-from seg_core.data.dataset import DatasetError, scan_dataset
+from seg_core.data.dataset import GIVEN_UNLABELLED, DatasetError, scan_dataset
 from seg_core.data.imageio import read_image
-from seg_core.base.mask_values import IGNORE, MODE_FLAG, UNLABELLED
+from seg_core.base.mask_values import IGNORE, UNLABELLED
+from seg_core.base.messages import given
 from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.predictor import Predictor
 from seg_core.runs.folder import Run
@@ -123,7 +124,7 @@ class Evaluation(Scores):
 
 def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool = False,
                  ignore_index: int | None = None, device: str = "auto", require_masks: bool = True,
-                 mask_values: str = "auto", unlabelled_source: str = "--ignore-index",
+                 mask_values: str = "auto", unlabelled_source: str = GIVEN_UNLABELLED,
                  on_image=None) -> Evaluation:
     """Score ``run`` on a labelled folder: dataset metrics plus one row per image.
 
@@ -196,7 +197,7 @@ def _ignored_report(cm: np.ndarray, ignored_pred: np.ndarray, names: list[str], 
              f"model finds '{name}'")
         if (reading is not None and reading.how == "auto" and not reading.binary and reading.num_classes == 2
                 and reading.unlabelled == UNLABELLED and c == 1):
-            w += f"; if {UNLABELLED} means '{name}' in these masks, pass {MODE_FLAG} binary"
+            w += f"; if {UNLABELLED} means '{name}' in these masks, pass {given(mask_values='binary')}"
         warnings.append(w)
     return {"ignored_pixels": total,
             "ignored_pixels_per_class": {nm: int(v) for nm, v in zip(names, ignored_pred)},
