@@ -18,7 +18,8 @@ from seg_core.workspace.masks import backup_reason
 from seg_core.workspace.proposals import best_run
 from seg_core.workspace.overview import image_states
 from seg_core.workspace.review_state import review_marks, set_reviewed
-from seg_core.workspace.suggestions import MAX_PIXELS, suggester
+from seg_core.runner.suggestions import suggester
+from seg_core.workspace.suggestions import MAX_PIXELS
 
 through_app()  # first, before any widget (segapp.navigation)
 
