@@ -48,7 +48,7 @@ from seg_core.training.averaging import Averaging
 from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
 from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
 from seg_core.training.training_data import TrainingData, colour_reference, load_training_data
-from seg_core.training.recorder import Checkpoint, Recorder, Sink, shielded
+from seg_core.training.recorder import Checkpoint, Recorder, Sink, display
 from seg_core.base.locks import acquire, release
 
 
@@ -80,7 +80,7 @@ class Trainer:
     """One training run; ``run()`` returns the Run folder. ``cancel`` (set) ends it within one step.
 
     ``sinks``: what rank 0 sends every event to, in order (``Recorder``: the run folder; displays). An error in
-    a sink stops the training: a display that must not is wrapped in ``shielded``."""
+    a sink stops the training: a display that must not is wrapped in ``recorder.display``."""
 
     def __init__(self, cfg: TrainConfig, sinks: Sequence[Sink] = (), cancel: threading.Event | None = None):
         self.cfg = cfg.validate()
@@ -460,10 +460,10 @@ class Trainer:
 def train(cfg: TrainConfig, displays: Sink | Iterable[Sink] | None = None,
           cancel: threading.Event | None = None) -> Run:
     """Train per ``cfg``: the run folder written by a ``Recorder``, each of ``displays`` (one callable or
-    several; errors in them are ignored: ``shielded``) called with the events of ``seg_core.runs.events``.
+    several: each a ``recorder.display``, its errors ignored) called with the events of ``seg_core.runs.events``.
 
     Raises ConfigError for a setting out of range, DatasetError for data problems (each naming its
     file), TrainingBusy when another training holds the runs folder's lock, Cancelled
     (``seg_core.base.progress``) when ``cancel`` is set before the first step (no run folder is written)."""
     shown = [] if displays is None else [displays] if callable(displays) else list(displays)
-    return Trainer(cfg, [Recorder(cfg.out), *map(shielded, shown)], cancel).run()
+    return Trainer(cfg, [Recorder(cfg.out), *map(display, shown)], cancel).run()

@@ -39,10 +39,13 @@ class Checkpoint:
     network: torch.nn.Module
 
 
-def shielded(sink: Sink) -> Sink:
-    """``sink`` whose errors are swallowed: a display (a progress printer, the app's job) must not stop the
-    training, while the recorder's errors do (a file it cannot write)."""
+def display(sink: Sink) -> Sink:
+    """``sink`` as a display (a progress printer, the app's job): it is sent the training events of
+    ``seg_core.runs.events`` only (not the in-process ``Checkpoint``), and its errors are swallowed: a display
+    must not stop the training, while the recorder's errors do (a file it cannot write)."""
     def call(event) -> None:
+        if isinstance(event, Checkpoint):
+            return
         try:
             sink(event)
         except Exception:

@@ -8,7 +8,7 @@ from seg_core.base.classes import ClassList
 from seg_core.runs.event_log import read_events
 from seg_core.runs.events import End, Failed, Measured, Opened, Start, Status, Step, Validation
 from seg_core.runs.folder import CANCEL, Run
-from seg_core.training.recorder import Checkpoint, Recorder, shielded
+from seg_core.training.recorder import Checkpoint, Recorder, display
 
 
 def _validation(epoch: int, miou: float, best: bool) -> Validation:
@@ -62,11 +62,14 @@ def test_a_failure_after_the_folder_opened_reads_failed_and_before_writes_nothin
     assert status["state"] == "failed" and status["error"] == "OSError: No space left on device"
 
 
-def test_a_display_that_fails_is_shielded_a_recorder_that_fails_is_not(tmp_path):
+def test_a_display_that_fails_is_ignored_a_recorder_that_fails_is_not(tmp_path):
     def broken(event):
         raise RuntimeError("the display broke")
 
-    shielded(broken)(Status("checking the data set"))  # swallowed: the training goes on
+    display(broken)(Status("checking the data set"))  # swallowed: the training goes on
+    seen = []
+    display(seen.append)(Checkpoint(torch.nn.Linear(2, 2)))  # a display sees the training events only
+    assert seen == []
     (tmp_path / "r").write_text("a file where the run folder should be")
     with pytest.raises(OSError):  # a run folder the recorder cannot write stops the training
         Recorder(tmp_path / "r")(_opened())
