@@ -11,10 +11,14 @@ Both run the test-only app ``tests/app/canvas_app.py``, which appends a line per
 clock; the mouse-up time is taken in this process just before ``mouse.up()`` (same machine, same clock).
 
     python benchmarks/bench_canvas.py [--size 4000] [--strokes 5] [--skip-drawable-native]
+
+streamlit-drawable-canvas is not a requirement of the app (only this comparison uses it): install it with
+``pip install streamlit-drawable-canvas`` to measure it; without it only ``label_canvas`` is measured.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import sys
@@ -111,6 +115,14 @@ def bench_label_canvas(p, url: str, log: Path, strokes: int, image_format: str) 
             "fill_s": fill_s, "fill_js_s": fill_js_s, "fill_save_s": None if rec is None else rec["save_s"]}
 
 
+DRAWABLE_MISSING = ("streamlit-drawable-canvas is not installed (it is not a requirement of the app): its rows "
+                    "are left out; pip install streamlit-drawable-canvas to measure them")
+
+
+def drawable_installed() -> bool:
+    return importlib.util.find_spec("streamlit_drawable_canvas") is not None
+
+
 def bench_drawable(p, url: str, log: Path, strokes: int, display: int, timeout: float) -> dict:
     browser = launch_chromium(p)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -178,10 +190,14 @@ def main() -> None:
                 print(f"label_canvas, image_format={fmt}: strokes at {r['scale']:.2f} screen px per image px; a fill "
                       f"of the whole image: saved {r['fill_s']:.2f} s after the click (the fill itself in the "
                       f"browser {r['fill_js_s']:.2f} s, read+apply+save {r['fill_save_s']:.2f} s)")
-            ws.clear_mask("big")
-            results["drawable-canvas, 640 px display (today's page)"] = bench_drawable(p, url, log, args.strokes,
-                                                                                       640, 60)
-            if not args.skip_drawable_native:
+            drawable = drawable_installed()
+            if not drawable:
+                print(DRAWABLE_MISSING, file=sys.stderr)
+            else:
+                ws.clear_mask("big")
+                results["drawable-canvas, 640 px display (today's page)"] = bench_drawable(p, url, log, args.strokes,
+                                                                                           640, 60)
+            if drawable and not args.skip_drawable_native:
                 ws.clear_mask("big")
                 results[f"drawable-canvas, {args.size} px (native)"] = bench_drawable(p, url, log, 2, args.size, 120)
         print()

@@ -76,9 +76,9 @@ def main() -> None:
     plain_eval = evaluate_run(run, va_dir, ignore_index=11)
     crf_eval = evaluate_run(run, va_dir, crf=CRFParams(), ignore_index=11)
     print("| | mIoU | seconds/image |\n|---|---|---|")
-    print(f"| network only | {plain_eval['miou']:.4f} | {plain_eval['seconds_per_image']:.3f} |")
-    print(f"| + dense CRF | {crf_eval['miou']:.4f} | {crf_eval['seconds_per_image']:.3f} "
-          f"(CRF alone {crf_eval['crf_seconds_per_image']:.3f}) |")
+    print(f"| network only | {plain_eval.miou:.4f} | {plain_eval.seconds_per_image:.3f} |")
+    print(f"| + dense CRF | {crf_eval.miou:.4f} | {crf_eval.seconds_per_image:.3f} "
+          f"(CRF alone {crf_eval.crf_seconds_per_image:.3f}) |")
     print(f"\ntotal benchmark time {time.time() - t:.0f} s")
 
 

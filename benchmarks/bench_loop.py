@@ -35,6 +35,7 @@ from scipy.stats import spearmanr
 from skimage.morphology import binary_dilation, skeletonize
 
 from seg_core import Predictor, Run, TrainConfig, evaluate_run, train
+from seg_core.infer.evaluation import Evaluation
 from seg_core.infer.ranking import rank_images
 
 warnings.filterwarnings("ignore")
@@ -59,7 +60,7 @@ def fit(data: Path, out: Path, budget: float | None, **kw) -> Run:
     return train(TrainConfig(data=str(data), out=str(out), time_budget=budget, **kw))
 
 
-def score(run: Run, data: Path, ignore: int) -> dict:
+def score(run: Run, data: Path, ignore: int) -> Evaluation:
     return evaluate_run(run, data, ignore_index=ignore)
 
 
@@ -92,15 +93,15 @@ def label_next(tmp: Path, budget: float, seeds: int, epochs: int | None = None) 
         for arm, extra in (("rank", by_rank), ("random", at_random)):
             data = folder(tmp, f"s{seed}_{arm}", start + extra, src / "masks")
             m[arm] = score(fit(data, tmp / f"r{seed}_{arm}", budget, ignore_index=CAMVID_IGNORE, seed=seed,
-                               val_fraction=0, **length), test, CAMVID_IGNORE)["miou"]
+                               val_fraction=0, **length), test, CAMVID_IGNORE).miou
         rank_m.append(m["rank"])
         rand_m.append(m["random"])
-        per_image = {r["image"]: r["miou"] for r in base_m["per_image"]}
+        per_image = {r.image: r.miou for r in base_m.per_image}
         test_rank = {r.image: r.uncertainty for r in rank_images(pred, test_frames)}
         names = sorted(per_image)
         rho = spearmanr([test_rank[n] for n in names], [1 - per_image[n] for n in names]).statistic
         rhos.append(rho)
-        print(f"| {seed} | {base_m['miou']:.4f} | {m['rank']:.4f} | {m['random']:.4f} |", flush=True)
+        print(f"| {seed} | {base_m.miou:.4f} | {m['rank']:.4f} | {m['random']:.4f} |", flush=True)
     print(f"| mean | | {np.mean(rank_m):.4f} | {np.mean(rand_m):.4f} |\n")
     print(f"rank / random mIoU: {np.mean(rank_m) / np.mean(rand_m):.3f}x; Spearman(uncertainty, 1 - IoU) on the "
           f"test frames per seed: {', '.join(f'{r:.3f}' for r in rhos)} (mean {np.mean(rhos):.3f})\n")
@@ -121,7 +122,7 @@ def continue_training(tmp: Path, fresh_s: float, cont_s: float) -> None:
     cont = fit(twelve, tmp / "c_cont", cont_s, init_run=str(old.path), **kw)
     cont_wall = time.time() - t
     fresh = fit(twelve, tmp / "c_fresh", fresh_s, **kw)
-    a, b, c = (score(r, test, CAMVID_IGNORE)["miou"] for r in (old, cont, fresh))
+    a, b, c = (score(r, test, CAMVID_IGNORE).miou for r in (old, cont, fresh))
     print(f"## 2. Continue after 4 new labels (camvid-val, 8 -> 12 frames, {len(test_frames)} held-out frames)\n")
     print("| run | mIoU |\n|---|---|")
     print(f"| 8 frames, fresh {fresh_s:.0f} s | {a:.4f} |\n| 12 frames, continued {cont_s:.0f} s "
@@ -173,7 +174,7 @@ def scribbles(tmp: Path, budget: float) -> None:
     res = {}
     for name in ("full", "strokes"):
         run = fit(tmp / f"m_{name}", tmp / f"mr_{name}", budget, ignore_index=255, num_classes=2, val_fraction=0)
-        res[name] = score(run, test, 255)["miou"]
+        res[name] = score(run, test, 255).miou
     print(f"## 3. Scribbles (membrane, 20 slices train, 10 held out, {budget:.0f} s each)\n")
     print("| labels | labelled pixels | held-out mIoU |\n|---|---|---|")
     print(f"| full masks | 100 % | {res['full']:.4f} |\n| strokes | {100 * coverage:.1f} % | {res['strokes']:.4f} |\n")

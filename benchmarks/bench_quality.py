@@ -140,14 +140,14 @@ def run_domain(name: str, d: dict, budget: float, seed: int, tmp: Path, variants
         run = train(TrainConfig(data=str(d["train"]), out=str(out), ignore_index=d["ignore"], img_size=tuple(size),
                                 time_budget=budget, seed=seed, **kw))
         wall = time.time() - t
-        res[v] = evaluate_run(run, d["test"], ignore_index=d["ignore"])["miou"]
+        res[v] = evaluate_run(run, d["test"], ignore_index=d["ignore"]).miou
         print(f"  {name} {v}: {res[v]:.4f} ({wall:.0f} s wall)", flush=True)
         if v == "default":
             c = resolve(run.postprocess)
             res["default + post"] = evaluate_run(run, d["test"], ignore_index=d["ignore"], tta=c.tta,
-                                                 crf=CRFParams() if c.crf else None)["miou"]
+                                                 crf=CRFParams() if c.crf else None).miou
             res["default + CRF + flips (always)"] = evaluate_run(run, d["test"], ignore_index=d["ignore"], tta=True,
-                                                                 crf=CRFParams())["miou"]
+                                                                 crf=CRFParams()).miou
             print(f"  {name} default + post ({c.reason}): {res['default + post']:.4f}; always CRF+flips "
                   f"{res['default + CRF + flips (always)']:.4f}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
@@ -212,14 +212,14 @@ def validation_by_size(name: str, domain: dict, tmp: Path, budget: float, sizes:
         for arm, kw in arms.items():
             if kw is None:
                 share, run = kfold_then_all(data, lab, domain, budget, seed, tmp)
-                score = evaluate_run(run, domain["test"], ignore_index=domain["ignore"])["miou"]
+                score = evaluate_run(run, domain["test"], ignore_index=domain["ignore"]).miou
                 cells.append(f"{score:.4f} (then {share * budget / 4:.0f} s on all)")
                 shutil.rmtree(run.path, ignore_errors=True)
                 continue
             out = tmp / "runs" / f"vs_{name}_{n}_{len(cells)}_{seed}"
             run = train(TrainConfig(data=str(data), out=str(out), ignore_index=domain["ignore"], img_size=tuple(size),
                                     time_budget=budget, seed=seed, **kw))
-            cells.append(f"{evaluate_run(run, domain['test'], ignore_index=domain['ignore'])['miou']:.4f}")
+            cells.append(f"{evaluate_run(run, domain['test'], ignore_index=domain['ignore']).miou:.4f}")
             shutil.rmtree(out, ignore_errors=True)
         print(f"| {n} | " + " | ".join(cells) + " |", flush=True)
 

@@ -97,12 +97,12 @@ def domain(tmp: Path, name: str, seeds: int, epochs: int, class_weights=()) -> d
         for cw in class_weights:  # the product's order with another weight on the classes an image adds
             arms[f"classes {cw:g}"] = [by_name[r.image] for r in rank_images(pred, rest, labelled=start,
                                                                               class_weight=cw)[:add_n]]
-        row = {"base": base_m["miou"]}
+        row = {"base": base_m.miou}
         for arm, extra in arms.items():
             run = train(TrainConfig(data=str(folder(tmp, f"{name}{seed}_{arm}", start + extra, masks)),
                                     out=str(tmp / f"{name}{seed}_r{arm}"), seed=seed, **settings))
-            row[arm] = evaluate_run(run, test, **eval_kw)["miou"]
-        err = {r["image"]: 1 - r["miou"] for r in base_m["per_image"]}
+            row[arm] = evaluate_run(run, test, **eval_kw).miou
+        err = {r.image: 1 - r.miou for r in base_m.per_image}
         names = sorted(err)
         flips = [hesitation(pred, read_image(test / "images" / n))[0].mean() for n in names]
         ent = [entropy(pred, read_image(test / "images" / n)) for n in names]
@@ -142,7 +142,7 @@ def curve(tmp: Path, name: str, seeds: int, epochs: int, steps: int) -> dict:
         def fit(labelled, tag):
             run = train(TrainConfig(data=str(folder(tmp, f"c{name}{seed}_{tag}", labelled, masks)),
                                     out=str(tmp / f"c{name}{seed}_r{tag}"), seed=seed, **settings))
-            return run, evaluate_run(run, test, **eval_kw)["miou"]
+            return run, evaluate_run(run, test, **eval_kw).miou
 
         base, base_score = fit(start, "base")
         for arm in out:

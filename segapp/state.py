@@ -18,6 +18,7 @@ from seg_core.base.classes import ClassList, default_colour
 from seg_core.runs.folder import Run
 from seg_core.workspace.workspace import Workspace
 from segapp import projects
+from segapp.words import plain
 
 if TYPE_CHECKING:
     from seg_core import Predictor
@@ -154,7 +155,7 @@ def task_panel(kind: str, key: str):
     elif snap.state == "cancelled":
         st.warning(f"{snap.label}: {snap.message}")
     elif snap.state == "failed":
-        st.error(f"{snap.label} failed: {snap.error}")
+        st.error(plain(f"{snap.label} failed: {snap.error}"))
     return snap
 
 

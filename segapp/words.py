@@ -51,13 +51,29 @@ def column_config(columns, **extra) -> dict:
     return config | extra
 
 
+SETTINGS = {"mask_values": "the mask reading", "ignore_index": "the unlabelled value"}  # a setting in words
+
+
+def plain(message) -> str:
+    """An engine message with the settings it names (``seg_core.base.messages.given``) in plain words (the
+    command line names them by its flags)."""
+    from seg_core.base.messages import worded
+
+    def words(settings: list[tuple[str, str | None]]) -> str:
+        return " and ".join(SETTINGS.get(k, k.replace("_", " ")) + ("" if v is None else f" {v}" if v.isdigit()
+                                                                       else f" '{v}'") for k, v in settings) \
+            or "the setting"
+    return worded(str(message), words)
+
+
 def say(level: str, message) -> None:
-    """An engine message as ``st.<level>`` ("error", "warning", "info", "caption"): what the user reads, and its
-    technical details (an environment variable, a file to copy: ``seg_core.base.messages``) out of the way, in a
-    caption's tooltip or a collapsed "Technical details" under an alert."""
+    """An engine message as ``st.<level>`` ("error", "warning", "info", "caption"), in plain words (``plain``):
+    what the user reads, and its technical details (an environment variable, a file to copy:
+    ``seg_core.base.messages``) out of the way, in a caption's tooltip or a collapsed "Technical details" under
+    an alert."""
     from seg_core.base.messages import split_details
 
-    user, technical = split_details(str(message))
+    user, technical = split_details(plain(message))
     if level == "caption":
         st.caption(user, help=f"Technical details: {technical}" if technical else None)
         return

@@ -33,11 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seg_core.base.messages import given, setting_names
+
 UNLABELLED = 255  # the value of pixels nobody labelled: stored by the app, skipped by losses and metrics
 IGNORE = UNLABELLED  # the same value in training labels (every reading maps unlabelled pixels to it)
 MAX_CLASSES = 255  # class indices 0..254; 255 is reserved for unlabelled
 MODES = ("auto", "index", "binary")
-MODE_FLAG = "--mask-values"
 UNLABELLED_KEY = "unlabelled"  # the classes.json key of the unlabelled value
 FOLDER = "masks/"  # the Problem file of a rule about the whole masks folder
 WORKSPACE = "the workspace"  # the source of the app's unlabelled value (its masks are read by index)
@@ -45,7 +46,7 @@ WORKSPACE = "the workspace"  # the source of the app's unlabelled value (its mas
 UPLOAD_RULE = (f"An uploaded mask holds class indices with {UNLABELLED} for unlabelled pixels, except a grey-level "
                f"mask holding only 0 and 255 in a 2-class workspace: that is a binary mask (255 = class 1) and is "
                "stored as 0/1. Palette PNGs (what the app saves and exports) are read by index.")
-UNDECIDED = f"not decided: the error about {FOLDER} below says why, naming the files and the flag that settles it."
+UNDECIDED = f"not decided: the error about {FOLDER} below says why, naming the files and {given()} that settles it."
 PALETTE_RULE = ("Palette masks ({count} of {total}) are read by index: a pixel's palette number is its class; the "
                 "palette's colours are not used.")
 
@@ -110,7 +111,7 @@ class MaskReading:
                 msg += f" nor the unlabelled value {self.unlabelled}"
             elif UNLABELLED in bad:
                 msg += (f"; if {UNLABELLED} marks unlabelled pixels, put \"{UNLABELLED_KEY}\": {UNLABELLED} in "
-                        f"classes.json or pass --ignore-index {UNLABELLED}")
+                        f"classes.json or pass {given(ignore_index=UNLABELLED)}")
         return msg
 
     def labels(self, raw: np.ndarray, name: str = "mask", values: np.ndarray | None = None) -> np.ndarray:
@@ -131,13 +132,13 @@ class MaskReading:
         if self.binary:
             n0, n1 = ((f" '{self.class_names[0]}'", f" '{self.class_names[1]}'") if len(self.class_names) == 2
                       else ("", ""))
-            said = f" ({MODE_FLAG} binary)" if self.how == "binary" else ""
+            said = f" ({given(mask_values='binary')})" if self.how == "binary" else ""
             head = (f"Binary masks{said}: 0 is class 0{n0}, 1 and 255 are class 1{n1}" if self.how == "binary" else
                     f"Binary masks: every mask holds only 0 and 255 (or 0); 0 is class 0{n0}, 255 is class 1{n1}")
             tail = (f"; {self.unlabelled} marks unlabelled pixels ({self.source})." if self.unlabelled is not None
                     else f"; no value marks unlabelled pixels ({self.source or 'none is stated'}).")
             return head + tail + (f" {self.note}" if self.note else "")
-        said = f" ({MODE_FLAG} index)" if self.how == "index" and self.source != WORKSPACE else ""
+        said = f" ({given(mask_values='index')})" if self.how == "index" and self.source != WORKSPACE else ""
         head = (f"Mask values are class indices 0..{self.num_classes - 1}"
                 f"{_class_list(self.num_classes, self.class_names)}{said}")
         tail = (f"; {self.unlabelled} marks unlabelled pixels ({self.source}), skipped in training and scoring."
@@ -146,7 +147,8 @@ class MaskReading:
         return head + tail + (f" {self.note}" if self.note else "")
 
     def to_json(self) -> dict:
-        return {"reading": "binary" if self.binary else "index", "unlabelled": self.unlabelled, "rule": self.rule()}
+        return {"reading": "binary" if self.binary else "index", "unlabelled": self.unlabelled,
+                "rule": setting_names(self.rule())}
 
 
 def _is_zero255(u: np.ndarray) -> bool:
@@ -176,13 +178,14 @@ def decide_reading(uniques: dict[str, np.ndarray], *, num_classes: int | None = 
     flag named in the message is given.
     """
     if mode not in MODES:
-        raise ValueError(f"{MODE_FLAG} must be one of {', '.join(MODES)}, not '{mode}'")
+        raise ValueError(f"mask_values must be one of {', '.join(MODES)}, not '{mode}'")
     names = tuple(class_names)
     uniques = {k: np.unique(np.asarray(v)) for k, v in uniques.items()}
     problems: list[tuple[str, str, str]] = []
     if mode == "binary":
         if num_classes not in (None, 2):
-            problems.append((FOLDER, f"{MODE_FLAG} binary reads 2 classes, but there are {num_classes}", "error"))
+            problems.append((FOLDER, f"{given(mask_values='binary')} reads 2 classes, but there are {num_classes}",
+                             "error"))
         unl = None if unlabelled == UNLABELLED else unlabelled
         return MaskReading(2, unl, True, source if unl is not None else "", "binary", names), problems
     if mode == "index":
@@ -204,21 +207,21 @@ def decide_reading(uniques: dict[str, np.ndarray], *, num_classes: int | None = 
             problems.append((FOLDER, (
                 f"the masks mix two encodings: {show_files(with_ones)} hold{'s' if len(with_ones) == 1 else ''} 1 "
                 f"(0/1 masks) and {show_files(zero255)} only 0 and 255 (0/255 masks), so 255 could be class 1{c1} "
-                f"or unlabelled; say which: {MODE_FLAG} binary (255 is class 1 in every mask) or --ignore-index 255 "
-                f"{MODE_FLAG} index (255 marks unlabelled pixels)"), "error"))
+                f"or unlabelled; say which: {given(mask_values='binary')} (255 is class 1 in every mask) or "
+                f"{given(ignore_index=UNLABELLED, mask_values='index')} (255 marks unlabelled pixels)"), "error"))
         elif unlabelled == UNLABELLED and not stated:
             problems.append((FOLDER, (
                 f"{show_files(zero255)} hold{'s' if len(zero255) == 1 else ''} only 0 and 255, which reads two ways "
                 f"for 2 classes with 255 as the unlabelled value ({source}): 255 = class 1{c1} (a binary mask) or "
-                f"255 = unlabelled (only class 0 labelled); say which: {MODE_FLAG} binary (255 is class 1) or "
-                f"{MODE_FLAG} index (255 is unlabelled)"), "error"))
+                f"255 = unlabelled (only class 0 labelled); say which: {given(mask_values='binary')} (255 is class 1) "
+                f"or {given(mask_values='index')} (255 is unlabelled)"), "error"))
         elif unlabelled == UNLABELLED:
             note = (f"Masks holding only 0 and 255 ({show_files(zero255)}) read as class 0 plus unlabelled pixels, "
                     f"as {source} says.")
             if not with_ones:
                 problems.append((FOLDER, (
                     f"every mask holds only 0 and 255 and {source} makes 255 unlabelled, so class 1{c1} has no "
-                    f"labelled pixel; if 255 means class 1 here, pass {MODE_FLAG} binary"), "warning"))
+                    f"labelled pixel; if 255 means class 1 here, pass {given(mask_values='binary')}"), "warning"))
             return MaskReading(n, unlabelled, False, source, "auto", names, note), problems
     return MaskReading(n, unlabelled, False, source, "auto", names), problems
 

@@ -53,7 +53,7 @@ def train(args) -> int:
         aug = AugmentConfig.none() if args.no_augment else AugmentConfig(vflip=args.vflip, rotate=args.rotate)
         cfg = build_config(setting_values(args) | {"augment": aug})
     main_process = Place.from_env().main  # under torchrun only rank 0 prints
-    run = train(cfg, output.training_printer(args.quiet or not main_process))
+    run = train(cfg, [output.training_printer(args.quiet)] if main_process else [])
     return output.trained(run) if main_process else output.OK
 
 

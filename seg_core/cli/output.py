@@ -24,8 +24,35 @@ def quiet_libraries() -> None:
     logging.getLogger("timm").setLevel(logging.ERROR)
 
 
+def flags(text) -> str:
+    """An engine message in the command line's words: each setting it names (``seg_core.base.messages.given``)
+    as its flag (``--mask-values binary``)."""
+    from seg_core.base.messages import worded
+
+    return worded(text, _flags)
+
+
+def _flags(settings: list[tuple[str, str | None]]) -> str:
+    if not settings:
+        return "the flag"
+    from seg_core.runs.config import flag_of  # loaded only for a message that names a setting
+
+    return " ".join(flag_of(name) + ("" if value is None else f" {value}") for name, value in settings)
+
+
+def _flags_in(data):
+    """``data`` (JSON values) with every string in the command line's words (``flags``)."""
+    if isinstance(data, str):
+        return flags(data)
+    if isinstance(data, dict):
+        return {k: _flags_in(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_flags_in(v) for v in data]
+    return data
+
+
 def error(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(flags(text), file=sys.stderr)
 
 
 def _raised(err: Exception, module: str, name: str) -> bool:
@@ -112,7 +139,7 @@ def training_printer(quiet: bool):
             print(f"  validation after epoch {ev.epoch}: mIoU {ev.val_miou:.4f}" + (" (best, saved)" if ev.best else ""),
                   flush=True)
         elif isinstance(ev, Status):
-            print(ev.message, flush=True)
+            print(flags(ev.message), flush=True)
     return show
 
 
@@ -143,9 +170,9 @@ def validation(folder: str, ds) -> int:
           f"({', '.join(ds.classes.names)})"
           + (f", unlabelled value {ds.ignore_index}" if ds.ignore_index is not None else ""))
     for rule in ds.mask_rules:  # how the mask values are read, as training and scoring read them
-        print(f"mask values: {rule}")
+        print(f"mask values: {flags(rule)}")
     for p in ds.problems:
-        print(str(p))
+        print(flags(p))
     n_err = len(ds.errors)
     print(f"{n_err} error(s), {len(ds.problems) - n_err} warning(s)")
     return FAILED if n_err else OK
@@ -155,27 +182,29 @@ def postprocessing(reason: str) -> None:
     print(f"post-processing: {reason}", file=sys.stderr)
 
 
-def evaluation(res: dict, as_json: bool) -> int:
-    for w in res["warnings"]:  # on stderr, so --json's stdout stays one JSON object
-        print(f"warning: {w}", file=sys.stderr)
+def evaluation(res, as_json: bool) -> int:
+    """``res``: an ``Evaluation`` (``seg_core.infer.evaluation``), or an ``ObjectEvaluation`` (``--instances``)."""
+    for w in res.warnings:  # on stderr, so --json's stdout stays one JSON object
+        print(f"warning: {flags(w)}", file=sys.stderr)
     if as_json:
-        print(json.dumps(res))
+        print(json.dumps(_flags_in(res.to_json())))
         return OK
-    for rule in res["mask_values"]:
-        print(f"mask values: {rule}")
-    print(f"mIoU {res['miou']:.4f}  Dice {res['dice']:.4f}  pixel accuracy {res['pixel_accuracy']:.4f}  "
-          f"({res['images']} images, {res['seconds_per_image']:.3f} s/image)")
-    for name, v in res["per_class_iou"].items():
-        hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res["hidden_classes"] else ""
+    for rule in res.mask_values:
+        print(f"mask values: {flags(rule)}")
+    print(f"mIoU {res.miou:.4f}  Dice {res.dice:.4f}  pixel accuracy {res.pixel_accuracy:.4f}  "
+          f"({res.images} images, {res.seconds_per_image:.3f} s/image)")
+    for name, v in res.per_class_iou.items():
+        hidden = "  (hidden: every ground-truth pixel was unlabelled)" if name in res.hidden_classes else ""
         print(f"  {name:20} IoU {'-' if v is None else f'{v:.4f}'}{hidden}")
-    if "objects" in res:
-        o = res["objects"]
-        print(f"objects: F1 at IoU 0.5 {o['object_f1']:.4f}  matched IoU {_num(o['matched_iou'])}  "
-              f"median count error {_num(o['median_count_error'])}  ({o['objects_predicted']} predicted, "
-              f"{o['objects_true']} true)")
-        for r in res["per_image"]:
-            print(f"  {r['image']:20} {r['objects_predicted']:6d} objects of {r['objects_true']:6d}  "
-                  f"F1 {r['object_f1']:.4f}  count error {_num(r['count_error'])}")
+    o = getattr(res, "objects", None)
+    if o is not None:
+        print(f"objects: F1 at IoU 0.5 {o.object_f1:.4f}  matched IoU {_num(o.matched_iou)}  "
+              f"median count error {_num(o.median_count_error)}  ({o.objects_predicted} predicted, "
+              f"{o.objects_true} true)")
+        for r in res.per_image:
+            m = r.extra  # the image's objects matched (``seg_core.objects.matching.Match``)
+            print(f"  {r.image:20} {m.predicted:6d} objects of {m.true:6d}  "
+                  f"F1 {m.f1:.4f}  count error {_num(m.count_error)}")
     return OK
 
 

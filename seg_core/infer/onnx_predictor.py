@@ -16,7 +16,7 @@ from seg_core.base.cores import cpu_count
 from seg_core.data.colour import ColourReference, prepare_for
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.description import classes_of, from_metadata
-from seg_core.infer.prediction import Prediction, predict_image
+from seg_core.infer.prediction import ImagePredictor
 from seg_core.infer.tiling import Forward, pad_image
 
 
@@ -37,8 +37,9 @@ def _providers(device: str) -> list[str]:
 
 
 @dataclass
-class OnnxPredictor:
-    """An exported ONNX file loaded once, for many images (the same ``predict`` as a run's ``Predictor``)."""
+class OnnxPredictor(ImagePredictor):
+    """An exported ONNX file loaded once, for many images (the same ``predict`` as a run's ``Predictor``:
+    ``ImagePredictor``'s)."""
 
     path: Path
     device: str = "auto"
@@ -88,10 +89,4 @@ class OnnxPredictor:
                 p = (p + _softmax(self.scores(padded[:, ::-1]))[:, :, ::-1]) / 2
             return np.ascontiguousarray(p[:, :h, :w], dtype=np.float32)
         return run
-
-    def predict(self, image: np.ndarray, crf: CRFParams | None | bool = None, tta: bool | None = None) -> Prediction:
-        """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams; ``tta`` (flips
-        averaged): None uses the predictor's setting."""
-        params = self.crf if crf is None else (crf or None)
-        return predict_image(self.forward(self.tta if tta is None else tta), self.prepare(image), params)
 

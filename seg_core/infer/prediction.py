@@ -4,6 +4,7 @@ exported ONNX file in ``onnx_predictor``): the same limits, tiles, CRF and files
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -59,6 +60,27 @@ def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = N
         probs = dense_crf(image, probs, crf)
     t2 = time.perf_counter()
     return Prediction(probs.argmax(0).astype(np.uint8), probs, t1 - t0, t2 - t1)
+
+
+class ImagePredictor(ABC):
+    """The one ``predict`` of a run's ``Predictor`` (torch) and an exported file's ``OnnxPredictor``; each gives
+    ``forward(tta)`` (``tiling``'s forward of its network, flips averaged when ``tta``), ``prepare`` (the image
+    readied as in training: colours evened out when the run was trained so) and its settings ``tta`` and
+    ``crf``."""
+
+    tta: bool
+    crf: CRFParams | None
+    prepare: Callable[[np.ndarray], np.ndarray]
+
+    @abstractmethod
+    def forward(self, tta: bool) -> Forward:
+        """``tiling``'s forward of the predictor's network: an (h, w, 3) uint8 crop -> (C, h, w) probabilities."""
+
+    def predict(self, image: np.ndarray, crf: CRFParams | None | bool = None, tta: bool | None = None) -> Prediction:
+        """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams; ``tta`` (flips
+        averaged): None uses the predictor's setting. The network and the CRF see the image ``prepare``d."""
+        params = self.crf if crf is None else (crf or None)
+        return predict_image(self.forward(self.tta if tta is None else tta), self.prepare(image), params)
 
 
 def image_files(folder: Path) -> list[Path]:

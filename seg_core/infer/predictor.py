@@ -4,21 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from seg_core.base.device import autocast_dtype, pick_device, use_all_cpu_threads
 from seg_core.data.colour import prepare_for
 from seg_core.infer.crf import CRFParams
-from seg_core.infer.prediction import Prediction, image_files, predict_files, predict_image
+from seg_core.infer.prediction import ImagePredictor, Prediction, image_files, predict_files
 from seg_core.infer.sliding_window import torch_forward
+from seg_core.infer.tiling import Forward
 from seg_core.runs.folder import Run
 
 __all__ = ["Prediction", "Predictor", "image_files", "predict_folder"]
 
 
 @dataclass
-class Predictor:
-    """A run's model loaded once, for many images."""
+class Predictor(ImagePredictor):
+    """A run's model loaded once, for many images (``predict``: ``ImagePredictor``'s)."""
 
     run: Run
     device: str = "auto"
@@ -34,13 +33,8 @@ class Predictor:
         self.classes = self.run.classes
         self.prepare = prepare_for(self.run.colour_reference)  # colours evened out as in training, or as is
 
-    def predict(self, image: np.ndarray, crf: CRFParams | None | bool = None, tta: bool | None = None) -> Prediction:
-        """``crf``: None uses the predictor's setting, False turns it off, or give CRFParams; ``tta`` (flips
-        averaged): None uses the predictor's setting. The network and the CRF see the image readied as in
-        training (``prepare``: colours evened out when the run was trained so)."""
-        params = self.crf if crf is None else (crf or None)
-        tta = self.tta if tta is None else tta
-        return predict_image(torch_forward(self.model, tta, self.amp), self.prepare(image), params)
+    def forward(self, tta: bool) -> Forward:
+        return torch_forward(self.model, tta, self.amp)
 
 
 def predict_folder(run: Run, images: Path, out: Path, crf: CRFParams | None = None, tta: bool = False,

@@ -208,7 +208,7 @@ def start_training(registry, cfg: TrainConfig, label: str, processes: int = 1):
             return follow(start(cfg, processes, label), progress, cancel)
     else:
         def target(progress, cancel):
-            return train(cfg, progress, cancel)
+            return train(cfg, [progress], cancel)  # the job shows the events; the run folder is recorded
     return registry.start(TRAIN, label, target, output=str(Path(cfg.out).absolute()))
 
 

@@ -1,10 +1,11 @@
 """The progress events a training run sends, declared once: one typed record per event.
 
-``train(cfg, progress)`` calls ``progress(event)`` with these (the progress vocabulary of
+``train(cfg, displays)`` calls each display (the trainer's sinks) with these (the progress vocabulary of
 ``seg_core.base.progress``), in this order: ``Status`` (any number, while preparing), ``Opened`` (the run
 folder's settings), ``Start``, then ``Step`` after every optimiser step with ``Unfreeze`` and
 ``Validation`` in between, ``Measured`` (post-processing scored) and ``End`` last; ``Failed`` instead when
-an error stops the run after its folder opened. The recorder (``seg_core.training.recorder``) writes the run
+an error stops the run after its folder opened (and, in the process only, a ``Checkpoint`` before the
+``Validation`` that found the best network: ``seg_core.training.recorder``). The recorder writes the run
 folder from them, the CLI prints them, the background runner keeps them for the app, and ``Validation``
 rows are the run's ``history.csv``.
 """

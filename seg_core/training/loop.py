@@ -6,9 +6,10 @@ global batch with DistributedDataParallel (``distributed.py``), batch-norm stati
 GPUs (SyncBatchNorm; on CPU each process normalises its own batch, rank 0's running statistics kept), and
 only rank 0 reports progress.
 
-The trainer trains and emits the training events (``seg_core.runs.events``); it writes no file. Rank 0's
-``Recorder`` (``recorder.py``) writes the run folder from those events; rank 0 holds the runs folder's
-training lock (``seg_core.base.locks``) for the whole run: the one place a training takes it.
+The trainer trains and emits the training events (``seg_core.runs.events``) to its sinks, in rank 0 only; it
+writes no file. ``train`` gives it the ``Recorder`` (``recorder.py``), which writes the run folder from those
+events, and the caller's displays; rank 0 holds the runs folder's training lock (``seg_core.base.locks``) for
+the whole run: the one place a training takes it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -28,7 +30,7 @@ from seg_core.training.class_weights import class_weights_for
 from seg_core.base.device import (autocast, autocast_dtype, configure, grad_scaler, pick_device, pin_memory, precision_name,
                      use_all_cpu_threads)
 from seg_core.training.distributed import Comm, Place
-from seg_core.base.progress import Cancelled, Progress, cancelled
+from seg_core.base.progress import Cancelled, cancelled
 from seg_core.runs.events import End, Failed, Measured, Opened, Start, Status, Step, Unfreeze, Validation
 from seg_core.model.losses import build_loss
 from seg_core.base.mask_values import IGNORE
@@ -46,7 +48,7 @@ from seg_core.training.averaging import Averaging
 from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
 from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
 from seg_core.training.training_data import TrainingData, colour_reference, load_training_data
-from seg_core.training.recorder import Recorder
+from seg_core.training.recorder import Checkpoint, Recorder, Sink, display
 from seg_core.base.locks import acquire, release
 
 
@@ -75,14 +77,16 @@ class Tally:
 
 
 class Trainer:
-    """One training run; ``run()`` returns the Run folder. ``cancel`` (set) ends it within one step."""
+    """One training run; ``run()`` returns the Run folder. ``cancel`` (set) ends it within one step.
 
-    def __init__(self, cfg: TrainConfig, progress: Progress | None = None, cancel: threading.Event | None = None):
+    ``sinks``: what rank 0 sends every event to, in order (``Recorder``: the run folder; displays). An error in
+    a sink stops the training: a display that must not is wrapped in ``recorder.display``."""
+
+    def __init__(self, cfg: TrainConfig, sinks: Sequence[Sink] = (), cancel: threading.Event | None = None):
         self.cfg = cfg.validate()
-        self.progress = progress or (lambda event: None)
+        self.sinks = list(sinks)
         self.cancel = cancel or threading.Event()
         self.place = Place.from_env()
-        self.recorder = Recorder(cfg.out, lambda: self.scored)  # rank 0's only: see _emit
 
     def run(self) -> Run:
         """Train, rank 0 holding the runs folder's training lock: one training at a time per runs folder,
@@ -406,6 +410,7 @@ class Trainer:
                          best=improved, scored_on=self.val_text, **scores_)
         if improved:
             t.checkpoint = True
+            self._emit(Checkpoint(self.scored))
         self._emit(row)
         t.last_val = time.time()
         self.model.train()
@@ -445,20 +450,20 @@ class Trainer:
                                      max_pixels=max_pixels)))
 
     def _emit(self, event) -> None:
-        """Rank 0's voice: the recorder first (a file it cannot write stops the run), then ``progress``."""
+        """Rank 0's voice: every sink in order (one that raises stops the run)."""
         if not self.comm.main:
             return
-        self.recorder(event)
-        try:
-            self.progress(event)
-        except Exception:  # a broken progress display must not kill training
-            pass
+        for sink in self.sinks:
+            sink(event)
 
 
-def train(cfg: TrainConfig, progress: Progress | None = None, cancel: threading.Event | None = None) -> Run:
-    """Train per ``cfg``; calls ``progress(event)`` with the events of ``seg_core.runs.events``.
+def train(cfg: TrainConfig, displays: Sink | Iterable[Sink] | None = None,
+          cancel: threading.Event | None = None) -> Run:
+    """Train per ``cfg``: the run folder written by a ``Recorder``, each of ``displays`` (one callable or
+    several: each a ``recorder.display``, its errors ignored) called with the events of ``seg_core.runs.events``.
 
     Raises ConfigError for a setting out of range, DatasetError for data problems (each naming its
     file), TrainingBusy when another training holds the runs folder's lock, Cancelled
     (``seg_core.base.progress``) when ``cancel`` is set before the first step (no run folder is written)."""
-    return Trainer(cfg, progress, cancel).run()
+    shown = [] if displays is None else [displays] if callable(displays) else list(displays)
+    return Trainer(cfg, [Recorder(cfg.out), *map(display, shown)], cancel).run()

@@ -1,21 +1,21 @@
 """The run folder, written from the training events: the trainer trains and emits, the recorder records.
 
-``Recorder`` is a progress callback (``seg_core.runs.events``) that rank 0's trainer sends every event to:
+``Recorder`` is an event sink (``seg_core.runs.events``) that rank 0's trainer sends every event to:
 ``Opened`` creates the folder with config.json, classes.json and a "running" status.json (this process's
-pid: see ``Run.state``); each ``Validation`` adds a row to history.csv and, when it is the best so far,
-saves the checkpoint (the weights come from ``weights()``, which the trainer hands over); ``Measured``
-writes postprocess.json; ``End`` writes the final status.json and clears a cancel request; ``Failed`` marks
-the run failed. Every event also goes to events.jsonl (``EventWriter``), so a training in another process
-can be followed from the folder alone.
+pid: see ``Run.state``); ``Checkpoint`` (the best network so far, sent just before its ``Validation``)
+saves the checkpoint; each ``Validation`` adds a row to history.csv; ``Measured`` writes postprocess.json;
+``End`` writes the final status.json and clears a cancel request; ``Failed`` marks the run failed. Every
+event also goes to events.jsonl (``EventWriter``), so a training in another process can be followed from
+the folder alone.
 
 A file the recorder cannot write stops the training (the error propagates); the event log does not: a
 follower only misses a line.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from seg_core.base.classes import ClassList
 from seg_core.base.locks import this_process
@@ -27,22 +27,48 @@ if TYPE_CHECKING:
     import torch
 
 
-class Recorder:
-    """Writes the run folder ``out`` from the training's events; ``weights()`` gives the network to save."""
+Sink = Callable[[Any], None]  # receives each event of a training (``Trainer``'s sinks)
 
-    def __init__(self, out: str | Path, weights: Callable[[], torch.nn.Module]):
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The network to save as the run's checkpoint: the best so far, sent to the sinks just before the
+    ``Validation`` that found it best. Within this process only: it is not a ``seg_core.runs.events`` event
+    and is never logged."""
+
+    network: torch.nn.Module
+
+
+def display(sink: Sink) -> Sink:
+    """``sink`` as a display (a progress printer, the app's job): it is sent the training events of
+    ``seg_core.runs.events`` only (not the in-process ``Checkpoint``), and its errors are swallowed: a display
+    must not stop the training, while the recorder's errors do (a file it cannot write)."""
+    def call(event) -> None:
+        if isinstance(event, Checkpoint):
+            return
+        try:
+            sink(event)
+        except Exception:
+            pass
+    return call
+
+
+class Recorder:
+    """Writes the run folder ``out`` from the training's events (a sink of the ``Trainer``)."""
+
+    def __init__(self, out: str | Path):
         self.run = Run(out)
-        self.weights = weights
         self.log = EventWriter()
         self.history: list[Validation] = []
         self.opened: Opened | None = None
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: Event | Checkpoint) -> None:
+        if isinstance(event, Checkpoint):
+            self.run.save_checkpoint(event.network)
+            return  # not a training event: never logged
         if isinstance(event, Opened):
             self._open(event)
         elif isinstance(event, Validation):
-            if event.best:
-                self.run.save_checkpoint(self.weights())
             self.history.append(event)
             self.run.write_history(self.history)
         elif isinstance(event, Measured):

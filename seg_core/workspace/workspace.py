@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from seg_core.workspace.masks import MaskStore
 from seg_core.workspace.proposals import Proposals
 from seg_core.workspace.review_state import set_reviewed
 from seg_core.workspace.trash import move_to_trash
+
+if TYPE_CHECKING:
+    from seg_core.infer.evaluation import Evaluation
 
 ENV_VAR = "SEGAPP_WORKSPACE"  # pins the app to one workspace folder (else it offers the projects: ``projects``)
 LEGACY_ROOT = Path(__file__).resolve().parents[2] / "workspace"  # the app's one folder before projects
@@ -65,7 +69,7 @@ class Workspace(Layout):
         return scan_dataset(self.data_dir, classes=self.classes(), ignore_index=UNLABELLED, mask_values="index",
                             require_masks=False, unlabelled_source=WORKSPACE)
 
-    def evaluate(self, run: Run) -> dict:
+    def evaluate(self, run: Run) -> Evaluation:
         """``run``'s scores on the workspace's labelled images, read as ``scan`` reads them (class indices,
         255 unlabelled): ``seg_core.infer.evaluation.evaluate_run``'s result (loads torch when called)."""
         from seg_core.infer.evaluation import evaluate_run

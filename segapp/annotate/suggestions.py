@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from seg_core.workspace.suggestions import MAX_PIXELS, find_object, suggester
+from seg_core.runner.suggestions import suggester
+from seg_core.workspace.suggestions import MAX_PIXELS, find_object
 from segapp.annotate.image import Picture
 from segapp.annotate.mask_actions import FLASH
 from segapp.flash import flash

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from seg_core import Run
+from seg_core.infer.evaluation import Evaluation
 from segapp.state import predictor, runs_with_checkpoint
-from segapp.words import OVERLAP, column_config
+from segapp.words import OVERLAP, column_config, say
 
 
 def _run_label(r):
@@ -51,38 +52,38 @@ def evaluation(ws, run):
         return None
 
 
-def scores_panel(evaluation) -> list[str]:
+def scores_panel(evaluation: Evaluation) -> list[str]:
     """The scores: on new images and on all labelled ones, per class and per image (worst first), with the
     evaluation's warnings. Returns the images scored, worst first (the viewer's order)."""
     ev = evaluation
-    for warning in ev.get("warnings", []):  # e.g. a class nobody labelled in any scored image
-        st.warning(warning)
-    held = ev.get("held_out")
+    for warning in ev.warnings:  # e.g. a class nobody labelled in any scored image
+        say("warning", warning)
+    held = ev.held_out
     m0, m1, m2, m3, m4 = st.columns(5)
     if held:
-        m0.metric(f"Overlap, new images ({held['images']})", f"{held['miou']:.3f}",
+        m0.metric(f"Overlap, new images ({held.images})", f"{held.miou:.3f}",
                   help="Images the model did not learn from: those kept aside, and images labelled since (mIoU, "
                        "held out).")
-    m1.metric("Overlap, all labelled", f"{ev['miou']:.3f}", help="mIoU on every labelled image.")
-    m2.metric("Dice score", f"{ev['dice']:.3f}", help="Another overlap score: twice the shared pixels over the "
+    m1.metric("Overlap, all labelled", f"{ev.miou:.3f}", help="mIoU on every labelled image.")
+    m2.metric("Dice score", f"{ev.dice:.3f}", help="Another overlap score: twice the shared pixels over the "
                                                        "pixels of both masks (Dice).")
-    m3.metric("Pixels right", f"{ev['pixel_accuracy']:.3f}", help="Pixel accuracy.")
-    m4.metric("Seconds / image", f"{ev['seconds_per_image']:.2f}")
-    st.caption(f"Scored on {ev['images']} labelled image(s); those marked 'train' in the table were "
+    m3.metric("Pixels right", f"{ev.pixel_accuracy:.3f}", help="Pixel accuracy.")
+    m4.metric("Seconds / image", f"{ev.seconds_per_image:.2f}")
+    st.caption(f"Scored on {ev.images} labelled image(s); those marked 'train' in the table were "
                "learned from, so only the score on new images shows how the model does on images it never saw."
-               if held else f"Scored on {ev['images']} labelled image(s), all used in training: optimistic. "
+               if held else f"Scored on {ev.images} labelled image(s), all used in training: optimistic. "
                "Label a few more images to see how the model does on new ones.")
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Per class")
-        st.dataframe(pd.DataFrame({"class": list(ev["per_class_iou"]),
-                                   "IoU": list(ev["per_class_iou"].values()),
-                                   "Dice": [ev["per_class_dice"].get(k) for k in ev["per_class_iou"]]}),
+        st.dataframe(pd.DataFrame({"class": list(ev.per_class_iou),
+                                   "IoU": list(ev.per_class_iou.values()),
+                                   "Dice": [ev.per_class_dice.get(k) for k in ev.per_class_iou]}),
                      hide_index=True, width="stretch",
                      column_config={"IoU": st.column_config.NumberColumn("overlap (IoU)", format="%.3f"),
                                     "Dice": st.column_config.NumberColumn("Dice score", format="%.3f")})
     with c2:
         st.subheader("Per image (worst first)")
-        per_image = pd.DataFrame(ev["per_image"]).sort_values("miou")
+        per_image = pd.DataFrame([r.to_json() for r in ev.per_image]).sort_values("miou")
         st.dataframe(per_image, hide_index=True, width="stretch", column_config=column_config(per_image.columns))
-    return [Path(r["image"]).stem for r in sorted(ev["per_image"], key=lambda r: r["miou"])]
+    return [Path(r.image).stem for r in sorted(ev.per_image, key=lambda r: r.miou)]

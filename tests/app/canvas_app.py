@@ -72,7 +72,11 @@ else:  # streamlit-drawable-canvas, as pages/annotate.py used it (whole canvas a
     import io
 
     from PIL import Image
-    from streamlit_drawable_canvas import st_canvas
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:  # not a requirement of the app: only benchmarks/bench_canvas.py compares with it
+        st.error("mode=drawable needs streamlit-drawable-canvas: pip install streamlit-drawable-canvas")
+        st.stop()
 
     from seg_core.data.annotation import apply_strokes, strokes_to_labels
 

@@ -13,6 +13,7 @@ from PIL import Image
 from seg_core import Run, Workspace
 from seg_core.base.classes import ClassList
 from seg_core.base.mask_values import IGNORE, UNLABELLED, MaskReading, MaskValueError, decide_reading
+from seg_core.cli.output import flags
 
 from conftest import ROOT
 
@@ -29,7 +30,8 @@ def test_rules_of_decide_reading():
     assert r.labels(np.array([[0, 255]]), "a.png").tolist() == [[0, 1]]
     r, probs = decide_reading(z, unlabelled=255, source="--ignore-index")  # the collision: refused
     assert probs[0][2] == "error" and probs[0][1].startswith("a.png holds only 0 and 255")
-    assert "--mask-values binary (255 is class 1) or --mask-values index (255 is unlabelled)" in probs[0][1]
+    assert "--" not in probs[0][1].replace("(--ignore-index)", "")  # the engine names settings, not flags
+    assert "--mask-values binary (255 is class 1) or --mask-values index (255 is unlabelled)" in flags(probs[0][1])
     r, probs = decide_reading(z, unlabelled=255, source="classes.json", stated=True)  # the folder says so
     assert not r.binary and r.labels(np.array([[0, 255]])).tolist() == [[0, IGNORE]]
     assert [p[2] for p in probs] == ["warning"]
@@ -38,7 +40,7 @@ def test_rules_of_decide_reading():
     r, _ = decide_reading({"a.png": np.array([0, 1, 255])}, mode="binary")
     assert r.labels(np.array([[0, 1, 255]])).tolist() == [[0, 1, 1]]
     assert decide_reading({"a.png": np.array([3, 11])}, unlabelled=11, source="--ignore-index")[0].num_classes == 4
-    with pytest.raises(ValueError, match="--mask-values must be one of auto, index, binary"):
+    with pytest.raises(ValueError, match="mask_values must be one of auto, index, binary"):
         decide_reading(z, mode="guess")
 
 
@@ -50,7 +52,7 @@ def test_labels_refuse_values_outside_the_classes_naming_file_and_values():
             r.labels(np.array([raw], np.float64 if isinstance(raw[0], float) else np.int64), "m.tif")
         assert str(err.value) == f"m.tif: values {shown} are not classes 0..2 nor the unlabelled value 255"
     hint = MaskReading(2).problem(np.array([255]))
-    assert "put \"unlabelled\": 255 in classes.json or pass --ignore-index 255" in hint
+    assert "put \"unlabelled\": 255 in classes.json or pass --ignore-index 255" in flags(hint)
 
 
 def test_classes_json_carries_the_unlabelled_value(tmp_path):

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seg_core.data.dataset import scan_dataset
+from seg_core.base.classes import ClassList
+from seg_core.cli.output import flags
+from seg_core.data.dataset import scan_dataset, unlabelled_value
+from segapp.words import plain
 from seg_core.base.mask_values import IGNORE
 from seg_core.data.imageio import ImageReadError, read_image, read_mask_raw
 
@@ -120,7 +123,10 @@ def test_mixed_0_1_and_0_255_masks_are_refused_naming_examples_and_the_flag(tmp_
     msg = ds.errors[0].message
     assert len(ds.errors) == 1 and ds.errors[0].file == "masks/"
     assert "a.png, b.png hold 1 (0/1 masks) and c.png, d.png only 0 and 255 (0/255 masks)" in msg
-    assert "--mask-values binary" in msg and "--ignore-index 255 --mask-values index" in msg
+    assert "--" not in msg  # the engine names the settings; the command line words them as flags, the app plainly
+    assert "--mask-values binary" in flags(msg) and "--ignore-index 255 --mask-values index" in flags(msg)
+    assert "the mask reading 'binary'" in plain(msg) and "the unlabelled value 255 and the mask reading 'index'" in \
+        plain(msg)
     ds = scan_dataset(tmp_path, mask_values="binary")
     assert not ds.errors and {s.stem: ds.class_pixels[s.stem].tolist() for s in ds.labelled} == {
         s: [640, 640] for s in "abcd"}
@@ -178,3 +184,18 @@ def test_unreadable_file_message_names_it(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     with pytest.raises(ImageReadError, match="bad.jpg: cannot read image"):
         read_image(tmp_path / "bad.jpg")
+
+
+def test_the_unlabelled_value_and_where_it_came_from():
+    """Given, else the folder's classes.json (which may say there is none), else the fallback, else none; the
+    given one's source is the setting, worded by each front end."""
+    stated = ClassList(["bg", "fg"], ignore_index=7)
+    given = unlabelled_value(stated, 255)
+    assert (given.value, given.stated) == (255, False) and flags(given.source) == "--ignore-index"
+    assert plain(given.source) == "the unlabelled value"
+    assert unlabelled_value(stated, fallback=3) == unlabelled_value(stated)
+    assert (unlabelled_value(stated).value, unlabelled_value(stated).source) == (7, "classes.json")
+    none = unlabelled_value(ClassList(["bg", "fg"]), fallback=3)
+    assert (none.value, none.source, none.stated) == (None, 'classes.json names no "unlabelled" value', True)
+    assert unlabelled_value(None, fallback=3, fallback_source="the run r1").source == "the run r1"
+    assert unlabelled_value(None).value is None and unlabelled_value(None).source == ""

@@ -44,7 +44,7 @@ def test_two_processes_train_one_run_scoring_like_one_process(tiny_data, tmp_pat
     one = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "one_runs" / "one"), epochs=4, img_size=(64, 64),
                             batch_size=4, precision="fp32", device="cpu"))
     assert one.status["steps"] == 8
-    m_two, m_one = evaluate_run(two, tiny_data)["miou"], evaluate_run(one, tiny_data)["miou"]
+    m_two, m_one = evaluate_run(two, tiny_data).miou, evaluate_run(one, tiny_data).miou
     assert abs(m_two - m_one) <= 0.05, (m_two, m_one)
     assert two.load_model()(torch.rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
 

@@ -13,6 +13,8 @@ from seg_core.runs.events import End, Start, Status, Step, Validation
 from seg_core.runs.config import ConfigError
 from seg_core.base.progress import Cancelled
 from seg_core.training.loop import Trainer
+from seg_core.runs.event_log import read_events
+from seg_core.training.recorder import Checkpoint, Recorder
 
 
 def test_run_folder_holds_everything_and_reloads(tiny_run, tiny_data):
@@ -31,7 +33,7 @@ def test_training_learns_the_sample(tiny_data, tmp_path):
     run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=12, img_size=(64, 64),
                             val_fraction=0, val_interval_s=0))
     res = evaluate_run(run, tiny_data)
-    assert res["pixel_accuracy"] > 0.85 and res["per_class_iou"]["cell"] > 0.3
+    assert res.pixel_accuracy > 0.85 and res.per_class_iou["cell"] > 0.3
 
 
 def test_cancel_stops_within_a_step_and_keeps_a_checkpoint(tiny_data, tmp_path):
@@ -99,14 +101,26 @@ def test_fp16_trains_with_a_gradient_scaler(tiny_data, tmp_path):
     """precision fp16 takes the path with a gradient scaler (float16 gradients underflow without one)."""
     cfg = TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=1, img_size=(64, 64), precision="fp16",
                       val_interval_s=0)
-    trainer = Trainer(cfg)
+    trainer = Trainer(cfg, [Recorder(cfg.out)])
     run = trainer.run()
     assert trainer.amp == torch.float16 and trainer.scaler.is_enabled()
     assert run.status["state"] == "done" and np.isfinite(run.history()[-1]["train_loss"])
     bf = Trainer(TrainConfig(data=str(tiny_data), out=str(tmp_path / "b"), epochs=1, img_size=(64, 64),
-                             precision="bf16", val_interval_s=0))
+                             precision="bf16", val_interval_s=0), [Recorder(tmp_path / "b")])
     bf.run()
     assert bf.amp == torch.bfloat16 and not bf.scaler.is_enabled()
+
+
+def test_the_trainer_sends_every_event_to_each_of_its_sinks_in_order(tiny_data, tmp_path):
+    cfg = TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=1, img_size=(64, 64), val_interval_s=0)
+    seen = []
+    run = Trainer(cfg, [Recorder(cfg.out), seen.append]).run()
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds[0] == "Status" and kinds[-1] == "End" and run.has_checkpoint
+    assert kinds[kinds.index("Checkpoint") + 1] == "Validation"  # the best network, just before its validation
+    logged, _ = read_events(run.path / "events.jsonl")  # what the recorder wrote: the same events, no Checkpoint
+    assert [e.kind for e in logged if not isinstance(e, Step)] == \
+        [e.kind for e in seen if not isinstance(e, (Step, Checkpoint))]
 
 
 def test_scribbles_train_and_unlabelled_batches_are_skipped(tiny_data, tmp_path):
