@@ -6,7 +6,7 @@ with flips averaged (TTA), with the dense CRF, with both. The run records every 
 
 The choice. Flips are on unless at least ``MIN_IMAGES`` held-out images score them below plain: they cost a
 second pass and gained on every unseen set measured (nuclei object F1 +0.015-0.025, EM membranes and street
-scenes +0.009 mIoU; benchmarks/bench_objects.py, README), as nnU-Net's default mirroring does. The CRF is
+scenes +0.009 mIoU; benchmarks/results/2026-12-03-default-recipe.md), as nnU-Net's default mirroring does. The CRF is
 on only when it adds at least ``MIN_GAIN`` mIoU over that on at least ``MIN_IMAGES`` images: a few held-out
 images are noisy, and on the EM membranes the CRF and flips added 0.027 mIoU on 2 held-out slices and cost
 0.12 on 10 unseen ones (benchmarks/bench_quality.py). Fewer images are still scored (the scores are

@@ -29,7 +29,7 @@ from seg_core.objects.settings import ObjectSettings
 from seg_core.runs.folder import Run
 
 # Separating touching objects on the distance to the class's edge alone, not weighed by the class probability:
-# on nuclei-he the weighing split nuclei into many pieces (benchmarks/bench_objects.py, README "Objects").
+# on nuclei-he the weighing split nuclei into many pieces (benchmarks/bench_objects.py, benchmarks/results/2026-12-02-bench_objects.md).
 USE_PROBABILITIES = False
 
 

@@ -244,7 +244,7 @@ class TrainConfig:
     ema: bool = setting(False, label="Keep an average of the weights (EMA)", words="Smooth over the last steps",
                         help="Keeps and scores an average of the model over its last steps, often a little steadier.",
                         flag_help="validate and save a moving average of the weights")
-    even_colours: bool = setting(  # seg_core.data.colour; measured: README "The default recipe"
+    even_colours: bool = setting(  # seg_core.data.colour; measured: docs/training.md#colours-evened-out-between-images
         True, label="Colour normalisation", words="Even out colour and brightness",
         help="Images of one kind still differ in stain, exposure or lighting. With this on, every image is brought "
              "to the average colour, brightness and contrast of your training images before the model looks at it "

@@ -1,7 +1,7 @@
 """The automatic training crop: the median image size, capped at ``MAX_AUTO_SIDE`` a side, and smaller where
 the labelled objects are small (nuclei, cells, specks): a step on a smaller crop takes less time, so the same
 time budget makes more, and more varied, steps while each crop still holds many objects whole. On nuclei-he
-(objects about 20 px across) 256x256 crops instead of 384x512 raised the object F1 (README "Objects");
+(objects about 20 px across) 256x256 crops instead of 384x512 raised the object F1 (benchmarks/results/2026-12-03-bench_objects.md);
 street scenes (about 170 px) and membrane slices (about 80 px) keep their crop."""
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ def find_object(image: np.ndarray, kind: str, where: tuple[int, ...], features: 
     """(H, W) bool: the object of a click (``kind`` "object", ``where`` (row, col): grown in colour, or in
     ``features`` when given, stopped at edges and at narrow necks) or of a box ("box", (row0, col0, row1, col1):
     GrabCut inside it). Colour measured better than the preview's features for clicks on H&E nuclei (median
-    IoU 0.30 against 0.22, benchmarks in the README)."""
+    IoU 0.30 against 0.22, benchmarks/results/2026-12-02-bench_assist.md)."""
     from seg_core.assist import box_object, grow_region
 
     if kind == "object":

@@ -38,8 +38,8 @@ def suggestions_switch(ws, picture: Picture, classes, run):
                                      help=f"The suggestion also learns from what the model of run {run.name} "
                                           "(chosen under Propose from run) predicts here. It helps on images like "
                                           "those the model was trained on and can mislead on images unlike them, so "
-                                          "it is off until you turn it on (measured: benchmarks/bench_assist.py in "
-                                          "the README)."):
+                                          "it is off until you turn it on (measured: benchmarks/bench_assist.py, "
+                                          "benchmarks/results/2026-12-02-bench_assist.md)."):
         source = run
     return suggester(ws, picture.stem, picture.image, len(classes), picture.mtime, source), (c1, c2, c3)
 
