@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from seg_core.workspace.projects import Project, ProjectError, Projects, pinned_workspace
+from segapp.words import plain
 
 PARAM = "project"  # the URL's query parameter naming the open project
 OPEN = "project"  # session state: the open project's name
@@ -154,11 +155,12 @@ def _confirm_remove(projects: Projects, name: str) -> None:
 
 
 def _say_message(where) -> None:
+    """The last project action's message, as plain text: it may hold what the URL said (``?project=...``)."""
     msg = st.session_state.pop(MSG, None)
     if isinstance(msg, tuple):
-        where.error(msg[1])
+        where.error(plain(msg[1]))
     elif msg:
-        where.success(msg)
+        where.success(plain(msg))
 
 
 def sidebar(project: Project | None, where) -> None:

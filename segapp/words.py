@@ -51,6 +51,15 @@ def column_config(columns, **extra) -> dict:
     return config | extra
 
 
+_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^])")
+
+
+def plain(text) -> str:
+    """``text`` (a name from the URL, a file or a person) escaped so that Streamlit's Markdown shows it as typed:
+    no emphasis, links, images, colours, emoji codes or formulas made of it."""
+    return _MARKUP.sub(r"\\\1", str(text))
+
+
 def say(level: str, message) -> None:
     """An engine message as ``st.<level>`` ("error", "warning", "info", "caption"): what the user reads, and its
     technical details (an environment variable, a file to copy: ``seg_core.base.messages``) out of the way, in a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from seg_core.base.limits import LimitError, limits
 from seg_core.base.mask_values import UPLOAD_RULE
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
 from segapp.state import file_types, start_task, task_panel, task_running
@@ -30,6 +31,22 @@ def _import_report(ws, started: bool) -> None:
             say("error", p)
 
 
+def within_limit(files) -> tuple[list, list[str]]:
+    """The uploaded ``files`` (each with ``.name`` and ``.size``) no bigger than the upload limit, and for each
+    bigger one a message naming it and the limit (``SEG_CORE_MAX_UPLOAD_MB``): refused before its bytes are
+    copied for the import. Streamlit's own limit (``server.maxUploadSize`` in .streamlit/config.toml) stops
+    bigger ones earlier, in the browser and the server."""
+    kept, refused, lim = [], [], limits()
+    for f in files or []:
+        try:
+            lim.check_file_size(f.name, f.size)
+        except LimitError as err:
+            refused.append(str(err))
+            continue
+        kept.append(f)
+    return kept, refused
+
+
 def uploads_panel(ws) -> None:
     """Images (or a zip) and masks to upload, whether they replace files of the same name, Import and Load
     sample."""
@@ -50,9 +67,12 @@ def uploads_panel(ws) -> None:
     busy = task_running("import", str(ws.root))  # an import runs in the background (this tab or another)
     started = False
     if b1.button("Import uploaded files", disabled=not (imgs or masks) or busy, type="primary"):
-        images = [(f.name, f.getvalue()) for f in imgs or []]  # the bytes, copied now for the background import
-        mask_files = [(f.name, f.getvalue()) for f in masks or []]
-        started = start_task("import", str(ws.root), f"Import of {len(images) + len(mask_files)} file(s)",
+        (imgs, too_big), (masks, too_big_masks) = within_limit(imgs), within_limit(masks)
+        for problem in too_big + too_big_masks:
+            say("error", problem)
+        images = [(f.name, f.getvalue()) for f in imgs]  # the bytes, copied now for the background import
+        mask_files = [(f.name, f.getvalue()) for f in masks]
+        started = bool(images or mask_files) and start_task("import", str(ws.root), f"Import of {len(images) + len(mask_files)} file(s)",
                              lambda progress, cancel: ws.import_uploads(images, mask_files, replace=replace,
                                                                         progress=progress, cancel=cancel))
     if b2.button("Load sample", disabled=busy):
