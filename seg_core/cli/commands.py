@@ -239,6 +239,26 @@ def projects(args) -> int:
     return output.project_list(home.home, rows, removed, args.json)
 
 
+def members(args) -> int:
+    """A project's members and their roles (``seg_core.workspace.members``); add (or change) or remove one."""
+    from seg_core.workspace.activity import record
+    from seg_core.workspace.members import Members, local_user
+
+    root = Path(args.workspace)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such workspace folder")
+    team = Members(root)
+    if args.action == "add":
+        listed = team.set(args.email, args.role)
+        record(root, local_user(), "members", f"{args.email.strip().lower()} is {args.role}")
+    elif args.action == "remove":
+        listed = team.remove(args.email)
+        record(root, local_user(), "members", f"{args.email.strip().lower()} removed")
+    else:
+        listed = team.all()
+    return output.member_list(root, listed, args.json)
+
+
 def sample(args) -> int:
     from seg_core.data.sample import make_sample
 
@@ -248,4 +268,4 @@ def sample(args) -> int:
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
             "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files,
             "preview": preview, "classes": classes, "projects": projects,
-            "sample": sample}
+            "members": members, "sample": sample}
