@@ -5,6 +5,8 @@ Lines are only ever appended (``O_APPEND``, flushed and synced before ``record``
 survives a crash and two writers never mix their lines. ``action`` is one of ``members.ACTIONS`` (imports,
 mask saves, accepts, class edits, trainings, exports, removals, member changes); ``what`` says on what, in
 words. A damaged line (a disk that filled up mid-line) is skipped when reading, never fatal.
+
+A run's folder says who started its training: ``started_by.json`` (``record_starter``, ``starter``).
 """
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from seg_core.base.atomic import atomic_write_text
+
 FILE = "activity.jsonl"
+STARTER = "started_by.json"  # in a run's folder: {"who", "when"}, who started the training
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class Entry:
 
 def record(root: Path, who: str, action: str, what: str = "") -> Entry:
     """Append that ``who`` did ``action`` (on ``what``) now to the project ``root``'s record; the entry."""
-    entry = Entry(datetime.now(timezone.utc).isoformat(timespec="seconds"), who, action, what)
+    entry = Entry(_now(), who, action, what)
     line = json.dumps(entry.__dict__, ensure_ascii=False) + "\n"
     Path(root).mkdir(parents=True, exist_ok=True)
     fd = os.open(Path(root) / FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -68,3 +73,20 @@ def recent(root: Path, n: int = 20) -> list[Entry]:
         if len(out) == n:
             break
     return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def record_starter(run_dir: Path, who: str) -> None:
+    """Write into the run folder ``run_dir`` that ``who`` started its training (now)."""
+    atomic_write_text(Path(run_dir) / STARTER, json.dumps({"who": who, "when": _now()}) + "\n")
+
+
+def starter(run_dir: Path) -> str | None:
+    """Who started the run in ``run_dir`` (None: not recorded, e.g. started from the command line)."""
+    try:
+        return str(json.loads((Path(run_dir) / STARTER).read_text(encoding="utf-8"))["who"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

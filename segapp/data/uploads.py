@@ -9,6 +9,7 @@ from seg_core.base.mask_values import UPLOAD_RULE
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
 from segapp.state import file_types, start_task, task_panel, task_running
 from segapp.words import say
+from segapp import access
 
 
 def _import_report(ws, started: bool) -> None:
@@ -66,15 +67,22 @@ def uploads_panel(ws) -> None:
     b1, b2 = st.columns(2)
     busy = task_running("import", str(ws.root))  # an import runs in the background (this tab or another)
     started = False
-    if b1.button("Import uploaded files", disabled=not (imgs or masks) or busy, type="primary"):
+    may = access.can(ws.root, "import")
+    if b1.button("Import uploaded files", disabled=not (imgs or masks) or busy or not may, type="primary") \
+            and access.allowed(ws.root, "import"):
         (imgs, too_big), (masks, too_big_masks) = within_limit(imgs), within_limit(masks)
         for problem in too_big + too_big_masks:
             say("error", problem)
         images = [(f.name, f.getvalue()) for f in imgs]  # the bytes, copied now for the background import
         mask_files = [(f.name, f.getvalue()) for f in masks]
-        started = bool(images or mask_files) and start_task("import", str(ws.root), f"Import of {len(images) + len(mask_files)} file(s)",
-                             lambda progress, cancel: ws.import_uploads(images, mask_files, replace=replace,
-                                                                        progress=progress, cancel=cancel))
-    if b2.button("Load sample", disabled=busy):
+        label = f"Import of {len(images) + len(mask_files)} file(s)"
+        started = bool(images or mask_files) and start_task(
+            "import", str(ws.root), label, lambda progress, cancel: ws.import_uploads(
+                images, mask_files, replace=replace, progress=progress, cancel=cancel))
+        if started:
+            access.did(ws.root, "import", ", ".join(n for n, _ in images + mask_files))
+    if b2.button("Load sample", disabled=busy or not may) and access.allowed(ws.root, "import"):
         started = start_task("import", str(ws.root), "Loading the sample", ws.load_sample)
+        if started:
+            access.did(ws.root, "import", "the sample images")
     _import_report(ws, started)
