@@ -51,12 +51,12 @@ def column_config(columns, **extra) -> dict:
     return config | extra
 
 
-_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^])")
+_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^@])")
 
 
 def plain(text) -> str:
     """``text`` (a name from the URL, a file or a person) escaped so that Streamlit's Markdown shows it as typed:
-    no emphasis, links, images, colours, emoji codes or formulas made of it."""
+    no emphasis, links (an e-mail address included), images, colours, emoji codes or formulas made of it."""
     return _MARKUP.sub(r"\\\1", str(text))
 
 

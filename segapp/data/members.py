@@ -2,11 +2,11 @@
 role or takes one off (``seg_core.workspace.members``, the same as ``python -m seg_core members``)."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from seg_core.workspace.members import ROLES, MemberError, Members
 from segapp import access
+from segapp.words import plain
 
 ROLE_WORDS = {"owner": "owner: everything, also who may work here, renaming and removing the project",
               "annotator": "annotator: add images, paint, accept, change classes, train, export",
@@ -24,8 +24,7 @@ def members_panel(ws) -> None:
         st.caption("On this computer only you use the studio, so these roles apply once it is served to your lab "
                    f"with sign-in ({access.DOCS}).")
     if listed:
-        st.dataframe(pd.DataFrame({"person": list(listed), "role": list(listed.values())}), hide_index=True,
-                     width="content")
+        st.markdown("\n".join(f"- **{plain(email)}**: {ROLE_WORDS[role]}" for email, role in listed.items()))
     else:
         st.caption("No members yet: the people who may create projects are its owners until some are added.")
     if not access.can(ws.root, "members"):
@@ -34,7 +33,7 @@ def members_panel(ws) -> None:
     c1, c2, c3 = st.columns([3, 3, 1], vertical_alignment="bottom")
     email = c1.text_input("E-mail address", key="member_email", placeholder="name@example.org")
     role = c2.selectbox("Role", list(ROLES), key="member_role", format_func=ROLE_WORDS.get)
-    if c3.button("Add", key="member_add", help="Adds the person, or gives a member this role.") \
+    if c3.button("Add member", key="member_add", help="Adds the person, or gives a member this role.") \
             and access.allowed(ws.root, "members"):
         _change(ws, lambda: team.set(email, role), f"{email.strip().lower()} is {role}")
     if listed:

@@ -117,7 +117,7 @@ def test_an_annotator_paints_and_the_owner_changes_the_members(team):
     [entry] = recent(team)
     assert (entry.who, entry.action, entry.what) == ("ana@lab.org", "members", "dee@lab.org is annotator")
     text = " ".join(m.value for m in at.markdown)
-    assert "**ana@lab\\.org** changed who may work here: dee@lab\\.org is annotator" in text
+    assert "**ana\\@lab\\.org** changed who may work here: dee\\@lab\\.org is annotator" in text
 
 
 def test_someone_who_is_no_member_sees_nothing_of_the_project(team):
@@ -147,7 +147,7 @@ def test_a_member_sees_only_their_projects_and_creators_the_unclaimed_ones(home)
     at = _as(_app(), "bo@lab.org").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.sidebar.selectbox(key="project_pick").options == ["Alpha"]
-    assert "Signed in as **bo@lab\\.org**" in [c.value for c in at.sidebar.caption]
+    assert "Signed in as **bo\\@lab\\.org**" in [c.value for c in at.sidebar.caption]
     assert not [t for t in at.sidebar.text_input if t.key == "project_new_name"]  # bo may not create projects
     at = _as(_app(), "ana@lab.org").run()
     assert at.sidebar.selectbox(key="project_pick").options == ["Beta", "Old"]
