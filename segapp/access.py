@@ -99,8 +99,9 @@ def gate() -> Person:
         st.title("Segmentation studio")
         if m == "closed":
             st.error("This studio answers on the network but sign-in is not set up, so no project is shown. "
-                     "Either serve it on this machine only (server.address = \"127.0.0.1\" in "
-                     ".streamlit/config.toml), or switch sign-in on: an [auth] section in .streamlit/secrets.toml "
+                     "Either serve it on this computer only (start it from its folder, whose "
+                     ".streamlit/config.toml sets server.address = \"127.0.0.1\", or add --server.address "
+                     "127.0.0.1), or switch sign-in on: an [auth] section in .streamlit/secrets.toml "
                      f"(see {DOCS}).")
         elif _user().get("is_logged_in"):
             st.error("Your sign-in did not say your e-mail address, which this studio needs to know your "

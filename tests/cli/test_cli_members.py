@@ -1,5 +1,6 @@
 """``python -m seg_core members``: list, add, change, remove a project's members, --json, a bad role, the last
 owner kept; each change in the project's activity record. Through real subprocesses."""
+import getpass
 import json
 
 from seg_core.workspace.activity import recent
@@ -27,8 +28,9 @@ def test_members_listed_added_changed_and_removed(tmp_path):
     assert res.returncode == 0 and json.loads(res.stdout)["members"] == {"ana@lab.org": "owner"}
     assert Members(ws).all() == {"ana@lab.org": "owner"}
     assert [(e.action, e.what) for e in recent(ws)] == [
-        ("members", "bo@lab.org removed"), ("members", "bo@lab.org is annotator"),
-        ("members", "bo@lab.org is viewer"), ("members", "ana@lab.org is owner")]
+        ("members", "bo@lab.org removed (command line)"), ("members", "bo@lab.org is annotator (command line)"),
+        ("members", "bo@lab.org is viewer (command line)"), ("members", "ana@lab.org is owner (command line)")]
+    assert {e.who for e in recent(ws)} == {getpass.getuser()}
 
 
 def test_members_refuses_a_bad_role_the_last_owner_and_a_missing_folder(tmp_path):
