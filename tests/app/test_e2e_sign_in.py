@@ -4,6 +4,7 @@ project shows; the owner signs in and sees the project, its members and who did 
 but no canvas to paint on, Start training, Remove this project or member editing; signing out works; a session
 cookie that expired or was signed with another secret is refused. One project of one 16x16 image: quick."""
 import io
+import os
 import time
 from pathlib import Path
 
@@ -112,8 +113,8 @@ def test_sign_in_roles_sign_out_and_refused_sessions(served, chromium):
     from playwright.sync_api import sync_playwright
 
     url, root = served
-    shots = Path("/tmp/shots")
-    shots.mkdir(exist_ok=True)
+    shots = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))  # the sign-in page, the Data page as owner and viewer
+    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:

@@ -75,3 +75,11 @@ def test_the_activity_record_is_appended_and_read_newest_first(tmp_path):
                                                        ("bo@lab.org", "train", "efficientnet_lite0"),
                                                        ("ana@lab.org", "paint", "cells_29")]
     assert got[0].time.tzinfo is not None
+
+
+def test_a_run_folder_says_who_started_it(tmp_path):
+    run = tmp_path / "runs" / "20261205-142000_efficientnet_lite0"
+    assert activity.starter(run) is None  # not recorded (e.g. started from the command line)
+    activity.record_starter(run, "cy@lab.org")
+    assert activity.starter(run) == "cy@lab.org"
+    assert json.loads((run / activity.STARTER).read_text())["when"].endswith("+00:00")
