@@ -2,7 +2,8 @@
 
 Run with ``streamlit run app.py``. Each project is a workspace folder under SEGAPP_HOME (default ./projects);
 the sidebar opens, creates, renames and removes them and the page URL names this tab's (``segapp.projects``).
-SEGAPP_WORKSPACE pins the app to that one folder instead.
+SEGAPP_WORKSPACE pins the app to that one folder instead. Who may see and do what: ``segapp.access`` (on one's
+own machine, everything; served to a lab, sign-in and each project's members; docs/lab-server.md).
 
 The pages, one per workflow step, are in ``pages/`` beside this file, declared here with ``st.navigation``
 (the table is ``segapp.navigation``); their shared helpers are the ``segapp`` package. The page
@@ -19,7 +20,9 @@ st.set_page_config(page_title="Segmentation studio", page_icon=":material/biotec
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
 nav = st.navigation(pages, position="hidden")
 
-from segapp import projects  # noqa: E402  (after the navigation: nothing slow before it)
+from segapp import access, projects  # noqa: E402  (after the navigation: nothing slow before it)
+
+access.gate()  # who uses this tab: not signed in (sign-in on), or served openly without sign-in: it stops here
 
 project = projects.current()  # this tab's project (the URL's), None when SEGAPP_WORKSPACE pins one folder
 projects.follow_switch()  # the picker opened another project: the page loads afresh on it

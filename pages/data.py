@@ -1,8 +1,10 @@
-"""Data: upload images and masks, load the sample, see problems, edit classes, remove images. The sections are in
-``segapp.data``."""
+"""Data: upload images and masks, load the sample, see problems, edit classes, remove images, who may work on the
+project and what was done. The sections are in ``segapp.data``."""
 import streamlit as st
 
+from segapp.data.activity import activity_panel
 from segapp.data.classes import classes_panel
+from segapp.data.members import members_panel
 from segapp.data.images import images_table
 from segapp.data.remove import remove_panel
 from segapp.data.uploads import uploads_panel
@@ -30,3 +32,9 @@ classes_panel(ws, classes, damaged=ds is None)
 
 st.subheader("Remove an image")
 remove_panel(ws)
+
+st.subheader("Who may work on this project")
+members_panel(ws)
+
+st.subheader("Recent activity")
+activity_panel(ws)

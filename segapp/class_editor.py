@@ -10,6 +10,7 @@ from seg_core.base.mask_values import UNLABELLED
 from seg_core.workspace import class_edits
 from segapp.flash import flash
 from segapp.state import hex_colour
+from segapp import access
 
 ACTIONS = ["Add a class", "Rename a class", "Change a colour", "Move a class", "Remove a class",
            "Merge a class into another"]
@@ -51,17 +52,21 @@ def class_editor(ws, classes: ClassList, prefix: str = "class") -> None:
         else:
             into = c2.selectbox("Merge into", others, key=f"{prefix}_into")
             op = lambda: class_edits.merge_class(ws, name, into)  # noqa: E731
-    if st.button(action, key=f"{prefix}_apply", type="primary"):
+    may = access.can(ws.root, "classes")
+    if st.button(action, key=f"{prefix}_apply", type="primary", disabled=not may) and access.allowed(ws.root, "classes"):
         try:
             change = op()
+            access.did(ws.root, "classes", change.summary())
             flash(prefix, change.summary(), more=[("warning", f"Left as it is: {p}") for p in change.unreadable])
         except ValueError as err:
             st.error(str(err))
     points = class_edits.restore_points(ws)
-    if st.button("Undo the last class change", key=f"{prefix}_undo", disabled=not points,
-                 help=f"Undo: {class_edits.describe(points[0])}" if points else "No class change to undo"):
+    if st.button("Undo the last class change", key=f"{prefix}_undo", disabled=not points or not may,
+                 help=f"Undo: {class_edits.describe(points[0])}" if points else "No class change to undo") \
+            and access.allowed(ws.root, "classes"):
         try:
             point = class_edits.restore_class_change(ws, points[0])
+            access.did(ws.root, "classes", f"undid: {class_edits.describe(point)}")
             flash(prefix, f"Undone: {class_edits.describe(point)}.")
         except FileNotFoundError:  # undone meanwhile (another tab)
             st.info("That class change was undone already.")

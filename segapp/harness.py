@@ -25,16 +25,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_app(workspace: Path | None, log_path: Path, start_timeout: float = 60, script: str = "app.py",
-                  env: dict[str, str] | None = None, home: Path | None = None):
+                  env: dict[str, str] | None = None, home: Path | None = None, port: int | None = None):
     """Yield the URL of the app serving ``workspace`` (SEGAPP_WORKSPACE), or with ``workspace`` None the
     projects under ``home`` (SEGAPP_HOME); the server's output goes to ``log_path``.
     ``script``: the Streamlit script to run, relative to the checkout (a test-only app, e.g.
-    ``tests/app/canvas_app.py``); ``env``: more environment variables for the server."""
+    ``tests/app/canvas_app.py``); ``env``: more environment variables for the server; ``port``: the one to serve
+    on (default a free one; the sign-in test writes it into the sign-in's redirect address first)."""
     if not (ROOT / script).is_file():
         raise RuntimeError(f"no {script} in {ROOT}: install the checkout with `pip install -e .`")
     if (workspace is None) == (home is None):
         raise ValueError("give the app one workspace folder or a projects home")
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SEGAPP_WORKSPACE", "SEGAPP_HOME")} | dict(
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}),
         **({"SEGAPP_WORKSPACE": str(workspace)} if workspace is not None else {"SEGAPP_HOME": str(home)}))

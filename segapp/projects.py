@@ -13,7 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from seg_core.workspace.members import OWNER, Members, NotAllowed
 from seg_core.workspace.projects import Project, ProjectError, Projects, pinned_workspace
+from segapp import access
+from segapp.words import escaped
 
 PARAM = "project"  # the URL's query parameter naming the open project
 OPEN = "project"  # session state: the open project's name
@@ -60,7 +63,7 @@ def current() -> Project | None:
     projects = home()
     if projects is None:
         return None
-    listed = {p.name: p for p in projects.list()}
+    listed = {p.name: p for p in access.visible(projects.list())}  # a member sees only their projects
     removed = st.query_params.pop(REMOVED, None)
     if removed:
         st.session_state[MSG] = f"Removed the project '{removed}': restore it under the project settings."
@@ -104,25 +107,50 @@ def _open(name: str) -> None:
 
 def _create(projects: Projects) -> None:
     name = st.session_state.get("project_new_name", "")
+    someone = access.person()
+    if someone is None or not someone.creator:
+        who = someone.who if someone else "nobody signed in"
+        st.session_state[MSG] = ("error", f"{who} may not create projects: the studio's configuration lists who may "
+                                          f"({access.DOCS}).")
+        return
     try:
         made = projects.create(name, sample=st.session_state.get("project_new_sample", False))
     except ProjectError as err:
         st.session_state[MSG] = ("error", str(err))
         return
+    if someone.signed_in:  # the one who made it is its owner (on one's own machine: the owner of everything)
+        Members(made.root).set(someone.who, OWNER)
+    access.did(made.root, "members", f"project created; {someone.who} is owner")
     _open(made.name)
 
 
 def _rename(projects: Projects, old: str) -> None:
+    if not _allowed(projects, old, "rename"):
+        return
     try:
         renamed = projects.rename(old, st.session_state.get(f"project_rename:{old}", ""))
     except ProjectError as err:
         st.session_state[MSG] = ("error", str(err))
         return
+    access.did(renamed.root, "rename", f"from {old} to {renamed.name}")
     st.session_state[OPEN] = renamed.name  # the same project: what the pages hold stays, the URL follows
     st.session_state[MSG] = f"Renamed '{old}' to '{renamed.name}'."
 
 
+def _allowed(projects: Projects, name: str, action: str) -> bool:
+    """Whether this tab's person may do ``action`` to project ``name``; a refusal said as the picker's message."""
+    try:
+        access.require(projects.get(name).root, action)
+    except (NotAllowed, ProjectError) as err:
+        st.session_state[MSG] = ("error", str(err))
+        return False
+    return True
+
+
 def _restore(projects: Projects) -> None:
+    if not access.may_create():
+        st.session_state[MSG] = ("error", "Only the people who may create projects may restore one.")
+        return
     removed = {f"{r.name} (removed {r.removed})": r for r in projects.removed()}
     chosen = removed.get(st.session_state.get("project_restore"))
     if chosen is None:
@@ -142,6 +170,9 @@ def _confirm_remove(projects: Projects, name: str) -> None:
     st.caption(f"Technical details: moved to `{projects.home / 'trash'}`, nothing is deleted.")
     left, right = st.columns(2)
     if left.button("Remove", type="primary", key="project_remove_yes"):
+        if not _allowed(projects, name, "remove"):
+            st.rerun()
+        access.did(projects.get(name).root, "remove", f"the project {name}")
         try:
             where = projects.remove(name)
         except (ProjectError, OSError) as err:
@@ -154,11 +185,12 @@ def _confirm_remove(projects: Projects, name: str) -> None:
 
 
 def _say_message(where) -> None:
+    """The last project action's message, as plain text: it may hold what the URL said (``?project=...``)."""
     msg = st.session_state.pop(MSG, None)
     if isinstance(msg, tuple):
-        where.error(msg[1])
+        where.error(escaped(msg[1]))
     elif msg:
-        where.success(msg)
+        where.success(escaped(msg))
 
 
 def sidebar(project: Project | None, where) -> None:
@@ -170,27 +202,32 @@ def sidebar(project: Project | None, where) -> None:
                            "opens this one folder; without it, the app offers its projects.")
         return
     _say_message(where)
-    names = [p.name for p in projects.list()]
+    names = [p.name for p in access.visible(projects.list())]
     if project is not None:
         st.session_state["project_pick"] = project.name
         where.selectbox("Project", names, key="project_pick", on_change=lambda: _open(
             st.session_state["project_pick"]), help=f"Each project is its own folder in {projects.home}: its "
             "images, masks, classes and trained models. The address of this page names the open project, "
             "so another browser tab can work on another one.")
-    with where.expander("New project, rename, remove" if project is not None else "New project",
-                             expanded=project is None):
-        st.text_input("New project's name", key="project_new_name", placeholder="e.g. Liver sections")
-        st.checkbox("Start with the sample images", key="project_new_sample",
-                    help="A small set of microscope images with cells and nuclei, some already labelled.")
-        st.button("Create project", on_click=_create, args=(projects,), key="project_create")
-        if project is not None:
+    creator = access.may_create()
+    manage = project is not None and access.can(project.root, "remove")  # its owner
+    if not (creator or manage):
+        return
+    with where.expander(("New project, rename, remove" if creator else "Rename, remove") if manage else "New project",
+                        expanded=project is None):
+        if creator:
+            st.text_input("New project's name", key="project_new_name", placeholder="e.g. Liver sections")
+            st.checkbox("Start with the sample images", key="project_new_sample",
+                        help="A small set of microscope images with cells and nuclei, some already labelled.")
+            st.button("Create project", on_click=_create, args=(projects,), key="project_create")
+        if manage:
             st.divider()
             st.text_input("Rename this project to", value=project.name, key=f"project_rename:{project.name}")
             st.button("Rename", on_click=_rename, args=(projects, project.name), key="project_rename_go")
             st.divider()
             if st.button("Remove this project…", key="project_remove"):
                 _confirm_remove(projects, project.name)
-        removed = projects.removed()
+        removed = projects.removed() if creator else []
         if removed:
             st.divider()
             st.selectbox("Removed projects", [f"{r.name} (removed {r.removed})" for r in removed],

@@ -17,7 +17,7 @@ from segapp.heap import settled
 from seg_core.base.classes import ClassList, default_colour
 from seg_core.runs.folder import Run
 from seg_core.workspace.workspace import Workspace
-from segapp import projects
+from segapp import access, projects
 from segapp.words import plain
 
 if TYPE_CHECKING:
@@ -35,12 +35,22 @@ def workspace() -> Workspace:
     project at all the page says how to make one and stops."""
     pinned = projects.pinned_workspace()
     if pinned is not None:
+        _may_look(pinned)
         return _workspace(str(pinned), True)
     project = projects.current()
     if project is None:
-        st.info("There is no project yet: create one in the sidebar (New project), or restore a removed one.")
+        st.info("There is no project yet: create one in the sidebar (New project), or restore a removed one."
+                if access.may_create() else "You are not a member of any project yet: ask the owner of a project "
+                "to add you (on its Data page).")
         st.stop()
+    _may_look(project.root)
     return _workspace(str(project.root), False)
+
+
+def _may_look(root) -> None:
+    """Every page asks first: this tab's person may look at the project ``root``; else it says why and stops."""
+    if not access.allowed(root, "view"):
+        st.stop()
 
 
 def registry():

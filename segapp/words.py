@@ -66,6 +66,15 @@ def plain(message) -> str:
     return worded(str(message), words)
 
 
+_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:=^@])")
+
+
+def escaped(text) -> str:
+    """``text`` (a name from the URL, a file or a person) escaped so that Streamlit's Markdown shows it as typed:
+    no emphasis, links (an e-mail address included), images, colours, emoji codes or formulas made of it."""
+    return _MARKUP.sub(r"\\\1", str(text))
+
+
 def say(level: str, message) -> None:
     """An engine message as ``st.<level>`` ("error", "warning", "info", "caption"), in plain words (``plain``):
     what the user reads, and its technical details (an environment variable, a file to copy:

@@ -179,7 +179,17 @@ def import_files(args) -> int:
         rep = ws.import_paths(args.files, replace=args.replace, progress=work.progress, cancel=work.cancel)
     if work.stopped:
         rep = work.stopped.partial
+    if rep.any_imported:  # the project's record of who did what (seg_core.workspace.activity)
+        _record(ws.root, "import", ", ".join(f"{r.name} ({r.kind})" for r in rep.files if r.status != "refused"))
     return output.import_report(rep, args.json)
+
+
+def _record(root: Path, action: str, what: str) -> None:
+    """Write to the project's activity record that this machine's user did ``action`` from the command line."""
+    from seg_core.workspace.activity import record
+    from seg_core.workspace.members import local_user
+
+    record(root, local_user(), action, f"{what} (command line)")
 
 
 def preview(args) -> int:
@@ -222,12 +232,15 @@ def classes(args) -> int:
     ws = Workspace(root, seed_sample=False)
     if args.action == "restore":
         point = ce.restore_class_change(ws)
+        _record(root, "classes", f"undid: {ce.describe(point)}")
         return output.class_list(ws.classes(), None, args.json, f"undid: {ce.describe(point)} (from {point})")
     ops = {"add": lambda: ce.add_class(ws, args.name, args.color),
            "rename": lambda: ce.rename_class(ws, args.old, args.new),
            "remove": lambda: ce.remove_class(ws, args.name, args.pixels_to),
            "merge": lambda: ce.merge_class(ws, args.name, args.into)}
     change = ops[args.action]() if args.action else None
+    if change is not None:
+        _record(root, "classes", change.summary())
     return output.class_list(ws.classes(), change, args.json)
 
 
@@ -241,6 +254,25 @@ def projects(args) -> int:
     return output.project_list(home.home, rows, removed, args.json)
 
 
+def members(args) -> int:
+    """A project's members and their roles (``seg_core.workspace.members``); add (or change) or remove one."""
+    from seg_core.workspace.members import Members
+
+    root = Path(args.workspace)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such workspace folder")
+    team = Members(root)
+    if args.action == "add":
+        listed = team.set(args.email, args.role)
+        _record(root, "members", f"{args.email.strip().lower()} is {args.role}")
+    elif args.action == "remove":
+        listed = team.remove(args.email)
+        _record(root, "members", f"{args.email.strip().lower()} removed")
+    else:
+        listed = team.all()
+    return output.member_list(root, listed, args.json)
+
+
 def sample(args) -> int:
     from seg_core.data.sample import make_sample
 
@@ -250,4 +282,4 @@ def sample(args) -> int:
 COMMANDS = {"backbones": backbones, "validate": validate, "train": train, "evaluate": evaluate, "predict": predict,
             "measure": measure, "rank": rank, "runs": runs, "export": export, "import": import_files,
             "preview": preview, "classes": classes, "projects": projects,
-            "sample": sample}
+            "members": members, "sample": sample}

@@ -285,6 +285,17 @@ def project_list(home, rows: list[dict], removed: list[dict], as_json: bool) -> 
     return OK
 
 
+def member_list(root, members: dict[str, str], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"workspace": str(root), "members": members}, ensure_ascii=False))
+        return OK
+    if not members:
+        print(f"{root}: no members yet (add one: members --workspace {root} add EMAIL owner)")
+    for email, role in members.items():
+        print(f"{email}\t{role}")
+    return OK
+
+
 def import_report(rep, as_json: bool) -> int:
     if as_json:
         print(json.dumps(rep.to_json(), ensure_ascii=False))

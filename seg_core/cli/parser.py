@@ -212,6 +212,22 @@ def _projects(p: argparse.ArgumentParser) -> None:
                    help='{"home": DIR, "projects": [{name, workspace, images, masks, runs}], "removed": [{name, where}]}')
 
 
+def _members(p: argparse.ArgumentParser) -> None:
+    from seg_core.workspace.members import ROLES
+
+    p.add_argument("--workspace", required=True, help="the project's (workspace) folder")
+    p.add_argument("--json", action="store_true", help='{"workspace": DIR, "members": {EMAIL: ROLE}}')
+    ops = p.add_subparsers(dest="action", metavar="ACTION")  # none: list the members
+    add = ops.add_parser("add", help="add a member, or change a member's role")
+    add.add_argument("email")
+    add.add_argument("role", choices=list(ROLES), help="owner: everything, members and removing the project "
+                     "included; annotator: import, paint, accept, edit classes, train, export; viewer: look, download")
+    remove = ops.add_parser("remove", help="take a member off the project (not its last owner)")
+    remove.add_argument("email")
+    for sub in (add, remove):
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def _sample(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="data")
 
@@ -237,6 +253,8 @@ GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]
                 _classes),
     "projects": ("list the app's projects (each a workspace folder, for --workspace) and the removed ones",
                  _projects),
+    "members": ("list who may work on a project and their roles (owner, annotator, viewer), or add, change or "
+                "remove one", _members),
     "sample": ("regenerate the bundled sample data set", _sample),
 }
 

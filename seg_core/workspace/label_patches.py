@@ -11,7 +11,8 @@ On the wire (the browser canvas, ``label_canvas``) a patch is a JSON object::
      "data": "<base64 of zlib(touched plane + values plane + before plane)>"}
 
 three ``h*w`` uint8 planes, row-major: ``touched`` (0/1), ``values``, ``before``. ``decode_patch`` turns it
-into a ``Patch`` and refuses anything malformed; ``check_patch`` checks it against an image's size and its
+into a ``Patch`` and refuses anything malformed (given the image's size, a box outside it before its data is
+decompressed); ``check_patch`` checks it against an image's size and its
 classes; ``apply_patch`` lays it onto a mask; the mask store does all of it under the workspace's mask lock on a
 fresh read of the file (``MaskStore.save_patches``). Every message names the image.
 """
@@ -114,14 +115,26 @@ def _int(payload: dict, key: str, name: str) -> int:
     return int(v)
 
 
-def decode_patch(payload: Any, name: str = "image") -> Patch:
-    """A wire patch (dict) as a ``Patch``; ``PatchError`` naming ``name`` when it is malformed."""
+def _check_box(x: int, y: int, w: int, h: int, shape: tuple[int, int], name: str) -> None:
+    H, W = int(shape[0]), int(shape[1])
+    if x < 0 or y < 0 or x + w > W or y + h > H:
+        raise PatchError(f"{name}: the patch covers x {x}..{x + w - 1}, y {y}..{y + h - 1}, outside the {W}x{H} image")
+
+
+def decode_patch(payload: Any, name: str = "image", shape: tuple[int, int] | None = None) -> Patch:
+    """A wire patch (dict) as a ``Patch``; ``PatchError`` naming ``name`` when it is malformed.
+
+    With the image's ``shape`` = (H, W), a box that does not fit the image is refused before its data is
+    decoded or decompressed (a crafted message declaring a huge box costs nothing); the decompressed data is
+    never more than the box needs either way (zlib's ``max_length``)."""
     if not isinstance(payload, dict):
         raise PatchError(f"{name}: a patch must be an object, got {type(payload).__name__}")
     x, y, w, h = (_int(payload, k, name) for k in ("x", "y", "w", "h"))
     seq = _int(payload, "seq", name) if "seq" in payload else 0
     if w <= 0 or h <= 0:
         raise PatchError(f"{name}: the patch's box is {w}x{h}; it must be at least 1x1")
+    if shape is not None:
+        _check_box(x, y, w, h, shape, name)
     kind = payload.get("kind", "edit")
     if kind not in KINDS:
         raise PatchError(f"{name}: unknown patch kind {kind!r} (one of {', '.join(KINDS)})")
@@ -155,10 +168,7 @@ def decode_patch(payload: Any, name: str = "image") -> Patch:
 def check_patch(patch: Patch, shape: tuple[int, int], num_classes: int, name: str = "image") -> None:
     """``PatchError`` naming ``name`` when ``patch`` reaches outside an image of ``shape`` = (H, W) or sets a
     value that is neither a class (0..num_classes-1) nor unlabelled (255)."""
-    H, W = int(shape[0]), int(shape[1])
-    x0, y0, x1, y1 = patch.box
-    if x0 < 0 or y0 < 0 or x1 > W or y1 > H:
-        raise PatchError(f"{name}: the patch covers x {x0}..{x1 - 1}, y {y0}..{y1 - 1}, outside the {W}x{H} image")
+    _check_box(patch.x, patch.y, patch.w, patch.h, shape, name)
     if patch.touched.shape != patch.values.shape or (patch.before is not None
                                                     and patch.before.shape != patch.values.shape):
         raise PatchError(f"{name}: the patch's planes differ in size")

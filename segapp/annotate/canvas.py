@@ -6,6 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from seg_core.data.annotation import coverage
+from seg_core.infer.overlay import overlay
+from segapp import access
 from segapp.annotate.image import Picture
 from segapp.annotate.mask_actions import FLASH, accept_proposal, mark_reviewed
 from segapp.annotate.suggestions import accept_suggestion, suggestion_actions, suggestion_shown, suggestions_switch
@@ -34,6 +36,19 @@ def follow_key(ws, stem: str, stems: list[str], command: str, target: str, sg, v
         mark_reviewed(ws, stem)
 
 
+def read_only(picture: Picture, store, classes) -> None:
+    """The labels over the image, for someone who may look at the project but not change its masks."""
+    try:
+        labels = store.read(picture.stem)
+    except (OSError, ValueError) as err:
+        st.error(str(err))
+        return
+    shown = picture.saved_or_unlabelled() if labels is None else labels
+    st.image(overlay(picture.image, shown, classes, 0.45), caption=picture.path.name, width="stretch")
+    st.caption("You may look at this project's masks; changing them needs the annotator's or owner's role.")
+    st.markdown(legend_html(classes), unsafe_allow_html=True)
+
+
 @st.fragment
 @settled
 def canvas(ws, picture: Picture, classes, target: str, stems: list[str], run) -> None:
@@ -41,6 +56,9 @@ def canvas(ws, picture: Picture, classes, target: str, stems: list[str], run) ->
     it may learn from) or its proposal ("proposal"); ``stems``: the images PageDown / PageUp go through."""
     stem = picture.stem
     store = ws.masks if target == "mask" else ws.proposals
+    if not access.can(ws.root, "paint"):  # may look only: the labels over the image, no canvas to send edits from
+        read_only(picture, store, classes)
+        return
     key = f"ann_{target}_{stem}"
     helper, bar = suggestions_switch(ws, picture, classes, run) if target == "mask" else (None, None)
     file = save_canvas_edits(key, store, stem, picture.shape, classes, picture.path.name, flash_to=FLASH)
@@ -55,6 +73,7 @@ def canvas(ws, picture: Picture, classes, target: str, stems: list[str], run) ->
     if target == "mask":
         suggestion_actions(ws, stem, helper, bar, file.version)
     if file.saved_at:
+        access.did(ws.root, "paint", f"saved the {target} of {stem}")  # once per image and five minutes
         st.caption(f"Saved {store.path(stem).name} at {file.saved_at}{' (the proposal)' if target == 'proposal' else ''}.")
     st.markdown(legend_html(classes), unsafe_allow_html=True)
     shares, unlabelled_share = coverage(file.mask, classes)

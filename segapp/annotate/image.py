@@ -11,6 +11,7 @@ import streamlit as st
 from seg_core.base.mask_values import UNLABELLED
 from seg_core.data.annotation import stale_values
 from segapp.words import say
+from segapp import access
 
 MARKS = {"unlabelled": "  (unlabelled)", "proposal": "  (proposal)", "labelled": "", "reviewed": "  ✓ reviewed"}
 
@@ -66,7 +67,8 @@ def open_image(ws, stem: str, classes) -> Picture:
             raise ValueError(f"{mask_name}: the mask is {saved.shape[1]}x{saved.shape[0]} but the image is {w}x{h}")
     except (OSError, ValueError) as err:
         st.error(f"{err if mask_name in str(err) else f'{mask_name}: {err}'}")
-        if st.button("Put the damaged mask aside (kept as a backup) and start a new one", key="ann_damaged"):
+        if st.button("Put the damaged mask aside (kept as a backup) and start a new one", key="ann_damaged") \
+                and access.allowed(ws.root, "paint"):
             ws.replace_mask(stem, None, "damaged")
             st.rerun()
         st.stop()

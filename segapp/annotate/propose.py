@@ -7,6 +7,7 @@ import streamlit as st
 from seg_core.workspace.proposals import best_run
 from segapp.annotate.image import Picture
 from segapp.state import predictor
+from segapp import access
 
 
 def propose_panel(ws, picture: Picture):
@@ -28,9 +29,10 @@ def propose_panel(ws, picture: Picture):
     else:
         run = None
         st.selectbox("Propose from run", ["no model trained on these classes yet"], disabled=True)
-    if st.button("Propose a mask", disabled=run is None,
+    if st.button("Propose a mask", disabled=run is None or not access.can(ws.root, "paint"),
                  help="The run predicts this image; the prediction is kept as a proposal you correct on the canvas "
-                      "and then accept (it becomes the mask, the old one is kept as a backup) or reject."):
+                      "and then accept (it becomes the mask, the old one is kept as a backup) or reject.") \
+            and access.allowed(ws.root, "paint"):
         stem = picture.stem
         try:
             with st.spinner(f"Predicting {stem} with {run.name}…"):

@@ -11,6 +11,7 @@ from segapp.annotate.image import Picture
 from segapp.annotate.mask_actions import FLASH
 from segapp.flash import flash
 from segapp.label_canvas import rerun_waiting
+from segapp import access
 
 SUGGESTION_WAIT_S = 0.6  # a run that saved an edit waits this long at most for its suggestion
 
@@ -62,6 +63,9 @@ def suggestion_shown(sg, image: np.ndarray, current: np.ndarray, version) -> dic
 
 
 def accept_suggestion(ws, stem: str, got) -> None:
+    if not access.allowed(ws.root, "accept"):
+        return
+    access.did(ws.root, "accept", f"the suggestion for {stem}")
     ws.replace_mask(stem, got.mask, "accept suggestion", reviewed=True)
     flash(FLASH, f"{stem}: the suggestion is now the mask, marked reviewed")
 
@@ -81,7 +85,8 @@ def suggestion_actions(ws, stem: str, sg, columns, version) -> None:
         accept_suggestion(ws, stem, got)
     if c3.button("Fill the unlabelled pixels from it", disabled=not fresh, key="ann_sugg_fill",
                  help="Every pixel you painted stays; the others take the suggestion. The mask before is kept "
-                      "(Restore the previous mask)." + wait):
+                      "(Restore the previous mask)." + wait) and access.allowed(ws.root, "paint"):
+        access.did(ws.root, "paint", f"filled {stem} from the suggestion")
         saved_now = ws.read_mask(stem)
         filled = got.mask if saved_now is None else np.where(saved_now == 255, got.mask, saved_now)
         ws.replace_mask(stem, filled.astype(np.uint8), "fill from suggestion")

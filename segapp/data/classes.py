@@ -8,6 +8,7 @@ import streamlit as st
 from segapp.class_editor import class_editor
 from segapp.flash import show_flash
 from segapp.state import classes_from_table, hex_colour
+from segapp import access
 
 
 def classes_panel(ws, classes, damaged: bool) -> None:
@@ -24,9 +25,10 @@ def classes_panel(ws, classes, damaged: bool) -> None:
     edited = st.data_editor(cdf, num_rows="dynamic", hide_index=False, key="class_editor", width="stretch",
                             column_config={"name": st.column_config.TextColumn("name", required=True),
                                            "colour": st.column_config.TextColumn("colour (#rrggbb)")})
-    if st.button("Save classes"):
+    if st.button("Save classes", disabled=not access.can(ws.root, "classes")) and access.allowed(ws.root, "classes"):
         try:
             ws.save_classes(classes_from_table(edited["name"], edited["colour"]))
+            access.did(ws.root, "classes", "wrote a new list of classes")
             st.success("Classes saved.")
             st.rerun()
         except ValueError as err:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from seg_core.base.limits import LimitError, limits
 from seg_core.base.mask_values import UPLOAD_RULE
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
 from segapp.state import file_types, start_task, task_panel, task_running
 from segapp.words import say
+from segapp import access
 
 
 def _import_report(ws, started: bool) -> None:
@@ -30,6 +32,22 @@ def _import_report(ws, started: bool) -> None:
             say("error", p)
 
 
+def within_limit(files) -> tuple[list, list[str]]:
+    """The uploaded ``files`` (each with ``.name`` and ``.size``) no bigger than the upload limit, and for each
+    bigger one a message naming it and the limit (``SEG_CORE_MAX_UPLOAD_MB``): refused before its bytes are
+    copied for the import. Streamlit's own limit (``server.maxUploadSize`` in .streamlit/config.toml) stops
+    bigger ones earlier, in the browser and the server."""
+    kept, refused, lim = [], [], limits()
+    for f in files or []:
+        try:
+            lim.check_file_size(f.name, f.size)
+        except LimitError as err:
+            refused.append(str(err))
+            continue
+        kept.append(f)
+    return kept, refused
+
+
 def uploads_panel(ws) -> None:
     """Images (or a zip) and masks to upload, whether they replace files of the same name, Import and Load
     sample."""
@@ -49,12 +67,22 @@ def uploads_panel(ws) -> None:
     b1, b2 = st.columns(2)
     busy = task_running("import", str(ws.root))  # an import runs in the background (this tab or another)
     started = False
-    if b1.button("Import uploaded files", disabled=not (imgs or masks) or busy, type="primary"):
-        images = [(f.name, f.getvalue()) for f in imgs or []]  # the bytes, copied now for the background import
-        mask_files = [(f.name, f.getvalue()) for f in masks or []]
-        started = start_task("import", str(ws.root), f"Import of {len(images) + len(mask_files)} file(s)",
-                             lambda progress, cancel: ws.import_uploads(images, mask_files, replace=replace,
-                                                                        progress=progress, cancel=cancel))
-    if b2.button("Load sample", disabled=busy):
+    may = access.can(ws.root, "import")
+    if b1.button("Import uploaded files", disabled=not (imgs or masks) or busy or not may, type="primary") \
+            and access.allowed(ws.root, "import"):
+        (imgs, too_big), (masks, too_big_masks) = within_limit(imgs), within_limit(masks)
+        for problem in too_big + too_big_masks:
+            say("error", problem)
+        images = [(f.name, f.getvalue()) for f in imgs]  # the bytes, copied now for the background import
+        mask_files = [(f.name, f.getvalue()) for f in masks]
+        label = f"Import of {len(images) + len(mask_files)} file(s)"
+        started = bool(images or mask_files) and start_task(
+            "import", str(ws.root), label, lambda progress, cancel: ws.import_uploads(
+                images, mask_files, replace=replace, progress=progress, cancel=cancel))
+        if started:
+            access.did(ws.root, "import", ", ".join(n for n, _ in images + mask_files))
+    if b2.button("Load sample", disabled=busy or not may) and access.allowed(ws.root, "import"):
         started = start_task("import", str(ws.root), "Loading the sample", ws.load_sample)
+        if started:
+            access.did(ws.root, "import", "the sample images")
     _import_report(ws, started)

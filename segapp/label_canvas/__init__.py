@@ -209,7 +209,7 @@ def _take(store: dict, shape: tuple[int, int], num_classes: int, name: str) -> t
                 continue
             applied[sid] = seq
             try:
-                patch = decode_patch(wire, name)
+                patch = decode_patch(wire, name, shape)  # a box outside the image: refused before decompressing
                 check_patch(patch, shape, num_classes, name)
             except PatchError as err:
                 problems.append(str(err))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from seg_core.infer.export import export_onnx, export_torchscript, run_zip, run_zip_current
 from segapp.state import start_task, task_panel, task_running
+from segapp import access
 
 EXPORTS = [("for Python scripts", export_torchscript, "torchscript.pt"), ("as an ONNX file", export_onnx, "onnx")]
 # (label, exporter, file suffix)
@@ -29,11 +30,14 @@ def _zip(ws, run) -> tuple[str, str]:
     return "run_zip", key
 
 
-def _export(run, label: str, exporter, suffix: str) -> tuple[str, str]:
+def _export(ws, run, label: str, exporter, suffix: str) -> tuple[str, str]:
     target, key = run.path / f"model.{suffix}", f"{run.path}|{suffix}"
-    if st.button(f"Export {label}", disabled=not run.has_checkpoint or task_running("export", key),
+    may = access.can(ws.root, "export")
+    if st.button(f"Export {label}", disabled=not run.has_checkpoint or task_running("export", key) or not may,
                  help="ONNX: runs without this app or torch (onnxruntime). TorchScript: for PyTorch users."
-                 if suffix == "onnx" else "TorchScript, for PyTorch users; its description comes beside it."):
+                 if suffix == "onnx" else "TorchScript, for PyTorch users; its description comes beside it.") \
+            and access.allowed(ws.root, "export"):
+        access.did(ws.root, "export", f"{run.name} {label}")
         if start_task("export", key, f"Export {label} of {run.name}",
                       lambda progress, cancel: exporter(run, target, progress, cancel)):
             st.rerun()
@@ -57,7 +61,7 @@ def exports_panel(ws, run) -> list[tuple[str, str]]:
         tasks = [_zip(ws, run)]
     for col, (label, exporter, suffix) in zip((c2, c3), EXPORTS):
         with col:
-            tasks.append(_export(run, label, exporter, suffix))
+            tasks.append(_export(ws, run, label, exporter, suffix))
     st.markdown("**What the exported model is for:** using this model outside the app, on a big folder of images, "
                 "on a computer without the app, or in your own pipeline. The ONNX file carries its class names and "
                 "colours and how images must be prepared, so it needs nothing else. To write a mask for every image "

@@ -8,6 +8,7 @@ from segapp.heap import settled
 from segapp.live_panel import Curve, live_panel
 from segapp.train.start import Trainings
 from segapp.words import say
+from segapp import access
 
 # the live progress is sent this often while a training runs (the browser ticks its clock in between): each update
 # is Python in this server and a render in the browser, taken from the training's CPU (benchmarks/bench_ui.py,
@@ -61,8 +62,9 @@ def live_training(ws, reg, now: Trainings) -> None:
         if snap.error:
             say("error", snap.error)
         if snap.active:
-            if st.button("Cancel training", disabled=snap.cancel_requested):
+            if st.button("Cancel training", disabled=snap.cancel_requested) and access.allowed(ws.root, "train"):
                 job.cancel()
+                access.did(ws.root, "train", f"cancelled {job.label}")
         elif snap.state == "done":
             st.success("Training finished: see **Review** and **Runs & export**.")
         elif snap.state == "cancelled":

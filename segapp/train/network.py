@@ -7,6 +7,7 @@ import streamlit as st
 from seg_core import ARCHITECTURES, BACKBONES, TrainConfig, encoder_info, get_backbone, imagenet_offline
 from seg_core.runs.config import SETTINGS
 from segapp.train.widgets import about, label, limits, widget
+from segapp import access
 
 DEFAULTS = TrainConfig(data="", out="")  # the engine's measured beginner recipe
 APP_BUDGET_S = 120  # a first model within about two minutes
@@ -62,7 +63,7 @@ def start_from(ws, runs: list) -> tuple:
         weights = "none"
     elif wchoice == "file":
         up = st.file_uploader("Weights file (.pth, .pt, .safetensors)", type=["pth", "pt", "bin", "safetensors"])
-        if up is not None:
+        if up is not None and access.allowed(ws.root, "train"):
             wpath = ws.save_weights_file(up.name, up.getvalue())
             weights = str(wpath)
             st.caption(f"saved as `{wpath}`")

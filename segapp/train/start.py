@@ -12,6 +12,8 @@ from seg_core.base.device import describe as describe_device, describe_plainly
 from seg_core.base.locks import describe as describe_holder, holder as training_holder
 from seg_core.runner import launch
 from seg_core.runs.config import ConfigError, build_config
+from seg_core.workspace.activity import record_starter
+from segapp import access
 from segapp.words import say
 
 
@@ -62,7 +64,8 @@ def start_button(ws, reg, fields: dict, procs: int, unit: str, now: Trainings, n
     if now.running:
         st.info(f"'{now.job.label}' is training; Start is available again when it ends or is cancelled.")
     if st.button("Start training", type="primary", key="start_training", disabled=now.running or now.blocked
-                 or fields["weights"] is None or n_labelled == 0):
+                 or fields["weights"] is None or n_labelled == 0 or not access.can(ws.root, "train")) \
+            and access.allowed(ws.root, "train"):
         backbone = fields["backbone"]
         try:
             cfg = build_config(fields | dict(data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)),
@@ -70,6 +73,8 @@ def start_button(ws, reg, fields: dict, procs: int, unit: str, now: Trainings, n
             label = (f"{Path(cfg.out).name} ({backbone}, {fields['freeze_depth']} parts kept"
                      + (f", {procs} {unit})" if procs > 1 else ")"))
             job = launch.start_training(reg, cfg, label, int(procs))
+            access.did(ws.root, "train", label)
+            record_starter(Path(cfg.out), access.person().who)  # the run says who started it
             st.session_state["job_id"] = job.id
             st.rerun()
         except JobRefused as err:

@@ -133,6 +133,22 @@ def test_a_bad_edit_is_reported_naming_the_image_and_the_rest_still_arrive():
     assert _data(at)["ack"] == {"s1": 3}  # refused ones are not sent again
 
 
+def test_a_crafted_huge_box_is_refused_before_its_data_is_inflated(monkeypatch):
+    """The canvas passes the image's size to the decoder: a box that does not fit is refused by its numbers."""
+    import seg_core.workspace.label_patches as lp
+
+    at = _app().run()
+    bomb = {"sid": "s1", "seq": 1, "kind": "fill", "x": 0, "y": 0, "w": 50_000, "h": 50_000,
+            "data": base64.b64encode(zlib.compress(bytes(20_000_000), 9)).decode()}
+    inflated = []
+    real = zlib.decompressobj
+    monkeypatch.setattr(lp.zlib, "decompressobj", lambda *a, **k: inflated.append(1) or real(*a, **k))
+    _arrive(at, bomb)
+    at.run()
+    assert not at.session_state["out"] and inflated == []
+    assert [e.value for e in at.error] == ["cells.png: the patch covers x 0..49999, y 0..49999, outside the 60x40 image"]
+
+
 def test_refuses_an_image_it_cannot_show():
     at = AppTest.from_string("""
 import numpy as np

@@ -184,3 +184,27 @@ def test_a_patch_of_a_whole_4000x4000_fill_stays_small():
     wire = encode_patch(p)
     assert len(wire["data"]) < 200_000
     assert isinstance(decode_patch(wire, "big.png"), Patch)
+
+
+def test_a_box_outside_the_image_is_refused_before_its_data_is_decompressed(monkeypatch):
+    """A crafted message declaring a huge box around a zip bomb costs nothing: the box is checked against the
+    image first, and zlib is never asked to inflate it."""
+    import seg_core.workspace.label_patches as lp
+
+    bomb = base64.b64encode(zlib.compress(bytes(50_000_000), 9)).decode()  # 50 MB of zeros, ~50 kB sent
+    payload = {"sid": "s", "seq": 1, "kind": "fill", "x": 0, "y": 0, "w": 100_000, "h": 100_000, "data": bomb}
+    called = []
+    real = zlib.decompressobj
+    monkeypatch.setattr(lp.zlib, "decompressobj", lambda *a, **k: called.append(1) or real(*a, **k))
+    with pytest.raises(PatchError, match=r"^cells.png: the patch covers x 0..99999, y 0..99999, outside the 60x40"):
+        decode_patch(payload, "cells.png", (40, 60))
+    assert called == []
+    ok = _wire(1, 2, np.ones((2, 3)), np.ones((2, 3)))  # one that fits is decoded as before
+    assert decode_patch(ok, "cells.png", (40, 60)).box == (1, 2, 4, 4) and called == [1]
+
+
+def test_the_decompressed_data_never_exceeds_what_the_box_needs():
+    """Without the image's size, a bomb inside a small box still inflates no more than the box's 3*w*h bytes."""
+    bomb = base64.b64encode(zlib.compress(bytes(50_000_000), 9)).decode()
+    with pytest.raises(PatchError, match=r"holds 601\+ bytes; a 10x20 box needs 600"):
+        decode_patch({"x": 0, "y": 0, "w": 10, "h": 20, "data": bomb}, "cells.png")
