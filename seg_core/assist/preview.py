@@ -12,6 +12,7 @@ from seg_core.assist.classifier import PixelClassifier
 from seg_core.assist.features import DEEP_SCALES, MAX_GRID_PIXELS, fit_projection, image_features, resize_channels
 from seg_core.base.mask_values import MAX_CLASSES, UNLABELLED, show_values
 from seg_core.base.progress import Progress, Steps
+from seg_core.data.imageio import _to_uint8 as to_uint8
 
 EXAMPLE_CELLS_PER_CLASS = 400  # cells sampled of each class in each example image
 MAX_EXAMPLE_CELLS = 6000  # of all examples together
@@ -22,11 +23,28 @@ MODEL_STD = 0.25  # a trained model's class probabilities, as features, are divi
 # the image: a class the model never sees here would get a tiny spread, and the examples' cells huge values)
 
 
-def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
+def check_image(image: np.ndarray, what: str = "the image") -> np.ndarray:
+    """The image as (H, W, 3) uint8 RGB: grey (H, W) or (H, W, 1) repeated, alpha dropped, other bit depths and
+    floats stretched as images are read (``seg_core.data.imageio``); anything else is a ValueError naming it."""
     image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
-        raise ValueError(f"{what}: expected an (H, W, 3) uint8 array, got {image.shape} {image.dtype}")
-    return image
+    if image.ndim == 3 and image.shape[2] in (1, 2, 4):  # grey, grey + alpha, colour + alpha
+        image = image[..., :1] if image.shape[2] < 3 else image[..., :3]
+    if (image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3) or min(image.shape[:2], default=0) < 1
+            or image.dtype.kind not in "biuf"):
+        raise ValueError(f"{what} is not a grey or colour image (an array of shape {image.shape}, {image.dtype}); "
+                         "suggestions need one grey or three colour channels of numbers")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError(f"{what} holds NaN or infinite values; replace them (e.g. with 0)")
+    image = to_uint8(image)
+    if image.ndim == 2 or image.shape[2] == 1:
+        image = np.repeat(image.reshape(*image.shape[:2], 1), 3, axis=2)
+    return np.ascontiguousarray(image)
+
+
+def failure_message(name: str, err: Exception) -> str:
+    """What to tell the user when an image's suggestions cannot be made (``err``: why), in plain words."""
+    why = "there is not enough memory for it" if isinstance(err, MemoryError) else str(err).rstrip(".")
+    return f"{name}: no suggestions for this image, because {why}. Painting and saving work as usual."
 
 
 def check_labels(labels: np.ndarray, shape: tuple[int, int], num_classes: int, what: str = "labels") -> np.ndarray:
@@ -68,32 +86,38 @@ class LivePreview:
         self.features = image_features(self.image, scales, grid_pixels)
         self.projection = fit_projection(self.features.stages)
         grid = self._with_model(self.image, self.features, self.features.matrix(self.projection))
-        self.mean, self.std = grid.mean(0), grid.std(0) + 1e-6
-        if model is not None:
-            self.mean[-num_classes:], self.std[-num_classes:] = 0.0, MODEL_STD
-        self.grid = (grid - self.mean) / self.std
         steps.tick("this image")
         xs, ys = [], []
         rng = np.random.default_rng(seed)
-        for n, (ex_image, ex_mask) in enumerate(examples):
+        for n, example in enumerate(examples):  # (image, mask) or (image, mask, the file's name)
             steps.check("no preview")
-            x, y = self._example_cells(check_image(ex_image, f"example {n}"), ex_mask, n, (scales, grid_pixels), rng)
+            what = str(example[2]) if len(example) > 2 else f"example {n}"
+            x, y = self._example_cells(check_image(example[0], what), example[1], what, (scales, grid_pixels), rng)
             xs.append(x)
             ys.append(y)
-            steps.tick(f"example {n}")
-        self.example_x = np.concatenate(xs) if xs else np.zeros((0, self.grid.shape[1]), np.float32)
+            steps.tick(what)
+        example_x = np.concatenate(xs) if xs else np.zeros((0, grid.shape[1]), np.float32)
         self.example_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
         if len(self.example_y) > MAX_EXAMPLE_CELLS:
             keep = rng.choice(len(self.example_y), MAX_EXAMPLE_CELLS, replace=False)
-            self.example_x, self.example_y = self.example_x[keep], self.example_y[keep]
+            example_x, self.example_y = example_x[keep], self.example_y[keep]
+        # standardised on this image and the examples together: a feature flat here (a grey image's colour, a
+        # small image's coarsest stage) but not in the examples keeps a sensible scale
+        both = np.concatenate([grid, example_x]) if len(example_x) else grid
+        self.mean, self.std = both.mean(0), both.std(0) + 1e-3
+        if model is not None:
+            self.mean[-num_classes:], self.std[-num_classes:] = 0.0, MODEL_STD
+        self.grid = (grid - self.mean) / self.std
+        self.example_x = ((example_x - self.mean) / self.std).astype(np.float32)
         self.grid_prior = self.example_prior = None  # the trained model's log-probabilities, added to the outputs
         if model is not None:
             self.grid_prior, self.example_prior = (self._prior(a) for a in (self.grid, self.example_x))
         self.classifier: PixelClassifier | None = None
         self.probabilities: np.ndarray | None = None  # (gh, gw, num_classes) of the last update, or None
 
-    def _example_cells(self, image, mask, n: int, how, rng) -> tuple[np.ndarray, np.ndarray]:
-        mask = check_labels(mask, image.shape[:2], self.num_classes, f"example {n}'s mask")
+    def _example_cells(self, image, mask, what: str, how, rng) -> tuple[np.ndarray, np.ndarray]:
+        """A sample of an example's labelled cells: their features (not yet standardised) and classes."""
+        mask = check_labels(mask, image.shape[:2], self.num_classes, f"{what}'s mask")
         feats = image_features(image, *how)
         cells = np.arange(feats.grid_shape[0] * feats.grid_shape[1])
         values = mask[feats.cell_pixels(cells)]
@@ -102,7 +126,7 @@ class LivePreview:
             of_c = cells[values == c]
             chosen.append(rng.choice(of_c, min(len(of_c), EXAMPLE_CELLS_PER_CLASS), replace=False))
         chosen = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
-        x = (self._with_model(image, feats, feats.matrix(self.projection, chosen), chosen) - self.mean) / self.std
+        x = self._with_model(image, feats, feats.matrix(self.projection, chosen), chosen)
         return x.astype(np.float32), values[chosen].astype(np.int64)
 
     def _with_model(self, image: np.ndarray, feats, matrix: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:

@@ -140,7 +140,9 @@ class Suggester:
             self.examples = len(examples)
             preview = LivePreview(self.image, self.num_classes, examples, model=self._model())
         except Exception as err:  # a damaged example or an image too odd to read: say so, keep painting
-            self.error = f"{self.name}: no suggestions for this image ({err})"
+            from seg_core.assist.preview import failure_message
+
+            self.error = failure_message(self.name, err)
             with self._cond:
                 self._cond.notify_all()
             return

@@ -34,8 +34,8 @@ def example_stems(masks_stamp, stem: str, limit: int = MAX_EXAMPLES) -> list[str
     return [s for _, s in sorted(others, reverse=True)[:limit]]
 
 
-def examples(ws, stems: list[str], num_classes: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(image, mask) of each of ``stems`` in workspace ``ws`` that reads, its mask's values beyond the classes
+def examples(ws, stems: list[str], num_classes: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(image, mask, file name) of each of ``stems`` in workspace ``ws`` that reads, its mask's values beyond the classes
     unlabelled; an image removed or damaged meanwhile, or of another size than its mask, is left out."""
     out = []
     for s in stems:
@@ -46,5 +46,5 @@ def examples(ws, stems: list[str], num_classes: int) -> list[tuple[np.ndarray, n
         if mask is None or mask.shape != img.shape[:2]:
             continue
         mask = np.where(mask < num_classes, mask, UNLABELLED).astype(np.uint8)
-        out.append((img, mask))
+        out.append((img, mask, ws.image_path(s).name))  # the name: for a message about it
     return out

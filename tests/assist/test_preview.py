@@ -62,8 +62,8 @@ def test_bad_input_is_refused_with_a_message():
         live.update(np.full(truth.shape, 5, np.uint8))
     with pytest.raises(ValueError, match="same size"):
         live.update(np.full((10, 10), UNPAINTED, np.uint8))
-    with pytest.raises(ValueError, match="uint8"):
-        LivePreview(img[..., 0], 2)
+    with pytest.raises(ValueError, match="not a grey or colour image"):
+        LivePreview(img[..., :2, None], 2)
     with pytest.raises(ValueError, match="example 0's mask"):
         LivePreview(img, 2, [(img, np.zeros((5, 5), np.uint8))])
 

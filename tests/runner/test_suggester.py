@@ -90,10 +90,10 @@ def test_a_damaged_example_is_skipped_and_a_failed_build_says_why(tmp_path):
     sg = suggester(ws, "disc2", ws.read_image("disc2"), 2, "v1")
     sg.request(np.full((64, 80), UNPAINTED, np.uint8), 0)
     assert sg.wait(0, timeout=600).examples == 1  # learned from disc1 only
-    bad = Suggester(np.zeros((4, 4), np.uint8), 2, lambda: [], "flat.png")  # not an (H, W, 3) image
+    bad = Suggester(np.zeros((4, 4, 5), np.uint8), 2, lambda: [], "flat.png")  # five channels: no image
     bad.request(np.full((4, 4), UNPAINTED, np.uint8), 0)
     assert bad.wait(0, timeout=60) is None
-    assert bad.error.startswith("flat.png: no suggestions for this image")
+    assert bad.error.startswith("flat.png: no suggestions for this image, because the image is not a grey or colour")
 
 
 def test_few_suggesters_are_kept(tmp_path):
