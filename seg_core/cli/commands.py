@@ -99,7 +99,8 @@ def predict(args) -> int:
         pred.crf, pred.tta = _postprocessing(args, pred.description.get("postprocess"))
 
         def folder(progress, cancel):
-            return predict_files(pred.predict, pred.classes, Path(args.images), Path(args.out), progress, cancel)
+            return predict_files(pred.predict, pred.classes, Path(args.images), Path(args.out), progress, cancel,
+                                 pred.intensities)
     else:
         from seg_core.infer.predictor import predict_folder
         from seg_core.runs.folder import Run

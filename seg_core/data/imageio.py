@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from seg_core.base.classes import ClassList
 from seg_core.base.atomic import atomic_write, atomic_write_bytes
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.data.errors import ImageReadError, ImageTooLarge
+from seg_core.data.intensities import Intensities
 from seg_core.data.stacks.files import NIFTI_SUFFIXES, TIFF_SUFFIXES, StackFile, StackHeader, file_stem, \
     file_suffix, read_stack_header
 from seg_core.data.stacks.planes import Plane
@@ -178,9 +180,8 @@ def read_raw(path, data: bytes | None = None) -> tuple[np.ndarray, ImageHeader]:
     return arr, hdr
 
 
-def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader) -> np.ndarray:
-    """THE ONE PLACE where an image as stored (``read_raw``) becomes what the model reads today: uint8 RGB
-    (H, W, 3); gray repeated, alpha dropped, 16-bit and float stretched by their percentiles. Refused with an
+def colour_values(arr: np.ndarray, name: str, hdr: ImageHeader) -> np.ndarray:
+    """An image as stored (``read_raw``) without its alpha: (H, W, 1 or 3) in its own dtype. Refused with an
     ImageReadError naming ``name``: channels other than gray or RGB (+ alpha), NaN or infinity."""
     if arr.ndim != 3:
         raise ImageReadError(f"{name}: unsupported image shape {arr.shape} (a stack or volume?)")
@@ -201,15 +202,30 @@ def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader) -> np.ndarray:
         if bad:
             raise ImageReadError(f"{name}: holds {bad} NaN or infinite value(s); replace them (e.g. with 0) and "
                                  "import it again")
-    arr = _to_uint8(arr[..., :colour])
-    if colour == 1:
+    return arr[..., :colour]
+
+
+def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader, intensities: Intensities | None = None) -> np.ndarray:
+    """THE ONE PLACE where an image as stored (``read_raw``) becomes what the model reads: uint8 RGB (H, W, 3);
+    gray repeated, alpha dropped (``colour_values``, which says what is refused). 8-bit values as they are;
+    16-bit and float values by the run's fixed ranges when ``intensities`` is given (``seg_core.data.intensities``:
+    a run trained on such images), else stretched by the image's own percentiles (runs trained before)."""
+    arr = colour_values(arr, name, hdr)
+    if intensities is not None and arr.dtype not in (np.uint8, bool):
+        try:
+            arr = intensities.to_uint8(arr, name)
+        except ValueError as err:
+            raise ImageReadError(str(err)) from None
+    else:
+        arr = _to_uint8(arr)
+    if arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
     return np.array(arr, copy=True, order="C")  # writable (PIL's arrays are read-only)
 
 
-def read_image(path, data: bytes | None = None) -> np.ndarray:
+def read_image(path, data: bytes | None = None, intensities: Intensities | None = None) -> np.ndarray:
     """Read an image (a file, its bytes, or a stack's ``Plane``) as the model reads it: ``model_rgb`` of
-    ``read_raw``, uint8 RGB (H, W, 3).
+    ``read_raw``, uint8 RGB (H, W, 3); ``intensities``: the run's fixed ranges for 16-bit and float images.
 
     Refused with an ImageReadError naming the file (and the plane): more pixels than ``limits.max_pixels``
     (from the header, before decoding; a stack's planes counted together), a whole stack (its planes are
@@ -217,7 +233,13 @@ def read_image(path, data: bytes | None = None) -> np.ndarray:
     """
     name = path.name if isinstance(path, Plane) else Path(path).name
     arr, hdr = read_raw(path, data)
-    return model_rgb(arr, name, hdr)
+    return model_rgb(arr, name, hdr, intensities)
+
+
+def reader(intensities: Intensities | None):
+    """``read_image`` with the run's ``intensities`` (None: as runs trained on 8-bit images, or before, read);
+    picklable, for DataLoader worker processes."""
+    return partial(read_image, intensities=intensities) if intensities is not None else read_image
 
 
 _SIZES: dict[tuple, tuple[int, int] | str] = {}  # (path, bytes, mtime, pixel limit) -> (H, W) or error

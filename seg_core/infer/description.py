@@ -45,6 +45,13 @@ def _colour(run: Run) -> dict | None:
     return {"how": how_text(), "mean": list(ref.mean), "std": list(ref.std)}
 
 
+def _intensities(run: Run) -> dict | None:
+    """How an image stored with more than 8 bits becomes the 8-bit values above (``seg_core.data.intensities``),
+    or None: the run was trained on 8-bit images (or before fixed ranges), each such image stretched by itself."""
+    ref = run.intensities
+    return ref.to_dict() if ref is not None else None
+
+
 def describe(run: Run, mean, std, multiple: int) -> dict:
     """The description of ``run``'s model as exported: the network takes RGB in 0..1 and normalises with
     ``mean``/``std`` itself (``seg_core.model.network.SegModel``); sides must be multiples of ``multiple``."""
@@ -62,7 +69,8 @@ def describe(run: Run, mean, std, multiple: int) -> dict:
                   "scaling": "8-bit pixel values divided by 255",
                   "normalisation": "done inside the model ((x - mean) / std per channel); do not normalise again",
                   "mean": [float(v) for v in mean], "std": [float(v) for v in std],
-                  "colour_normalisation": _colour(run)},
+                  "colour_normalisation": _colour(run),
+                  "input_normalisation": _intensities(run)},
         "side_multiple": int(multiple),
         "padding": {"where": "bottom and right, up to the next multiple of side_multiple",
                     "mode": "reflect (mirror without repeating the edge pixel); edge (repeat the last pixel) "

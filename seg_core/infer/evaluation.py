@@ -12,7 +12,6 @@ import numpy as np
 
 from seg_core.infer.crf import CRFParams
 from seg_core.data.dataset import GIVEN_UNLABELLED, DatasetError, scan_dataset
-from seg_core.data.imageio import read_image
 from seg_core.base.mask_values import IGNORE, UNLABELLED
 from seg_core.base.messages import given
 from seg_core.infer.metrics import Confusion, scores
@@ -156,7 +155,7 @@ def evaluate_run(run: Run, data: Path, crf: CRFParams | None = None, tta: bool =
     ignored_pred = np.zeros(n, np.int64)  # skipped (unlabelled) pixels by the class predicted there
     per_image, secs, crf_secs = [], [], []
     for s in ds.labelled:
-        image, mask = read_image(s.image), ds.load_mask(s)
+        image, mask = pred.read(s.image), ds.load_mask(s)
         p = pred.predict(image)
         c = cm.add(p.mask, mask)
         skipped = mask == IGNORE

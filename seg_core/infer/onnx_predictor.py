@@ -14,6 +14,7 @@ import numpy as np
 
 from seg_core.base.cores import cpu_count
 from seg_core.data.colour import ColourReference, prepare_for
+from seg_core.data.intensities import Intensities
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.description import classes_of, from_metadata
 from seg_core.infer.prediction import ImagePredictor
@@ -68,8 +69,10 @@ class OnnxPredictor(ImagePredictor):
         low, high = inp["value_range"]
         self.divisor, self.offset = np.float32(255.0 / (high - low)), np.float32(low)  # 255 -> high
         self.multiple = int(self.description["side_multiple"])
-        try:  # colours evened out as in training (absent: a model trained on images as they are)
+        try:  # colours evened out as in training (absent: a model trained on images as they are); 16-bit and
+            # float images read by the training images' fixed ranges (absent: 8-bit images, or an older file)
             self.prepare = prepare_for(ColourReference.from_dict(inp.get("colour_normalisation")))
+            self.intensities = Intensities.from_dict(inp.get("input_normalisation"))
         except ValueError as err:
             raise ValueError(f"{self.path}: {err}") from None
 

@@ -15,6 +15,7 @@ from seg_core.base.classes import ClassList
 from seg_core.base.limits import limits, pixels_text
 from seg_core.base.progress import Steps
 from seg_core.data.imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
+from seg_core.data.intensities import Intensities
 from seg_core.data.stacks.files import file_suffix
 from seg_core.infer.crf import CRFParams, dense_crf
 from seg_core.infer.stack_prediction import predict_stack, stack_header
@@ -65,12 +66,19 @@ def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = N
 class ImagePredictor(ABC):
     """The one ``predict`` of a run's ``Predictor`` (torch) and an exported file's ``OnnxPredictor``; each gives
     ``forward(tta)`` (``tiling``'s forward of its network, flips averaged when ``tta``), ``prepare`` (the image
-    readied as in training: colours evened out when the run was trained so) and its settings ``tta`` and
+    readied as in training: colours evened out when the run was trained so), ``intensities`` (the fixed ranges
+    16-bit and float images are read with, or None: ``seg_core.data.intensities``) and its settings ``tta`` and
     ``crf``."""
 
     tta: bool
     crf: CRFParams | None
     prepare: Callable[[np.ndarray], np.ndarray]
+    intensities: Intensities | None
+
+    def read(self, path, data: bytes | None = None) -> np.ndarray:
+        """An image file (or its bytes, or a stack's plane) as this predictor's network reads it, before
+        ``prepare`` (``imageio.read_image`` with ``intensities``)."""
+        return read_image(path, data, self.intensities)
 
     @abstractmethod
     def forward(self, tta: bool) -> Forward:
@@ -90,11 +98,11 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassList, images: Path, out: Path,
-                  progress=None, cancel=None) -> list[dict]:
+                  progress=None, cancel=None, intensities: Intensities | None = None) -> list[dict]:
     """Write ``out/masks/<stem>.png`` (palette index PNG) and ``out/overlays/<stem>.png`` for each image of the
     folder ``images``, with ``predict``; returns a row per image (its mask, seconds and class fractions). A stack
     (or NIfTI volume) gives one mask stack of its planes (``stack_prediction``): ``out/masks/<stem>.tif`` or
-    ``.nii.gz``, and an overlay per plane.
+    ``.nii.gz``, and an overlay per plane. ``intensities``: the predictor's (``ImagePredictor.intensities``).
 
     An unreadable image is reported in the returned rows and skipped; the others still run. ``progress`` gets
     a ``Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
@@ -111,10 +119,10 @@ def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassLis
         try:
             stack = stack_header(f)
             if stack is not None:  # a stack in, a stack out
-                rows.append(predict_stack(predict, classes, f, stack, out))
+                rows.append(predict_stack(predict, classes, f, stack, out, intensities))
                 steps.tick(f.name)
                 continue
-            image = read_image(f)
+            image = read_image(f, intensities=intensities)
         except ValueError as err:
             rows.append({"image": f.name, "error": str(err)})
             steps.tick(f"{f.name} skipped")

@@ -32,6 +32,7 @@ class Predictor(ImagePredictor):
         self.amp = autocast_dtype(dev, self.run.config.get("precision", "auto"))
         self.classes = self.run.classes
         self.prepare = prepare_for(self.run.colour_reference)  # colours evened out as in training, or as is
+        self.intensities = self.run.intensities  # 16-bit and float images read by the run's ranges, or None
 
     def forward(self, tta: bool) -> Forward:
         return torch_forward(self.model, tta, self.amp)
@@ -47,4 +48,4 @@ def predict_folder(run: Run, images: Path, out: Path, crf: CRFParams | None = No
     ``partial``: the rows so far).
     """
     pred = Predictor(run, device=device, tta=tta, crf=crf)
-    return predict_files(pred.predict, pred.classes, images, out, progress, cancel)
+    return predict_files(pred.predict, pred.classes, images, out, progress, cancel, pred.intensities)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from seg_core.base.progress import Progress, Steps
-from seg_core.data.imageio import IMAGE_EXTS, ImageReadError, read_image
+from seg_core.data.imageio import IMAGE_EXTS, ImageReadError
 from seg_core.infer.selection import choose_order, class_shares, describe, flip_disagreement
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSet
@@ -83,7 +83,7 @@ def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None
         if Path(f).name in names:  # given as a candidate too: ranked as one
             continue
         try:
-            image = predictor.prepare(read_image(f))  # as the network sees it
+            image = predictor.prepare(predictor.read(f))  # as the network sees it
             feats_lab.append(describe(predictor.model, image))
             shares_lab.append(class_shares(predictor.model, image))
         except (ImageReadError, ValueError, OSError):
@@ -95,7 +95,7 @@ def rank_images(predictor, files: list[Path], labelled: list[Path] | None = None
     for f in files:
         steps.check(lambda: f"ranking cancelled after {steps.done} of {len(files)} images", _by_hesitation(rows))
         try:
-            image = read_image(f)
+            image = predictor.read(f)
             heat, changed = hesitation(predictor, image, f.name)
             seen = predictor.prepare(image)
             feats.append(describe(predictor.model, seen))

@@ -11,6 +11,7 @@ import numpy as np
 
 from seg_core.base.classes import ClassList
 from seg_core.data.imageio import ImageHeader, ImageReadError, model_rgb, write_rgb
+from seg_core.data.intensities import Intensities
 from seg_core.data.stacks.files import StackFile, StackHeader, file_stem, is_stack_format, read_stack_header
 from seg_core.data.stacks.planes import plane_stem
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
@@ -29,17 +30,19 @@ def stack_header(path: Path) -> StackHeader | None:
     return hdr if hdr.planes > 1 or hdr.affine is not None else None
 
 
-def stack_images(path: Path, hdr: StackHeader):
+def stack_images(path: Path, hdr: StackHeader, intensities: Intensities | None = None):
     """(label, image) of each plane of the stack ``path`` in order, the image as the model reads it
-    (``imageio.model_rgb``), read one plane at a time; an ImageReadError names a plane that cannot be read."""
+    (``imageio.model_rgb``, with the run's ``intensities``), read one plane at a time; an ImageReadError names a
+    plane that cannot be read."""
     with StackFile(path) as f:
         for i, label in enumerate(hdr.labels()):
             raw = f.plane(i)
             yield label, model_rgb(raw if raw.ndim == 3 else raw[..., None], f"{path.name}, plane {label}",
-                                   ImageHeader.of_plane(hdr))
+                                   ImageHeader.of_plane(hdr), intensities)
 
 
-def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackHeader, out: Path) -> dict:
+def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackHeader, out: Path,
+                  intensities: Intensities | None = None) -> dict:
     """Predict every plane of the stack ``path`` (header ``hdr``) with ``predict`` (image -> ``Prediction``) and
     write its mask stack and overlays; the row for the stack (mask, planes, seconds, class fractions).
     A plane that cannot be read (NaN, channels) stops it with an ImageReadError naming the plane; no mask
@@ -50,7 +53,7 @@ def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackH
     labels = hdr.labels()
 
     def masks():
-        for label, image in stack_images(path, hdr):
+        for label, image in stack_images(path, hdr, intensities):
             p = predict(image)
             seconds[0] += p.seconds + p.crf_seconds
             counts[:] += np.bincount(p.mask.ravel(), minlength=len(classes))[: len(classes)]

@@ -18,7 +18,7 @@ import tifffile
 
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Steps
-from seg_core.data.imageio import MASK_EXTS, read_image, read_mask_raw
+from seg_core.data.imageio import MASK_EXTS, read_mask_raw
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.predictor import Prediction, Predictor, image_files
@@ -145,7 +145,7 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
                 rows.append(row | {"seconds": round(time.perf_counter() - t0, 3)})
                 steps.tick(f.name)
                 continue
-            image = read_image(f)
+            image = pred.read(f)
             m = measure_image(pred, image, settings, f.name)
             tiff = instances_tiff(m.objects, f.name)
         except ValueError as err:
@@ -174,7 +174,7 @@ def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, o
     tables, summaries, faint = [], [], [0]
 
     def pages():
-        for label, image in stack_images(path, hdr):
+        for label, image in stack_images(path, hdr, pred.intensities):
             m = measure_image(pred, image, settings, path.name)
             tables.append(_in_plane(m.table, label))
             summaries.append(_in_plane(m.summary, label))

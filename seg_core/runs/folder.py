@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import torch
 
     from seg_core.data.colour import ColourReference
+    from seg_core.data.intensities import Intensities
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -216,6 +217,17 @@ class Run:
 
         try:
             return ColourReference.from_dict(self.config.get("colour_reference"))
+        except ValueError as err:
+            raise ValueError(f"{self.path / CONFIG}: {err}") from None
+
+    @property
+    def intensities(self) -> "Intensities | None":
+        """The fixed per-channel ranges its 16-bit and float images are read with (config.json's
+        ``input_normalisation``; ``seg_core.data.intensities``), or None: 8-bit images, or a run trained before."""
+        from seg_core.data.intensities import Intensities
+
+        try:
+            return Intensities.from_dict(self.config.get("input_normalisation"))
         except ValueError as err:
             raise ValueError(f"{self.path / CONFIG}: {err}") from None
 

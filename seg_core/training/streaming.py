@@ -63,11 +63,13 @@ class ImageCache:
 class PairReader:
     """A data set's (image, label mask) pairs by position in ``samples``, read when asked (masks read as
     the data set reads them: ``Dataset.load_mask``), through an ``ImageCache`` of ``cache_bytes``. ``prepare``
-    readies each whole image for the network (``seg_core.data.colour``: colours evened out) before it is cached."""
+    readies each whole image for the network (``seg_core.data.colour``: colours evened out) before it is cached;
+    ``read`` reads it (``imageio.reader``: with the run's intensity ranges)."""
 
     def __init__(self, dataset: Dataset, samples: list[Sample], cache_bytes: int,
-                 prepare: Callable[[np.ndarray], np.ndarray] | None = None):
-        self.dataset, self.samples = dataset, list(samples)
+                 prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+                 read: Callable[[object], np.ndarray] = read_image):
+        self.dataset, self.samples, self.read = dataset, list(samples), read
         self.cache = ImageCache(cache_bytes)
         self.prepare = prepare
 
@@ -79,7 +81,7 @@ class PairReader:
         return self.cache.get(str(s.image), lambda: (self._image(s), self.dataset.load_mask(s)))
 
     def _image(self, s: Sample) -> np.ndarray:
-        image = read_image(s.image)
+        image = self.read(s.image)  # ``imageio.reader``: 16-bit and float images by the run's ranges
         return self.prepare(image) if self.prepare is not None else image
 
 

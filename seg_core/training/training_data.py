@@ -11,7 +11,8 @@ import numpy as np
 
 from seg_core.data.colour import ColourReference
 from seg_core.data.dataset import Dataset, DatasetError, Problem, Sample, scan_dataset
-from seg_core.data.imageio import read_image
+from seg_core.data.imageio import ImageReadError, colour_values, read_image, read_raw
+from seg_core.data.intensities import MAX_IMAGES, Intensities
 from seg_core.runs.config import TrainConfig
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSnapshot
@@ -97,17 +98,44 @@ def _load(cfg: TrainConfig, snap: LabelSnapshot | None) -> TrainingData:
 COLOUR_IMAGES = 16  # the colour reference is taken from at most this many training images, spread over them
 
 
-def colour_reference(cfg: TrainConfig, data: TrainingData) -> ColourReference | None:
-    """What the run's images are brought to (``seg_core.data.colour``): None when ``cfg.even_colours`` is off;
-    continuing a run that has one, that run's (its network learned on images brought to it); else the average
-    of up to ``COLOUR_IMAGES`` training images."""
-    if not cfg.even_colours:
+def _spread(n: int, k: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
+
+
+def input_normalisation(cfg: TrainConfig, data: TrainingData) -> Intensities | None:
+    """The fixed per-channel ranges 16-bit and float images are read with (``seg_core.data.intensities``):
+    None when the training images are all 8-bit (read as stored, as before); continuing a run, that run's (its
+    network learned on images read so), else the ranges of up to ``MAX_IMAGES`` training images."""
+    if cfg.init_run:
+        earlier = Run(cfg.init_run).intensities
+        if earlier is not None:
+            return earlier
+    picks = [data.train[i].image for i in _spread(len(data.train), MAX_IMAGES)]
+    values = []
+    for path in picks:
+        arr, hdr = read_raw(path)
+        values.append(colour_values(arr, getattr(path, "name", str(path)), hdr))
+    if all(v.dtype in (np.uint8, bool) for v in values):
+        return None
+    try:
+        return Intensities.from_images(v for v in values if v.dtype not in (np.uint8, bool))
+    except ValueError as err:
+        raise ImageReadError(f"{cfg.data}: {err}") from None
+
+
+def colour_reference(cfg: TrainConfig, data: TrainingData,
+                     intensities: Intensities | None = None) -> ColourReference | None:
+    """What the run's images are brought to (``seg_core.data.colour``): None when ``cfg.even_colours`` is off
+    or the images are read by fixed ranges (``intensities``: evening out each image would undo them, and an
+    empty field would be stretched to the others' contrast); continuing a run that has one, that run's (its
+    network learned on images brought to it); else the average of up to ``COLOUR_IMAGES`` training images."""
+    if not cfg.even_colours or intensities is not None:
         return None
     if cfg.init_run:
         earlier = Run(cfg.init_run).colour_reference
         if earlier is not None:
             return earlier
-    picks = np.unique(np.linspace(0, len(data.train) - 1, min(len(data.train), COLOUR_IMAGES)).round().astype(int))
+    picks = _spread(len(data.train), COLOUR_IMAGES)
     return ColourReference.from_images(read_image(data.train[i].image) for i in picks)
 
 

@@ -20,6 +20,7 @@ from seg_core.base.classes import ClassList
 from seg_core.base.mask_values import UNLABELLED, WORKSPACE
 from seg_core.data.dataset import Dataset, scan_dataset
 from seg_core.data.imageio import read_image
+from seg_core.data.intensities import Intensities
 from seg_core.data.sample import bundled_sample_dir
 from seg_core.base.progress import Steps
 from seg_core.runs.folder import FINISHED, Run, list_runs
@@ -95,8 +96,10 @@ class Workspace(Layout):
                 continue
         return out
 
-    def read_image(self, stem: str) -> np.ndarray:
-        return read_image(self.image_path(stem))
+    def read_image(self, stem: str, intensities: Intensities | None = None) -> np.ndarray:
+        """The image as a model reads it; ``intensities``: a run's ranges for 16-bit and float images (None: each
+        such image stretched by itself, as shown)."""
+        return read_image(self.image_path(stem), intensities=intensities)
 
     # -- masks (``MaskStore``) -----------------------------------------------------------------
     def read_mask(self, stem: str) -> np.ndarray | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from seg_core.data.imageio import read_image
 from seg_core.infer.overlay import overlay
 from seg_core.infer.ranking import EXPLAIN, heat_overlay, hesitation, rank_images, run_images
 
@@ -38,7 +37,7 @@ def label_next_panel(ws, run, pred, classes, alpha: float) -> None:
     if not ok:
         return
     pick = st.selectbox("Show where the model hesitates", ok, key="rank_pick")
-    img = read_image(ws.images_dir / pick)
+    img = pred.read(ws.images_dir / pick)
     guess = pred.predict(img, crf=False)
     h1, h2 = st.columns(2)
     try:

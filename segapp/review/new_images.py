@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from seg_core.data.imageio import IMAGE_EXTS, read_image
+from seg_core.data.imageio import IMAGE_EXTS
 from seg_core.infer.export import masks_zip, write_masks_zip
 from seg_core.infer.overlay import overlay
 from segapp.state import file_types, start_task, task_panel, task_running
@@ -21,7 +21,7 @@ def predict_new_panel(ws, run, pred, classes, post: dict, alpha: float) -> None:
     to_zip: list[tuple[str, np.ndarray]] = []
     for f in ups or []:
         try:
-            img = read_image(Path(f.name), f.getvalue())
+            img = pred.read(Path(f.name), f.getvalue())  # 16-bit and float images by the run's ranges
         except Exception as err:
             st.error(f"{f.name}: {err}")
             continue
@@ -39,7 +39,7 @@ def predict_new_panel(ws, run, pred, classes, post: dict, alpha: float) -> None:
     if st.button(f"Predict the {len(ws_stems)} workspace image(s){uploaded} and zip the masks", key="masks_zip_btn",
                  disabled=task_running("masks_zip", zip_key)):
         items = [(s, m.copy()) for s, m in to_zip] + [
-            (s, lambda s=s: pred.predict(ws.read_image(s), **post).mask) for s in ws_stems]  # predicted in turn
+            (s, lambda s=s: pred.predict(ws.read_image(s, pred.intensities), **post).mask) for s in ws_stems]  # predicted in turn
         zip_path = ws.exports_dir / f"{run.name}_masks.zip"
         if start_task("masks_zip", zip_key, f"Masks of {run.name}",
                       lambda progress, cancel: write_masks_zip(zip_path, items, classes, progress, cancel)):

@@ -94,7 +94,8 @@ def all_objects_panel(ws, run, pred, how: ObjectSettings) -> None:
                  disabled=task_running("objects_all", key)):
         stems = ws.stems()
         if start_task("objects_all", key, f"Objects with {run.name}",
-                      lambda progress, cancel: measure_images(pred, stems, ws.read_image, how, progress, cancel)):
+                      lambda progress, cancel: measure_images(pred, stems, lambda s: ws.read_image(s, pred.intensities), how,
+                                                                   progress, cancel)):
             st.rerun()
     done = task_panel("objects_all", key)  # counts and Cancel while it runs
     if done is None or done.state != "done":

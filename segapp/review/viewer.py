@@ -35,7 +35,7 @@ def image_viewer(ws, pred, classes, worst_first: list[str]) -> Viewed:
     try:
         if stem is None:
             raise FileNotFoundError("no images in the workspace")
-        image = ws.read_image(stem)
+        image = ws.read_image(stem, pred.intensities)
         p = pred.predict(image, crf=False)
     except Exception as err:  # removed while the page was open, or unreadable: named; the rest of the page works
         say("error", f"{stem}: {err}" if stem and stem not in str(err) else err)
