@@ -18,7 +18,8 @@ from seg_core.data.imageio import IMAGE_EXTS, read_image, write_index_mask, writ
 from seg_core.data.intensities import Intensities
 from seg_core.data.stacks.files import file_suffix
 from seg_core.infer.crf import CRFParams, dense_crf
-from seg_core.infer.stack_prediction import predict_stack, stack_header
+from seg_core.data.stacks.planes import stack_header
+from seg_core.infer.stack_prediction import predict_stack
 from seg_core.infer.overlay import overlay
 from seg_core.infer.tiling import Forward, mask_tiled, probs_tiled
 
@@ -117,7 +118,7 @@ def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassLis
         steps.check(lambda: f"cancelled after {steps.done} of {len(files)} images: the {_written(rows)} mask(s) "
                             f"written are kept in {out / 'masks'}; {len(files) - steps.done} not predicted", rows)
         try:
-            stack = stack_header(f)
+            stack = stack_header(f, volumes=True)
             if stack is not None:  # a stack in, a stack out
                 rows.append(predict_stack(predict, classes, f, stack, out, intensities))
                 steps.tick(f.name)

@@ -10,24 +10,12 @@ from typing import Callable
 import numpy as np
 
 from seg_core.base.classes import ClassList
-from seg_core.data.imageio import ImageHeader, ImageReadError, model_rgb, write_rgb
+from seg_core.data.imageio import ImageHeader, model_rgb, write_rgb
 from seg_core.data.intensities import Intensities
-from seg_core.data.stacks.files import StackFile, StackHeader, file_stem, is_stack_format, read_stack_header
+from seg_core.data.stacks.files import StackFile, StackHeader, file_stem
 from seg_core.data.stacks.planes import plane_stem
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.infer.overlay import overlay
-
-
-def stack_header(path: Path) -> StackHeader | None:
-    """The header of ``path`` when it is a stack of more than one plane, or a NIfTI volume (whose mask keeps
-    its affine); None for an image of one plane (or one whose header is unreadable: reading it says why)."""
-    if not is_stack_format(path.name):
-        return None
-    try:
-        hdr = read_stack_header(path)
-    except ImageReadError:
-        return None
-    return hdr if hdr.planes > 1 or hdr.affine is not None else None
 
 
 def stack_images(path: Path, hdr: StackHeader, intensities: Intensities | None = None):

@@ -22,7 +22,8 @@ from seg_core.data.imageio import MASK_EXTS, read_mask_raw
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.predictor import Prediction, Predictor, image_files
-from seg_core.infer.stack_prediction import stack_header, stack_images
+from seg_core.data.stacks.planes import stack_header
+from seg_core.infer.stack_prediction import stack_images
 from seg_core.objects.instances import Objects, label_objects
 from seg_core.objects.measure import image_summary, measure_objects
 from seg_core.objects.settings import ObjectSettings
@@ -139,7 +140,7 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
                             f"{len(files) - steps.done} not measured", rows)
         t0 = time.perf_counter()
         try:
-            stack = stack_header(f)
+            stack = stack_header(f, volumes=True)
             if stack is not None:  # a stack in, an instance stack out, its objects counted per plane
                 row = _measure_stack(pred, f, stack, settings, out)
                 rows.append(row | {"seconds": round(time.perf_counter() - t0, 3)})

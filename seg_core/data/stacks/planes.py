@@ -72,16 +72,17 @@ def list_files(folder: Path, exts: tuple[str, ...]) -> dict[str, list[Path]]:
     return found
 
 
-def _stack_header(path: Path) -> StackHeader | None:
-    """The header of a stack-format file, or None when it is not one of many planes or cannot be read (the
-    scan then reads it as one image, and says what is wrong with it)."""
+def stack_header(path: Path, volumes: bool = False) -> StackHeader | None:
+    """The header of a stack-format file of more than one plane (with ``volumes``, also a NIfTI volume of one
+    plane, whose mask keeps its affine), or None: an image of one plane, or a file whose header cannot be read
+    (reading it as one image then says what is wrong with it)."""
     if not is_stack_format(path.name):
         return None
     try:
         hdr = read_stack_header(path)
     except ImageReadError:
         return None
-    return hdr if hdr.planes > 1 else None
+    return hdr if hdr.planes > 1 or (volumes and hdr.affine is not None) else None
 
 
 def with_planes(files: list[Path]) -> list:
@@ -89,7 +90,7 @@ def with_planes(files: list[Path]) -> list:
     read one image at a time from a folder that may hold stacks."""
     out: list = []
     for f in files:
-        hdr = _stack_header(Path(f))
+        hdr = stack_header(Path(f))
         out += planes_of(Path(f), hdr) if hdr is not None else [f]
     return out
 
@@ -107,7 +108,7 @@ def folder_planes(images_dir: Path, masks_dir: Path, image_exts: tuple[str, ...]
     headers: dict[str, StackHeader] = {}
     for stem, paths in list_files(images_dir, image_exts).items():
         for p in paths:
-            hdr = _stack_header(p)
+            hdr = stack_header(p)
             if hdr is None:
                 images[stem].append(p)
                 continue
@@ -119,7 +120,7 @@ def folder_planes(images_dir: Path, masks_dir: Path, image_exts: tuple[str, ...]
     for stem, paths in list_files(masks_dir, mask_exts).items():
         for p in paths:
             image = headers.get(stem)
-            hdr = _stack_header(p)
+            hdr = stack_header(p)
             if image is None and hdr is None:
                 masks[stem].append(p)
             elif image is None:
