@@ -35,7 +35,7 @@ def test_a_training_reads_its_masks_from_the_copy_taken_at_the_start(data, tmp_p
                 edited.append(p.name)
 
     run = train(TrainConfig(data=str(data), out=str(tmp_path / "runs" / "r"), epochs=2, img_size=(64, 64),
-                            val_interval_s=0), progress=progress)
+                            val_interval_s=0), displays=progress)
     assert edited and run.state == "done" and run.has_checkpoint
     labels = LabelSet.of(run.path)
     assert sorted(i.image for i in labels.images) == sorted(originals)
