@@ -104,9 +104,9 @@ def _cloud(src: Path, n_images: int, n_examples: int, max_mp: float) -> dict:
     cut into 3x3 tiles; clouds are class 1. Targets are the first tiles, examples the last."""
     import tifffile
 
-    from seg_core.data.imageio import _to_uint8
+    from seg_core.data.imageio import stretch_to_uint8
 
-    rgb = _to_uint8(np.stack([tifffile.imread(src / f"{b}.tif") for b in ("red", "green", "blue")], axis=-1))
+    rgb = stretch_to_uint8(np.stack([tifffile.imread(src / f"{b}.tif") for b in ("red", "green", "blue")], axis=-1))
     gt = (tifffile.imread(src / "gt.tif") > 0).astype(np.uint8)
     h, w = gt.shape
     tiles = [(rgb[i * h // 3:(i + 1) * h // 3, j * w // 3:(j + 1) * w // 3],
@@ -123,13 +123,13 @@ def _hippocampus(src: Path, n_images: int, n_examples: int) -> dict | None:
     except ImportError:
         print("  (hippocampus skipped: nibabel is not installed)")
         return None
-    from seg_core.data.imageio import _to_uint8
+    from seg_core.data.imageio import stretch_to_uint8
 
     def plane(f: Path):
         vol = np.asarray(nibabel.load(f).dataobj)
         lab = np.asarray(nibabel.load(src / "labels" / f.name).dataobj).astype(np.uint8)
         k = int(np.argmax((lab > 0).sum(axis=(0, 1))))
-        return _to_uint8(vol[:, :, k].astype(np.float32)), lab[:, :, k]
+        return stretch_to_uint8(vol[:, :, k].astype(np.float32)), lab[:, :, k]
 
     files = sorted((src / "images").glob("*.nii.gz"))
     return dict(classes=3, targets=[plane(f) for f in files[:n_images]],

@@ -12,7 +12,7 @@ from seg_core.assist.classifier import PixelClassifier
 from seg_core.assist.features import DEEP_SCALES, MAX_GRID_PIXELS, fit_projection, image_features, resize_channels
 from seg_core.base.mask_values import MAX_CLASSES, UNLABELLED, show_values
 from seg_core.base.progress import Progress, Steps
-from seg_core.data.imageio import _to_uint8 as to_uint8
+from seg_core.data.imageio import stretch_to_uint8 as to_uint8
 
 EXAMPLE_CELLS_PER_CLASS = 400  # cells sampled of each class in each example image
 MAX_EXAMPLE_CELLS = 6000  # of all examples together

@@ -27,7 +27,7 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".nii", 
 MASK_EXTS = (".png", ".gif", ".tif", ".tiff", ".nii", ".nii.gz")  # suffixes as ``stacks.file_suffix`` gives them
 
 
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
+def stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
     """Scale any numeric array to uint8; 16-bit and float data use a 0.5-99.5 percentile stretch."""
     if arr.dtype == np.uint8:
         return arr
@@ -217,7 +217,7 @@ def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader, intensities: Intensi
         except ValueError as err:
             raise ImageReadError(str(err)) from None
     else:
-        arr = _to_uint8(arr)
+        arr = stretch_to_uint8(arr)
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
     return np.array(arr, copy=True, order="C")  # writable (PIL's arrays are read-only)
