@@ -27,6 +27,7 @@ import streamlit as st
 
 from seg_core.workspace import activity
 from seg_core.workspace.members import OWNER, MemberError, Members, NotAllowed, allows, local_user
+from segapp.words import escaped
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DOCS = "docs/lab-server.md"
@@ -112,15 +113,11 @@ def gate() -> Person:
             st.button("Sign in", type="primary", on_click=st.login, key="access_sign_in")
         st.stop()
     if someone.signed_in:
-        st.sidebar.caption(f"Signed in as **{_escaped(someone.who)}**")
+        st.sidebar.caption(f"Signed in as **{escaped(someone.who)}**")
         st.sidebar.button("Sign out", on_click=st.logout, key="access_sign_out")
     return someone
 
 
-def _escaped(text: str) -> str:
-    from segapp.words import escaped
-
-    return escaped(text)
 
 
 def role(root: Path) -> str | None:
