@@ -199,7 +199,8 @@ def pair_files(root: Path, masks_dir: Path) -> tuple[list[Sample], list[Problem]
         problems.append(Problem(masks[stem][0].name, "mask has no image with the same name in images/", stem=stem))
     samples = [Sample(stem, paths[0], masks[stem][0] if stem in masks else None) for stem, paths in sorted(images.items())]
     if not samples and (root / "images").is_dir():
-        problems.append(Problem(str(root / "images"), "no images found (png, jpg, tif, bmp, gif)"))
+        problems.append(Problem(str(root / "images"),
+                                f"no images found ({', '.join(e.lstrip('.') for e in IMAGE_EXTS)})"))
     return samples, problems
 
 

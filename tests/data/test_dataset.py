@@ -199,3 +199,12 @@ def test_the_unlabelled_value_and_where_it_came_from():
     assert (none.value, none.source, none.stated) == (None, 'classes.json names no "unlabelled" value', True)
     assert unlabelled_value(None, fallback=3, fallback_source="the run r1").source == "the run r1"
     assert unlabelled_value(None).value is None and unlabelled_value(None).source == ""
+
+
+def test_an_empty_images_folder_names_every_kind_of_file_it_reads(tmp_path):
+    from seg_core.data.dataset import scan_dataset
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    problems = [str(p) for p in scan_dataset(tmp_path).problems]
+    assert any("no images found (png, jpg, jpeg, tif, tiff, bmp, gif, nii, nii.gz)" in p for p in problems), problems
