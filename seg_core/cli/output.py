@@ -229,6 +229,12 @@ def measured(rows: list[dict], stopped: str, out, as_json: bool) -> int:
               f"{out / 'objects.csv'}, {out / 'images.csv'} and {out / 'instances'}"
               + (f"; {faint} faint region(s) left out (the model was nowhere as sure as --min-confidence)"
                  if faint else ""))
+        sized = [r for r in rows if r.get("pixel_size_um")]
+        if sized:
+            print(f"sizes in micrometres for {len(sized)} image(s) (pixel size from "
+                  f"{', '.join(sorted({r['pixel_size_from'] for r in sized}))})"
+                  + (f"; in pixels only for {len(rows) - len(bad) - len(sized)} whose files state no pixel size "
+                     "(give one with --pixel-size)" if len(rows) - len(bad) > len(sized) else ""))
     return FAILED if bad and len(bad) == len(rows) else OK
 
 

@@ -88,8 +88,20 @@ def _add_object_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-confidence", type=float, default=d.min_confidence, metavar="P",
                    help="drop objects where the model's probability for their class reaches P nowhere: faint "
                         f"specks (0 to 1; 0 keeps every object; default {d.min_confidence:g})")
-    p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
-                   help="micrometres per pixel: sizes in square micrometres and micrometres as well")
+    p.add_argument("--pixel-size", type=_length, default=None, metavar="UM",
+                   help="micrometres per pixel (0.325, or with a unit: 0.325um, 325nm): sizes in square micrometres "
+                        "and micrometres as well; overrides the pixel size the files state (default: the file's "
+                        "own, from OME, ImageJ or TIFF resolution metadata or the NIfTI header)")
+
+
+def _length(text: str) -> float:
+    """``--pixel-size``'s value in micrometres (``metadata.parse_length``), or argparse's error saying why not."""
+    from seg_core.data.stacks.metadata import parse_length
+
+    try:
+        return parse_length(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def object_settings(args: argparse.Namespace) -> ObjectSettings:

@@ -3,9 +3,15 @@ object), ``OUT/images.csv`` (per image and class: count and covered area) and ``
 (uint16: 0 background, 1..N the ``object`` ids of objects.csv). Both tables grow image by image, so a
 cancelled run keeps whole rows for every image done. A stack gives one instance stack (a page per plane, ids
 1..N within each plane; ``.nii.gz`` with the affine for a NIfTI volume), and both tables a ``plane`` column
-(``z03``; empty for an image of one plane)."""
+(``z03``; empty for an image of one plane; with the plane spacing known, objects.csv a ``z_um`` column, the
+plane's depth).
+
+Sizes are in micrometres as well where the pixel size is known: ``--pixel-size`` (``ObjectSettings.pixel_size``),
+else what the file's metadata says (``seg_core.data.stacks.metadata.pixel_size``). Intensities (``mean_<channel>``,
+``sum_<channel>``) are the file's values as stored (``read_raw``), not what the model reads."""
 from __future__ import annotations
 
+import csv
 import io
 import time
 import zipfile
@@ -18,14 +24,16 @@ import tifffile
 
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Steps
-from seg_core.data.imageio import MASK_EXTS, read_mask_raw
+from seg_core.data.imageio import MASK_EXTS, read_mask_raw, read_raw
+from seg_core.data.stacks.files import StackFile
+from seg_core.data.stacks.metadata import PixelSize, channel_names, pixel_size
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.predictor import Prediction, Predictor, image_files
 from seg_core.data.stacks.planes import stack_header
 from seg_core.infer.stack_prediction import stack_images
 from seg_core.objects.instances import Objects, label_objects
-from seg_core.objects.measure import image_summary, measure_objects
+from seg_core.objects.measure import as_pixel_size, image_summary, measure_objects
 from seg_core.objects.settings import ObjectSettings
 from seg_core.runs.folder import Run
 
@@ -49,14 +57,47 @@ def objects_of(prediction: Prediction, settings: ObjectSettings, num_classes: in
     return label_objects(prediction.mask, probs, settings, num_classes, prediction.top_probability())
 
 
+@dataclass(frozen=True)
+class RawValues:
+    """An image's values as stored (H, W, channels; alpha left out), its channels' names and its pixel size:
+    what the tables measure the objects' intensities and sizes with."""
+
+    values: np.ndarray
+    channels: list[str] | None = None  # None: ``measure.default_channel_names``
+    pixel_size: PixelSize | None = None
+
+
 def measure_image(predictor: Predictor, image: np.ndarray, settings: ObjectSettings, name: str = "",
-                  prediction: Prediction | None = None) -> Measured:
-    """Predict ``image`` (unless ``prediction`` is given), find its objects and measure them."""
+                  prediction: Prediction | None = None, raw: RawValues | None = None) -> Measured:
+    """Predict ``image`` (unless ``prediction`` is given), find its objects and measure them: their intensities
+    in ``raw`` (default: ``image`` as the model reads it), their sizes by ``raw``'s pixel size, where
+    ``settings.pixel_size`` does not set one."""
     p = prediction or predictor.predict(image)
     names = predictor.classes.names
     objs = objects_of(p, settings, len(names))
-    return Measured(objs, measure_objects(objs, image, names, name, settings.pixel_size),
-                    image_summary(objs, names, name, settings.pixel_size))
+    size = as_pixel_size(settings.pixel_size) or (raw.pixel_size if raw is not None else None)
+    values, channels = (image, None) if raw is None else (raw.values, raw.channels)
+    return Measured(objs, measure_objects(objs, values, names, name, size, channels),
+                    image_summary(objs, names, name, size))
+
+
+def without_alpha(raw: np.ndarray, alpha: bool) -> np.ndarray:
+    """Values as stored (H, W[, channels]) as (H, W, channels) without the transparency channel."""
+    raw = raw if raw.ndim == 3 else raw[..., None]
+    return raw[..., :-1] if alpha and raw.shape[-1] in (2, 4) else raw
+
+
+def file_pixel_size(path: Path, settings: ObjectSettings) -> PixelSize | None:
+    """``--pixel-size`` (its plane spacing, if any, from the file), else the file's own (``metadata``)."""
+    found = pixel_size(path)
+    given = as_pixel_size(settings.pixel_size)
+    if given is None:
+        return found
+    return PixelSize(given.x, given.y, found.z if found is not None else None, "--pixel-size")
+
+
+def _size_row(size: PixelSize | None) -> dict:
+    return {"pixel_size_um": [size.x, size.y] if size else None, "pixel_size_from": size.source if size else None}
 
 
 def instances_tiff(objects: Objects, name: str = "the image") -> bytes:
@@ -116,8 +157,19 @@ def measure_images(predictor: Predictor, stems: list[str], read, settings: Objec
 
 
 def _append_csv(path: Path, df: pd.DataFrame) -> None:
-    new = not path.exists()
-    df.to_csv(path, mode="w" if new else "a", header=new, index=False)
+    """Add ``df``'s rows to the table at ``path``. Images may give other columns (their own channels, sizes in
+    micrometres or not, a plane depth): then the table is written again with every column, empty where an
+    image has none."""
+    if not path.exists():
+        df.to_csv(path, index=False)
+        return
+    with open(path, newline="") as f:
+        header = next(csv.reader(f), [])
+    if header == list(df.columns):
+        df.to_csv(path, mode="a", header=False, index=False)
+        return
+    both = pd.concat([pd.read_csv(path), df], ignore_index=True)
+    atomic_write(path, lambda tmp: both.to_csv(tmp, index=False))
 
 
 def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings = ObjectSettings(),
@@ -147,7 +199,11 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
                 steps.tick(f.name)
                 continue
             image = pred.read(f)
-            m = measure_image(pred, image, settings, f.name)
+            values, hdr = read_raw(f)
+            values = without_alpha(values, hdr.alpha)
+            size = file_pixel_size(f, settings)
+            m = measure_image(pred, image, settings, f.name,
+                              raw=RawValues(values, channel_names(f, values.shape[-1]), size))
             tiff = instances_tiff(m.objects, f.name)
         except ValueError as err:
             rows.append({"image": f.name, "error": str(err) if f.name in str(err) else f"{f.name}: {err}"})
@@ -157,7 +213,7 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
         _append_csv(out / "objects.csv", _in_plane(m.table, ""))
         _append_csv(out / "images.csv", _in_plane(m.summary, ""))
         rows.append({"image": f.name, "objects": len(m.objects), "faint": m.objects.faint,
-                     "instances": f"instances/{f.stem}.tif",
+                     "instances": f"instances/{f.stem}.tif", **_size_row(size),
                      "seconds": round(time.perf_counter() - t0, 3)})
         steps.tick(f.name)
     return rows
@@ -171,16 +227,25 @@ def _in_plane(df: pd.DataFrame, label: str) -> pd.DataFrame:
 
 def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, out: Path) -> dict:
     """Measure each plane of the stack ``path``: ``instances/<stem>.tif`` (or ``.nii.gz``) of one uint16 page per
-    plane (ids 1..N within each plane), the tables' rows with their ``plane``, written once the stack is done."""
+    plane (ids 1..N within each plane), the tables' rows with their ``plane`` (and depth ``z_um`` where the plane
+    spacing is known), written once the stack is done. Each plane's values as stored are read beside it."""
     tables, summaries, faint = [], [], [0]
+    size = file_pixel_size(path, settings)
+    depth = _depths(hdr, size)
 
     def pages():
-        for label, image in stack_images(path, hdr, pred.intensities):
-            m = measure_image(pred, image, settings, path.name)
-            tables.append(_in_plane(m.table, label))
-            summaries.append(_in_plane(m.summary, label))
-            faint[0] += m.objects.faint
-            yield m.objects.as_uint16(f"{path.name}, plane {label}")
+        with StackFile(path) as stored:
+            channels = channel_names(path, hdr.channels - (1 if hdr.alpha else 0))
+            for i, (label, image) in enumerate(stack_images(path, hdr, pred.intensities)):
+                raw = RawValues(without_alpha(stored.plane(i), hdr.alpha), channels, size)
+                m = measure_image(pred, image, settings, path.name, raw=raw)
+                table = _in_plane(m.table, label)
+                if depth is not None:
+                    table.insert(2, "z_um", depth[i])
+                tables.append(table)
+                summaries.append(_in_plane(m.summary, label))
+                faint[0] += m.objects.faint
+                yield m.objects.as_uint16(f"{path.name}, plane {label}")
 
     name = mask_stack_name(path.name)
     write_mask_stack(out / "instances" / name, hdr, pages(), np.uint16)
@@ -188,4 +253,12 @@ def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, o
     _append_csv(out / "objects.csv", objects)
     _append_csv(out / "images.csv", pd.concat(summaries, ignore_index=True))
     return {"image": path.name, "objects": len(objects), "faint": faint[0], "instances": f"instances/{name}",
-            "planes": hdr.planes}
+            "planes": hdr.planes, **_size_row(size)}
+
+
+def _depths(hdr, size: PixelSize | None) -> list[float] | None:
+    """Each plane's depth in micrometres (its Z index times the plane spacing), or None: no spacing, no Z."""
+    if size is None or not size.z or "Z" not in hdr.plane_axes:
+        return None
+    k = hdr.plane_axes.index("Z")
+    return [float(np.unravel_index(i, hdr.plane_shape)[k]) * size.z for i in range(hdr.planes)]

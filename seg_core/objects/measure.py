@@ -9,11 +9,17 @@ border-pixel configurations (4-connected border, 3x3 weights), summed per object
 ``scipy.ndimage.find_objects``; solidity counts the pixels in each object's convex hull as regionprops does,
 the hull from OpenCV (``solidities``).
 
-Lengths in pixels (``_px``) and, with a pixel size, in micrometres (``_um``; areas ``_um2``); the centroid and
-bounding box in pixels (row ``y``, column ``x``; the box's max is exclusive); ``mean_<channel>`` the mean
-intensity of each image channel over the object.
+Lengths in pixels (``_px``) and, with a pixel size (``seg_core.data.stacks.metadata.PixelSize``), in
+micrometres (``_um``; areas ``_um2``; lengths only for square pixels); the centroid and bounding box in pixels
+(row ``y``, column ``x``; the box's max is exclusive), the centroid in micrometres as well; ``mean_<channel>``
+and ``sum_<channel>`` the mean and the sum of each channel's values over the object, as given: ``measure`` gives
+the file's values as stored (``imageio.read_raw``, 16-bit counts as counted), as QuPath and CellProfiler report
+them. Channel names come from the file, else ``red``/``green``/``blue`` for RGB, else ``channel_1`` ..,
+made safe for a column (``intensity_columns``).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,18 +27,32 @@ from scipy import ndimage as ndi
 import cv2
 from skimage.measure import grid_points_in_poly
 
+from seg_core.data.stacks.metadata import PixelSize
 from seg_core.objects.instances import Objects
 
 LENGTHS = ("perimeter", "equivalent_diameter", "major_axis", "minor_axis")  # scaled by the pixel size
-CHANNELS = {1: ("gray",), 3: ("red", "green", "blue"), 4: ("red", "green", "blue", "alpha")}
 
 
-def channel_names(n: int) -> tuple[str, ...]:
-    return CHANNELS.get(n, tuple(f"channel_{i}" for i in range(n)))
+def default_channel_names(n: int) -> list[str]:
+    """Names of ``n`` channels the file does not name: red, green, blue for three, else channel_1 .. channel_n."""
+    return ["red", "green", "blue"] if n == 3 else [f"channel_{i}" for i in range(1, n + 1)]
 
 
-def _pixel_sums(lab: np.ndarray, image: np.ndarray, n: int) -> dict:
-    """Area, centroid, axes, eccentricity, equivalent diameter and mean intensities of objects 1..n."""
+def intensity_columns(names: list[str]) -> list[str]:
+    """Channel names as column suffixes: letters, digits and ``_`` only (``GFP (488 nm)`` -> ``GFP_488_nm``),
+    never empty, never twice (``DAPI``, ``DAPI_2``)."""
+    out: list[str] = []
+    for i, name in enumerate(names, 1):
+        safe = re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_") or f"channel_{i}"
+        cand, k = safe, 2
+        while cand in out:
+            cand, k = f"{safe}_{k}", k + 1
+        out.append(cand)
+    return out
+
+
+def _pixel_sums(lab: np.ndarray, image: np.ndarray, n: int, channels: list[str] | None) -> dict:
+    """Area, centroid, axes, eccentricity, equivalent diameter and the channels' means and sums of objects 1..n."""
     rows, cols = np.nonzero(lab)
     ids = lab[rows, cols]
     area = np.bincount(ids, minlength=n + 1)[1:].astype(np.float64)
@@ -52,8 +72,12 @@ def _pixel_sums(lab: np.ndarray, image: np.ndarray, n: int) -> dict:
            "eccentricity": np.where(l1 > 0, np.sqrt(1 - l2 / np.where(l1 > 0, l1, 1)), 0.0),
            "centroid_y": cy, "centroid_x": cx, "solidity": solidity}
     pixels = image[rows, cols] if image.ndim == 3 else image[rows, cols][:, None]
-    for i, name in enumerate(channel_names(pixels.shape[1])):
-        out[f"mean_{name}"] = mean(pixels[:, i].astype(np.float64))
+    names = intensity_columns(channels or default_channel_names(pixels.shape[1]))
+    if len(names) != pixels.shape[1]:
+        raise ValueError(f"{len(names)} channel names for an image of {pixels.shape[1]} channels")
+    for i, name in enumerate(names):
+        total = np.bincount(ids, weights=pixels[:, i].astype(np.float64), minlength=n + 1)[1:]
+        out[f"mean_{name}"], out[f"sum_{name}"] = total / safe, total
     return out
 
 
@@ -110,14 +134,20 @@ def solidities(rows: np.ndarray, cols: np.ndarray, ids: np.ndarray, area: np.nda
     return out
 
 
+def as_pixel_size(size: PixelSize | float | None) -> PixelSize | None:
+    """A pixel size from micrometres per (square) pixel, or as it is."""
+    return PixelSize(float(size), float(size)) if isinstance(size, (int, float)) else size
+
+
 def measure_objects(objects: Objects, image: np.ndarray, class_names: list[str], image_name: str = "",
-                    pixel_size: float | None = None) -> pd.DataFrame:
-    """One row per object: image, object (its id in the label image), class, then the measurements."""
+                    pixel_size: PixelSize | float | None = None, channels: list[str] | None = None) -> pd.DataFrame:
+    """One row per object: image, object (its id in the label image), class, then the measurements; the
+    intensities of ``image``'s channels (named ``channels``, default ``default_channel_names``)."""
     lab, n = objects.labels, len(objects)
     if image.shape[:2] != lab.shape:
         raise ValueError(f"{image_name or 'the image'}: the image is {image.shape[1]}x{image.shape[0]}, "
                          f"its objects {lab.shape[1]}x{lab.shape[0]}")
-    sums = _pixel_sums(lab, image, n)
+    sums = _pixel_sums(lab, image, n, channels)
     boxes = [s if s is not None else (slice(0, 0), slice(0, 0)) for s in ndi.find_objects(lab, n)]
     df = pd.DataFrame({"image": image_name, "object": np.arange(1, n + 1, dtype=np.int64),
                        "class": [class_names[c] for c in objects.classes],
@@ -129,24 +159,28 @@ def measure_objects(objects: Objects, image: np.ndarray, class_names: list[str],
                          "bbox_min_y": [s[0].start for s in boxes], "bbox_min_x": [s[1].start for s in boxes],
                          "bbox_max_y": [s[0].stop for s in boxes], "bbox_max_x": [s[1].stop for s in boxes]}
                       | sums)
-    if pixel_size is not None:
-        df.insert(df.columns.get_loc("area_px") + 1, "area_um2", df["area_px"] * pixel_size ** 2)
-        for name in LENGTHS:
-            df.insert(df.columns.get_loc(f"{name}_px") + 1, f"{name}_um", df[f"{name}_px"] * pixel_size)
+    size = as_pixel_size(pixel_size)
+    if size is not None:
+        df.insert(df.columns.get_loc("area_px") + 1, "area_um2", df["area_px"] * size.area)
+        for name in LENGTHS if size.square else ():  # lengths on pixels of another width than height: not one scale
+            df.insert(df.columns.get_loc(f"{name}_px") + 1, f"{name}_um", df[f"{name}_px"] * size.x)
+        df.insert(df.columns.get_loc("centroid_x") + 1, "centroid_y_um", df["centroid_y"] * size.y)
+        df.insert(df.columns.get_loc("centroid_y_um") + 1, "centroid_x_um", df["centroid_x"] * size.x)
     return df.astype({c: np.int64 for c in ("bbox_min_y", "bbox_min_x", "bbox_max_y", "bbox_max_x")})
 
 
 def image_summary(objects: Objects, class_names: list[str], image_name: str = "",
-                  pixel_size: float | None = None) -> pd.DataFrame:
+                  pixel_size: PixelSize | float | None = None) -> pd.DataFrame:
     """Per class other than the background: the count of objects, the area they cover (pixels, and square
     micrometres with a pixel size) and its fraction of the image."""
     area = np.bincount(objects.labels.ravel(), minlength=len(objects) + 1)[1:]
+    size = as_pixel_size(pixel_size)
     rows = []
     for c in range(1, len(class_names)):
         mine = objects.classes == c
         covered = int(area[mine].sum())
         rows.append({"image": image_name, "class": class_names[c], "count": int(mine.sum()), "area_px": covered}
-                    | ({"area_um2": covered * pixel_size ** 2} if pixel_size is not None else {})
+                    | ({"area_um2": covered * size.area} if size is not None else {})
                     | {"area_fraction": covered / objects.labels.size})
     return pd.DataFrame(rows)
 

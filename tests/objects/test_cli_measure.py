@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pandas as pd
+import pytest
 import tifffile
 from PIL import Image
 from skimage.measure import label
@@ -52,10 +53,57 @@ def test_measure_writes_objects_images_and_16_bit_instances(tiny_run, tiny_data,
     assert said and int(said[2]) > 0 and int(said[1]) + int(said[2]) == everything  # the plain output says it too
 
 
+def _sixteen_bit(tiny_data, folder):
+    """A 3-channel 16-bit OME-TIFF (named channels, 0.5 µm pixels) and an ImageJ stack of 3 gray 16-bit planes
+    (0.25 µm pixels, planes 2 µm apart), from the tiny sample's first image."""
+    rgb = np.array(Image.open(sorted((tiny_data / "images").glob("*.png"))[0])).astype(np.uint16)
+    raw = rgb * 250 + 300  # counts beyond 8 bits
+    folder.mkdir()
+    tifffile.imwrite(folder / "cells.ome.tif", np.moveaxis(raw, -1, 0), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5,
+                               "Channel": {"Name": ["DAPI", "GFP", "Cy5"]}})
+    tifffile.imwrite(folder / "depth.tif", np.stack([raw[..., 0]] * 3), imagej=True, resolution=(4.0, 4.0),
+                     metadata={"axes": "ZYX", "spacing": 2.0, "unit": "micron"})
+    return raw
+
+
+def test_measure_reads_the_pixel_size_from_the_file_and_the_stored_intensities(tiny_run, tiny_data, tmp_path):
+    raw = _sixteen_bit(tiny_data, tmp_path / "images")
+    out = tmp_path / "measured"
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tmp_path / "images"), "--out", str(out),
+              "--min-size", "1", "--min-confidence", "0", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = {r["image"]: r for r in json.loads(res.stdout)["images"]}
+    assert (rows["cells.ome.tif"]["pixel_size_um"], rows["cells.ome.tif"]["pixel_size_from"]) == ([0.5, 0.5],
+                                                                                                  "OME metadata")
+    assert rows["depth.tif"]["pixel_size_from"] == "ImageJ metadata" and rows["depth.tif"]["planes"] == 3
+    objects = pd.read_csv(out / "objects.csv")
+    cells = objects[objects["image"] == "cells.ome.tif"]
+    assert len(cells) > 0 and {"mean_DAPI", "sum_GFP", "mean_Cy5", "centroid_x_um"} <= set(cells.columns)
+    assert np.allclose(cells["area_um2"], cells["area_px"] * 0.25)
+    ids = tifffile.imread(out / "instances" / "cells.ome.tif")
+    for _, row in cells.iterrows():  # the file's own 16-bit values, not what the model reads
+        inside = ids == row["object"]
+        assert row["mean_DAPI"] == pytest.approx(raw[..., 0][inside].mean())
+        assert row["sum_Cy5"] == raw[..., 2][inside].sum()
+    depth = objects[objects["image"] == "depth.tif"]
+    assert len(depth) > 0 and np.allclose(depth["area_um2"], depth["area_px"] * 0.0625)
+    assert set(zip(depth["plane"], depth["z_um"])) <= {("z00", 0.0), ("z01", 2.0), ("z02", 4.0)}
+    assert "mean_channel_1" in depth.columns and depth["mean_channel_1"].max() > 255
+    given = tmp_path / "given"
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tmp_path / "images"), "--out", str(given),
+              "--min-size", "1", "--min-confidence", "0", "--pixel-size", "325nm")
+    assert res.returncode == 0, res.stderr
+    assert "sizes in micrometres for 2 image(s) (pixel size from --pixel-size)" in res.stdout
+    objects = pd.read_csv(given / "objects.csv")
+    assert np.allclose(objects["area_um2"], objects["area_px"] * 0.325 ** 2)
+    assert set(objects.loc[objects["image"] == "depth.tif", "z_um"]) == {0.0, 2.0, 4.0}  # the file's spacing
+
+
 def test_measure_names_bad_flags_and_files(tiny_run, tiny_data, tmp_path):
     res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
               str(tmp_path / "o"), "--pixel-size", "0")
-    assert res.returncode == 2 and "the pixel size must be a positive number of micrometres, not 0.0" in res.stderr
+    assert res.returncode == 2 and "'0' is not a pixel size: give micrometres per pixel" in res.stderr
     res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
               str(tmp_path / "o"), "--min-confidence", "1.5")
     assert res.returncode == 2 and "must lie between 0 and 1 (0: keep every object), not 1.5" in res.stderr

@@ -150,6 +150,33 @@ def test_measurements_are_scikit_images_and_scale_with_the_pixel_size():
     assert (df["image"] == "a.png").all()
 
 
+def test_each_channels_mean_and_sum_are_the_stored_values_and_sizes_follow_the_pixel_size():
+    from seg_core.data.stacks.metadata import PixelSize
+
+    m = np.zeros((40, 60), np.uint8)
+    m[5:15, 5:25] = 1  # 200 pixels
+    m[20:30, 40:50] = 2  # 100 pixels
+    raw = np.zeros((40, 60, 2), np.uint16)
+    raw[..., 0], raw[..., 1] = 300, 1000  # background counts
+    raw[5:15, 5:25, 0] = 40000  # nuclei stain bright in the cell, values 8 bits cannot hold
+    raw[5:10, 5:25, 1] = 2000  # membrane stain in half of it
+    raw[20:30, 40:50, 0] = 65535
+    objs = label_objects(m, settings=PLAIN, num_classes=3)
+    df = measure_objects(objs, raw, ["background", "cell", "nucleus"], "two.ome.tif",
+                         pixel_size=PixelSize(0.5, 0.5), channels=["DAPI", "GFP (488 nm)"])
+    cell, nucleus = df[df["class"] == "cell"].iloc[0], df[df["class"] == "nucleus"].iloc[0]
+    assert (cell["mean_DAPI"], cell["sum_DAPI"]) == (40000, 40000 * 200)
+    assert (cell["mean_GFP_488_nm"], cell["sum_GFP_488_nm"]) == (1500, 2000 * 100 + 1000 * 100)
+    assert (nucleus["mean_DAPI"], nucleus["sum_DAPI"], nucleus["mean_GFP_488_nm"]) == (65535, 65535 * 100, 1000)
+    assert (cell["area_px"], cell["area_um2"], nucleus["area_um2"]) == (200, 50.0, 25.0)
+    assert (cell["centroid_y_um"], cell["centroid_x_um"]) == (4.75, 7.25)  # row 9.5, column 14.5
+    assert cell["perimeter_um"] == cell["perimeter_px"] * 0.5
+    unnamed = measure_objects(objs, raw, ["background", "cell", "nucleus"],
+                              pixel_size=PixelSize(0.5, 0.25))  # pixels of another width than height
+    assert {"mean_channel_1", "sum_channel_2", "area_um2"} <= set(unnamed.columns)
+    assert unnamed["area_um2"].iloc[0] == 200 * 0.125 and "perimeter_um" not in unnamed.columns
+
+
 def test_image_summary_counts_and_covers_per_class():
     m, _ = _ellipses(1)
     objs = label_objects(m, settings=PLAIN, num_classes=3)
