@@ -5,8 +5,10 @@ import streamlit as st
 
 from segapp.navigation import through_app
 from segapp.annotate.canvas import canvas
+from segapp.annotate.display import display_panel
 from segapp.annotate.image import open_image, pick_image
 from segapp.annotate.mask_actions import FLASH, mask_bar, proposal_bar, saved_mask_panel
+from segapp.annotate.planes import plane_slider
 from segapp.annotate.propose import propose_panel
 from segapp.class_editor import class_editor
 from segapp.flash import show_flash
@@ -18,7 +20,8 @@ through_app()  # first, before any widget (segapp.navigation)
 ws = workspace()
 st.title("Annotate")
 st.caption("Zoom with the wheel, pan with space+drag; brush and eraser sizes are in image pixels. Keys on the "
-           "canvas: 1-9 pick a class, PageDown / PageUp the next / previous image, A accepts (the proposal, the "
+           "canvas: 1-9 pick a class, PageDown / PageUp the next / previous image, . / , the next / previous "
+           "plane of a stack, A accepts (the proposal, the "
            "suggestion on screen, or else marks the mask reviewed). Every edit is saved to the mask file at once; "
            "undo takes back only this tab's edits. When "
            "the mask changed elsewhere (another tab, Clear, Restore) the canvas shows it as saved and its undo "
@@ -38,9 +41,13 @@ marks = reviewed_stems(ws)  # a damaged reviewed.json: named; painting still wor
 
 top1, top2 = st.columns([3, 2])
 stem = pick_image(top1, stems, image_states(ws, marks))
+plane_slider(top1, stem, stems)  # a plane of a stack: the stack's other planes
 with top1.popover("Classes: add, rename, recolour, remove, merge", icon=":material/palette:"):
     class_editor(ws, classes, prefix="ann_class")
 picture = open_image(ws, stem, classes)
+if picture.shown is not None:  # not 8-bit gray or RGB: shown by the project's display settings
+    with top1.popover("Display: channels, colours, contrast", icon=":material/tune:"):
+        display_panel(ws, picture)
 with top2:
     run = propose_panel(ws, picture)  # the run picked: the suggestion may learn from it too
 

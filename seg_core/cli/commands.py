@@ -175,9 +175,20 @@ def import_files(args) -> int:
     """What the Data page's upload does, for files and zips on disk: one line per file, or ``--json``."""
     from seg_core.workspace.workspace import Workspace
 
+    if bool(args.combine) == bool(args.files) or bool(args.combine) != bool(args.name):
+        raise ValueError("give the files to import, or --combine FILE... --name STEM (files of one channel each "
+                         "joined into one image), not both" if args.combine and args.files else
+                         "--combine needs --name STEM, the name of the image it makes" if args.combine else
+                         "--name goes with --combine FILE..." if args.name else "no files to import given")
     ws = Workspace(Path(args.workspace), seed_sample=False)
     with output.interruptible() as work:  # Ctrl-C: stop before the next file, keep (and list) those handled
-        rep = ws.import_paths(args.files, replace=args.replace, progress=work.progress, cancel=work.cancel)
+        if args.combine:
+            files = [(str(p), Path(p).read_bytes()) for p in args.combine]
+            rep = ws.import_combined(files, args.name, replace=args.replace, progress=work.progress,
+                                     cancel=work.cancel)
+        else:
+            rep = ws.import_paths(args.files, replace=args.replace, progress=work.progress, cancel=work.cancel,
+                                  axes=args.axes)
     if work.stopped:
         rep = work.stopped.partial
     if rep.any_imported:  # the project's record of who did what (seg_core.workspace.activity)

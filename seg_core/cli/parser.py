@@ -176,8 +176,16 @@ def _export(p: argparse.ArgumentParser) -> None:
 
 def _import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", required=True, help="the app's workspace folder (created if missing)")
-    p.add_argument("files", nargs="+", metavar="FILE_OR_ZIP",
+    p.add_argument("files", nargs="*", metavar="FILE_OR_ZIP",
                    help="images; masks (in a masks/ folder or named <image>_mask.png); zips; classes.json")
+    p.add_argument("--combine", nargs="+", metavar="FILE",
+                   help="files of one channel each (one per band or stain, one size, one pixel type) joined into "
+                        "one image of as many channels, in this order, named after the files; with --name")
+    p.add_argument("--name", metavar="STEM", help="the name of the image --combine makes")
+    p.add_argument("--axes", metavar="ORDER",
+                   help="the order of the axes of the TIFF files given, one letter each (T time, Z depth, C "
+                        "channel, Y, X; S colour may be left out), e.g. ZYX, TYX or CYX for pages the file does "
+                        "not name (read as depth by default)")
     p.add_argument("--replace", action="store_true",
                    help="replace an existing image, mask or classes.json (the old one goes to the trash) "
                         "instead of renaming or refusing")

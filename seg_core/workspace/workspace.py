@@ -19,14 +19,18 @@ from seg_core.base.atomic import atomic_write, atomic_write_bytes
 from seg_core.base.classes import ClassList
 from seg_core.base.mask_values import UNLABELLED, WORKSPACE
 from seg_core.data.dataset import Dataset, scan_dataset
-from seg_core.data.imageio import read_image
+from seg_core.data.imageio import read_image, read_raw
+from seg_core.data.stacks.metadata import channel_names
 from seg_core.data.intensities import Intensities
 from seg_core.data.sample import bundled_sample_dir
 from seg_core.base.progress import Steps
 from seg_core.runs.folder import FINISHED, Run, list_runs
 from seg_core.workspace.importing.importer import Importer
-from seg_core.workspace.importing.report import ImportReport
+from seg_core.workspace.importing.combine import combine_channels
+from seg_core.workspace.importing.regroup import read_again
+from seg_core.workspace.importing.report import REFUSED, FileResult, ImportReport
 from seg_core.workspace.importing.sources import bytes_entries, path_entries
+from seg_core.workspace.display import DisplaySettings, as_shown_as_stored, shown
 from seg_core.workspace.layout import Layout
 from seg_core.workspace.masks import MaskStore
 from seg_core.workspace.proposals import Proposals
@@ -101,6 +105,25 @@ class Workspace(Layout):
         such image stretched by itself, as shown)."""
         return read_image(self.image_path(stem), intensities=intensities)
 
+    @property
+    def display(self) -> DisplaySettings:
+        """How the images are shown (``display.json``): never what a model reads."""
+        return DisplaySettings(self.root)
+
+    def read_stored(self, stem: str) -> tuple[np.ndarray, list[str] | None, bool]:
+        """The image's values as stored (H, W, channels, alpha left out), its channels' names from the file
+        (None: it names none) and whether it is shown as it is (8-bit gray or RGB)."""
+        path = self.image_path(stem)
+        raw, hdr = read_raw(path)
+        raw = raw[..., :-1] if hdr.alpha and raw.shape[-1] in (2, 4) else raw
+        return raw, channel_names(path, raw.shape[-1]), as_shown_as_stored(raw)
+
+    def shown_image(self, stem: str) -> np.ndarray:
+        """The image as shown on the pages (uint8 RGB): 8-bit gray or RGB as it is, others mixed from their
+        channels by the project's display settings (``display``)."""
+        raw, names, _ = self.read_stored(stem)
+        return shown(raw, False, self.display, names)
+
     # -- masks (``MaskStore``) -----------------------------------------------------------------
     def read_mask(self, stem: str) -> np.ndarray | None:
         """Stored mask (class indices, 255 unlabelled) or None when the image has none yet."""
@@ -163,11 +186,34 @@ class Workspace(Layout):
         return Importer(self.masks, replace=replace).run(bytes_entries(files), progress, cancel)
 
     def import_uploads(self, images: list[tuple[str, bytes]], masks: list[tuple[str, bytes]] = (),
-                       replace: bool = False, progress=None, cancel=None) -> ImportReport:
+                       replace: bool = False, progress=None, cancel=None,
+                       axes: dict[str, str] | None = None) -> ImportReport:
         """The upload form's files: ``images`` (zips among them are read entry by entry) and ``masks``
-        named like their image. One report, a result per file."""
+        named like their image; ``axes``: the order of the axes chosen for files that name none, by file name.
+        One report, a result per file."""
         files = list(images) + [(f"masks/{Path(name).name}", data) for name, data in masks]
-        return self.import_files(files, replace=replace, progress=progress, cancel=cancel)
+        return Importer(self.masks, replace=replace, axes=axes).run(bytes_entries(files), progress, cancel)
+
+    def import_combined(self, files: list[tuple[str, bytes]], name: str, replace: bool = False, progress=None,
+                        cancel=None) -> ImportReport:
+        """Files of one channel each joined into one image ``name`` of as many channels, in order
+        (``importing.combine``), then imported by the rules. A refusal (sizes or pixel types that differ, a file
+        of several channels) is the report's one result, naming the files."""
+        shown = f"{name} (joined from {', '.join(Path(n).name for n, _ in files)})"
+        try:
+            data, _ = combine_channels(list(files))
+        except ValueError as err:
+            rep = ImportReport()
+            rep.add(FileResult(shown, REFUSED, reason=str(err), kind="image"))
+            return rep
+        entry = bytes_entries([(f"{name}.tif", data)])[0]
+        entry.display = shown
+        return Importer(self.masks, replace=replace).run([entry], progress, cancel)
+
+    def read_again(self, stem: str, axes: str) -> ImportReport:
+        """Read the file whose axes were guessed at import (imported as ``stem``'s planes) again with ``axes``
+        (``importing.regroup``; the guesses: ``importing.guesses.guesses``)."""
+        return read_again(self, stem, axes)
 
     def import_zip(self, data: bytes, zip_name: str = "upload.zip", replace: bool = False, progress=None,
                    cancel=None) -> ImportReport:
@@ -176,9 +222,10 @@ class Workspace(Layout):
         return self.import_files([(zip_name, data)], replace=replace, progress=progress, cancel=cancel)
 
     def import_paths(self, paths: list[str | Path], replace: bool = False, progress=None,
-                     cancel=None) -> ImportReport:
-        """Files and zips on disk (``python -m seg_core import``): what the Data page's upload does."""
-        return Importer(self.masks, replace=replace).run(path_entries(paths), progress, cancel)
+                     cancel=None, axes: str | None = None) -> ImportReport:
+        """Files and zips on disk (``python -m seg_core import``): what the Data page's upload does; ``axes``: the
+        order of the axes of every TIFF among them (``--axes``), in place of the file's or the guess."""
+        return Importer(self.masks, replace=replace, axes=axes).run(path_entries(paths), progress, cancel)
 
     def load_sample(self, progress=None, cancel=None) -> ImportReport:
         """Copy the bundled sample in (never overwriting an existing file, each copied whole) and adopt its

@@ -10,6 +10,7 @@ from seg_core.infer.overlay import overlay
 from segapp import access
 from segapp.annotate.image import Picture
 from segapp.annotate.mask_actions import FLASH, accept_proposal, mark_reviewed
+from segapp.annotate.planes import go_to_plane
 from segapp.annotate.suggestions import accept_suggestion, suggestion_actions, suggestion_shown, suggestions_switch
 from segapp.heap import settled
 from segapp.label_canvas import label_canvas, take_command
@@ -19,8 +20,10 @@ from segapp.state import legend_html
 
 def follow_key(ws, stem: str, stems: list[str], command: str, target: str, sg, version) -> None:
     """A key pressed on the canvas (its edits before it are saved): PageDown / PageUp open the next / previous
-    image; A accepts the proposal, else the suggestion on screen, else marks the mask reviewed."""
-    if command in ("next", "previous"):
+    image, "." / "," the next / previous plane of a stack; A accepts the proposal, else the suggestion on screen, else marks the mask reviewed."""
+    if command in ("plane_next", "plane_previous"):
+        go_to_plane(stem, stems, 1 if command == "plane_next" else -1)
+    elif command in ("next", "previous"):
         i = stems.index(stem) + (1 if command == "next" else -1)
         if 0 <= i < len(stems):
             st.session_state["ann_goto"] = stems[i]
@@ -44,7 +47,7 @@ def read_only(picture: Picture, store, classes) -> None:
         st.error(str(err))
         return
     shown = picture.saved_or_unlabelled() if labels is None else labels
-    st.image(overlay(picture.image, shown, classes, 0.45), caption=picture.path.name, width="stretch")
+    st.image(overlay(picture.on_screen, shown, classes, 0.45), caption=picture.path.name, width="stretch")
     st.caption("You may look at this project's masks; changing them needs the annotator's or owner's role.")
     st.markdown(legend_html(classes), unsafe_allow_html=True)
 
@@ -67,9 +70,10 @@ def canvas(ws, picture: Picture, classes, target: str, stems: list[str], run) ->
     if (command := take_command(key)) is not None:
         follow_key(ws, stem, stems, command, target, helper, file.version)
     shown = suggestion_shown(helper, picture.image, file.mask, file.version) if target == "mask" else {}
-    label_canvas(picture.image, lambda: store.read(stem), classes, key=key, image_id=f"{stem}:{picture.mtime}",
-                 mask_id=file.mask_id, name=picture.path.name, height=620, commands=("next", "previous", "accept"),
-                 **shown)
+    label_canvas(picture.on_screen, lambda: store.read(stem), classes, key=key,
+                 image_id=f"{stem}:{picture.mtime}:{picture.display_id}", mask_id=file.mask_id,
+                 name=picture.path.name, height=620,
+                 commands=("next", "previous", "accept", "plane_next", "plane_previous"), **shown)
     if target == "mask":
         suggestion_actions(ws, stem, helper, bar, file.version)
     if file.saved_at:

@@ -71,7 +71,7 @@ def saved_mask_panel(ws, picture: Picture, classes, where) -> None:
     """Beside a proposal: the mask as saved, with Clear and Restore."""
     with where:
         st.subheader("Saved mask")
-        st.image(overlay(picture.image, picture.saved_or_unlabelled(), classes, 0.45),
+        st.image(overlay(picture.on_screen, picture.saved_or_unlabelled(), classes, 0.45),
                  caption=f"{picture.stem}: the mask as saved (unchanged until you accept)", width="stretch")
         clear_and_restore(ws, picture.stem, where)
 

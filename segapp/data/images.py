@@ -12,7 +12,7 @@ from segapp.words import say
 
 def _thumbnail(ws, stem: str) -> str | None:
     try:
-        return thumb_data_url(ws.read_image(stem))
+        return thumb_data_url(ws.shown_image(stem))  # as the project's display settings show it
     except Exception:  # an unreadable image: scan() reports it as a problem
         return None
 

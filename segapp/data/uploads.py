@@ -7,6 +7,8 @@ import streamlit as st
 from seg_core.base.limits import LimitError, limits
 from seg_core.base.mask_values import UPLOAD_RULE
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS
+from segapp.data.axes import upload_axes
+from segapp.data.combine import combine_panel
 from segapp.state import file_types, start_task, task_panel, task_running
 from segapp.words import say
 from segapp import access
@@ -49,8 +51,8 @@ def within_limit(files) -> tuple[list, list[str]]:
 
 
 def uploads_panel(ws) -> None:
-    """Images (or a zip) and masks to upload, whether they replace files of the same name, Import and Load
-    sample."""
+    """Images (or a zip) and masks to upload (how to read TIFFs that name no axes: ``axes``), whether they
+    replace files of the same name, Import and Load sample; files of one channel each joined (``combine``)."""
     c1, c2 = st.columns(2)
     with c1:
         imgs = st.file_uploader("Images (and masks named like their image with _mask, e.g. cells_mask.png)",
@@ -60,6 +62,7 @@ def uploads_panel(ws) -> None:
         masks = st.file_uploader("Masks (named like their image)", accept_multiple_files=True,
                                  type=file_types(MASK_EXTS), key="up_masks")
         st.caption(UPLOAD_RULE)
+    axes = upload_axes(imgs)  # TIFFs that name no axes: how to read them
     replace = st.checkbox("Replace existing files", key="up_replace",
                           help="Off: an image whose name exists already is stored as name_2, and a mask for an "
                                "image that has one is refused. On: the new file replaces the old one, which goes "
@@ -78,11 +81,13 @@ def uploads_panel(ws) -> None:
         label = f"Import of {len(images) + len(mask_files)} file(s)"
         started = bool(images or mask_files) and start_task(
             "import", str(ws.root), label, lambda progress, cancel: ws.import_uploads(
-                images, mask_files, replace=replace, progress=progress, cancel=cancel))
+                images, mask_files, replace=replace, progress=progress, cancel=cancel, axes=axes))
         if started:
             access.did(ws.root, "import", ", ".join(n for n, _ in images + mask_files))
     if b2.button("Load sample", disabled=busy or not may) and access.allowed(ws.root, "import"):
         started = start_task("import", str(ws.root), "Loading the sample", ws.load_sample)
         if started:
             access.did(ws.root, "import", "the sample images")
+    st.divider()
+    started = combine_panel(ws) or started
     _import_report(ws, started)

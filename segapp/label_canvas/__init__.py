@@ -242,7 +242,7 @@ def take_command(key: str) -> str | None:
     return what if what in COMMANDS else None
 
 
-COMMANDS = ("next", "previous", "accept")  # PageDown, PageUp, A
+COMMANDS = ("next", "previous", "accept", "plane_next", "plane_previous")  # PageDown, PageUp, A, ".", ","
 
 
 def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray | None] | None, classes: ClassList,
@@ -284,7 +284,7 @@ def label_canvas(image: np.ndarray, mask: np.ndarray | Callable[[], np.ndarray |
       pixels, which the browser paints in the chosen class as one edit (undo takes it back). Only the newest
       gesture is answered.
     - ``commands``: the keys the page acts on, of ``COMMANDS`` ("next": PageDown, "previous": PageUp, "accept":
-      A); a key pressed reaches the page through ``take_command(key)``.
+      A, "plane_next": "." or ">", "plane_previous": "," or "<"); a key pressed reaches the page through ``take_command(key)``.
 
     The patches are checked against the image's size and the classes (refused ones are reported with
     ``st.error``). They count as delivered when this returns: apply them in this run (e.g.

@@ -48,10 +48,11 @@ def image_viewer(ws, pred, classes, worst_first: list[str]) -> Viewed:
         st.warning(f"{ws.mask_path(stem).name}: {err}" if ws.mask_path(stem).name not in str(err) else str(err))
         gt = None
     v1, v2 = st.columns(2)
-    v1.image(overlay(image, p.mask, classes, alpha), caption=f"prediction ({p.seconds * 1000:.0f} ms)",
+    shown = ws.shown_image(stem)  # as the project's display settings show it (8-bit gray or RGB as it is)
+    v1.image(overlay(shown, p.mask, classes, alpha), caption=f"prediction ({p.seconds * 1000:.0f} ms)",
              width="stretch")
     if gt is not None:
-        v2.image(overlay(image, gt, classes, alpha), caption="your mask (uncoloured = unlabelled)", width="stretch")
+        v2.image(overlay(shown, gt, classes, alpha), caption="your mask (uncoloured = unlabelled)", width="stretch")
     else:
-        v2.image(image, caption="no mask of yours for this image", width="stretch")
+        v2.image(shown, caption="no mask of yours for this image", width="stretch")
     return Viewed(stem, image, p, gt, alpha)

@@ -135,8 +135,11 @@ class StackFile:
     """An open TIFF or NIfTI file (from its path, or its bytes): its ``header`` and ``plane(i)`` on demand.
     Use it as a context manager (or ``close`` it); ``reads`` counts the TIFF pages or NIfTI slices read."""
 
-    def __init__(self, path: Path, data: bytes | None = None, lim: Limits | None = None):
+    def __init__(self, path: Path, data: bytes | None = None, lim: Limits | None = None, axes: str | None = None):
+        """``axes``: the user's order of a TIFF's axes (``axes.given_axes``), in place of the file's or the
+        guess; ignored for NIfTI, whose header names its axes."""
         self.path = Path(path)
+        self._given = axes
         self.name = self.path.name
         self.reads = 0
         self._tif = self._nii = None
@@ -185,7 +188,13 @@ class StackFile:
                                  "per file: save each as its own file and import those")
         series = self._series = tif.series[0]
         kf = series.keyframe
-        axes = plane_axes_of(self.name, series.axes, tuple(series.shape))
+        if self._given:
+            from seg_core.data.stacks.axes import given_axes
+
+            self._found = given_axes(self.name, self._given, series.axes, tuple(series.shape))
+        else:
+            self._found = series.axes
+        axes = plane_axes_of(self.name, self._found, tuple(series.shape))
         dims = dict(zip(axes, series.shape))
         plane_axes = "".join(a for a in PLANE_AXES if a in axes)
         extras = tuple(int(e) for e in (kf.extrasamples or ()))
@@ -198,7 +207,7 @@ class StackFile:
         if grid is not None and int(np.prod(grid)) != len(series.pages):
             self._page_axes = grid = None  # e.g. an ImageJ file with one page directory: read as a whole
         self._grid, self._kf_axes, self._whole = grid, kf.axes, None
-        return StackHeader(self.name, series.axes, tuple(int(n) for n in series.shape), np.dtype(series.dtype),
+        return StackHeader(self.name, self._found, tuple(int(n) for n in series.shape), np.dtype(series.dtype),
                            int(dims["X"]), int(dims["Y"]), channels, alpha, bands,
                            plane_axes, tuple(int(dims[a]) for a in plane_axes))
 
@@ -223,7 +232,7 @@ class StackFile:
             [p if p.ndim == 3 else p[..., None] for p in parts], axis=-1)
 
     def _series_axes_named(self) -> str:
-        return plane_axes_of(self.name, self._series.axes, tuple(self._series.shape))
+        return plane_axes_of(self.name, self._found, tuple(self._series.shape))
 
     # -- NIfTI --------------------------------------------------------------------------------------
     def _open_nifti(self, data: bytes | None) -> StackHeader:
@@ -282,7 +291,9 @@ def _channels_last(arr: np.ndarray, axes: str) -> np.ndarray:
     return arr.reshape(arr.shape[0], arr.shape[1], -1) if arr.ndim > 3 else arr
 
 
-def read_stack_header(path: Path, data: bytes | None = None, lim: Limits | None = None) -> StackHeader:
-    """The header of a TIFF or NIfTI file (``StackFile``), its pixels over all planes checked against the limit."""
-    with StackFile(path, data, lim) as f:
+def read_stack_header(path: Path, data: bytes | None = None, lim: Limits | None = None,
+                      axes: str | None = None) -> StackHeader:
+    """The header of a TIFF or NIfTI file (``StackFile``, ``axes`` the user's order of a TIFF's axes), its pixels
+    over all planes checked against the limit."""
+    with StackFile(path, data, lim, axes) as f:
         return f.header

@@ -16,6 +16,7 @@ The pixel size, in micrometres, from (first found wins):
 """
 from __future__ import annotations
 
+import io
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -77,14 +78,15 @@ def parse_length(text: str) -> float:
     return float(m.group(1)) * scale
 
 
-def pixel_size(path: Path) -> PixelSize | None:
-    """The pixel size the file's metadata states (see the module), or None: none stated, not a TIFF or NIfTI
-    file, or a header that cannot be read (reading the image says what is wrong with it)."""
+def pixel_size(path: Path, data: bytes | None = None) -> PixelSize | None:
+    """The pixel size the file's metadata states (see the module; ``data``: a TIFF's bytes, named ``path``), or
+    None: none stated, not a TIFF or NIfTI file, or a header that cannot be read (reading the image says what is
+    wrong with it)."""
     path = Path(path)
     try:
         if file_suffix(path.name) in TIFF_SUFFIXES:
-            return _tiff(path)
-        if file_suffix(path.name) in NIFTI_SUFFIXES:
+            return _tiff(io.BytesIO(data) if data is not None else path)
+        if file_suffix(path.name) in NIFTI_SUFFIXES and data is None:
             return _nifti(path)
     except Exception:  # a damaged header: the image's reader names the problem
         return None
@@ -131,7 +133,7 @@ def _ome_pixels(xml: str):
     return None
 
 
-def _tiff(path: Path) -> PixelSize | None:
+def _tiff(path) -> PixelSize | None:
     import tifffile
 
     logging.getLogger("tifffile").setLevel(logging.CRITICAL)

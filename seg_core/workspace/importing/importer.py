@@ -3,7 +3,6 @@ images (clashes renamed or refused, replacing by choice), then masks paired with
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import threading
 import zipfile
@@ -14,6 +13,7 @@ from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.base.mask_values import upload_reading
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageHeader, ImageReadError, image_size, is_palette_mask, \
     mask_values, model_rgb, read_image, read_mask_raw
+from seg_core.data.stacks.axes import guessed
 from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackFile, is_stack_format, read_stack_header
 from seg_core.data.stacks.planes import plane_stem
 from seg_core.data.stacks.writing import plane_tiff
@@ -21,8 +21,10 @@ from seg_core.base.progress import Cancelled, Progress, Steps
 from seg_core.workspace.importing.names import split_name
 from seg_core.workspace.importing.report import IMPORTED, REFUSED, RENAMED, FileResult, ImportReport, Refused
 from seg_core.workspace.importing.sources import Entry, role_of
+from seg_core.workspace.importing.guesses import guessed_note, record_guess
 from seg_core.workspace.importing.zips import open_zip
 from seg_core.workspace.masks import MaskStore
+from seg_core.workspace.planes import is_plane_of
 from seg_core.workspace.trash import move_to_trash, restore_from_trash
 
 REPLACE_HINT = "tick 'Replace existing files' on the Data page or pass --replace; the old one goes to the trash"
@@ -32,8 +34,13 @@ class Importer:
     """Imports a batch of files into the workspace whose masks ``masks`` stores, by the rules (``importing``);
     ``run`` returns the report."""
 
-    def __init__(self, masks: MaskStore, replace: bool = False, rename: bool = True, lim: Limits | None = None):
+    def __init__(self, masks: MaskStore, replace: bool = False, rename: bool = True, lim: Limits | None = None,
+                 axes: str | dict[str, str] | None = None):
+        """``axes``: the order of the axes of TIFF images (``stacks.axes.given_axes``), for every one, or by
+        file name (``Entry.basename``); where none is given, a file that names no axes is read as depth and its
+        result says so (``guessed_note``)."""
         self.masks = masks
+        self.axes = axes
         self.layout = masks.layout  # the folders, the classes
         self.replace = replace
         self.rename = rename  # False: a clash is refused instead (``Workspace.add_image``)
@@ -134,17 +141,28 @@ class Importer:
             raise Refused(f"not an image type we read ({', '.join(IMAGE_EXTS)})")
         data = self._read(e)
         if is_stack_format(e.basename):
-            stack = read_stack_header(Path(e.basename), data, self.lim)  # all planes' pixels within the limit
-            if stack.planes > 1 or suffix in NIFTI_SUFFIXES:
-                return self._planes(e, group, stem, data)
+            given = self._axes_of(e)
+            stack = read_stack_header(Path(e.basename), data, self.lim, given)  # all planes' pixels within the limit
+            if stack.planes > 1 or suffix in NIFTI_SUFFIXES or given:
+                results = self._planes(e, group, stem, data, given)
+                if guessed(stack) and results:
+                    stored = [r.name for r in results if r.status != REFUSED]
+                    record_guess(self.layout.root, stem, e.basename, stack, stored)
+                    results[0].reason = "; ".join(filter(None, [results[0].reason, guessed_note(stack)]))
+                return results
         hw = read_image(Path(e.basename), data).shape[:2]  # header limits first, then a full decode
         return self._store(e, group, stem, suffix, data, hw)
 
-    def _planes(self, e: Entry, group: tuple, stem: str, data: bytes) -> list[FileResult]:
+    def _axes_of(self, e: Entry) -> str | None:
+        """The order of the axes given for ``e`` (all files', or its own by name), None for the file's own."""
+        return self.axes.get(e.basename) if isinstance(self.axes, dict) else self.axes
+
+    def _planes(self, e: Entry, group: tuple, stem: str, data: bytes, axes: str | None = None) -> list[FileResult]:
         """A stack's (or a NIfTI file's) planes, each an image of its own named ``<stem>_z<NN>``
-        (``stacks.planes``), stored as a TIFF of its values as they are; read one plane at a time."""
+        (``stacks.planes``), stored as a TIFF of its values as they are; read one plane at a time (``axes``: the
+        order of the file's axes the user gave)."""
         results = []
-        with StackFile(Path(e.basename), data, self.lim) as f:
+        with StackFile(Path(e.basename), data, self.lim, axes) as f:
             hdr = f.header
             for i, label in enumerate(hdr.labels()):
                 shown = f"{e.display}, plane {label}" if label else e.display
@@ -312,13 +330,12 @@ class Importer:
     def _image_planes(self, stem: str, group: tuple) -> list[str]:
         """The images that are planes of a stack named ``stem`` (``<stem>_z<NN>``, ``_t<NN>``, ``_t<NN>_z<NN>``):
         those this upload stored from it, else those in the workspace."""
-        pattern = re.compile(re.escape(stem) + r"_(t\d{2,}_z\d{2,}|[tz]\d{2,})")
-        stored = sorted(v for (g, k), v in self._batch.items() if g == group and pattern.fullmatch(k))
+        stored = sorted(v for (g, k), v in self._batch.items() if g == group and is_plane_of(k, stem))
         if stored:
             return stored
         self._existing_images(stem)  # the listing made once
         return sorted(p.stem for paths in self._index.values() for p in paths
-                      if pattern.fullmatch(p.stem) and p.exists())
+                      if is_plane_of(p.stem, stem) and p.exists())
 
     def _classes_now(self) -> ClassList:
         if self._cls is None:  # read once per batch, after any classes.json of the batch was applied

@@ -44,6 +44,8 @@ class ViewKeys {
     else if (k === "PageDown" && this.commands?.includes("next")) this.doc.command("next");
     else if (k === "PageUp" && this.commands?.includes("previous")) this.doc.command("previous");
     else if ((k === "a" || k === "A") && this.commands?.includes("accept")) this.doc.command("accept");
+    else if ((k === "." || k === ">") && this.commands?.includes("plane_next")) this.doc.command("plane_next");
+    else if ((k === "," || k === "<") && this.commands?.includes("plane_previous")) this.doc.command("plane_previous");
     else if (k === "[") this.setSize(this.prefs.size > 10 ? this.prefs.size / 1.25 : this.prefs.size - 1);
     else if (k === "]") this.setSize(this.prefs.size >= 10 ? this.prefs.size * 1.25 : this.prefs.size + 1);
     else if (k === "Enter" && this.poly.length) this.closePolygon();
