@@ -96,6 +96,14 @@ def file_pixel_size(path: Path, settings: ObjectSettings) -> PixelSize | None:
     return PixelSize(given.x, given.y, found.z if found is not None else None, "--pixel-size")
 
 
+def stored_values(path: Path, settings: ObjectSettings) -> RawValues:
+    """An image file's values as stored (alpha left out), its channels' names and its pixel size
+    (``file_pixel_size``): what its objects' intensities and sizes are measured with."""
+    values, hdr = read_raw(path)
+    values = without_alpha(values, hdr.alpha)
+    return RawValues(values, channel_names(path, values.shape[-1]), file_pixel_size(path, settings))
+
+
 def _size_row(size: PixelSize | None) -> dict:
     return {"pixel_size_um": [size.x, size.y] if size else None, "pixel_size_from": size.source if size else None}
 
@@ -136,15 +144,16 @@ class MeasuredImages:
 
 
 def measure_images(predictor: Predictor, stems: list[str], read, settings: ObjectSettings,
-                   progress=None, cancel=None) -> MeasuredImages:
-    """Measure the images ``read(stem)`` gives, in turn. Counts "7/12 images measured"; cancelled, nothing is
+                   progress=None, cancel=None, raw=None) -> MeasuredImages:
+    """Measure the images ``read(stem)`` gives, in turn; ``raw(stem)``: their values as stored (``RawValues``,
+    e.g. ``stored_values``) for the intensities and sizes. Counts "7/12 images measured"; cancelled, nothing is
     kept (``Cancelled``)."""
     steps = Steps(progress, cancel, len(stems), "images measured")
     tables, summaries, instances, left_out = [], [], {}, []
     for stem in stems:
         steps.check(lambda: f"cancelled after {steps.done} of {len(stems)} images; nothing was kept")
         try:
-            m = measure_image(predictor, read(stem), settings, stem)
+            m = measure_image(predictor, read(stem), settings, stem, raw=raw(stem) if raw is not None else None)
             instances[stem] = instances_tiff(m.objects, stem)
             tables.append(m.table)
             summaries.append(m.summary)
@@ -199,11 +208,9 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
                 steps.tick(f.name)
                 continue
             image = pred.read(f)
-            values, hdr = read_raw(f)
-            values = without_alpha(values, hdr.alpha)
-            size = file_pixel_size(f, settings)
-            m = measure_image(pred, image, settings, f.name,
-                              raw=RawValues(values, channel_names(f, values.shape[-1]), size))
+            raw = stored_values(f, settings)
+            size = raw.pixel_size
+            m = measure_image(pred, image, settings, f.name, raw=raw)
             tiff = instances_tiff(m.objects, f.name)
         except ValueError as err:
             rows.append({"image": f.name, "error": str(err) if f.name in str(err) else f"{f.name}: {err}"})

@@ -8,7 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from seg_core.objects.drawing import outline_objects
-from seg_core.objects.folder import instances_tiff, measure_image, measure_images
+from seg_core.objects.folder import instances_tiff, measure_image, measure_images, stored_values
 from seg_core.objects.measure import area_histogram, crop_box
 from seg_core.objects.settings import ObjectSettings
 from segapp.review.viewer import Viewed
@@ -95,7 +95,8 @@ def all_objects_panel(ws, run, pred, how: ObjectSettings) -> None:
         stems = ws.stems()
         if start_task("objects_all", key, f"Objects with {run.name}",
                       lambda progress, cancel: measure_images(pred, stems, lambda s: ws.read_image(s, pred.intensities), how,
-                                                                   progress, cancel)):
+                                                                   progress, cancel,
+                                                                   lambda s: stored_values(ws.image_path(s), how))):
             st.rerun()
     done = task_panel("objects_all", key)  # counts and Cancel while it runs
     if done is None or done.state != "done":

@@ -1,5 +1,5 @@
 """The order of a file's axes when the file does not say it: what was guessed, in plain words, and the user's
-own order in its place (``import --axes ZYX``, the Data page's choice).
+own order in its place (``import --axes ZYX``, the Data page's choice: ``files.given_axes`` reads it).
 
 A TIFF without OME or ImageJ metadata (a plain multi-page TIFF, a shaped file) names its extra axis nothing:
 tifffile calls it ``I`` (pages) or ``Q``, and ``files.plane_axes_of`` reads it as depth (``Z``). Whether those
@@ -7,13 +7,11 @@ pages are depth, time or the channels of one image, only the user knows.
 """
 from __future__ import annotations
 
-from seg_core.data.errors import ImageReadError
 from seg_core.data.stacks.files import StackHeader
 
 # the readings offered for one unnamed axis, in plain words: "read as 10 ..."
 READINGS = {"Z": "planes of depth (a z-stack)", "T": "planes over time (a time series)",
             "C": "channels (one stain or band each)"}
-LETTERS = "TZCYXS"  # the axes a user may name: time, depth, channel, height, width, colour samples
 
 
 def guessed(hdr: StackHeader) -> bool:
@@ -49,22 +47,3 @@ def choices(hdr: StackHeader) -> dict[str, str]:
     n = pages(hdr)
     return {hdr.axes.replace(unnamed, letter): (f"one image of {n} " if letter == "C" else f"{n} ") + words
             for letter, words in READINGS.items()}
-
-
-def given_axes(name: str, given: str, found: str, shape: tuple[int, ...]) -> str:
-    """The user's order of the axes of a file whose axes ``found`` (tifffile's) have ``shape``: one letter per
-    axis of ``LETTERS`` (a colour axis last, ``S``, may be left out). ImageReadError naming the file, its shape
-    and what to give when it does not fit."""
-    order = str(given).strip().upper()
-    if found.endswith("S") and len(order) == len(found) - 1 and not order.endswith("S"):
-        order += "S"
-    dims = " x ".join(str(n) for n in shape)
-    example = "ZYX, TYX or CYX" if len(shape) == 3 else "e.g. " + "".join(("TZC" + "YX")[-len(shape):])
-    if len(order) != len(shape) or any(a not in LETTERS for a in order) or len(set(order)) != len(order):
-        bad = [a for a in order if a not in LETTERS]
-        why = (f"the letters {', '.join(bad)} are no axes we read (T time, Z depth, C channel, Y height, X width, "
-               "S colour)" if bad else "a letter appears twice" if len(set(order)) != len(order) else
-               f"it names {len(order)} axes but the file has {len(shape)} ({dims})")
-        raise ImageReadError(f"{name}: cannot read it with the axes {given}: {why}; give one letter per axis in the "
-                             f"file's order ({example})")
-    return order

@@ -22,6 +22,7 @@ from seg_core.data.errors import ImageReadError, ImageTooLarge
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+LETTERS = "TZCYXS"  # the axes a user may name (``given_axes``): time, depth, channel, height, width, colour
 PLANE_AXES = "TZ"  # planes are ordered by time, then depth; named ``t<NN>_z<NN>``
 CHANNEL_AXES = "CS"  # TIFF: channels (C, separate pages) and samples (S, within a page)
 # what each axis letter means (tifffile's codes), to explain a file whose axes we do not read
@@ -131,12 +132,31 @@ def plane_axes_of(name: str, axes: str, shape: tuple[int, ...]) -> str:
     return axes
 
 
+def given_axes(name: str, given: str, found: str, shape: tuple[int, ...]) -> str:
+    """The user's order of the axes of a file whose axes ``found`` (tifffile's) have ``shape``: one letter per
+    axis of ``LETTERS`` (a colour axis last, ``S``, may be left out). ImageReadError naming the file, its shape
+    and what to give when it does not fit."""
+    order = str(given).strip().upper()
+    if found.endswith("S") and len(order) == len(found) - 1 and not order.endswith("S"):
+        order += "S"
+    dims = " x ".join(str(n) for n in shape)
+    example = "ZYX, TYX or CYX" if len(shape) == 3 else "e.g. " + "".join(("TZC" + "YX")[-len(shape):])
+    if len(order) != len(shape) or any(a not in LETTERS for a in order) or len(set(order)) != len(order):
+        bad = [a for a in order if a not in LETTERS]
+        why = (f"the letters {', '.join(bad)} are no axes we read (T time, Z depth, C channel, Y height, X width, "
+               "S colour)" if bad else "a letter appears twice" if len(set(order)) != len(order) else
+               f"it names {len(order)} axes but the file has {len(shape)} ({dims})")
+        raise ImageReadError(f"{name}: cannot read it with the axes {given}: {why}; give one letter per axis in the "
+                             f"file's order ({example})")
+    return order
+
+
 class StackFile:
     """An open TIFF or NIfTI file (from its path, or its bytes): its ``header`` and ``plane(i)`` on demand.
     Use it as a context manager (or ``close`` it); ``reads`` counts the TIFF pages or NIfTI slices read."""
 
     def __init__(self, path: Path, data: bytes | None = None, lim: Limits | None = None, axes: str | None = None):
-        """``axes``: the user's order of a TIFF's axes (``axes.given_axes``), in place of the file's or the
+        """``axes``: the user's order of a TIFF's axes (``given_axes``), in place of the file's or the
         guess; ignored for NIfTI, whose header names its axes."""
         self.path = Path(path)
         self._given = axes
@@ -189,8 +209,6 @@ class StackFile:
         series = self._series = tif.series[0]
         kf = series.keyframe
         if self._given:
-            from seg_core.data.stacks.axes import given_axes
-
             self._found = given_axes(self.name, self._given, series.axes, tuple(series.shape))
         else:
             self._found = series.axes
