@@ -104,6 +104,7 @@ class MeasuredImages:
     images: pd.DataFrame
     instances: dict[str, bytes]
     left_out: list[str]
+    coco: bytes = b""  # every image's objects as one COCO file (``seg_core.exchange.coco``)
 
     def instances_zip(self) -> bytes:
         """``instances/<stem>.tif`` for every image measured, as a zip."""
@@ -120,11 +121,13 @@ def measure_images(predictor: Predictor, stems: list[str], read, settings: Objec
     kept (``Cancelled``)."""
     steps = Steps(progress, cancel, len(stems), "images measured")
     tables, summaries, instances, left_out = [], [], {}, []
+    coco = CocoWriter(predictor.classes.names)
     for stem in stems:
         steps.check(lambda: f"cancelled after {steps.done} of {len(stems)} images; nothing was kept")
         try:
             m = measure_image(predictor, read(stem), settings, stem)
             instances[stem] = instances_tiff(m.objects, stem)
+            coco.add(stem, m.objects.labels, m.objects.classes, m.scores)
             tables.append(m.table)
             summaries.append(m.summary)
         except (OSError, ValueError) as err:  # removed meanwhile, unreadable: named, the others go on
@@ -132,7 +135,7 @@ def measure_images(predictor: Predictor, stems: list[str], read, settings: Objec
         steps.tick(stem)
     return MeasuredImages(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                           pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
-                          instances, left_out)
+                          instances, left_out, coco.to_bytes())
 
 
 def _append_csv(path: Path, df: pd.DataFrame) -> None:
