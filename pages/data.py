@@ -3,6 +3,7 @@ project and what was done. The sections are in ``segapp.data``."""
 import streamlit as st
 
 from segapp.data.activity import activity_panel
+from segapp.data.annotations import annotations_panel
 from segapp.data.classes import classes_panel
 from segapp.data.members import members_panel
 from segapp.data.images import images_table
@@ -26,6 +27,8 @@ except ValueError as err:  # a damaged classes.json: named; the uploads, the cla
     st.error(f"{err}. Save the classes below to write a new one; the image table comes back then.")
     classes, ds = ClassList(["background", "foreground"]), None
 images_table(ws, ds)
+with st.expander("Add annotations made elsewhere (QuPath, COCO, label images)"):
+    annotations_panel(ws, classes)
 
 st.subheader("Classes")
 classes_panel(ws, classes, damaged=ds is None)
