@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 from pycocotools import mask as coco_mask
+from scipy import ndimage as ndi
 from shapely.geometry import Polygon
 
 from seg_core.exchange.drawn import AnnotationError, Drawn, ImageAnnotations
@@ -36,11 +37,14 @@ class CocoWriter:
         image_id = len(self.images) + 1
         h, w = labels.shape
         self.images.append({"id": image_id, "file_name": file_name, "height": int(h), "width": int(w)})
-        for i, c in enumerate(object_classes, start=1):
-            rle = coco_mask.encode(np.asfortranarray(labels == i, dtype=np.uint8))
-            area = int(coco_mask.area(rle))
-            if area == 0:
+        one = np.zeros((h, w), np.uint8, order="F")  # one object's pixels at a time, set and cleared in its box
+        for i, (c, box) in enumerate(zip(object_classes, ndi.find_objects(labels, len(object_classes))), start=1):
+            if box is None:
                 continue
+            one[box] = labels[box] == i
+            rle = coco_mask.encode(one)
+            one[box] = 0
+            area = int(coco_mask.area(rle))
             rle["counts"] = rle["counts"].decode("ascii")
             self.annotations.append({
                 "id": len(self.annotations) + 1, "image_id": image_id, "category_id": int(c),
