@@ -176,10 +176,11 @@ def import_files(args) -> int:
     """What the Data page's upload does, for files and zips on disk: one line per file, or ``--json``."""
     from seg_core.workspace.workspace import Workspace
 
+    choices = _annotation_choices(args)  # a malformed --map-class said before anything is created
     ws = Workspace(Path(args.workspace), seed_sample=False)
     with output.interruptible() as work:  # Ctrl-C: stop before the next file, keep (and list) those handled
         rep = ws.import_paths(args.files, replace=args.replace, progress=work.progress, cancel=work.cancel,
-                              annotations=_annotation_choices(args))
+                              annotations=choices)
     if work.stopped:
         rep = work.stopped.partial
     if rep.any_imported:  # the project's record of who did what (seg_core.workspace.activity)

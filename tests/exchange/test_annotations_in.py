@@ -118,3 +118,9 @@ def test_instance_label_image_becomes_the_named_class_and_is_kept(tmp_path):
     assert "2 object(s) of class cell" in res.stdout
     assert np.array_equal(np.array(Image.open(ws / "data" / "masks" / "a.png")), np.where(ids > 0, 2, 0))
     assert np.array_equal(tifffile.imread(ws / "data" / "instances" / "a.tif"), ids)
+
+
+def test_a_malformed_map_class_is_said_before_anything_is_made(tmp_path):
+    res = cli("import", "--workspace", str(tmp_path / "new"), str(tmp_path / "a.geojson"), "--map-class", "Tumor")
+    assert res.returncode == 2 and "--map-class Tumor: write it as THEIRS=OURS" in res.stderr
+    assert not (tmp_path / "new").exists()

@@ -77,3 +77,17 @@ def test_bioimageio_package_passes_the_official_validation_and_test(tiny_run, tm
     assert [str(n) for n in descr.outputs[0].axes[1].channel_names] == tiny_run.classes.names
     summary = test_model(path)
     assert summary.status == "passed", summary.format()
+
+
+def test_bioimageio_export_without_the_runs_images_says_so(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run.path, run)
+    config = json.loads((run / "config.json").read_text())
+    config["data"] = str(tmp_path / "gone")
+    (run / "config.json").write_text(json.dumps(config))
+    res = cli("export", "--run", str(run), "--format", "bioimageio", "--out", str(tmp_path / "m.zip"))
+    assert res.returncode == 2, res.stderr
+    assert "needs one of the run's images as its test input" in res.stderr and str(tmp_path / "gone") in res.stderr
+    assert not (tmp_path / "m.zip").exists()
