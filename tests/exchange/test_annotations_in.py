@@ -124,3 +124,21 @@ def test_a_malformed_map_class_is_said_before_anything_is_made(tmp_path):
     res = cli("import", "--workspace", str(tmp_path / "new"), str(tmp_path / "a.geojson"), "--map-class", "Tumor")
     assert res.returncode == 2 and "--map-class Tumor: write it as THEIRS=OURS" in res.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_a_zip_of_an_image_and_its_geojson_gives_the_image_and_its_mask(tmp_path):
+    import io
+    import zipfile
+
+    ws = _ws(tmp_path)
+    png = io.BytesIO()
+    Image.fromarray(np.full((40, 50, 3), 60, np.uint8)).save(png, format="PNG")
+    path = tmp_path / "from_qupath.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("images/c.png", png.getvalue())
+        z.writestr("c.geojson", json.dumps({"type": "FeatureCollection", "features": [_feature(SQUARE, "cell")]}))
+    res = cli("import", "--workspace", str(ws), str(path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "from_qupath.zip: c.geojson: imported as c (annotations); 1 object(s)" in res.stdout
+    mask = np.array(Image.open(ws / "data" / "masks" / "c.png"))
+    assert (mask[10:25, 10:30] == 2).all() and mask.sum() == 2 * 15 * 20
