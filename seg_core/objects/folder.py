@@ -152,8 +152,8 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
     out = Path(out)
     (out / "instances").mkdir(parents=True, exist_ok=True)
     (out / "geojson").mkdir(exist_ok=True)
-    for name in ("objects.csv", "images.csv"):
-        (out / name).unlink(missing_ok=True)  # a new measurement, not appended to an old one
+    for name in ("objects.csv", "images.csv", "coco.json"):
+        (out / name).unlink(missing_ok=True)  # a new measurement, not appended to (or beside) an old one
     pred = Predictor(run, device=device, tta=tta, crf=crf)
     coco = CocoWriter(pred.classes.names)
     files = image_files(images)
