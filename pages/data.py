@@ -4,6 +4,7 @@ import streamlit as st
 
 from segapp.data.activity import activity_panel
 from segapp.data.axes import guesses_panel
+from segapp.data.annotations import annotations_panel
 from segapp.data.classes import classes_panel
 from segapp.data.members import members_panel
 from segapp.data.images import images_table
@@ -28,6 +29,8 @@ except ValueError as err:  # a damaged classes.json: named; the uploads, the cla
     classes, ds = ClassList(["background", "foreground"]), None
 images_table(ws, ds)
 guesses_panel(ws)  # files that name no axes, read as depth: read them again in another order
+with st.expander("Add annotations made elsewhere (QuPath, COCO, label images)"):
+    annotations_panel(ws, classes)
 
 st.subheader("Classes")
 classes_panel(ws, classes, damaged=ds is None)

@@ -161,11 +161,12 @@ def runs(args) -> int:
 
 
 def export(args) -> int:
+    from seg_core.exchange.bioimageio import export_bioimageio
     from seg_core.infer.export import export_onnx, export_torchscript
     from seg_core.runs.folder import Run
 
     run = Run(Path(args.run))
-    fn = {"torchscript": export_torchscript, "onnx": export_onnx}[args.format]
+    fn = {"torchscript": export_torchscript, "onnx": export_onnx, "bioimageio": export_bioimageio}[args.format]
     with output.interruptible(keep_partial=False) as work:  # Ctrl-C: stop at the next stage, no file written
         path = fn(run, Path(args.out), progress=work.progress, cancel=work.cancel)
     return output.wrote(str(path))
@@ -180,6 +181,7 @@ def import_files(args) -> int:
                          "joined into one image), not both" if args.combine and args.files else
                          "--combine needs --name STEM, the name of the image it makes" if args.combine else
                          "--name goes with --combine FILE..." if args.name else "no files to import given")
+    choices = _annotation_choices(args)  # a malformed --map-class said before anything is created
     ws = Workspace(Path(args.workspace), seed_sample=False)
     with output.interruptible() as work:  # Ctrl-C: stop before the next file, keep (and list) those handled
         if args.combine:
@@ -188,12 +190,26 @@ def import_files(args) -> int:
                                      cancel=work.cancel)
         else:
             rep = ws.import_paths(args.files, replace=args.replace, progress=work.progress, cancel=work.cancel,
-                                  axes=args.axes)
+                                  axes=args.axes, annotations=choices)
     if work.stopped:
         rep = work.stopped.partial
     if rep.any_imported:  # the project's record of who did what (seg_core.workspace.activity)
         _record(ws.root, "import", ", ".join(f"{r.name} ({r.kind})" for r in rep.files if r.status != "refused"))
     return output.import_report(rep, args.json)
+
+
+def _annotation_choices(args):
+    """``--map-class``, ``--add-classes`` and ``--instance-class`` as the importer's choices."""
+    from seg_core.workspace.importing.annotations import AnnotationChoices
+
+    mapping = {}
+    for item in args.map_class:
+        theirs, sep, ours = item.rpartition("=")
+        if not sep or not ours.strip():
+            raise ValueError(f"--map-class {item}: write it as THEIRS=OURS (the annotations' class, then the "
+                             "workspace's)")
+        mapping[theirs.strip()] = ours.strip()
+    return AnnotationChoices(mapping, args.add_classes, args.instance_class)
 
 
 def _record(root: Path, action: str, what: str) -> None:

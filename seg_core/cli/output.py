@@ -226,7 +226,8 @@ def measured(rows: list[dict], stopped: str, out, as_json: bool) -> int:
     if not as_json:
         faint = sum(r.get("faint", 0) for r in rows)
         print(f"wrote {sum(r.get('objects', 0) for r in rows)} objects of {len(rows) - len(bad)} images to "
-              f"{out / 'objects.csv'}, {out / 'images.csv'} and {out / 'instances'}"
+              f"{out / 'objects.csv'}, {out / 'images.csv'}, {out / 'instances'}, {out / 'geojson'} and "
+              f"{out / 'coco.json'}"
               + (f"; {faint} faint region(s) left out (the model was nowhere as sure as --min-confidence)"
                  if faint else ""))
         sized = [r for r in rows if r.get("pixel_size_um")]

@@ -149,8 +149,8 @@ def _measure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True)
     _add_object_settings(p)
     p.add_argument("--json", action="store_true",
-                   help='{"images": [{image, objects, faint, instances, seconds} or {image, error}], "objects": n, '
-                        '"out"}')
+                   help='{"images": [{image, objects, faint, instances, geojson, seconds} or {image, error}], '
+                        '"objects": n, "out"}')
     _add_postprocessing(p)
 
 
@@ -170,14 +170,18 @@ def _runs(p: argparse.ArgumentParser) -> None:
 
 def _export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
-    p.add_argument("--format", choices=["torchscript", "onnx"], required=True)
+    p.add_argument("--format", choices=["torchscript", "onnx", "bioimageio"], required=True,
+                   help="bioimageio: a bioimage.io model package (a zip: ONNX and TorchScript weights, rdf.yaml, "
+                        "test input and output, cover, README) for deepImageJ, ilastik, QuPath and bioimageio.core")
     p.add_argument("--out", required=True)
 
 
 def _import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", required=True, help="the app's workspace folder (created if missing)")
     p.add_argument("files", nargs="*", metavar="FILE_OR_ZIP",
-                   help="images; masks (in a masks/ folder or named <image>_mask.png); zips; classes.json")
+                   help="images; masks (in a masks/ folder or named <image>_mask.png); zips; classes.json; "
+                        "annotations: QuPath GeoJSON (<image>.geojson), COCO JSON (images matched by file_name), "
+                        "instance label images (in an instances/ folder or named <image>_instances.tif)")
     p.add_argument("--combine", nargs="+", metavar="FILE",
                    help="files of one channel each (one per band or stain, one size, one pixel type) joined into "
                         "one image of as many channels, in this order, named after the files; with --name")
@@ -186,6 +190,13 @@ def _import(p: argparse.ArgumentParser) -> None:
                    help="the order of the axes of the TIFF files given, one letter each (T time, Z depth, C "
                         "channel, Y, X; S colour may be left out), e.g. ZYX, TYX or CYX for pages the file does "
                         "not name (read as depth by default)")
+    p.add_argument("--map-class", action="append", default=[], metavar="THEIRS=OURS",
+                   help="read the annotations' class THEIRS as the workspace's class OURS (repeat for more)")
+    p.add_argument("--add-classes", action="store_true",
+                   help="add the annotations' classes the workspace does not have, at the end of its classes")
+    p.add_argument("--instance-class", metavar="CLASS",
+                   help="the class the objects of instance label images are (needed when the workspace has "
+                        "more than one class besides the background)")
     p.add_argument("--replace", action="store_true",
                    help="replace an existing image, mask or classes.json (the old one goes to the trash) "
                         "instead of renaming or refusing")
@@ -265,8 +276,10 @@ GRAMMAR: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]
     "rank": ("list images in the order to label them next, with why (typical images of kinds not labelled yet "
              "while labels are few, then those the model hesitates on)", _rank),
     "runs": ("list a workspace's runs: state, best validation mIoU, checkpoint", _runs),
-    "export": ("export a run as TorchScript or ONNX (each describes its classes and input)", _export),
-    "import": ("add images, masks, zips and classes.json to a workspace (as the Data page does)", _import),
+    "export": ("export a run as TorchScript or ONNX (each describes its classes and input), or as a bioimage.io "
+               "model package", _export),
+    "import": ("add images, masks, zips, classes.json and annotations (QuPath GeoJSON, COCO, instance label "
+               "images) to a workspace (as the Data page does)", _import),
     "preview": ("the live preview of the Annotate page: a whole mask from a partly painted one (and other "
                 "labelled images)", _preview),
     "classes": ("list a workspace's classes, or add, rename, remove or merge one (masks rewritten, restorable)",

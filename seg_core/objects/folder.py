@@ -1,6 +1,8 @@
 """A run's objects in a folder of images (``python -m seg_core measure``): ``OUT/objects.csv`` (one row per
 object), ``OUT/images.csv`` (per image and class: count and covered area) and ``OUT/instances/<stem>.tif``
-(uint16: 0 background, 1..N the ``object`` ids of objects.csv). Both tables grow image by image, so a
+(uint16: 0 background, 1..N the ``object`` ids of objects.csv), ``OUT/geojson/<stem>.geojson`` (the objects as
+QuPath reads them, ``seg_core.exchange.geojson``) and, once every image is done, ``OUT/coco.json`` (all images'
+objects, ``seg_core.exchange.coco``). Both tables grow image by image, so a
 cancelled run keeps whole rows for every image done. A stack gives one instance stack (a page per plane, ids
 1..N within each plane; ``.nii.gz`` with the affine for a NIfTI volume), and both tables a ``plane`` column
 (``z03``; empty for an image of one plane; with the plane spacing known, objects.csv a ``z_um`` column, the
@@ -28,6 +30,8 @@ from seg_core.data.imageio import MASK_EXTS, read_mask_raw, read_raw
 from seg_core.data.stacks.files import StackFile
 from seg_core.data.stacks.metadata import PixelSize, channel_names, pixel_size
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
+from seg_core.exchange.coco import CocoWriter
+from seg_core.exchange.geojson import feature_collection, to_bytes
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.predictor import Prediction, Predictor, image_files
 from seg_core.data.stacks.planes import stack_header
@@ -49,6 +53,12 @@ class Measured:
     objects: Objects
     table: pd.DataFrame  # one row per object
     summary: pd.DataFrame  # per class: count, area
+    scores: np.ndarray | None = None  # per object: the model's mean confidence over its pixels (0..1)
+
+    def geojson(self, class_names: list[str], colours) -> bytes:
+        """The objects with their rows of ``table`` as QuPath GeoJSON (``seg_core.exchange.geojson``)."""
+        names = [class_names[c] for c in self.objects.classes]
+        return to_bytes(feature_collection(self.objects.labels, names, dict(zip(class_names, colours)), self.table))
 
 
 def objects_of(prediction: Prediction, settings: ObjectSettings, num_classes: int) -> Objects:
@@ -78,7 +88,7 @@ def measure_image(predictor: Predictor, image: np.ndarray, settings: ObjectSetti
     size = as_pixel_size(settings.pixel_size) or (raw.pixel_size if raw is not None else None)
     values, channels = (image, None) if raw is None else (raw.values, raw.channels)
     return Measured(objs, measure_objects(objs, values, names, name, size, channels),
-                    image_summary(objs, names, name, size))
+                    image_summary(objs, names, name, size), object_scores(objs, p.top_probability()))
 
 
 def without_alpha(raw: np.ndarray, alpha: bool) -> np.ndarray:
@@ -107,6 +117,15 @@ def stored_values(path: Path, settings: ObjectSettings) -> RawValues:
 def _size_row(size: PixelSize | None) -> dict:
     return {"pixel_size_um": [size.x, size.y] if size else None, "pixel_size_from": size.source if size else None}
 
+def object_scores(objects: Objects, top: np.ndarray | None) -> np.ndarray | None:
+    """Each object's mean of the model's probability for the predicted class (0..1; None without one)."""
+    if top is None:
+        return None
+    top = top.astype(np.float64) / (255 if top.dtype == np.uint8 else 1)
+    n = len(objects)
+    area = np.bincount(objects.labels.ravel(), minlength=n + 1)[1:]
+    return np.bincount(objects.labels.ravel(), weights=top.ravel(), minlength=n + 1)[1:] / np.maximum(area, 1)
+
 
 def instances_tiff(objects: Objects, name: str = "the image") -> bytes:
     """The label image as a 16-bit TIFF (zlib-compressed)."""
@@ -133,6 +152,7 @@ class MeasuredImages:
     images: pd.DataFrame
     instances: dict[str, bytes]
     left_out: list[str]
+    coco: bytes = b""  # every image's objects as one COCO file (``seg_core.exchange.coco``)
 
     def instances_zip(self) -> bytes:
         """``instances/<stem>.tif`` for every image measured, as a zip."""
@@ -150,11 +170,13 @@ def measure_images(predictor: Predictor, stems: list[str], read, settings: Objec
     kept (``Cancelled``)."""
     steps = Steps(progress, cancel, len(stems), "images measured")
     tables, summaries, instances, left_out = [], [], {}, []
+    coco = CocoWriter(predictor.classes.names)
     for stem in stems:
         steps.check(lambda: f"cancelled after {steps.done} of {len(stems)} images; nothing was kept")
         try:
             m = measure_image(predictor, read(stem), settings, stem, raw=raw(stem) if raw is not None else None)
             instances[stem] = instances_tiff(m.objects, stem)
+            coco.add(stem, m.objects.labels, m.objects.classes, m.scores)
             tables.append(m.table)
             summaries.append(m.summary)
         except (OSError, ValueError) as err:  # removed meanwhile, unreadable: named, the others go on
@@ -162,7 +184,7 @@ def measure_images(predictor: Predictor, stems: list[str], read, settings: Objec
         steps.tick(stem)
     return MeasuredImages(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(),
                           pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(),
-                          instances, left_out)
+                          instances, left_out, coco.to_bytes())
 
 
 def _append_csv(path: Path, df: pd.DataFrame) -> None:
@@ -189,9 +211,11 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
     before the next image and raises ``Cancelled`` saying what was kept (``partial``: the rows so far)."""
     out = Path(out)
     (out / "instances").mkdir(parents=True, exist_ok=True)
-    for name in ("objects.csv", "images.csv"):
-        (out / name).unlink(missing_ok=True)  # a new measurement, not appended to an old one
+    (out / "geojson").mkdir(exist_ok=True)
+    for name in ("objects.csv", "images.csv", "coco.json"):
+        (out / name).unlink(missing_ok=True)  # a new measurement, not appended to (or beside) an old one
     pred = Predictor(run, device=device, tta=tta, crf=crf)
+    coco = CocoWriter(pred.classes.names)
     files = image_files(images)
     steps = Steps(progress, cancel, len(files), "images measured")
     rows: list[dict] = []
@@ -212,17 +236,22 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
             size = raw.pixel_size
             m = measure_image(pred, image, settings, f.name, raw=raw)
             tiff = instances_tiff(m.objects, f.name)
+            geojson = m.geojson(pred.classes.names, pred.classes.colours)
         except ValueError as err:
             rows.append({"image": f.name, "error": str(err) if f.name in str(err) else f"{f.name}: {err}"})
             steps.tick(f"{f.name} skipped")
             continue
         atomic_write(out / "instances" / f"{f.stem}.tif", lambda tmp: tmp.write_bytes(tiff))
+        atomic_write(out / "geojson" / f"{f.stem}.geojson", lambda tmp: tmp.write_bytes(geojson))
+        coco.add(f.name, m.objects.labels, m.objects.classes, m.scores)
         _append_csv(out / "objects.csv", _in_plane(m.table, ""))
         _append_csv(out / "images.csv", _in_plane(m.summary, ""))
         rows.append({"image": f.name, "objects": len(m.objects), "faint": m.objects.faint,
-                     "instances": f"instances/{f.stem}.tif", **_size_row(size),
+                     "instances": f"instances/{f.stem}.tif", "geojson": f"geojson/{f.stem}.geojson",
+                     **_size_row(size),
                      "seconds": round(time.perf_counter() - t0, 3)})
         steps.tick(f.name)
+    coco.write(out / "coco.json")
     return rows
 
 

@@ -34,6 +34,11 @@ class Layout:
         return self.data_dir / "masks"
 
     @property
+    def instances_dir(self) -> Path:
+        """Instance label images imported with their masks (one id per object), for object scores."""
+        return self.data_dir / "instances"
+
+    @property
     def classes_file(self) -> Path:
         return self.data_dir / "classes.json"
 

@@ -180,19 +180,22 @@ class Workspace(Layout):
     # The imports take ``progress`` (a ``Count`` per file: "12/40 files") and ``cancel`` (an Event):
     # cancelled, they raise ``Cancelled`` (``seg_core.base.progress``) whose ``partial`` reports the files handled, which stay.
     def import_files(self, files: list[tuple[str, bytes]], replace: bool = False, progress=None,
-                     cancel=None) -> ImportReport:
+                     cancel=None, annotations=None) -> ImportReport:
         """Add uploaded files by the import rules (``importing``): images, masks (``*_mask.*`` or files
-        under masks/, after the images), ``classes.json``; never overwriting unless ``replace``."""
-        return Importer(self.masks, replace=replace).run(bytes_entries(files), progress, cancel)
+        under masks/, after the images), ``classes.json``, annotation files and instance label images
+        (``annotations``: an ``AnnotationChoices``); never overwriting unless ``replace``."""
+        return Importer(self.masks, replace=replace, annotations=annotations).run(bytes_entries(files), progress,
+                                                                                   cancel)
 
     def import_uploads(self, images: list[tuple[str, bytes]], masks: list[tuple[str, bytes]] = (),
                        replace: bool = False, progress=None, cancel=None,
-                       axes: dict[str, str] | None = None) -> ImportReport:
+                       axes: dict[str, str] | None = None, annotations=None) -> ImportReport:
         """The upload form's files: ``images`` (zips among them are read entry by entry) and ``masks``
         named like their image; ``axes``: the order of the axes chosen for files that name none, by file name.
         One report, a result per file."""
         files = list(images) + [(f"masks/{Path(name).name}", data) for name, data in masks]
-        return Importer(self.masks, replace=replace, axes=axes).run(bytes_entries(files), progress, cancel)
+        return Importer(self.masks, replace=replace, axes=axes, annotations=annotations).run(
+            bytes_entries(files), progress, cancel)
 
     def import_combined(self, files: list[tuple[str, bytes]], name: str, replace: bool = False, progress=None,
                         cancel=None) -> ImportReport:
@@ -222,10 +225,11 @@ class Workspace(Layout):
         return self.import_files([(zip_name, data)], replace=replace, progress=progress, cancel=cancel)
 
     def import_paths(self, paths: list[str | Path], replace: bool = False, progress=None,
-                     cancel=None, axes: str | None = None) -> ImportReport:
+                     cancel=None, axes: str | None = None, annotations=None) -> ImportReport:
         """Files and zips on disk (``python -m seg_core import``): what the Data page's upload does; ``axes``: the
         order of the axes of every TIFF among them (``--axes``), in place of the file's or the guess."""
-        return Importer(self.masks, replace=replace, axes=axes).run(path_entries(paths), progress, cancel)
+        return Importer(self.masks, replace=replace, axes=axes, annotations=annotations).run(
+            path_entries(paths), progress, cancel)
 
     def load_sample(self, progress=None, cancel=None) -> ImportReport:
         """Copy the bundled sample in (never overwriting an existing file, each copied whole) and adopt its

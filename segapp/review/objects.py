@@ -11,6 +11,7 @@ from seg_core.objects.drawing import outline_objects
 from seg_core.objects.folder import instances_tiff, measure_image, measure_images, stored_values
 from seg_core.objects.measure import area_histogram, crop_box
 from seg_core.objects.settings import ObjectSettings
+from segapp.review.exchange import coco_download, image_downloads
 from segapp.review.viewer import Viewed
 from segapp.state import start_task, task_panel, task_running
 from segapp.words import column_config
@@ -84,6 +85,7 @@ def objects_panel(pred, viewed: Viewed, classes, how: ObjectSettings) -> None:
     d2.download_button("Download this image's object map (16-bit TIFF)", instances_tiff(measured.objects, stem),
                        file_name=f"{stem}_instances.tif", mime="image/tiff", key="obj_tif",
                        help="One number per object (0 = background), the numbers of the table.")
+    image_downloads(measured, viewed.prediction, stem, classes, how.pixel_size)
 
 
 def all_objects_panel(ws, run, pred, how: ObjectSettings) -> None:
@@ -116,3 +118,4 @@ def all_objects_panel(ws, run, pred, how: ObjectSettings) -> None:
                        mime="text/csv", key="obj_images_csv")
     a3.download_button("Download object maps (16-bit TIFFs, zip)", res.instances_zip(),
                        file_name=f"{run.name}_instances.zip", mime="application/zip", key="obj_zip")
+    coco_download(res, run.name)

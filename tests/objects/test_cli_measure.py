@@ -127,6 +127,8 @@ def test_measure_ctrl_c_keeps_whole_rows_of_the_images_done(tiny_run, tiny_data,
                          f"in {out}; {n - len(kept)} not measured")
     summary = pd.read_csv(out / "images.csv")
     assert sorted(set(summary["image"])) == [f"im{i:03d}.png" for i in range(len(kept))]
+    assert sorted(p.name for p in (out / "geojson").iterdir()) == [f"im{i:03d}.geojson" for i in range(len(kept))]
+    assert not (out / "coco.json").exists()  # written only by a measurement that finished (docs/cli.md)
     assert "wrote" not in stdout
 
 

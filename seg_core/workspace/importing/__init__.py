@@ -1,7 +1,7 @@
 """Bringing files into the workspace: their names, what happens on a clash, size limits, zips, and one
 result per file. The Data page's upload and ``python -m seg_core import`` both run ``importer.Importer``;
 ``names`` (stored names), ``report`` (a result per file), ``sources`` (files in memory or on disk),
-``zips`` (a zip's entries, checked before reading).
+``zips`` (a zip's entries, checked before reading), ``annotations`` (annotation files and instance label images).
 
 The rules:
 
@@ -23,6 +23,9 @@ The rules:
   nothing is ever extracted by its path (files go to ``data/images`` and ``data/masks`` by name).
 - **Progress and cancel**: ``Importer.run`` counts the files handled ("12/40 files"); cancelled, it stops
   before the next file: the files handled stay (each written whole) and are reported, the rest named.
+- **Annotations made elsewhere** (QuPath GeoJSON, COCO, instance label images; ``annotations``) become the
+  masks of their images after the masks: each file checked whole before anything is saved, unknown class
+  names refused unless mapped or added (``AnnotationChoices``).
 - **classes.json** is checked before it is applied (``ClassList.from_json(strict=True)``: a JSON object,
   2-255 distinct names, colours of three integers 0-255). When the workspace holds masks, different classes are applied only when replacing.
 """

@@ -18,6 +18,7 @@ from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackFile, is_stack_forma
 from seg_core.data.stacks.planes import plane_stem
 from seg_core.data.stacks.writing import plane_tiff
 from seg_core.base.progress import Cancelled, Progress, Steps
+from seg_core.workspace.importing.annotations import AnnotationChoices, AnnotationImports
 from seg_core.workspace.importing.names import split_name
 from seg_core.workspace.importing.report import IMPORTED, REFUSED, RENAMED, FileResult, ImportReport, Refused
 from seg_core.workspace.importing.sources import Entry, role_of
@@ -30,17 +31,18 @@ from seg_core.workspace.trash import move_to_trash, restore_from_trash
 REPLACE_HINT = "tick 'Replace existing files' on the Data page or pass --replace; the old one goes to the trash"
 
 
-class Importer:
+class Importer(AnnotationImports):
     """Imports a batch of files into the workspace whose masks ``masks`` stores, by the rules (``importing``);
     ``run`` returns the report."""
 
     def __init__(self, masks: MaskStore, replace: bool = False, rename: bool = True, lim: Limits | None = None,
-                 axes: str | dict[str, str] | None = None):
+                 axes: str | dict[str, str] | None = None, annotations: AnnotationChoices | None = None):
         """``axes``: the order of the axes of TIFF images (``stacks.axes.given_axes``), for every one, or by
         file name (``Entry.basename``); where none is given, a file that names no axes is read as depth and its
-        result says so (``guessed_note``)."""
+        result says so (``guessed_note``). ``annotations``: the annotation files' classes (``annotations``)."""
         self.masks = masks
         self.axes = axes
+        self.choices = annotations or AnnotationChoices()
         self.layout = masks.layout  # the folders, the classes
         self.replace = replace
         self.rename = rename  # False: a clash is refused instead (``Workspace.add_image``)
@@ -82,7 +84,8 @@ class Importer:
             steps = Steps(progress, cancel, len(self.report.files) + len(expanded), "files")
             steps.tick(n=len(self.report.files))  # refused before reading: handled already
             handled: set[int] = set()
-            for kind in ("classes", "image", "mask"):  # classes first: masks are read with them
+            for kind in ("classes", "image", "mask", "annotations", "instances"):  # classes first: masks are read
+                # with them; annotations after masks, so that a mask and annotations for one image clash
                 for e, role, prefix in roles:
                     if role != kind and not (role == "zip" and kind == "image"):
                         continue
@@ -114,7 +117,8 @@ class Importer:
         try:
             if e.size is not None:
                 self.lim.check_file_size("", e.size)
-            fn = {"classes": self._classes, "image": self._image, "mask": self._mask}[role]
+            fn = {"classes": self._classes, "image": self._image, "mask": self._mask,
+                  "annotations": self._annotations, "instances": self._instances}[role]
             result = fn(e, group)
             for r in result if isinstance(result, list) else [result]:  # a stack: a result per plane
                 self._add(r, e.order)

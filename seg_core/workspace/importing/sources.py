@@ -33,18 +33,23 @@ def parts_of(name: str) -> tuple[str, ...]:
 
 
 def role_of(parts: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """("image" | "mask" | "classes" | "zip", the folder prefix that pairs images with masks)."""
+    """("image" | "mask" | "classes" | "zip" | "annotations" | "instances", the folder prefix that pairs images
+    with masks)."""
     name = parts[-1] if parts else ""
     low = name.lower()
     if low == "classes.json":
         return "classes", ()
     if low.endswith(".zip"):
         return "zip", ()
-    folders = [i for i, p in enumerate(parts[:-1]) if p.lower() in ("images", "masks")]
+    folders = [i for i, p in enumerate(parts[:-1]) if p.lower() in ("images", "masks", "instances")]
+    if low.endswith((".geojson", ".json")):  # QuPath GeoJSON, COCO (seg_core.exchange.annotations_in)
+        return "annotations", parts[:folders[-1]] if folders else parts[:-1]
     if folders:
         i = folders[-1]
-        return ("mask" if parts[i].lower() == "masks" else "image"), parts[:i]
+        return {"masks": "mask", "instances": "instances"}.get(parts[i].lower(), "image"), parts[:i]
     stem = split_name(name)[0]
+    if stem.lower().endswith("_instances"):
+        return "instances", parts[:-1]
     return ("mask" if stem.lower().endswith("_mask") else "image"), parts[:-1]
 
 
@@ -65,7 +70,7 @@ def path_entries(paths: list[str | Path]) -> list[Entry]:
             entries.append(Entry(shown, (path.name,), None, bytes,
                                  refused="is a folder; give its files (e.g. folder/*) or a zip of it"))
         else:  # its own folder tells an image from a mask (images/, masks/); pairs form around that folder
-            pair = path.parent.name.lower() in ("images", "masks")
+            pair = path.parent.name.lower() in ("images", "masks", "instances")
             parts = (path.parent.name, path.name) if pair else (path.name,)
             home = path.resolve().parent.parent if pair else path.resolve().parent
             entries.append(Entry(shown, parts, path.stat().st_size, path.read_bytes, (str(home),), path=path))
