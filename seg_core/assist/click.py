@@ -1,12 +1,12 @@
 """One object from one click (``click_object``) or one box (``box_object``), with a trained run or without.
 
 Without a run: a local foreground / background classifier round the click. The clicked pixel's neighbourhood
-is the object's sample, the window's rim the background's; each pixel of the window goes to the nearer of the
-two means in the window's standardised features (each channel smoothed at two scales), a few rounds of k-means
-seeded so. The region holding the click is kept (smoothed, holes filled), cut at its narrow necks (a watershed on the
-distance to its edge from centres at least ``SPLIT_SPACING`` of the clicked object's radius apart, the one
-nearest the click its own). The window starts ``FIRST_WINDOW`` pixels across and doubles
-while the object reaches its border.
+is the object's sample, the window's rim the background's; each pixel of the window goes to the nearest of
+the means in the window's standardised features (each channel smoothed at two scales), a few rounds of k-means
+seeded so. The region holding the click is kept (smoothed, holes filled), cut at its narrow necks (a watershed
+on the distance to its edge from centres at least ``SPLIT_SPACING`` of the clicked object's radius apart, the
+one nearest the click its own). The window starts ``FIRST_WINDOW`` pixels across and doubles while the object
+reaches its border.
 
 With a run (its folder): the run predicts the image once (its ``Predictor``, flips as the run measured, no
 CRF; kept per image and run, so that further clicks on the image are instant). A click on the run's background
@@ -14,8 +14,8 @@ more than ``NEAR_PX`` pixels from anything it found gives an empty mask; otherwi
 run's object (its nearest pixel) and the same classifier decides, with the run's probability of the clicked
 class among the features (``RUN_WEIGHT`` times): on nuclei-he this measured better than taking the run's
 object as ``measure`` separates it (median IoU per click 0.67 against 0.36-0.45 with a 120 s run,
-benchmarks/bench_click.py). A box with a run gets the object ``measure`` separates (the run's object
-settings) with the most pixels inside the box; without a run, GrabCut's (``region.box_object``).
+benchmarks/bench_click.py). A box with a run gets the object ``measure`` separates (touching objects
+separated) with the most pixels inside the box; without a run, GrabCut's (``region.box_object``).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ NEAR_PX = 6  # a click this close to an object (with a run) takes it
 FIRST_WINDOW = 48  # pixels across the first window round a click without a run
 SEED_RADIUS = 2  # the clicked pixel's neighbourhood: the object's sample
 ROUNDS = 6  # rounds of k-means
-BACKGROUNDS = 1  # means of the background
+BACKGROUNDS = 1  # means of the background (2 or 3, for a background of several kinds, did worse on nuclei-he)
 SMOOTH_SIGMAS = (1.0, 2.5)  # Gaussian smoothing of each channel: the features
 SPLIT_SPACING = 0.7  # touching objects' centres at least this many of the clicked object's radii apart
 PEAK_SHARE = 0.4  # a centre lies at least this share of the clicked object's radius from the edge
@@ -114,9 +114,9 @@ def _predictor(run):
 def seen(image: np.ndarray, run) -> Seen:
     """What ``run`` (its folder) sees in ``image``: predicted once (flips as the run measured, no CRF) and kept
     per image and run, so that a later click on the image costs no prediction. The objects are separated as
-    ``measure`` separates them, with the run's object settings (``objects.settings.run_settings``)."""
+    ``measure`` separates them (``ObjectSettings``' defaults: touching objects separated, faint ones left out)."""
     from seg_core.objects.folder import objects_of
-    from seg_core.objects.settings import run_settings
+    from seg_core.objects.settings import ObjectSettings
 
     arr = np.asarray(image)
     key = (_run_key(run), arr.shape, str(arr.dtype), hashlib.blake2b(np.ascontiguousarray(arr).data,
@@ -129,7 +129,7 @@ def seen(image: np.ndarray, run) -> Seen:
     pred = _predictor(run)
     rgb = arr if arr.ndim == 3 and arr.shape[2] > 4 else _as_rgb(arr)  # N channels: as the run reads them
     p = pred.predict(rgb, crf=False)
-    got = Seen(p.mask, p.probs, objects_of(p, run_settings(pred.run), len(pred.classes)).labels)
+    got = Seen(p.mask, p.probs, objects_of(p, ObjectSettings(), len(pred.classes)).labels)
     with _LOCK:
         _SEEN[key] = got
         while len(_SEEN) > CACHE:

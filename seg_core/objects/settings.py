@@ -59,12 +59,3 @@ class ObjectSettings:
 
     def save(self, path: Path) -> None:
         atomic_write_text(Path(path), json.dumps(self.to_json(), indent=2))
-
-
-RUN_OBJECTS = "objects.json"  # in a run folder: the object settings the run chose on its held-out images
-
-
-def run_settings(run) -> ObjectSettings:
-    """The object settings a run's objects are found with: those it recorded (``RUN_OBJECTS`` in its folder),
-    else the defaults (touching objects separated)."""
-    return ObjectSettings.load(Path(run.path) / RUN_OBJECTS)
