@@ -179,7 +179,7 @@ def app_training(workspace: Path, log: Path, budget: int, crop: str) -> dict:
         page.wait_for_timeout(1500)
         cpu0, t0 = _cpu_seconds(), time.time()
         page.get_by_role("button", name="Start training").click()
-        expect(page.get_by_role("button", name="Cancel training")).to_be_visible()
+        expect(page.get_by_role("button", name="Cancel training")).to_be_visible(timeout=60_000)  # under load
         _wait_for_run_end(workspace / "runs", t0)  # from the run folder: the page is only looked at, as a user does
         cpu1, wall = _cpu_seconds(), time.time() - t0
         expect(page.get_by_text("Training finished")).to_be_visible(timeout=120_000)

@@ -137,3 +137,25 @@ def browser_page(chromium, request):
             assert not errors, errors
         finally:
             browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_training_outlives_its_test(request):
+    """A training the app started runs in its own process and outlives the page by design
+    (``seg_core.runner.launch``); a test that started one and failed before cancelling it must not leave it
+    running on for the rest of the suite: after each test, stop those launched under its tmp_path."""
+    where = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if where is None:
+        return
+    import signal
+
+    from seg_core.runner.launch import LAUNCH, Launched
+
+    for record in where.rglob(LAUNCH):
+        launched = Launched.from_file(record)
+        if launched is not None and launched.alive():
+            try:
+                os.killpg(launched.pid, signal.SIGKILL)
+            except OSError:
+                pass

@@ -1,22 +1,22 @@
-"""Starting a training job: on a thread of this process, or in several processes (torchrun as a subprocess,
-followed from the run folder).
+"""Starting a training job: always in its own process (``python -m seg_core train --config <settings>``, the
+command line's engine and events; torchrun for several processes), followed from the run folder.
 
 ``start_training`` is the one way the app starts a training: refused (``JobRefused``) while one runs here or
 another process holds the runs folder's training lock; the training itself takes that lock (rank 0 under
 torchrun), once.
 
-For several processes the app writes the run's settings into the new run folder and starts
-``python -m torch.distributed.run --standalone --nproc_per_node N -m seg_core train --config <settings>``
-(torchrun is the launcher; NCCL between GPUs, gloo on CPUs). The processes train together and rank 0
-writes the run folder as any training does, its events included (``events.jsonl``, ``event_log.py``).
-``follow`` turns that file back into the events a background job shows, so the Train page displays a
-torchrun training exactly as a thread's. Cancel writes the run's cancel file (rank 0 checks it every
-step and every process stops at the same step), then, if the processes are still running after
-``CANCEL_GRACE_S``, sends torchrun SIGTERM, which it passes on.
+The app writes the run's settings into the new run folder and starts ``python -m seg_core train --config
+<settings>``, or for several processes ``python -m torch.distributed.run --standalone --nproc_per_node N -m
+seg_core train --config <settings>`` (torchrun is the launcher; NCCL between GPUs, gloo on CPUs; the processes
+train together and rank 0 writes the run folder). The training writes its events into the run folder
+(``events.jsonl``, ``event_log.py``); ``follow`` turns that file back into the events a background job
+shows, so the Train page displays the training while it runs in another process, and the server's
+interpreter is not shared with it (a page's redraws do not slow it down). Cancel writes the run's cancel file
+(the training, rank 0, checks it every step; every process stops at the same step), then, if the process is
+still running after ``CANCEL_GRACE_S``, sends it (torchrun) SIGTERM, which torchrun passes on.
 
-The subprocess lives in its own session: a page reload or a server restart does not stop it, and
-``reattach`` picks it up again from ``<runs>/.launched.json`` while its torchrun process (pid and start
-time recorded) still runs.
+The process lives in its own session: a page reload or a server restart does not stop it, and ``reattach``
+picks it up again from ``<runs>/.launched.json`` while its process (pid and start time recorded) still runs.
 """
 from __future__ import annotations
 
@@ -39,11 +39,10 @@ from seg_core.runs.events import End
 from seg_core.runs.folder import EVENTS, Run
 from seg_core.runs.config import TrainConfig
 from seg_core.base.locks import describe, holder, owner_alive, process_start
-from seg_core.training.loop import train
 
 SETTINGS = "train_settings.json"  # in the run folder: the settings the app launched it with
-LAUNCH = "launch.json"  # in the run folder: the torchrun process, the processes, the command
-LOG = "train.log"  # in the run folder: what torchrun and the processes printed (errors too)
+LAUNCH = "launch.json"  # in the run folder: the training process (torchrun's), the processes, the command
+LOG = "train.log"  # in the run folder: what the training process(es) printed (errors too)
 CURRENT = ".launched.json"  # in the runs folder: the latest launch, to pick it up again
 CPU_PROCESSES_ENV = "SEG_CORE_CPU_PROCESSES"  # without several GPUs: offer this many CPU processes (gloo)
 CANCEL_GRACE_S = 30.0
@@ -65,16 +64,19 @@ def available_processes() -> tuple[int, str]:
     return max(1, cpus), "CPU processes"
 
 
-def torchrun_command(settings: Path, processes: int) -> list[str]:
-    """The torchrun command line training the settings in ``settings`` with ``processes`` processes on this
-    machine (``--standalone``: a rendezvous on a free local port)."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-            "-m", "seg_core", "train", "--config", str(settings)]
+def train_command(settings: Path, processes: int = 1) -> list[str]:
+    """The command line training the settings in ``settings``: the command line's ``train --config`` in one
+    process, or under torchrun with ``processes`` processes on this machine (``--standalone``: a rendezvous on a
+    free local port)."""
+    train = ["-m", "seg_core", "train", "--config", str(settings)]
+    if processes <= 1:
+        return [sys.executable, *train]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *train]
 
 
 @dataclass
 class Launched:
-    """A torchrun training started by the app: its run folder and its torchrun process."""
+    """A training started by the app: its run folder and its process (torchrun's for several)."""
 
     run: str
     pid: int
@@ -107,8 +109,8 @@ class Launched:
 
 
 def start(cfg: TrainConfig, processes: int, label: str = "") -> Launched:
-    """Start torchrun training ``cfg`` with ``processes`` processes, in its own session, its output in the run
-    folder's train.log; record it in the run folder and as the runs folder's current launch."""
+    """Start training ``cfg`` in ``processes`` processes (``train_command``), in its own session, its output in
+    the run folder's train.log; record it in the run folder and as the runs folder's current launch."""
     from seg_core.base.cores import cpu_count
 
     cfg.validate()
@@ -116,14 +118,15 @@ def start(cfg: TrainConfig, processes: int, label: str = "") -> Launched:
     run.mkdir(parents=True, exist_ok=True)
     settings = run / SETTINGS
     atomic_write_text(settings, json.dumps(cfg.to_dict(), indent=2, default=str))
-    cmd = torchrun_command(settings, processes)
+    cmd = train_command(settings, processes)
     env = dict(os.environ, OMP_NUM_THREADS=str(max(1, cpu_count() // processes)), PYTHONUNBUFFERED="1")
     with open(run / LOG, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
     try:
         launched = Launched(str(run), proc.pid, process_start(proc.pid), socket.gethostname(), processes,
-                            label or f"{run.name} ({processes} processes)", time.time(), cmd, proc)
+                            label or f"{run.name} ({processes} process{'es' if processes > 1 else ''})",
+                            time.time(), cmd, proc)
         atomic_write_text(run / LAUNCH, launched.to_json())
         atomic_write_text(run.parent / CURRENT, launched.to_json())
     except BaseException:  # not recorded, so nobody could follow or cancel it: stop it now
@@ -134,7 +137,7 @@ def start(cfg: TrainConfig, processes: int, label: str = "") -> Launched:
 
 
 def current(runs_dir: Path) -> Launched | None:
-    """The runs folder's latest launch while its torchrun process still runs, else None."""
+    """The runs folder's latest launch while its process still runs, else None."""
     launched = Launched.from_file(Path(runs_dir) / CURRENT)
     return launched if launched is not None and launched.alive() else None
 
@@ -190,30 +193,30 @@ def follow(launched: Launched, progress, cancel: threading.Event, poll_s: float 
     if cancel.is_set() or run.cancel_requested:
         raise Cancelled("cancelled before the first training step; nothing was saved")
     code = launched.returncode()
-    raise RuntimeError(f"the {launched.processes} training processes ended without finishing"
-                       + (f" (torchrun exit code {code})" if code is not None else "")
+    several = launched.processes > 1
+    raise RuntimeError((f"the {launched.processes} training processes" if several else "the training process")
+                       + " ended without finishing"
+                       + (f" ({'torchrun ' if several else ''}exit code {code})" if code is not None else "")
                        + f"; from {Path(launched.run) / LOG}:\n{log_error(Path(launched.run))}")
 
 
 def start_training(registry, cfg: TrainConfig, label: str, processes: int = 1):
-    """A training job of ``registry`` (Cancel cancels it): ``train`` on its thread, or with ``processes`` > 1
-    torchrun launched and followed. Refused (JobRefused) while a training runs here or another process holds
-    the runs folder's training lock; the training takes that lock itself (rank 0 of torchrun's)."""
+    """A training job of ``registry`` (Cancel cancels it): the training launched in its own process(es)
+    (``start``) and followed from its run folder (``follow``). Refused (JobRefused) while a training runs here
+    or another process holds the runs folder's training lock; the training takes that lock itself (rank 0's)."""
     cfg.validate()
     owner = holder(Path(cfg.out).parent) if registry.training() is None else None  # else the registry refuses
     if owner is not None:
         raise JobRefused(f"{describe(owner)}; wait for it or cancel it first")
-    if processes > 1:
-        def target(progress, cancel):
-            return follow(start(cfg, processes, label), progress, cancel)
-    else:
-        def target(progress, cancel):
-            return train(cfg, [progress], cancel)  # the job shows the events; the run folder is recorded
+
+    def target(progress, cancel):
+        return follow(start(cfg, max(1, int(processes)), label), progress, cancel)
+
     return registry.start(TRAIN, label, target, output=str(Path(cfg.out).absolute()))
 
 
 def reattach(registry, runs_dir: Path, poll_s: float = POLL_S):
-    """Pick up a torchrun training started earlier (before a restart of the server) that still runs: a job
+    """Pick up a training started earlier (before a restart of the server) that still runs: a job
     following it, or None when there is none (or a training of this process already runs)."""
     if registry.training() is not None:
         return None

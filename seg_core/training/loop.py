@@ -188,8 +188,19 @@ class Trainer:
 
     def _stop_requested(self) -> bool:
         """A stop asked of this process: the ``cancel`` event (the app's Cancel, a signal), or on rank 0 the run
-        folder's cancel file (a Cancel from the app when the training runs in another process)."""
-        return cancelled(self.cancel) or (self.comm.main and (Path(self.cfg.out) / CANCEL).exists())
+        folder's cancel file (a Cancel from the app when the training runs in another process), or the run folder
+        removed under it (the project or run deleted while a training of its own process went on: nothing left to
+        write to)."""
+        if cancelled(self.cancel):
+            return True
+        if not self.comm.main:
+            return False
+        out = Path(self.cfg.out)
+        if out.is_dir():
+            self._out_seen = True
+        elif getattr(self, "_out_seen", False):
+            return True
+        return (out / CANCEL).exists()
 
     def _check_stop(self) -> None:
         if self.comm.any([self._stop_requested()])[0]:

@@ -13,17 +13,17 @@ MAX_PIXELS = 4_000_000  # larger images get no suggestions (the features of one 
 MAX_EXAMPLES = 8  # other labelled images a suggestion learns from (the most recently saved first)
 
 
-def find_object(image: np.ndarray, kind: str, where: tuple[int, ...], features: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) bool: the object of a click (``kind`` "object", ``where`` (row, col): grown in colour, or in
-    ``features`` when given, stopped at edges and at narrow necks) or of a box ("box", (row0, col0, row1, col1):
-    GrabCut inside it). Colour measured better than the preview's features for clicks on H&E nuclei (median
-    IoU 0.30 against 0.22, benchmarks/results/2026-12-02-bench_assist.md)."""
-    from seg_core.assist import box_object, grow_region
+def find_object(image: np.ndarray, kind: str, where: tuple[int, ...], run=None) -> np.ndarray:
+    """(H, W) bool: the object of a click (``kind`` "object", ``where`` (row, col)) or of a box ("box", (row0,
+    col0, row1, col1)); with ``run`` (a trained run, or its folder) as that run sees it, else from the image
+    alone (``seg_core.assist.click``)."""
+    from seg_core.assist.click import box_object, click_object
 
+    folder = None if run is None else getattr(run, "path", run)
     if kind == "object":
-        return grow_region(image, where, features=features)
+        return click_object(image, where, folder)
     if kind == "box":
-        return box_object(image, where)
+        return box_object(image, where, folder)
     raise ValueError(f"unknown gesture {kind!r} (object or box)")
 
 

@@ -69,7 +69,7 @@ def canvas(ws, picture: Picture, classes, target: str, stems: list[str], run) ->
         return
     if (command := take_command(key)) is not None:
         follow_key(ws, stem, stems, command, target, helper, file.version)
-    shown = suggestion_shown(helper, picture.image, file.mask, file.version) if target == "mask" else {}
+    shown = suggestion_shown(helper, picture.image, file.mask, file.version, run) if target == "mask" else {}
     label_canvas(picture.on_screen, lambda: store.read(stem), classes, key=key,
                  image_id=f"{stem}:{picture.mtime}:{picture.display_id}", mask_id=file.mask_id,
                  name=picture.path.name, height=620,

@@ -45,10 +45,11 @@ def suggestions_switch(ws, picture: Picture, classes, run):
     return suggester(ws, picture.stem, picture.image, len(classes), picture.mtime, source), (c1, c2, c3)
 
 
-def suggestion_shown(sg, image: np.ndarray, current: np.ndarray, version) -> dict:
+def suggestion_shown(sg, image: np.ndarray, current: np.ndarray, version, run=None) -> dict:
     """What the canvas shows of the suggestions (``label_canvas``'s arguments): the newest suggestion (asked for
-    the labels as saved), its unsure pixels, whether a newer one is on its way, and the object tools."""
-    finder = {"find_object": lambda kind, where: find_object(image, kind, where)}
+    the labels as saved), its unsure pixels, whether a newer one is on its way, and the object tools (a click
+    or box gets the object as ``run``, the run picked to propose from, sees it; without one, from the image)."""
+    finder = {"find_object": lambda kind, where: find_object(image, kind, where, run)}
     if sg is None:
         return finder
     sg.request(current, version)

@@ -50,10 +50,9 @@ def processes() -> tuple[int, str]:
     if max_procs > 1:  # several GPUs (or SEG_CORE_CPU_PROCESSES): train in one process per device with torchrun
         procs = st.selectbox(f"{unit} to use", list(range(1, max_procs + 1)), index=max_procs - 1, key="processes",
                              help="More than one: torchrun starts one training process each (DistributedDataParallel)"
-                                  "; every step trains on batch size x processes images. One: a background thread.")
-        if procs > 1:
-            st.caption(f"Trains in {procs} processes; follow it here, it keeps running if the page or the server "
-                       "restarts.")
+                                  "; every step trains on batch size x processes images. One: one training process.")
+    st.caption(("Trains in the background" if procs == 1 else f"Trains in {procs} processes")
+               + "; follow it here, it keeps running if the page is closed or the app restarts.")
     st.caption(f"Trains on {describe_plainly()}.", help=f"Technical details: {describe_device()}")
     return procs, unit
 

@@ -79,6 +79,7 @@ def test_the_processes_offered_and_the_command(monkeypatch):
     assert launch.available_processes() == (2, "CPU processes")
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
     assert launch.available_processes() == (4, "GPUs")
-    cmd = launch.torchrun_command(Path("/x/s.json"), 4)
+    cmd = launch.train_command(Path("/x/s.json"), 4)
     assert cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4"]
     assert cmd[5:] == ["-m", "seg_core", "train", "--config", "/x/s.json"]
+    assert launch.train_command(Path("/x/s.json"))[1:] == ["-m", "seg_core", "train", "--config", "/x/s.json"]
