@@ -363,21 +363,21 @@ class RunOnly:
         return np.where(labels != VOID, labels, self.pred).astype(np.uint8)
 
 
-class Restricted(LivePreview):
-    """A variant of the preview on part of its features: "deep" (the encoder's) or "fine" (the filters)."""
+class Only(LivePreview):
+    """A variant of the preview that shows one of its classifiers: "network" (on all the features) or "forest" (on
+    the fine filters), whatever the held-out strokes say."""
 
-    def __init__(self, image, num_classes, examples=(), part: str = "deep", **kw):
+    def __init__(self, image, num_classes, examples=(), only: str = "network", **kw):
         super().__init__(image, num_classes, examples, **kw)
-        deep = self.projection.dims
-        cols = slice(0, deep) if part == "deep" else slice(deep, None)
-        self.grid, self.example_x = np.ascontiguousarray(self.grid[:, cols]), np.ascontiguousarray(self.example_x[:, cols])
+        fixed = {name: float(name == only) for name in self.weights.names}
+        self.weights.weights = lambda: fixed
 
 
 METHODS = {
     "ours": LivePreview,
-    "ours-deep": lambda im, c, ex: Restricted(im, c, ex, "deep"),
-    "ours-fine": lambda im, c, ex: Restricted(im, c, ex, "fine"),
-    "ours-full": lambda im, c, ex: LivePreview(im, c, ex, grid_pixels=320_000),  # the grid at full size
+    "ours-network": lambda im, c, ex: Only(im, c, ex, "network"),
+    "ours-forest": lambda im, c, ex: Only(im, c, ex, "forest"),
+    "ours-coarse": lambda im, c, ex: LivePreview(im, c, ex, grid_pixels=80_000),  # the grid of the code before
     "ours-x2": lambda im, c, ex: LivePreview(im, c, ex, scales=(1.0, 2.0)),  # the encoder at 2x as well
     "anchor": Anchor,
 }
@@ -386,7 +386,7 @@ TRAINED = {  # methods of the "trained" mode (a run trained on the examples)
     "ours+run": lambda im, c, ex, model: LivePreview(im, c, ex, model=model),
     "ours+run, no examples": lambda im, c, ex, model: LivePreview(im, c, (), model=model),  # the run learned them
 }
-VARIANTS = ["ours-deep", "ours-fine", "ours-full", "ours-x2"]
+VARIANTS = ["ours-network", "ours-forest", "ours-coarse", "ours-x2"]
 
 
 def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, radius: int, trained=None) -> dict:

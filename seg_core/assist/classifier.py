@@ -52,3 +52,32 @@ class PixelClassifier:
             if offset is not None:
                 out = out + torch.from_numpy(np.asarray(offset, np.float32))
             return torch.softmax(out, dim=1).numpy()
+
+
+FOREST_TREES = 20  # a fifth of the ilastik-style anchor's 100: its time, more than its accuracy, grows with more
+FOREST_EXAMPLE_ROWS = 1000  # the examples' cells the forest trains on at most (a fixed sample; its time grows
+# with the rows, and with examples the network carries most of the weight)
+
+
+class FilterForest:
+    """A random forest (scikit-learn) on some of the feature columns (``columns``: their indices): ``fit(x, y,
+    weight)`` on the full rows, ``probabilities(x)`` (N, num_classes) of rows of those columns only (zero for
+    classes it was not given)."""
+
+    def __init__(self, columns: np.ndarray, num_classes: int, trees: int = FOREST_TREES, seed: int = 0):
+        self.columns = np.asarray(columns)
+        self.num_classes = num_classes
+        self.trees, self.seed = trees, seed
+        self.forest = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> None:
+        from sklearn.ensemble import RandomForestClassifier
+
+        self.forest = RandomForestClassifier(self.trees, n_jobs=1, random_state=self.seed)
+        self.forest.fit(x[:, self.columns], y, sample_weight=weight)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """(N, num_classes) of (N, len(columns)) rows (already only the forest's columns)."""
+        out = np.zeros((len(x), self.num_classes), np.float32)
+        out[:, self.forest.classes_] = self.forest.predict_proba(x)
+        return out

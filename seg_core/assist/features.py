@@ -25,7 +25,9 @@ STAGE_DIMS = (8, 8, 12, 16, 16)  # principal components kept of each stage (stri
 FILTER_SIGMAS = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)  # Gaussian, LoG, gradient, Hessian eigenvalues of the grey image
 COLOUR_SIGMAS = (0.7, 1.6, 3.5, 7.0)  # Gaussian smoothing of each colour channel
 FILTERS = ("gaussian", "log", "gradient", "hessian")
-MAX_GRID_PIXELS = 80_000  # the classifier predicts on a grid this small at most; probabilities are upsampled
+# the classifier predicts on a grid this small at most (probabilities are upsampled): every pixel of images up to
+# this size, so that lines 1-3 px wide and spots of a few pixels are not averaged away (benchmarks/bench_assist.py)
+MAX_GRID_PIXELS = 320_000
 ENCODER_MULTIPLE = 32  # the encoder's input sides are padded to multiples of this
 
 
@@ -166,7 +168,7 @@ class ImageFeatures:
         gh, gw = self.grid_shape
         if (gh, gw) != (h, w):
             fine = resize_channels(fine, (gh, gw), cv2.INTER_AREA)
-        self.fine = fine.reshape(gh * gw, -1)
+        self.fine = fine.reshape(gh * gw, -1).astype(np.float16)  # half the memory of the cached images
         self._projected: tuple[Projection, list[torch.Tensor]] | None = None
 
     def cells(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -212,7 +214,7 @@ class ImageFeatures:
 
 
 _CACHE: OrderedDict[tuple, ImageFeatures] = OrderedDict()
-CACHE_IMAGES = 16  # images whose features are kept (the workspace's examples are used again for each image)
+CACHE_IMAGES = 10  # images whose features are kept (the workspace's examples are used again for each image)
 
 
 def image_features(image: np.ndarray, scales=DEEP_SCALES, grid_pixels: int = MAX_GRID_PIXELS) -> ImageFeatures:

@@ -2,14 +2,17 @@
 and from other labelled images (examples), on the image's cached features (``features.py``)."""
 from __future__ import annotations
 
+import math
 import threading
 from typing import Callable
 
 import cv2
 import numpy as np
 
-from seg_core.assist.classifier import PixelClassifier
-from seg_core.assist.features import DEEP_SCALES, MAX_GRID_PIXELS, fit_projection, image_features, resize_channels
+from seg_core.assist.choice import HeldOutWeights
+from seg_core.assist.classifier import FOREST_EXAMPLE_ROWS, FilterForest, PixelClassifier
+from seg_core.assist.features import (DEEP_SCALES, FINE_DIMS, MAX_GRID_PIXELS, fit_projection, image_features,
+                                      resize_channels)
 from seg_core.base.mask_values import MAX_CLASSES, UNLABELLED, show_values
 from seg_core.base.progress import Progress, Steps
 from seg_core.data.imageio import stretch_to_uint8 as to_uint8
@@ -18,6 +21,9 @@ EXAMPLE_CELLS_PER_CLASS = 400  # cells sampled of each class in each example ima
 MAX_EXAMPLE_CELLS = 6000  # of all examples together
 MAX_PAINTED_CELLS = 4000  # painted cells kept per class (a random sample of larger strokes)
 PAINTED_SHARE = 0.5  # painted cells weigh at least this share of the examples' total weight
+NETWORK_GRID_PIXELS = 80_000  # the network predicts on every k-th cell of the grid (both ways), at most this many,
+# upsampled: its encoder features are coarse anyway, and the forest on the fine filters gives the fine detail
+SKIP_BELOW = 0.01  # a classifier weighted less than this is not run on the whole image
 MODEL_FLOOR = 1e-3  # a trained model's probabilities are clipped to at least this before their logarithm
 MODEL_STD = 0.25  # a trained model's class probabilities, as features, are divided by this (not standardised on
 # the image: a class the model never sees here would get a tiny spread, and the examples' cells huge values)
@@ -67,9 +73,13 @@ class LivePreview:
     examples' labelled pixels. ``model``, when given, is a trained network's class probabilities of an image
     (a callable: (H, W, 3) uint8 -> (H, W, C) float): they join the features of the image and of each example,
     and their logarithm is added to the classifier's outputs, so that it starts from the trained model's answer
-    and learns from the strokes (and examples) where to correct it. Each update trains a small MLP on the painted pixels (weighted to hold at least
-    ``PAINTED_SHARE`` of the examples' weight) and the example sample, warm-started from the last update,
-    predicts on the feature grid and upsamples the probabilities. Painted pixels keep their class.
+    and learns from the strokes (and examples) where to correct it. Each update trains two classifiers on the
+    painted pixels (weighted to hold at least ``PAINTED_SHARE`` of the examples' weight) and the example sample: a
+    small MLP on all the features, warm-started from the last update, and a random forest on the fine filters; it
+    shows their weighted mean, each weighted by how well it labelled the pixels painted since it was last trained
+    (``choice.HeldOutWeights``; with examples of two images or more, first by how well each labels one half of
+    the examples when trained on the other). Both predict on the feature grid (every pixel of images up to
+    ``MAX_GRID_PIXELS``; the MLP on a coarser grid, upsampled). Painted pixels keep their class.
     """
 
     def __init__(self, image: np.ndarray, num_classes: int, examples=(), *, scales=DEEP_SCALES,
@@ -87,7 +97,7 @@ class LivePreview:
         self.projection = fit_projection(self.features.stages)
         grid = self._with_model(self.image, self.features, self.features.matrix(self.projection))
         steps.tick("this image")
-        xs, ys = [], []
+        xs, ys, image_of = [], [], []
         rng = np.random.default_rng(seed)
         for n, example in enumerate(examples):  # (image, mask) or (image, mask, the file's name)
             steps.check("no preview")
@@ -95,12 +105,14 @@ class LivePreview:
             x, y = self._example_cells(check_image(example[0], what), example[1], what, (scales, grid_pixels), rng)
             xs.append(x)
             ys.append(y)
+            image_of.append(np.full(len(y), n))
             steps.tick(what)
         example_x = np.concatenate(xs) if xs else np.zeros((0, grid.shape[1]), np.float32)
         self.example_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
+        example_image = np.concatenate(image_of) if image_of else np.zeros(0, np.int64)  # which example
         if len(self.example_y) > MAX_EXAMPLE_CELLS:
             keep = rng.choice(len(self.example_y), MAX_EXAMPLE_CELLS, replace=False)
-            example_x, self.example_y = example_x[keep], self.example_y[keep]
+            example_x, self.example_y, example_image = example_x[keep], self.example_y[keep], example_image[keep]
         # standardised on this image and the examples together: a feature flat here (a grey image's colour, a
         # small image's coarsest stage) but not in the examples keeps a sensible scale
         both = np.concatenate([grid, example_x]) if len(example_x) else grid
@@ -112,8 +124,40 @@ class LivePreview:
         self.grid_prior = self.example_prior = None  # the trained model's log-probabilities, added to the outputs
         if model is not None:
             self.grid_prior, self.example_prior = (self._prior(a) for a in (self.grid, self.example_x))
-        self.classifier: PixelClassifier | None = None
+        # the forest's columns: the fine filters (and a trained model's probabilities), a copy of them for speed
+        deep = self.projection.dims
+        forest_columns = np.r_[deep:deep + FINE_DIMS, deep + FINE_DIMS:self.grid.shape[1]]
+        self.forest_grid = np.ascontiguousarray(self.grid[:, forest_columns])
+        self.forest_examples = np.sort(rng.choice(len(self.example_y), min(len(self.example_y), FOREST_EXAMPLE_ROWS),
+                                                  replace=False))
+        self.classifier: PixelClassifier | None = None  # on all the features
+        self.forest = FilterForest(forest_columns, self.num_classes, seed=seed)  # on the fine filters
+        self.weights = HeldOutWeights(("network", "forest"), self.num_classes)
+        self._trained_on: np.ndarray | None = None  # the painted (cell, class) pairs of the last fit
+        self._examples_held_out(example_image)
         self.probabilities: np.ndarray | None = None  # (gh, gw, num_classes) of the last update, or None
+
+    def _examples_held_out(self, image: np.ndarray) -> None:
+        """With examples from two images or more, the first held-out check before any stroke: both classifiers
+        trained on the odd examples and scored on the even ones, and the other way round."""
+        if len(np.unique(image)) < 2:
+            return
+        for held in (0, 1):
+            test, train = image % 2 == held, image % 2 != held
+            if len(np.unique(self.example_y[train])) < 2:
+                continue
+            x, y = self.example_x[train], self.example_y[train]
+            network = PixelClassifier(x.shape[1], self.num_classes, seed=self.seed)
+            prior = None if self.example_prior is None else self.example_prior[train]
+            network.fit(x, y, offset=prior)
+            rows = np.flatnonzero(train)
+            rows = rows[np.isin(rows, self.forest_examples)]
+            forest = FilterForest(self.forest.columns, self.num_classes, seed=self.seed)
+            forest.fit(self.example_x[rows], self.example_y[rows])
+            prior = None if self.example_prior is None else self.example_prior[test]
+            self.weights.add({"network": network.probabilities(self.example_x[test], prior),
+                              "forest": forest.probabilities(self.example_x[test][:, self.forest.columns])},
+                             self.example_y[test])
 
     def _example_cells(self, image, mask, what: str, how, rng) -> tuple[np.ndarray, np.ndarray]:
         """A sample of an example's labelled cells: their features (not yet standardised) and classes."""
@@ -177,6 +221,13 @@ class LivePreview:
         if len(known) <= 1:  # nothing to tell apart: that class (or background) everywhere
             self.probabilities = None
             return np.full(labels.shape, known[0] if len(known) else 0, np.uint8)
+        pairs = cells * MAX_CLASSES + classes
+        if self._trained_on is not None:  # the pixels painted since the last fit: held out from both classifiers
+            new = ~np.isin(pairs, self._trained_on)
+            held = cells[new]
+            prior = None if self.grid_prior is None else self.grid_prior[held]
+            self.weights.add({"network": self.classifier.probabilities(self.grid[held], prior),
+                              "forest": self.forest.probabilities(self.forest_grid[held])}, classes[new])
         x = np.concatenate([self.grid[cells], self.example_x])
         y = np.concatenate([classes, self.example_y])
         weight = np.ones(len(y), np.float32)
@@ -186,8 +237,16 @@ class LivePreview:
             self.classifier = PixelClassifier(x.shape[1], self.num_classes, seed=self.seed)
         prior = None if self.grid_prior is None else np.concatenate([self.grid_prior[cells], self.example_prior])
         self.classifier.fit(x, y, weight, offset=prior)
+        rows = np.r_[np.arange(len(cells)), len(cells) + self.forest_examples]
+        self.forest.fit(x[rows], y[rows], weight[rows])
+        self._trained_on = pairs
+        share = self.weights.weights()
         gh, gw = self.features.grid_shape
-        probs = self.classifier.probabilities(self.grid, self.grid_prior)
+        probs = np.zeros((gh * gw, self.num_classes), np.float32)
+        if share["network"] >= SKIP_BELOW:
+            probs += share["network"] * self._network_probabilities()
+        if share["forest"] >= SKIP_BELOW:
+            probs += share["forest"] * self.forest.probabilities(self.forest_grid)
         if self.model is None:  # only classes painted or in the examples (a trained model knows them all)
             probs[:, np.setdiff1d(np.arange(self.num_classes), known)] = 0
         probs = (probs / probs.sum(1, keepdims=True)).reshape(gh, gw, self.num_classes)
@@ -199,6 +258,19 @@ class LivePreview:
         painted = labels != UNLABELLED
         out[painted] = labels[painted]
         return out
+
+    def _network_probabilities(self) -> np.ndarray:
+        """(gh * gw, num_classes) of the network, predicted on every k-th cell (``NETWORK_GRID_PIXELS``) and
+        upsampled bilinearly."""
+        gh, gw = self.features.grid_shape
+        k = max(1, math.ceil(math.sqrt(gh * gw / NETWORK_GRID_PIXELS)))
+        if k == 1:
+            return self.classifier.probabilities(self.grid, self.grid_prior)
+        cells = (np.arange(0, gh, k)[:, None] * gw + np.arange(0, gw, k)[None]).ravel()
+        prior = None if self.grid_prior is None else self.grid_prior[cells]
+        small = self.classifier.probabilities(self.grid[cells], prior)
+        small = small.reshape(len(range(0, gh, k)), len(range(0, gw, k)), -1)
+        return resize_channels(small, (gh, gw)).reshape(gh * gw, -1)
 
     def grid_features(self) -> np.ndarray:
         """(gh, gw, D) standardised features of the working grid (for ``region.grow_region``)."""
