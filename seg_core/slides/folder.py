@@ -98,20 +98,29 @@ def measure_slides(predictor: Callable[[], object], model: str, images: Path, ou
     out, once = Path(out), _Once(predictor)
 
     def work(slide: Slide) -> dict:
-        t0 = time.perf_counter()
-        pred, res = once.predict(slide, model, out, level, progress, cancel)
-        mine = settings if settings.pixel_size is not None else replace(settings, pixel_size=res.pixel_size)
-        lv, names = slide.levels[level], pred.classes.names
-        table, faint = slide_objects(res.store, lambda x, y, w, h: slide.read(x, y, w, h, level), names, mine,
-                                     slide.name, lv.downsample, progress=progress, cancel=cancel)
-        _append(out / "objects.csv", table)
-        _append(out / "images.csv", slide_summary(table, names, slide.name, lv.width * lv.height, mine.pixel_size))
-        write_overview_overlay(slide, res, pred.classes, out)
-        res.store.remove()
-        return {"image": slide.name, "objects": len(table), "faint": faint, "mask": str(res.mask.relative_to(out)),
-                "seconds": round(time.perf_counter() - t0, 3)}
+        once.made = once.made or once.make()
+        return measure_slide(once.made, slide, model, out, settings, level, progress, cancel)
 
     return _each_slide(images, rows, work)
+
+
+def measure_slide(pred, slide: Slide, model: str, out: Path, settings: ObjectSettings, level: int = 0,
+                  progress=None, cancel=None) -> dict:
+    """One slide predicted (``pred``: an ``ImagePredictor``) and its objects counted into ``out`` (see the
+    module); its row."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    res = predict_slide(slide, pred.predict, pred.classes, out, level, model, progress=progress, cancel=cancel)
+    mine = settings if settings.pixel_size is not None else replace(settings, pixel_size=res.pixel_size)
+    lv, names = slide.levels[level], pred.classes.names
+    table, faint = slide_objects(res.store, lambda x, y, w, h: slide.read(x, y, w, h, level), names, mine,
+                                 slide.name, lv.downsample, progress=progress, cancel=cancel)
+    _append(out / "objects.csv", table)
+    _append(out / "images.csv", slide_summary(table, names, slide.name, lv.width * lv.height, mine.pixel_size))
+    write_overview_overlay(slide, res, pred.classes, out)
+    res.store.remove()
+    return {"image": slide.name, "objects": len(table), "faint": faint, "mask": str(res.mask.relative_to(out)),
+            "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def _append(path: Path, df: pd.DataFrame) -> None:

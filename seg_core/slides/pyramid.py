@@ -70,3 +70,13 @@ def read_mask_level(path: Path, level: int = -1) -> np.ndarray:
     with tifffile.TiffFile(path) as tf:
         levels = tf.series[0].levels
         return levels[level].asarray()
+
+
+def read_mask_region(path: Path, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """The box (x, y, w, h) of a mask pyramid's full-size level, reading only its tiles (zarr)."""
+    import zarr
+
+    with tifffile.TiffFile(path) as tf:
+        store = tf.series[0].aszarr(level=0)
+        arr = zarr.open(store, mode="r")
+        return np.asarray(arr[y:y + h, x:x + w])
