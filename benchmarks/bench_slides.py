@@ -99,7 +99,7 @@ def timed_cli(*args, env=None) -> tuple[float, float, str]:
 
 
 def open_times(slide: Path) -> dict:
-    code = ("import time; t0 = time.perf_counter(); from seg_core.slides.reader import open_slide; t1 = "
+    code = ("import time; t0 = time.perf_counter(); import tiffslide; from seg_core.slides.reader import open_slide; t1 = "
             "time.perf_counter(); s = open_slide(%r); t2 = time.perf_counter(); ov, ds = s.overview(); "
             "t3 = time.perf_counter(); import json; print(json.dumps({'import_s': t1 - t0, 'open_s': t2 - t1, "
             "'overview_s': t3 - t2, 'overview': list(ov.shape), 'levels': len(s.levels)}))" % str(slide))
@@ -168,11 +168,12 @@ def main() -> None:
     n = cut_into_images(slide, work / "separate")
     pixels = a.size * a.size
     env = {"SEG_CORE_MAX_PIXELS": str(min(pixels - 1, 100_000_000))}
-    sep_s, _, _ = timed_cli("predict", "--run", str(run), "--images", str(work / "separate"), "--out",
+    sep_s, sep_gb, _ = timed_cli("predict", "--run", str(run), "--images", str(work / "separate"), "--out",
                             str(work / "out_separate"), "--no-crf", "--no-tta", env=env)
     slide_s, peak_gb, _ = timed_cli("predict", "--run", str(run), "--images", str(slides), "--out",
                                     str(work / "out_slide"), "--no-crf", "--no-tta", env=env)
-    print(f"separate: {n} images of 2048x2048, {sep_s:.1f} s, {pixels / sep_s / 1e6:.3f} MP/s")
+    print(f"separate: {n} images of 2048x2048, {sep_s:.1f} s, {pixels / sep_s / 1e6:.3f} MP/s, peak memory "
+          f"{sep_gb:.2f} GB")
     print(f"slide:    {slide_s:.1f} s, {pixels / slide_s / 1e6:.3f} MP/s, peak memory {peak_gb:.2f} GB")
     print(f"throughput slide / separate: {sep_s / slide_s:.3f} (target >= 0.8); peak memory target < 3 GB")
 
