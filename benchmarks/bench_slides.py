@@ -130,7 +130,7 @@ def objects_check(run: Path, work: Path, size: int, ts) -> dict:
     build_slide(slide, size, ts)
     env = {"SEG_CORE_MAX_PIXELS": str(size * size - 1)}
     _, _, out = timed_cli("measure", "--run", str(run), "--images", str(folder), "--out", str(work / "measured"),
-                          "--json", env=env)
+                          "--json", "--no-crf", "--no-tta", env=env)  # as the one image below is predicted
     tiled = json.loads(out)["objects"]
     pred = Predictor(Run(run))
     with open_slide(slide) as s:
