@@ -12,6 +12,7 @@ from segapp.annotate.planes import plane_slider
 from segapp.annotate.propose import propose_panel
 from segapp.class_editor import class_editor
 from segapp.flash import show_flash
+from segapp.slides.annotate import FLASH as SLIDE_FLASH, slides_panel
 from segapp.state import reviewed_stems, workspace
 from seg_core.workspace.overview import image_states
 
@@ -28,6 +29,8 @@ st.caption("Zoom with the wheel, pan with space+drag; brush and eraser sizes are
            "starts afresh. Pixels nobody painted stay unlabelled (not used in training).")
 show_flash(FLASH)  # what a button did, said after its rerun
 show_flash("ann_class")  # a class changed from the Classes menu below
+show_flash(SLIDE_FLASH)  # a region of a slide added as an image
+slides_panel(ws)  # registered whole slides: overview and region picker
 stems = ws.stems()
 if not stems:
     st.info("No images yet: add some on the **Data** page.")

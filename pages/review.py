@@ -10,6 +10,7 @@ from segapp.review.objects import all_objects_panel, object_settings, objects_pa
 from segapp.review.postprocess import post_processing_panel
 from segapp.review.scores import evaluation, pick_model, scores_panel
 from segapp.review.viewer import image_viewer
+from segapp.slides.review import slides_review_panel
 from segapp.state import workspace
 
 through_app()  # first, before any widget (segapp.navigation)
@@ -28,6 +29,7 @@ how = object_settings(ws)  # kept with the workspace: the same next visit
 if viewed.image is not None:
     objects_panel(pred, viewed, classes, how)
 all_objects_panel(ws, run, pred, how)
+slides_review_panel(ws, run, pred, classes, how, viewed.alpha)  # registered whole slides
 
 with st.expander("Sharper edges and mirrored copies", expanded=True):
     post = post_processing_panel(run, pred, viewed, classes)  # the predictions and downloads below follow it

@@ -113,6 +113,8 @@ def predict(args) -> int:
                                   progress=progress, cancel=cancel)
     with output.interruptible() as work:  # Ctrl-C: stop before the next image, keep the masks written
         rows = folder(work.progress, work.cancel)
+        rows = _slides().predict_slides(lambda: _slide_predictor(args, pred if args.model else None), _slide_model(args),
+                                        Path(args.images), Path(args.out), rows, args.level, work.progress, work.cancel)
     if work.stopped:
         rows = work.stopped.partial
     return output.predictions(rows, str(work.stopped or ""), Path(args.out))
@@ -129,9 +131,34 @@ def measure(args) -> int:
     with output.interruptible() as work:  # Ctrl-C: stop before the next image, keep the rows and files written
         rows = measure_folder(run, Path(args.images), Path(args.out), settings, crf=crf, tta=tta,
                               device=args.device, progress=work.progress, cancel=work.cancel)
+        rows = _slides().measure_slides(lambda: _slide_predictor(args), _slide_model(args), Path(args.images),
+                                        Path(args.out), rows, settings, args.level, work.progress, work.cancel)
     if work.stopped:
         rows = work.stopped.partial
     return output.measured(rows, str(work.stopped or ""), Path(args.out), args.json)
+
+
+def _slides():
+    """The whole slides' prediction and measuring (``seg_core.slides.folder``), for slides in ``--images``."""
+    from seg_core.slides import folder
+
+    return folder
+
+
+def _slide_predictor(args, onnx=None):
+    """The predictor for slides: the ONNX one in use, or the run's with the post-processing chosen."""
+    if onnx is not None:
+        return onnx
+    from seg_core.infer.predictor import Predictor
+    from seg_core.runs.folder import Run
+
+    run = Run(Path(args.run))
+    crf, tta = _postprocessing(args, run.postprocess)
+    return Predictor(run, device=args.device, tta=tta, crf=crf)
+
+
+def _slide_model(args) -> str:
+    return _slides().model_id(Path(getattr(args, "model", None) or args.run), args.crf, args.tta, args.level)
 
 
 def rank(args) -> int:
@@ -174,6 +201,7 @@ def export(args) -> int:
 
 def import_files(args) -> int:
     """What the Data page's upload does, for files and zips on disk: one line per file, or ``--json``."""
+    from seg_core.slides.registry import import_slides, split_slides
     from seg_core.workspace.workspace import Workspace
 
     if bool(args.combine) == bool(args.files) or bool(args.combine) != bool(args.name):
@@ -183,16 +211,18 @@ def import_files(args) -> int:
                          "--name goes with --combine FILE..." if args.name else "no files to import given")
     choices = _annotation_choices(args)  # a malformed --map-class said before anything is created
     ws = Workspace(Path(args.workspace), seed_sample=False)
+    slides, paths = split_slides(args.files, args.region)  # slides registered (or a region taken), not copied
     with output.interruptible() as work:  # Ctrl-C: stop before the next file, keep (and list) those handled
         if args.combine:
             files = [(str(p), Path(p).read_bytes()) for p in args.combine]
             rep = ws.import_combined(files, args.name, replace=args.replace, progress=work.progress,
                                      cancel=work.cancel)
         else:
-            rep = ws.import_paths(args.files, replace=args.replace, progress=work.progress, cancel=work.cancel,
+            rep = ws.import_paths(paths, replace=args.replace, progress=work.progress, cancel=work.cancel,
                                   axes=args.axes, annotations=choices)
     if work.stopped:
         rep = work.stopped.partial
+    import_slides(ws, slides, args.region, rep)
     if rep.any_imported:  # the project's record of who did what (seg_core.workspace.activity)
         _record(ws.root, "import", ", ".join(f"{r.name} ({r.kind})" for r in rep.files if r.status != "refused"))
     return output.import_report(rep, args.json)

@@ -140,13 +140,20 @@ def _predict(p: argparse.ArgumentParser) -> None:
                                        "with onnxruntime from what the file says, without torch")
     p.add_argument("--images", required=True)
     p.add_argument("--out", required=True)
+    _add_slide_level(p)
     _add_postprocessing(p)
+
+
+def _add_slide_level(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--level", type=int, default=0, metavar="N",
+                   help="whole slides in --images: the pyramid level to predict at (0: full resolution)")
 
 
 def _measure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--images", required=True)
     p.add_argument("--out", required=True)
+    _add_slide_level(p)
     _add_object_settings(p)
     p.add_argument("--json", action="store_true",
                    help='{"images": [{image, objects, faint, instances, geojson, seconds} or {image, error}], '
@@ -200,6 +207,10 @@ def _import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replace", action="store_true",
                    help="replace an existing image, mask or classes.json (the old one goes to the trash) "
                         "instead of renaming or refusing")
+    p.add_argument("--region", metavar="X,Y,W,H",
+                   help="take this region of each slide given (full-resolution pixels) into the project as an "
+                        "image <stem>_x<X>_y<Y>_w<W>_h<H>, linked to the slide (a slide alone is registered "
+                        "where it lies, no pixels copied)")
     p.add_argument("--json", action="store_true",
                    help='{"files": [{file, status, name, reason, kind}], "imported": n, "renamed": n, "refused": n}')
 
