@@ -13,7 +13,8 @@ from seg_core.base.classes import ClassList
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.base.mask_values import upload_reading
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageHeader, ImageReadError, image_size, is_palette_mask, \
-    mask_values, model_rgb, read_image, read_mask_raw
+    mask_values, model_rgb, read_header, read_image, read_mask_raw
+from seg_core.data.channel_layout import LayoutGuard
 from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackFile, is_stack_format, read_stack_header
 from seg_core.data.stacks.planes import plane_stem
 from seg_core.data.stacks.writing import plane_tiff
@@ -39,6 +40,7 @@ class Importer:
         self.rename = rename  # False: a clash is refused instead (``Workspace.add_image``)
         self.lim = lim or current_limits()
         self.report = ImportReport()
+        self.channels = LayoutGuard(self.layout.images_dir, IMAGE_EXTS)  # one channel layout per project
         self._batch: dict[tuple, str] = {}  # (group, stem as uploaded) -> stem stored
         self._batch_any: dict[str, list[str]] = {}  # stem as uploaded -> stems stored (any group)
         self._batch_taken: set[str] = set()  # casefolded stems stored by this batch
@@ -133,6 +135,7 @@ class Importer:
         if suffix not in IMAGE_EXTS:
             raise Refused(f"not an image type we read ({', '.join(IMAGE_EXTS)})")
         data = self._read(e)
+        self.channels.check(e.display, read_header(Path(e.basename), data).names)  # another count: refused
         if is_stack_format(e.basename):
             stack = read_stack_header(Path(e.basename), data, self.lim)  # all planes' pixels within the limit
             if stack.planes > 1 or suffix in NIFTI_SUFFIXES:
