@@ -135,7 +135,7 @@ class Importer:
         if suffix not in IMAGE_EXTS:
             raise Refused(f"not an image type we read ({', '.join(IMAGE_EXTS)})")
         data = self._read(e)
-        self.channels.check(e.display, read_header(Path(e.basename), data).names)  # another count: refused
+        self.channels.check(e.basename, read_header(Path(e.basename), data).names)  # another count: refused
         if is_stack_format(e.basename):
             stack = read_stack_header(Path(e.basename), data, self.lim)  # all planes' pixels within the limit
             if stack.planes > 1 or suffix in NIFTI_SUFFIXES:
