@@ -14,6 +14,7 @@ from pathlib import Path
 
 from seg_core.base.classes import ClassList
 from seg_core.data.colour import how_text
+from seg_core.data.model_input import colour_layout
 from seg_core.infer.tiling import MAX_WHOLE_PIXELS, TILE, TILE_OVERLAP
 from seg_core.runs.folder import Run
 
@@ -61,7 +62,7 @@ def describe(run: Run, mean, std, multiple: int) -> dict:
     ``mean``/``std`` itself (``seg_core.model.network.SegModel``); sides must be multiples of ``multiple``."""
     cfg, status = run.config, run.status
     reading = run.reading
-    rgb = reading.in_channels == 3 and (reading.legacy or reading.photometric)
+    rgb = reading.legacy or colour_layout(reading.channels)  # gray (repeated to 3) or RGB
     split = cfg.get("split") or {}
     held_out = _best_validation(run)
     if held_out.get("val_miou") is None and status.get("best_val_miou") is not None:
@@ -75,7 +76,7 @@ def describe(run: Run, mean, std, multiple: int) -> dict:
                   "scaling": "8-bit pixel values divided by 255 (images stored with more than 8 bits: first brought "
                              "to 8 bits by input_normalisation)",
                   **reading.to_config(),  # channels read (names, in order), the file's channel_layout, in_channels,
-                  # channel_normalisation (how each becomes 0..1); gray images: one channel repeated to 3
+                  # channel_normalisation (how each becomes 0..1); one channel read: repeated to 3
                   "normalisation": "done inside the model ((x - mean) / std per channel); do not normalise again",
                   "mean": [float(v) for v in mean], "std": [float(v) for v in std],
                   "colour_normalisation": _colour(run),
