@@ -94,7 +94,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_multiband_"))
     how = f"{args.epochs} epochs" if args.epochs else f"budget {args.budget:.0f} s"
     print(f"{how} per run, tiles {args.tile}x{args.tile}; mIoU on the unseen tiles")
-    print(f"{'scene':8} {'channels':18} {'train tiles':>11} {'unseen':>6} {'mIoU':>7} {'steps':>6} {'wall s':>7}")
+    print(f"{'scene':8} {'channels (from 1)':18} {'train tiles':>11} {'unseen':>6} {'mIoU':>7} {'steps':>6} {'wall s':>7}")
     for scene in ([args.only] if args.only else CLASSES):
         train_dir, unseen = write_folders(tmp / scene, scene, args.tile)
         scores = []
@@ -106,8 +106,7 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             res = evaluate_run(run, unseen, ignore_index=UNLABELLED)
             scores.append(res.miou)
-            names = ",".join(run.config["channels"])
-            print(f"{scene:8} {names[:18]:18} {len(run.config['split']['train']) + len(run.config['split']['val']):11d}"
+            print(f"{scene:8} {picks:18} {len(run.config['split']['train']) + len(run.config['split']['val']):11d}"
                   f" {res.images:6d} {res.miou:7.4f} {run.status.get('steps', 0):6d} {seconds:7.0f}")
         print(f"{scene:8} ratio mIoU(RGB + near-infrared) / mIoU(RGB) = {scores[1] / max(scores[0], 1e-9):.3f} "
               f"(target >= 1.02)")
