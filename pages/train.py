@@ -5,6 +5,7 @@ import streamlit as st
 from segapp.navigation import through_app
 from segapp.state import registry, workspace
 from segapp.train.advanced import advanced_options
+from segapp.train.channels import channel_picker
 from segapp.train.live import interrupted_warning, live_training
 from segapp.train.network import parts_and_length, start_from
 from segapp.train.start import processes, start_button, trainings
@@ -34,6 +35,7 @@ with c1:
     init, fields = start_from(ws, runs)
 with c2:
     fields |= parts_and_length(fields["backbone"])
+    fields |= channel_picker(ds.channels, continuing=init is not None)
 with st.expander("Advanced options"):
     fields |= advanced_options(fields["backbone"], continuing=init is not None)
 

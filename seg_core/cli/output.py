@@ -169,6 +169,8 @@ def validation(folder: str, ds) -> int:
     print(f"{folder}: {len(ds.samples)} images, {len(ds.labelled)} usable pairs, {ds.num_classes} classes "
           f"({', '.join(ds.classes.names)})"
           + (f", unlabelled value {ds.ignore_index}" if ds.ignore_index is not None else ""))
+    if ds.channels:  # the folder's one channel layout (``data.channel_layout``): what --channels picks from
+        print(f"channels: {len(ds.channels)} (" + ", ".join(f"{i + 1} {n}" for i, n in enumerate(ds.channels)) + ")")
     for rule in ds.mask_rules:  # how the mask values are read, as training and scoring read them
         print(f"mask values: {flags(rule)}")
     for p in ds.problems:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from seg_core.base.classes import ClassList
+from seg_core.data.channel_layout import folder_layout
 from seg_core.data.stacks.planes import Plane, folder_planes
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageReadError, is_palette_mask, read_image, read_mask_raw
 from seg_core.base.mask_values import IGNORE, MODES, PALETTE_RULE, UNDECIDED, MaskReading, decide_reading
@@ -66,6 +67,7 @@ class Dataset:
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # stem -> (H, W)
     reading: MaskReading | None = None  # how the masks' values read (``mask_values.decide_reading``)
     mask_rules: list[str] = field(default_factory=list)  # that reading in sentences (``validate`` prints them)
+    channels: tuple[str, ...] = ()  # the images' one channel layout (``channel_layout.folder_layout``)
 
     @property
     def errors(self) -> list[Problem]:
@@ -350,9 +352,12 @@ def scan_dataset(
         problems.append(Problem("classes.json", f"lists {len(read_with)} classes but the number of classes given is "
                                                 f"{num_classes}"))
     samples, paired = pair_files(root, masks_dir)
+    layout, other_layouts = folder_layout([s.image for s in samples])
+    stems = {id(s.image): s.stem for s in samples}
+    paired += [Problem(img.name, why, stem=stems[id(img)]) for img, why in other_layouts]
     partly_labelled = stated is not None and stated.ignore_index is not None  # a mask missing is a note there
     found, surveyed = survey(samples, read_with, "error" if require_masks and not partly_labelled else "warning")
     reading, classes, rules, folder, refused = decide(found, read_with, num_classes, unlabelled, mask_values)
     class_pixels, counted = ({}, []) if refused else count_classes(found, reading, len(classes), read_with)
     return Dataset(root, samples, classes, reading.unlabelled, problems + paired + surveyed + folder + counted,
-                   class_pixels, found.sizes, reading, rules)
+                   class_pixels, found.sizes, reading, rules, layout)

@@ -13,7 +13,9 @@ from seg_core.base.classes import ClassList
 from seg_core.base.atomic import atomic_write, atomic_write_bytes
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.data.errors import ImageReadError, ImageTooLarge
+from seg_core.data.display import display_rgb
 from seg_core.data.intensities import Intensities
+from seg_core.data.model_input import MAX_CHANNELS, ModelInput, channel_names
 from seg_core.data.stacks.files import NIFTI_SUFFIXES, TIFF_SUFFIXES, StackFile, StackHeader, file_stem, \
     file_suffix, read_stack_header
 from seg_core.data.stacks.planes import Plane
@@ -54,21 +56,43 @@ class ImageHeader:
     frames: int = 1  # planes of a stack, frames of an animation
     extra_bands: int = 0  # TIFF bands tagged as extra samples that are not transparency (e.g. near-infrared)
     stack: StackHeader | None = None  # a TIFF or NIfTI file's axes and planes
+    rgb: bool = False  # the file says its first three channels are red, green and blue
+    file_names: tuple[str, ...] = ()  # the file's own channel names (OME, ImageJ labels), when it has them
 
     @classmethod
     def of_plane(cls, hdr: StackHeader) -> "ImageHeader":
         """The header of one plane of the stack ``hdr``."""
-        return cls(hdr.width, hdr.height, hdr.channels, hdr.alpha, 1, hdr.extra_bands)
+        return cls(hdr.width, hdr.height, hdr.channels, hdr.alpha, 1, hdr.extra_bands, None, hdr.rgb,
+                   hdr.channel_names)
+
+    @property
+    def colour_channels(self) -> int:
+        """Channels without the alpha (``colour_values``)."""
+        return self.channels - (1 if self.alpha and self.channels in (2, 4) else 0)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """THE NAMES of the image's channels, alpha left out (``model_input.channel_names``: the file's own, else
+        red/green/blue, gray, or channel 1..N)."""
+        return channel_names(self.colour_channels, self.rgb, self.file_names)
 
 
 def _from_stack(hdr: StackHeader) -> ImageHeader:
-    return ImageHeader(hdr.width, hdr.height, hdr.channels, hdr.alpha, hdr.planes, hdr.extra_bands, hdr)
+    return ImageHeader(hdr.width, hdr.height, hdr.channels, hdr.alpha, hdr.planes, hdr.extra_bands, hdr, hdr.rgb,
+                       hdr.channel_names)
+
+
+AS_RGB = ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1")  # PIL modes converted to RGB (PA: RGBA) when read
+COLOUR_MODES = ("RGB", "RGBA", "RGBX", "RGBa") + AS_RGB  # PIL modes whose channels are red, green, blue
 
 
 def _pil_header(img: Image.Image) -> ImageHeader:
     bands = img.getbands()
     w, h = img.size
-    return ImageHeader(w, h, len(bands), "A" in bands or "a" in bands, int(getattr(img, "n_frames", 1) or 1))
+    frames = int(getattr(img, "n_frames", 1) or 1)
+    if img.mode in AS_RGB:  # read as RGB (``read_raw``)
+        return ImageHeader(w, h, 4 if img.mode == "PA" else 3, img.mode == "PA", frames, rgb=True)
+    return ImageHeader(w, h, len(bands), "A" in bands or "a" in bands, frames, rgb=img.mode in COLOUR_MODES)
 
 
 def _check_header(hdr: ImageHeader, name: str, lim: Limits) -> None:
@@ -172,29 +196,36 @@ def read_raw(path, data: bytes | None = None) -> tuple[np.ndarray, ImageHeader]:
     """An image (a file, its bytes, or a stack's ``Plane``) as stored: (H, W, channels) in its own dtype (PIL's
     palette and other colour modes as RGB), with its header. What the model reads is ``model_rgb`` of it."""
     arr, img, hdr = _decode(path, data)
-    if img is not None and img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1"):
+    if img is not None and img.mode in AS_RGB:
         arr = np.asarray(img.convert("RGBA" if img.mode == "PA" else "RGB"))
-        hdr = ImageHeader(hdr.width, hdr.height, arr.shape[-1], img.mode == "PA", hdr.frames)
+        hdr = ImageHeader(hdr.width, hdr.height, arr.shape[-1], img.mode == "PA", hdr.frames, rgb=True)
     if arr.ndim == 2:
         arr = arr[..., None]
     return arr, hdr
 
 
+def read_channels(path, data: bytes | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """THE READING API for an image's channels, whatever the model reads: (H, W, N) values as stored (its own
+    dtype, 1 to ``MAX_CHANNELS`` channels, alpha dropped: ``colour_values``, which says what is refused) and the
+    channels' names (``ImageHeader.names``: the file's own, else red/green/blue, gray, or channel 1..N). ``path``:
+    a file, a file with its bytes, or a stack's ``Plane``. The names alone, from the header:
+    ``channel_layout.image_channels``."""
+    arr, hdr = read_raw(path, data)
+    return colour_values(arr, path.name if isinstance(path, Plane) else Path(path).name, hdr), hdr.names
+
+
 def colour_values(arr: np.ndarray, name: str, hdr: ImageHeader) -> np.ndarray:
-    """An image as stored (``read_raw``) without its alpha: (H, W, 1 or 3) in its own dtype. Refused with an
-    ImageReadError naming ``name``: channels other than gray or RGB (+ alpha), NaN or infinity."""
+    """An image as stored (``read_raw``) without its alpha: (H, W, 1 to ``MAX_CHANNELS``) in its own dtype. Refused
+    with an ImageReadError naming ``name`` (the file, and the plane of a stack): more channels than
+    ``MAX_CHANNELS``, a pixel type that is not numbers, NaN or infinity."""
     if arr.ndim != 3:
         raise ImageReadError(f"{name}: unsupported image shape {arr.shape} (a stack or volume?)")
     channels = arr.shape[-1]
     colour = channels - (1 if hdr.alpha and channels in (2, 4) else 0)
-    if colour not in (1, 3):
-        what = " (alpha included)" if hdr.alpha else (
-            f" (the last {hdr.extra_bands} tagged as extra bands, e.g. near-infrared, not as transparency)"
-            if hdr.extra_bands > 1 else " (the last tagged as an extra band, e.g. near-infrared, not as transparency)"
-            if hdr.extra_bands else "")
-        raise ImageReadError(f"{name}: has {channels} channels{what}; the model reads gray or RGB images: save the "
-                             "1 or 3 channels you want as their own image (e.g. Fiji: Image > Color > Channels Tool "
-                             "/ Merge Channels) and import that")
+    if colour > MAX_CHANNELS:
+        raise ImageReadError(f"{name}: has {channels} channels; we read images of 1 to {MAX_CHANNELS} channels: "
+                             "save the channels you want as their own image (e.g. Fiji: Image > Color > Channels "
+                             "Tool / Arrange Channels) and import that")
     if arr.dtype.kind == "c" or arr.dtype.kind not in "biuf":
         raise ImageReadError(f"{name}: pixel type {arr.dtype} is not an image we read (use integers or floats)")
     if arr.dtype.kind == "f":
@@ -205,39 +236,56 @@ def colour_values(arr: np.ndarray, name: str, hdr: ImageHeader) -> np.ndarray:
     return arr[..., :colour]
 
 
-def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader, intensities: Intensities | None = None) -> np.ndarray:
-    """THE ONE PLACE where an image as stored (``read_raw``) becomes what the model reads: uint8 RGB (H, W, 3);
-    gray repeated, alpha dropped (``colour_values``, which says what is refused). 8-bit values as they are;
-    16-bit and float values by the run's fixed ranges when ``intensities`` is given (``seg_core.data.intensities``:
-    a run trained on such images), else stretched by the image's own percentiles (runs trained before)."""
+def model_rgb(arr: np.ndarray, name: str, hdr: ImageHeader,
+              intensities: Intensities | ModelInput | None = None) -> np.ndarray:
+    """THE ONE PLACE where an image as stored (``read_raw``) becomes what the model reads: uint8 (H, W, C); alpha
+    dropped (``colour_values``, which says what is refused).
+
+    ``intensities`` is how a run reads images (``model_input.ModelInput``: its channels, in order, and their fixed
+    ranges; a bare ``Intensities`` or None is a run trained on gray or RGB images). The channels read are selected
+    (an image with another count of channels than the run's data is refused naming both); 8-bit values as they
+    are; 16-bit and float values by the run's fixed ranges when it has them, else stretched by the image's own
+    percentiles (runs trained before); one channel repeated to 3 (C is 3 for gray and RGB, else the channels
+    read). With None, an image of other than 1 or 3 channels gives its display composite (``display.display_rgb``:
+    thumbnails, the canvas; no run reads it so)."""
     arr = colour_values(arr, name, hdr)
-    if intensities is not None and arr.dtype not in (np.uint8, bool):
+    reading = intensities if isinstance(intensities, ModelInput) else None
+    ranges = reading.intensities if reading is not None else intensities
+    if reading is not None:
         try:
-            arr = intensities.to_uint8(arr, name)
+            arr = reading.select(arr, name)
+        except ValueError as err:
+            raise ImageReadError(str(err)) from None
+    if ranges is not None and arr.dtype not in (np.uint8, bool):
+        try:
+            arr = ranges.to_uint8(arr, name)
         except ValueError as err:
             raise ImageReadError(str(err)) from None
     else:
         arr = stretch_to_uint8(arr)
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
+    elif arr.shape[-1] != 3 and reading is None:  # no run reads it: shown (``display``), all channels
+        arr = display_rgb(arr, hdr.names)
     return np.array(arr, copy=True, order="C")  # writable (PIL's arrays are read-only)
 
 
-def read_image(path, data: bytes | None = None, intensities: Intensities | None = None) -> np.ndarray:
+def read_image(path, data: bytes | None = None, intensities: Intensities | ModelInput | None = None) -> np.ndarray:
     """Read an image (a file, its bytes, or a stack's ``Plane``) as the model reads it: ``model_rgb`` of
-    ``read_raw``, uint8 RGB (H, W, 3); ``intensities``: the run's fixed ranges for 16-bit and float images.
+    ``read_raw``, uint8 (H, W, 3) for gray and RGB (H, W, C) for other channels; ``intensities``: how the run
+    reads images (``model_input.ModelInput``: its channels and fixed ranges; None: shown as RGB).
 
     Refused with an ImageReadError naming the file (and the plane): more pixels than ``limits.max_pixels``
     (from the header, before decoding; a stack's planes counted together), a whole stack (its planes are
-    images of their own: ``stacks.planes``), channels other than gray/RGB (+ alpha), NaN or infinity.
+    images of their own: ``stacks.planes``), other channels than the run's, NaN or infinity.
     """
     name = path.name if isinstance(path, Plane) else Path(path).name
     arr, hdr = read_raw(path, data)
     return model_rgb(arr, name, hdr, intensities)
 
 
-def reader(intensities: Intensities | None):
-    """``read_image`` with the run's ``intensities`` (None: as runs trained on 8-bit images, or before, read);
+def reader(intensities: Intensities | ModelInput | None):
+    """``read_image`` with the run's reading (``ModelInput``; None: as runs trained on 8-bit images, or before, read);
     picklable, for DataLoader worker processes."""
     return partial(read_image, intensities=intensities) if intensities is not None else read_image
 

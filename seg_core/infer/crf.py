@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from seg_core.data.display import display_rgb
+
 
 @dataclass
 class CRFParams:
@@ -20,7 +22,9 @@ class CRFParams:
 
 
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams | None = None) -> np.ndarray:
-    """Refine ``probs`` (C, H, W) with the RGB ``image`` (H, W, 3 uint8); returns refined (C, H, W)."""
+    """Refine ``probs`` (C, H, W) with the uint8 ``image`` (H, W, 3 RGB; other channel counts: the colour kernel
+    reads their display composite, each channel in a colour of its own, ``display.display_rgb``: one rule here,
+    whether the CRF is measured on held-out images or used); returns refined (C, H, W)."""
     import pydensecrf.densecrf as dcrf
     from pydensecrf.utils import unary_from_softmax
 
@@ -29,7 +33,7 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams | None = N
     crf = dcrf.DenseCRF2D(w, h, c)
     crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(probs.astype(np.float32), clip=1e-5)))
     crf.addPairwiseGaussian(sxy=p.sxy_gaussian, compat=p.compat_gaussian)
-    crf.addPairwiseBilateral(sxy=p.sxy_bilateral, srgb=p.srgb, rgbim=np.array(image[..., :3], dtype=np.uint8, copy=True, order="C"),
+    crf.addPairwiseBilateral(sxy=p.sxy_bilateral, srgb=p.srgb, rgbim=np.array(display_rgb(image), dtype=np.uint8, copy=True, order="C"),
                              compat=p.compat_bilateral)
     q = crf.inference(int(p.iterations))
     return np.asarray(q, dtype=np.float32).reshape(c, h, w)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from seg_core.base.classes import ClassList
 from seg_core.data.colour import how_text
+from seg_core.data.model_input import colour_layout
 from seg_core.infer.tiling import MAX_WHOLE_PIXELS, TILE, TILE_OVERLAP
 from seg_core.runs.folder import Run
 
@@ -52,10 +53,16 @@ def _intensities(run: Run) -> dict | None:
     return ref.to_dict() if ref is not None else None
 
 
+def _layout(n: int, rgb: bool) -> str:
+    return f"NCHW: (images, {n} {'colour channels' if rgb else 'channels'}, height, width)"
+
+
 def describe(run: Run, mean, std, multiple: int) -> dict:
     """The description of ``run``'s model as exported: the network takes RGB in 0..1 and normalises with
     ``mean``/``std`` itself (``seg_core.model.network.SegModel``); sides must be multiples of ``multiple``."""
     cfg, status = run.config, run.status
+    reading = run.reading
+    rgb = reading.legacy or colour_layout(reading.channels)  # gray (repeated to 3) or RGB
     split = cfg.get("split") or {}
     held_out = _best_validation(run)
     if held_out.get("val_miou") is None and status.get("best_val_miou") is not None:
@@ -64,9 +71,12 @@ def describe(run: Run, mean, std, multiple: int) -> dict:
         "format": FORMAT,
         "what": "An image segmentation model: it gives every pixel of an image one of the classes below.",
         "classes": run.classes.to_json(),
-        "input": {"name": INPUT_NAME, "layout": "NCHW: (images, 3 colour channels, height, width)",
-                  "colour_order": "RGB", "dtype": "float32", "value_range": [0.0, 1.0],
-                  "scaling": "8-bit pixel values divided by 255",
+        "input": {"name": INPUT_NAME, "layout": _layout(reading.in_channels, rgb), "axes": "NCHW",
+                  "colour_order": "RGB" if rgb else None, "dtype": "float32", "value_range": [0.0, 1.0],
+                  "scaling": "8-bit pixel values divided by 255 (images stored with more than 8 bits: first brought "
+                             "to 8 bits by input_normalisation)",
+                  **reading.to_config(),  # channels read (names, in order), the file's channel_layout, in_channels,
+                  # channel_normalisation (how each becomes 0..1); one channel read: repeated to 3
                   "normalisation": "done inside the model ((x - mean) / std per channel); do not normalise again",
                   "mean": [float(v) for v in mean], "std": [float(v) for v in std],
                   "colour_normalisation": _colour(run),

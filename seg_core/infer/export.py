@@ -1,4 +1,5 @@
-"""Exporting: a zip of a run folder, TorchScript and ONNX models (inputs RGB 0..1, NCHW) that describe
+"""Exporting: a zip of a run folder, TorchScript and ONNX models (inputs RGB, or the run's N channels, 0..1, NCHW:
+(1, N, H, W)) that describe
 themselves (``description``: in the ONNX file's metadata, beside and inside the TorchScript file), a zip of
 masks with its ``classes.json``.
 
@@ -47,7 +48,7 @@ def _clear_leftovers(path: Path, older_than_s: float = 600) -> None:
 
 def _example(run: Run) -> torch.Tensor:
     h, w = run.config.get("img_size", EXAMPLE_SIZE[2:])
-    return torch.rand(1, 3, int(h), int(w))
+    return torch.rand(1, run.reading.in_channels, int(h), int(w))
 
 
 def _description(run: Run, model) -> dict:
@@ -88,7 +89,8 @@ def _export(run: Run, path: Path, stage: str, convert: Callable[[torch.nn.Module
 
 def export_torchscript(run: Run, path: Path, progress: Progress | None = None,
                        cancel: threading.Event | None = None) -> Path:
-    """Traced TorchScript file; load with ``torch.jit.load`` and call on (N, 3, H, W) in 0..1. Its description
+    """Traced TorchScript file; load with ``torch.jit.load`` and call on (N, K, H, W) in 0..1 (K: 3, or the run's
+    channels). Its description
     is inside (``description.json``, ``torch.jit.load(f, _extra_files=...)``) and beside it (``<stem>.json``)."""
     described = {}
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from seg_core.base.cores import cpu_count
 from seg_core.data.colour import ColourReference, prepare_for
-from seg_core.data.intensities import Intensities
+from seg_core.data.model_input import ModelInput
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.description import classes_of, from_metadata
 from seg_core.infer.prediction import ImagePredictor
@@ -72,12 +72,12 @@ class OnnxPredictor(ImagePredictor):
         try:  # colours evened out as in training (absent: a model trained on images as they are); 16-bit and
             # float images read by the training images' fixed ranges (absent: 8-bit images, or an older file)
             self.prepare = prepare_for(ColourReference.from_dict(inp.get("colour_normalisation")))
-            self.intensities = Intensities.from_dict(inp.get("input_normalisation"))
+            self.intensities = ModelInput.from_config(inp)  # the channels read, in order, and their ranges
         except ValueError as err:
             raise ValueError(f"{self.path}: {err}") from None
 
     def scores(self, padded: np.ndarray) -> np.ndarray:
-        """The network's class scores (C, H, W) for an (H, W, 3) uint8 image whose sides are multiples of
+        """The network's class scores (C, H, W) for an (H, W, K) uint8 image whose sides are multiples of
         ``side_multiple``."""
         x = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32) / self.divisor + self.offset
         return self.session.run([self.output_name], {self.input_name: x})[0][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from seg_core.base.classes import UNLABELLED_COLOUR, ClassList
+from seg_core.data.display import display_rgb
 
 
 def colourise(mask: np.ndarray, classes: ClassList) -> np.ndarray:
@@ -12,10 +13,12 @@ def colourise(mask: np.ndarray, classes: ClassList) -> np.ndarray:
     return lut[mask.astype(np.uint8)]
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, classes: ClassList, alpha: float = 0.5) -> np.ndarray:
-    """Blend class colours over ``image``; pixels outside the classes (unlabelled) stay as they are."""
+def overlay(image: np.ndarray, mask: np.ndarray, classes: ClassList, alpha: float = 0.5,
+            channels: tuple[str, ...] = ()) -> np.ndarray:
+    """Blend class colours over ``image`` (uint8 RGB, or of other channels, named ``channels``: shown as their
+    display composite, ``display.display_rgb``); pixels outside the classes (unlabelled) stay as they are."""
     colour = colourise(mask, classes).astype(np.float32)
     show = mask < len(classes)
-    out = image.astype(np.float32).copy()
+    out = display_rgb(image, channels).astype(np.float32)
     out[show] = (1 - alpha) * out[show] + alpha * colour[show]
     return out.clip(0, 255).astype(np.uint8)

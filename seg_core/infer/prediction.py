@@ -15,7 +15,7 @@ from seg_core.base.classes import ClassList
 from seg_core.base.limits import limits, pixels_text
 from seg_core.base.progress import Steps
 from seg_core.data.imageio import IMAGE_EXTS, read_image, write_index_mask, write_rgb
-from seg_core.data.intensities import Intensities
+from seg_core.data.model_input import ModelInput
 from seg_core.data.stacks.files import file_suffix
 from seg_core.infer.crf import CRFParams, dense_crf
 from seg_core.data.stacks.planes import stack_header
@@ -42,9 +42,9 @@ class Prediction:
 
 
 def predict_image(forward: Forward, image: np.ndarray, crf: CRFParams | None = None) -> Prediction:
-    """The mask of one RGB uint8 image from ``forward`` (``tiling``): its class probabilities (tiles averaged
-    above ``tiling.MAX_WHOLE_PIXELS``), refined by the dense CRF when ``crf`` is given; above
-    ``limits().max_prob_pixels`` tile by tile straight into the mask, without probabilities or CRF (``note``)."""
+    """The mask of one uint8 image (H, W, K: RGB, or the channels the network reads) from ``forward`` (``tiling``): its class probabilities (tiles averaged above ``tiling.MAX_WHOLE_PIXELS``), refined
+    by the dense CRF when ``crf`` is given; above ``limits().max_prob_pixels`` tile by tile straight into the
+    mask, without probabilities or CRF (``note``)."""
     t0 = time.perf_counter()
     h, w = image.shape[:2]
     lim = limits()
@@ -69,12 +69,14 @@ class ImagePredictor(ABC):
     ``forward(tta)`` (``tiling``'s forward of its network, flips averaged when ``tta``), ``prepare`` (the image
     readied as in training: colours evened out when the run was trained so), ``intensities`` (the fixed ranges
     16-bit and float images are read with, or None: ``seg_core.data.intensities``) and its settings ``tta`` and
-    ``crf``."""
+    ``crf``. ``intensities`` is how the network reads an image: a ``model_input.ModelInput`` (its channels, in
+    order, and their fixed ranges), passed on to ``imageio.read_image`` wherever this predictor's images are read
+    (the name is older than channels)."""
 
     tta: bool
     crf: CRFParams | None
     prepare: Callable[[np.ndarray], np.ndarray]
-    intensities: Intensities | None
+    intensities: ModelInput
 
     def read(self, path, data: bytes | None = None) -> np.ndarray:
         """An image file (or its bytes, or a stack's plane) as this predictor's network reads it, before
@@ -99,11 +101,12 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassList, images: Path, out: Path,
-                  progress=None, cancel=None, intensities: Intensities | None = None) -> list[dict]:
+                  progress=None, cancel=None, intensities: ModelInput | None = None) -> list[dict]:
     """Write ``out/masks/<stem>.png`` (palette index PNG) and ``out/overlays/<stem>.png`` for each image of the
     folder ``images``, with ``predict``; returns a row per image (its mask, seconds and class fractions). A stack
     (or NIfTI volume) gives one mask stack of its planes (``stack_prediction``): ``out/masks/<stem>.tif`` or
-    ``.nii.gz``, and an overlay per plane. ``intensities``: the predictor's (``ImagePredictor.intensities``).
+    ``.nii.gz``, and an overlay per plane (on the image's display composite: ``display.display_rgb``).
+    ``intensities``: how the predictor reads images (``ImagePredictor.intensities``).
 
     An unreadable image is reported in the returned rows and skipped; the others still run. ``progress`` gets
     a ``Count`` per image ("3/12 images predicted"); when ``cancel`` (an Event) is set, it stops before
@@ -130,7 +133,8 @@ def predict_files(predict: Callable[[np.ndarray], Prediction], classes: ClassLis
             continue
         p = predict(image)
         write_index_mask(out / "masks" / f"{f.stem}.png", p.mask, classes)
-        write_rgb(out / "overlays" / f"{f.stem}.png", overlay(image, p.mask, classes, 0.5))
+        write_rgb(out / "overlays" / f"{f.stem}.png", overlay(image, p.mask, classes, 0.5,
+                                                              intensities.channels if intensities else ()))
         counts = np.bincount(p.mask.ravel(), minlength=len(classes))
         rows.append({"image": f.name, "mask": f"masks/{f.stem}.png", "seconds": round(p.seconds + p.crf_seconds, 3),
                      **{f"{n}_fraction": round(float(c) / p.mask.size, 4) for n, c in zip(classes.names, counts)}})

@@ -32,7 +32,7 @@ class Predictor(ImagePredictor):
         self.amp = autocast_dtype(dev, self.run.config.get("precision", "auto"))
         self.classes = self.run.classes
         self.prepare = prepare_for(self.run.colour_reference)  # colours evened out as in training, or as is
-        self.intensities = self.run.intensities  # 16-bit and float images read by the run's ranges, or None
+        self.intensities = self.run.reading  # the run's channels; 16-bit and float images by the run's ranges
 
     def forward(self, tta: bool) -> Forward:
         return torch_forward(self.model, tta, self.amp)

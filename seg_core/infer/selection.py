@@ -46,7 +46,7 @@ def flip_disagreement(probs: np.ndarray, probs_mirrored: np.ndarray) -> np.ndarr
 
 def _small(model, image: np.ndarray):
     """The image shrunk to at most ``FEATURE_SIDE`` a side (sides multiples of the network's), as the
-    model's input tensor (1, 3, h, w) on its device."""
+    model's input tensor (1, C, h, w) on its device."""
     import cv2
     import torch
 
@@ -55,7 +55,9 @@ def _small(model, image: np.ndarray):
     h, w = image.shape[:2]
     s = min(1.0, FEATURE_SIDE / max(h, w))
     size = [max(OUTPUT_MULTIPLE, round(v * s / OUTPUT_MULTIPLE) * OUTPUT_MULTIPLE) for v in (w, h)]
-    small = cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA)
+    small = np.concatenate([  # OpenCV resizes at most 4 channels at once: an N-channel image in groups of 4
+        cv2.resize(image[..., i:i + 4], tuple(size), interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+        for i in range(0, image.shape[-1], 4)], axis=-1)
     device = next(model.parameters()).device
     return torch.from_numpy(small).permute(2, 0, 1)[None].float().div(255).to(device)
 

@@ -12,13 +12,14 @@ import numpy as np
 from seg_core.base.classes import ClassList
 from seg_core.data.imageio import ImageHeader, model_rgb, write_rgb
 from seg_core.data.intensities import Intensities
+from seg_core.data.model_input import ModelInput
 from seg_core.data.stacks.files import StackFile, StackHeader, file_stem
 from seg_core.data.stacks.planes import plane_stem
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.infer.overlay import overlay
 
 
-def stack_images(path: Path, hdr: StackHeader, intensities: Intensities | None = None):
+def stack_images(path: Path, hdr: StackHeader, intensities: Intensities | ModelInput | None = None):
     """(label, image) of each plane of the stack ``path`` in order, the image as the model reads it
     (``imageio.model_rgb``, with the run's ``intensities``), read one plane at a time; an ImageReadError names a
     plane that cannot be read."""
@@ -30,7 +31,7 @@ def stack_images(path: Path, hdr: StackHeader, intensities: Intensities | None =
 
 
 def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackHeader, out: Path,
-                  intensities: Intensities | None = None) -> dict:
+                  intensities: ModelInput | None = None) -> dict:
     """Predict every plane of the stack ``path`` (header ``hdr``) with ``predict`` (image -> ``Prediction``) and
     write its mask stack and overlays; the row for the stack (mask, planes, seconds, class fractions).
     A plane that cannot be read (NaN, channels) stops it with an ImageReadError naming the plane; no mask
@@ -45,7 +46,8 @@ def predict_stack(predict: Callable, classes: ClassList, path: Path, hdr: StackH
             p = predict(image)
             seconds[0] += p.seconds + p.crf_seconds
             counts[:] += np.bincount(p.mask.ravel(), minlength=len(classes))[: len(classes)]
-            write_rgb(out / "overlays" / f"{plane_stem(stem, label)}.png", overlay(image, p.mask, classes, 0.5))
+            write_rgb(out / "overlays" / f"{plane_stem(stem, label)}.png",
+                      overlay(image, p.mask, classes, 0.5, intensities.channels if intensities else ()))
             yield p.mask
 
     name = mask_stack_name(path.name)

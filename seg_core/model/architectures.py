@@ -55,15 +55,17 @@ def get_architecture(name: str, backbone: str | None = None) -> Architecture:
 
 
 def build_net(arch: str, backbone: Backbone, num_classes: int,
-              weights: str | dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
+              weights: str | dict[str, torch.Tensor] | None = None, in_channels: int = 3) -> torch.nn.Module:
     """The smp model. ``weights``: None (random encoder), "imagenet" (timm's download and cache) or the
-    encoder's state dict under timm's names (see weights.timm_state_dict)."""
+    encoder's state dict under timm's names (see weights.timm_state_dict), for RGB. ``in_channels``: smp's,
+    passed to timm as ``in_chans``, which adapts the RGB weights of the first layer (from any of these sources:
+    timm's ``load_pretrained`` does it after reading a state dict too)."""
     extra = {}
     if isinstance(weights, dict):
         extra["pretrained_cfg_overlay"] = dict(state_dict=weights)  # timm loads it like its own file
     net = get_architecture(arch, backbone.name).smp_class(
         encoder_name=backbone.smp_encoder, encoder_weights=True if weights is not None else None,
-        classes=num_classes, **extra)
+        classes=num_classes, in_channels=in_channels, **extra)
     if extra:
         for m in net.modules():  # timm keeps the overlay, a copy of every weight, in the encoder's config
             cfg = getattr(m, "pretrained_cfg", None)

@@ -20,17 +20,19 @@ class ModelSpec:
     arch: str
     backbone: str
     num_classes: int
+    in_channels: int = 3  # 3 for gray and RGB images; else the channels read (``data.model_input.ModelInput``)
 
 
 class SegModel(FreezableMixin, nn.Module):
-    """Takes RGB images scaled to 0..1 (N, 3, H, W), returns class logits (N, C, H, W)."""
+    """Takes images scaled to 0..1 (N, K, H, W): RGB (K = 3) or the run's K channels; returns class logits
+    (N, C, H, W)."""
 
     def __init__(self, net: nn.Module, mean, std, backbone_name: str = "this backbone"):
         super().__init__()
         self.net = net
         self.backbone_name = backbone_name
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
         self._frozen_norms = []
 
     @property
@@ -56,16 +58,21 @@ class SegModel(FreezableMixin, nn.Module):
         return [p for p in self.parameters() if id(p) not in enc]
 
 
-def norm_stats(backbone_name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """(mean, std) the backbone's ImageNet weights were trained with (from timm's pretrained config)."""
+def norm_stats(backbone_name: str, in_channels: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) the backbone's ImageNet weights were trained with (from timm's pretrained config), per input
+    channel: for K channels the RGB values repeated in turn, as timm's ``in_chans`` repeats the RGB filters of
+    the first layer (channel i starts from the filter of colour i mod 3)."""
     from segmentation_models_pytorch.encoders import get_preprocessing_params
 
     params = get_preprocessing_params(get_backbone(backbone_name).smp_encoder)
-    return tuple(params["mean"]), tuple(params["std"])
+    mean, std = tuple(params["mean"]), tuple(params["std"])
+    return tuple(mean[i % 3] for i in range(in_channels)), tuple(std[i % 3] for i in range(in_channels))
 
 
 def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
-    """Build the network; ``weights``: "imagenet", "none" or a path to encoder weights.
+    """Build the network; ``weights``: "imagenet", "none" or a path to encoder weights. A network of
+    ``spec.in_channels`` other than 3 starts from the RGB weights adapted as timm adapts them (``in_chans``:
+    the first layer's RGB filters repeated over the channels and scaled by 3/K), from any of those sources.
 
     "imagenet" uses a local copy when there is one (weights folder, a package that ships them,
     timm's cache) and otherwise timm's normal download; offline it raises WeightsUnavailable at once.
@@ -76,12 +83,13 @@ def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
     get_architecture(spec.arch, backbone.name)  # an unsupported pair fails before any weights are read
     file = resolve_weights_file(backbone, weights)
     if weights == "none":
-        net = build_net(spec.arch, backbone, spec.num_classes, weights=None)
+        net = build_net(spec.arch, backbone, spec.num_classes, weights=None, in_channels=spec.in_channels)
     elif file is None:  # online download through timm's own cache
-        net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet")
+        net = build_net(spec.arch, backbone, spec.num_classes, weights="imagenet", in_channels=spec.in_channels)
     else:
-        net = build_net(spec.arch, backbone, spec.num_classes, weights=timm_state_dict(backbone, file))
-    return SegModel(net, *norm_stats(backbone.name), backbone_name=backbone.name)
+        net = build_net(spec.arch, backbone, spec.num_classes, weights=timm_state_dict(backbone, file),
+                        in_channels=spec.in_channels)
+    return SegModel(net, *norm_stats(backbone.name, spec.in_channels), backbone_name=backbone.name)
 
 
 @lru_cache(maxsize=None)

@@ -145,6 +145,17 @@ def parse_class_weights(text: str | None) -> list[float] | str | None:
         raise ConfigError("class_weights", f"must be 'balanced', 'none' or numbers like 1,2.5,4; got '{text}'") from None
 
 
+def parse_channels(text) -> list[str] | None:
+    """'1,3' or 'DAPI,GFP' (or a list of them) -> the channels as given, in order; empty -> None (all). Which
+    channels they are is resolved against the data's channel layout when training starts
+    (``data.model_input.pick_channels``)."""
+    if text is None:
+        return None
+    items = [str(v).strip() for v in (text.split(",") if isinstance(text, str) else text)]
+    items = [v for v in items if v]
+    return items or None
+
+
 @dataclass
 class TrainConfig:
     data: str = setting(label="Data folder", page=False,
@@ -198,6 +209,12 @@ class TrainConfig:
         flag_help="how mask values read: auto (default: class indices; 0/255-only masks of 2 classes are binary when "
                   "nothing marks 255 unlabelled; ambiguous folders are refused), index (class indices, the unlabelled "
                   "value skipped), binary (2 classes: 0 is class 0, 1 and 255 class 1)")
+    channels: list[str] | None = setting(  # None: all; resolved by data.model_input.pick_channels
+        None, label="Channels", parse=parse_channels, page=False, metavar="LIST",
+        words="Channels the model reads",
+        help="Which of your images' channels the model looks at, in order (all by default).",
+        flag_help="the image channels the model reads, in order, by number from 1 or by name (e.g. 1,3 or "
+                  "DAPI,GFP; default: all); recorded in the run's config.json as 'channels'")
     img_size: tuple[int, int] | None = setting(  # crop (H, W); None: from the images, at most 512 a side
         None, label="Training crop", parse=parse_img_size, words="Piece of each image trained on",
         help="Training looks at pieces of this size (height x width in pixels, multiples of 32, e.g. 256x256); "

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from seg_core.data.colour import ColourReference
     from seg_core.data.intensities import Intensities
+    from seg_core.data.model_input import ModelInput
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -182,7 +183,7 @@ class Run:
             raise FileNotFoundError(f"run '{self.name}' has no checkpoint yet ({CHECKPOINT} missing)")
         cfg = self.config
         try:
-            spec = ModelSpec(cfg["arch"], cfg["backbone"], cfg["num_classes"])
+            spec = ModelSpec(cfg["arch"], cfg["backbone"], cfg["num_classes"], int(cfg.get("in_channels") or 3))
         except KeyError as err:
             raise ValueError(f"{self.path / CONFIG}: has no {err} setting") from None
         model = build_model(spec, weights="none")
@@ -228,6 +229,18 @@ class Run:
 
         try:
             return Intensities.from_dict(self.config.get("input_normalisation"))
+        except ValueError as err:
+            raise ValueError(f"{self.path / CONFIG}: {err}") from None
+
+    @property
+    def reading(self) -> "ModelInput":
+        """How the run reads an image (``seg_core.data.model_input``): its channels, in order (config.json's
+        ``channels`` of ``channel_layout``), and their fixed ranges (``intensities``); a run from before
+        channels were recorded reads gray or RGB images."""
+        from seg_core.data.model_input import ModelInput
+
+        try:
+            return ModelInput.from_config(self.config)
         except ValueError as err:
             raise ValueError(f"{self.path / CONFIG}: {err}") from None
 

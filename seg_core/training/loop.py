@@ -48,7 +48,7 @@ from seg_core.training.validation import cut, describe, plan, share_s
 from seg_core.training.averaging import Averaging
 from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
 from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
-from seg_core.training.training_data import TrainingData, colour_reference, input_normalisation, load_training_data
+from seg_core.training.training_data import TrainingData, colour_reference, load_training_data, model_input
 from seg_core.training.recorder import Checkpoint, Recorder, Sink, display
 from seg_core.base.locks import acquire, release
 
@@ -128,8 +128,8 @@ class Trainer:
         self._check_stop()
         self._emit(Status(f"loading the network {cfg.backbone} (from run {Path(cfg.init_run).name})" if cfg.init_run
                           else with_details(f"loading the network {cfg.backbone}", f"{cfg.weights} weights")))
-        self.intensities = self.comm.from_main(lambda: input_normalisation(cfg, data))  # 16-bit, float: fixed ranges
-        self.colour = self.comm.from_main(lambda: colour_reference(cfg, data, self.intensities))  # one for all processes
+        self.reading = self.comm.from_main(lambda: model_input(cfg, data))  # channels; 16-bit, float: fixed ranges
+        self.colour = self.comm.from_main(lambda: colour_reference(cfg, data, self.reading))  # one for all processes
         self._build(data)
         self._check_stop()
         self._open_run(data)
@@ -211,7 +211,7 @@ class Trainer:
         """Model on its device with the first stages frozen, loss, optimiser, gradient scaler."""
         cfg = self.cfg
         self.amp = autocast_dtype(self.device, cfg.precision)
-        model = build_model(ModelSpec(cfg.arch, cfg.backbone, data.num_classes),
+        model = build_model(ModelSpec(cfg.arch, cfg.backbone, data.num_classes, self.reading.in_channels),
                             "none" if cfg.init_run else cfg.weights)
         if cfg.init_run:
             init = Run(cfg.init_run)
@@ -258,15 +258,17 @@ class Trainer:
         decode and augment them; ``cache_mb`` bounds the decoded images kept, in all (see ``streaming.py``)."""
         cfg, place = self.cfg, self.place
         share = cfg.cache_mb * MB // place.local_world  # the processes on this machine share the size evenly
-        reader = PairReader(data.dataset, data.train, share, prepare_for(self.colour), image_reader(self.intensities))
+        reader = PairReader(data.dataset, data.train, share, prepare_for(self.colour), image_reader(self.reading))
         self.val_reader = PairReader(data.val_dataset, data.val, 0, prepare_for(self.colour),
-                                     image_reader(self.intensities))  # each process scores its share of the units
+                                     image_reader(self.reading))  # each process scores its share of the units
         if cfg.num_workers:  # and so do the workers and this process (validation)
             self.val_reader.cache.limit = share // (cfg.num_workers + 1)
         else:  # one cache, for training and validation
             self.val_reader.cache = reader.cache
         sampler = EpochSampler(len(data.train), cfg.batch_size, self.rng, place.rank, place.world)
-        return crop_loader(CropSet(reader, data.img_size, cfg.augment), sampler, cfg.num_workers,
+        # colour jitter is for 8-bit gray and RGB values only; the geometric changes apply to every channel
+        augment = cfg.augment if self.reading.photometric else replace(cfg.augment, colour=0.0)
+        return crop_loader(CropSet(reader, data.img_size, augment), sampler, cfg.num_workers,
                            pin_memory(self.device))
 
     def _open_run(self, data: TrainingData) -> None:
@@ -280,7 +282,8 @@ class Trainer:
             "mask_reading": data.dataset.reading.to_json(),
             "img_size": list(data.img_size), "num_stages": self.num_stages, "split": data.split,
             "colour_reference": self.colour.to_dict() if self.colour is not None else None,
-            "input_normalisation": self.intensities.to_dict() if self.intensities is not None else None,
+            "input_normalisation": self.reading.intensities.to_dict() if self.reading.intensities is not None else None,
+            **self.reading.to_config(),  # channels (names, in order), their layout and normalisation, in_channels
             "class_names": data.dataset.classes.names, "device": str(self.device),
             "amp": str(self.amp).replace("torch.", "") if self.amp else "fp32",
             "processes": self.place.world, "global_batch_size": self.cfg.batch_size * self.place.world,
@@ -459,7 +462,7 @@ class Trainer:
             return
         self._emit(Status(with_details(f"measuring whether sharper edges or mirrored copies help, on up to {n} "
                                        "image(s) kept aside", "the dense CRF and flips (TTA) on the held-out images")))
-        pairs = PairReader(data.val_dataset, data.val[:n], 0, prepare_for(self.colour), image_reader(self.intensities))
+        pairs = PairReader(data.val_dataset, data.val[:n], 0, prepare_for(self.colour), image_reader(self.reading))
         best = Run(self.cfg.out).load_model(str(self.device))  # the best checkpoint, as the recorder saved it
         self._emit(Measured(measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap,
                                      max_pixels=max_pixels)))

@@ -4,7 +4,7 @@ The images themselves are not loaded here: ``streaming.py`` reads them when a cr
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,8 @@ from seg_core.data.colour import ColourReference
 from seg_core.data.dataset import Dataset, DatasetError, Problem, Sample, scan_dataset
 from seg_core.data.imageio import ImageReadError, colour_values, read_image, read_raw
 from seg_core.data.intensities import MAX_IMAGES, Intensities
-from seg_core.runs.config import TrainConfig
+from seg_core.data.model_input import ModelInput, pick_channels
+from seg_core.runs.config import ConfigError, TrainConfig
 from seg_core.runs.folder import Run
 from seg_core.runs.labels import LabelSnapshot
 from seg_core.training.crop_size import auto_img_size
@@ -102,41 +103,56 @@ def _spread(n: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
 
 
-def input_normalisation(cfg: TrainConfig, data: TrainingData) -> Intensities | None:
-    """The fixed per-channel ranges 16-bit and float images are read with (``seg_core.data.intensities``):
-    None when the training images are all 8-bit (read as stored, as before); continuing a run, that run's (its
-    network learned on images read so), else the ranges of up to ``MAX_IMAGES`` training images."""
+def model_input(cfg: TrainConfig, data: TrainingData) -> ModelInput:
+    """How the run reads its images (``seg_core.data.model_input``): the channels ``cfg.channels`` names (all by
+    default) of the data's channel layout, and the fixed per-channel ranges of images stored with more than 8
+    bits (``seg_core.data.intensities``: none when the training images are all 8-bit, read as stored), taken
+    from up to ``MAX_IMAGES`` training images. Continuing a run, that run's (its network learned on images read
+    so); one from before channels were recorded (gray or RGB) keeps its ranges, or takes them from these images.
+    Raises ConfigError for channels that are not the data's, ImageReadError for an image that does not fit."""
     if cfg.init_run:
-        earlier = Run(cfg.init_run).intensities
-        if earlier is not None:
+        earlier = Run(cfg.init_run).reading
+        if not earlier.legacy or earlier.intensities is not None:
             return earlier
-    picks = [data.train[i].image for i in _spread(len(data.train), MAX_IMAGES)]
+        reading = earlier
+    else:
+        layout = data.dataset.channels
+        try:
+            picks = pick_channels(cfg.channels or list(layout), layout, f"the images of {cfg.data}")
+        except ValueError as err:
+            raise ConfigError("channels", str(err)) from None
+        reading = ModelInput(layout, picks)
     values = []
-    for path in picks:
+    for path in (data.train[i].image for i in _spread(len(data.train), MAX_IMAGES)):
         arr, hdr = read_raw(path)
-        values.append(colour_values(arr, getattr(path, "name", str(path)), hdr))
+        name = getattr(path, "name", str(path))
+        try:
+            values.append(reading.select(colour_values(arr, name, hdr), name))
+        except ValueError as err:
+            raise ImageReadError(str(err)) from None
     if all(v.dtype in (np.uint8, bool) for v in values):
-        return None
+        return reading
     try:
-        return Intensities.from_images(v for v in values if v.dtype not in (np.uint8, bool))
+        return replace(reading, intensities=Intensities.from_images(
+            v for v in values if v.dtype not in (np.uint8, bool)))
     except ValueError as err:
         raise ImageReadError(f"{cfg.data}: {err}") from None
 
 
-def colour_reference(cfg: TrainConfig, data: TrainingData,
-                     intensities: Intensities | None = None) -> ColourReference | None:
+def colour_reference(cfg: TrainConfig, data: TrainingData, reading: ModelInput) -> ColourReference | None:
     """What the run's images are brought to (``seg_core.data.colour``): None when ``cfg.even_colours`` is off
-    or the images are read by fixed ranges (``intensities``: evening out each image would undo them, and an
-    empty field would be stretched to the others' contrast); continuing a run that has one, that run's (its
-    network learned on images brought to it); else the average of up to ``COLOUR_IMAGES`` training images."""
-    if not cfg.even_colours or intensities is not None:
+    or the network does not read 8-bit gray or RGB values (``ModelInput.photometric``: images read by fixed
+    ranges, which evening out each image would undo, an empty field stretched to the others' contrast; other
+    channels than colours); continuing a run that has one, that run's (its network learned on images brought
+    to it); else the average of up to ``COLOUR_IMAGES`` training images."""
+    if not cfg.even_colours or not reading.photometric:
         return None
     if cfg.init_run:
         earlier = Run(cfg.init_run).colour_reference
         if earlier is not None:
             return earlier
     picks = _spread(len(data.train), COLOUR_IMAGES)
-    return ColourReference.from_images(read_image(data.train[i].image) for i in picks)
+    return ColourReference.from_images(read_image(data.train[i].image, intensities=reading) for i in picks)
 
 
 def earlier_split(init_run: str | None) -> tuple[set[str], set[str]]:

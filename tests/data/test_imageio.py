@@ -8,7 +8,8 @@ from PIL import Image
 
 from seg_core.data import imageio
 from helpers import huge_png, huge_tiff, pa_tiff
-from seg_core.data.imageio import ImageReadError, ImageTooLarge, image_size, read_header, read_image
+from seg_core.data.imageio import ImageReadError, ImageTooLarge, image_size, read_channels, read_header, read_image
+from seg_core.data.model_input import ModelInput
 
 
 @pytest.fixture
@@ -71,15 +72,16 @@ def test_a_whole_stack_is_not_one_image_its_planes_are(tmp_path):
         read_image(p)
 
 
-def test_channels_beyond_rgb_are_refused_alpha_is_dropped_planar_rgb_is_read(tmp_path):
+def test_channels_beyond_rgb_are_read_alpha_is_dropped_planar_rgb_is_read(tmp_path):
     tifffile.imwrite(p := tmp_path / "five.tif", np.zeros((5, 32, 40), np.uint8), photometric="minisblack",
                      planarconfig="separate")
-    with pytest.raises(ImageReadError, match=r"five.tif: has 5 channels; the model reads gray or RGB images"):
-        read_image(p)
+    assert read_channels(p)[0].shape == (32, 40, 5) and read_image(p).shape == (32, 40, 3)  # shown as a composite
+    with pytest.raises(ImageReadError, match=r"five.tif: has 5 channels; the model was trained on gray or RGB "
+                                             r"images \(1 or 3 channels\)"):
+        read_image(p, intensities=ModelInput())  # a run from before channels
     tifffile.imwrite(p := tmp_path / "two.tif", np.zeros((32, 40, 2), np.uint8), photometric="minisblack",
                      planarconfig="contig")
-    with pytest.raises(ImageReadError, match="two.tif: has 2 channels"):
-        read_image(p)
+    assert read_channels(p)[0].shape == (32, 40, 2)
     rgba = np.zeros((32, 40, 4), np.uint8)
     rgba[..., 0], rgba[..., 3] = 200, 7
     tifffile.imwrite(p := tmp_path / "rgba.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])

@@ -7,7 +7,7 @@ import tifffile
 from PIL import Image
 
 from seg_core.data.dataset import scan_dataset
-from seg_core.data.imageio import ImageReadError, ImageTooLarge, read_image, read_mask_raw
+from seg_core.data.imageio import ImageReadError, ImageTooLarge, read_channels, read_image, read_mask_raw
 from seg_core.data.stacks.files import StackFile, read_stack_header
 from seg_core.data.stacks.planes import Plane
 
@@ -97,12 +97,10 @@ def test_bad_axes_five_dimensions_nan_planes_and_extra_bands_are_explained(tmp_p
     assert read_image(Plane(p, 0, "z00", 3)).shape == (16, 20, 3)
     with pytest.raises(ImageReadError, match=r"nan.tif, plane z01: holds 1 NaN or infinite value\(s\)"):
         read_image(Plane(p, 1, "z01", 3))
-    # a GeoTIFF's near-infrared band, tagged as an extra sample (not alpha): refused, never dropped as alpha
+    # a near-infrared band tagged as an extra sample (not alpha) is a channel, never dropped as alpha
     tifffile.imwrite(p := tmp_path / "aerial.tif", np.zeros((8, 9, 4), np.uint16), photometric="rgb",
                      extrasamples=["unspecified"])
-    with pytest.raises(ImageReadError, match=r"aerial.tif: has 4 channels \(the last tagged as an extra band, e.g. "
-                                             r"near-infrared, not as transparency\); the model reads gray or RGB"):
-        read_image(p)
+    assert read_channels(p)[0].shape == (8, 9, 4)
     tifffile.imwrite(p := tmp_path / "rgba.tif", np.zeros((8, 9, 4), np.uint8), photometric="rgb",
                      extrasamples=["unassalpha"])
     assert read_image(p).shape == (8, 9, 3)  # real transparency is still dropped

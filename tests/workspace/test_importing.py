@@ -232,7 +232,7 @@ def test_a_zip_of_bad_entries_is_refused_entry_by_entry(ws, tmp_path):
     assert "SEG_CORE_MAX_PIXELS" in why["huge.tif"] and "30000x30000" in why["huge.tif"]
     assert "SEG_CORE_MAX_PIXELS" in why["big.png"] and "25000x25000" in why["big.png"]
     assert why["nan.tif"].startswith("holds 1 NaN or infinite value(s)")
-    assert why["five.tif"].startswith("has 5 channels")
+    assert why["five.tif"].startswith("has 5 channel(s) but this project's images have 3 (red, green, blue)")
     assert why["inner.zip"].startswith("a zip inside a zip")
     assert why["notes.txt"].startswith("not an image type we read")
     assert why["broken.png"].startswith("cannot read image")

@@ -64,6 +64,8 @@ class StackHeader:
     plane_axes: str = ""  # "", "Z", "T" or "TZ"
     plane_shape: tuple[int, ...] = ()  # along ``plane_axes``
     affine: np.ndarray | None = None  # NIfTI: voxel to world coordinates
+    rgb: bool = False  # the file says its first three channels are red, green, blue (TIFF photometric RGB)
+    channel_names: tuple[str, ...] = ()  # the file's own names of its channels (OME, ImageJ labels), when it has them
 
     @property
     def planes(self) -> int:
@@ -217,8 +219,11 @@ class StackFile:
         plane_axes = "".join(a for a in PLANE_AXES if a in axes)
         extras = tuple(int(e) for e in (kf.extrasamples or ()))
         channels = int(dims.get("C", 1) * dims.get("S", 1))
-        alpha = 1 in extras or 2 in extras  # premultiplied or unassociated alpha; 0 (unspecified) is a band
-        bands = sum(e == 0 for e in extras) if int(kf.photometric) == 2 else 0  # RGB + e.g. near-infrared
+        # premultiplied or unassociated alpha; 0 (unspecified) is a band. In a GeoTIFF every extra sample is a
+        # band: GIS tools commonly tag a 4th band (near-infrared) as unassociated alpha
+        geo = bool(getattr(tif, "is_geotiff", False))
+        alpha = not geo and (1 in extras or 2 in extras)
+        bands = (len(extras) if geo else sum(e == 0 for e in extras)) if int(kf.photometric) == 2 else 0
         # the pages: the axes before the page's own (YX, YXS or SYX), one page per index of theirs
         self._page_axes = axes[: len(axes) - len(kf.axes)] if axes.endswith(kf.axes) else None
         grid = tuple(series.shape[: len(self._page_axes)]) if self._page_axes is not None else None
@@ -227,7 +232,8 @@ class StackFile:
         self._grid, self._kf_axes, self._whole = grid, kf.axes, None
         return StackHeader(self.name, self._found, tuple(int(n) for n in series.shape), np.dtype(series.dtype),
                            int(dims["X"]), int(dims["Y"]), channels, alpha, bands,
-                           plane_axes, tuple(int(dims[a]) for a in plane_axes))
+                           plane_axes, tuple(int(dims[a]) for a in plane_axes), rgb=int(kf.photometric) == 2,
+                           channel_names=_tiff_channel_names(tif, channels))
 
     def _tiff_plane(self, i: int) -> np.ndarray:
         hdr = self.header
@@ -300,6 +306,27 @@ class StackFile:
             label = self.header.labels()[i]
             raise ImageReadError(f"{self.name}{f', plane {label}' if label else ''}: cannot decode it: "
                                  f"{err or type(err).__name__}") from None
+
+
+def _tiff_channel_names(tif, count: int) -> tuple[str, ...]:
+    """The channel names an OME-TIFF (``Channel Name``) or ImageJ file (``Labels``) gives, when it gives one
+    (distinct, non-empty) per channel; else ()."""
+    names: list[str] = []
+    try:
+        if tif.is_ome and tif.ome_metadata:
+            import xml.etree.ElementTree as ET
+
+            root = ET.fromstring(tif.ome_metadata)
+            image = next((e for e in root.iter() if e.tag.endswith("}Image")), None)
+            if image is not None:
+                names = [c.get("Name", "") for c in image.iter() if c.tag.endswith("}Channel")]
+        elif tif.is_imagej and tif.imagej_metadata:
+            labels = tif.imagej_metadata.get("Labels")
+            names = [str(v) for v in labels] if isinstance(labels, (list, tuple)) else []
+    except Exception:  # metadata we cannot parse: the channels are numbered instead
+        names = []
+    names = [n.strip() for n in names]
+    return tuple(names) if len(names) == count and all(names) and len(set(names)) == count else ()
 
 
 def _channels_last(arr: np.ndarray, axes: str) -> np.ndarray:

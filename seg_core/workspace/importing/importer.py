@@ -12,7 +12,8 @@ from seg_core.base.classes import ClassList
 from seg_core.base.limits import LimitError, Limits, limits as current_limits
 from seg_core.base.mask_values import upload_reading
 from seg_core.data.imageio import IMAGE_EXTS, MASK_EXTS, ImageHeader, ImageReadError, image_size, is_palette_mask, \
-    mask_values, model_rgb, read_image, read_mask_raw
+    mask_values, model_rgb, read_header, read_image, read_mask_raw
+from seg_core.data.channel_layout import LayoutGuard
 from seg_core.data.stacks.axes import guessed
 from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackFile, is_stack_format, read_stack_header
 from seg_core.data.stacks.planes import plane_stem
@@ -48,6 +49,7 @@ class Importer(AnnotationImports):
         self.rename = rename  # False: a clash is refused instead (``Workspace.add_image``)
         self.lim = lim or current_limits()
         self.report = ImportReport()
+        self.channels = LayoutGuard(self.layout.images_dir, IMAGE_EXTS)  # one channel layout per project
         self._batch: dict[tuple, str] = {}  # (group, stem as uploaded) -> stem stored
         self._batch_any: dict[str, list[str]] = {}  # stem as uploaded -> stems stored (any group)
         self._batch_taken: set[str] = set()  # casefolded stems stored by this batch
@@ -147,6 +149,7 @@ class Importer(AnnotationImports):
         if is_stack_format(e.basename):
             given = self._axes_of(e)
             stack = read_stack_header(Path(e.basename), data, self.lim, given)  # all planes' pixels within the limit
+            self.channels.check(e.basename, ImageHeader.of_plane(stack).names)  # another count: refused
             if stack.planes > 1 or suffix in NIFTI_SUFFIXES or given:
                 results = self._planes(e, group, stem, data, given)
                 if guessed(stack) and results:
@@ -154,6 +157,8 @@ class Importer(AnnotationImports):
                     record_guess(self.layout.root, stem, e.basename, stack, stored)
                     results[0].reason = "; ".join(filter(None, [results[0].reason, guessed_note(stack)]))
                 return results
+        else:
+            self.channels.check(e.basename, read_header(Path(e.basename), data).names)  # another count: refused
         hw = read_image(Path(e.basename), data).shape[:2]  # header limits first, then a full decode
         return self._store(e, group, stem, suffix, data, hw)
 
