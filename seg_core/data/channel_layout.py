@@ -64,8 +64,11 @@ class LayoutGuard:
     (``folder_layout``), or for an empty folder the first image added's. Its header is read once, when the
     first image is checked."""
 
-    def __init__(self, folder: Path, exts: tuple[str, ...], where: str = "this project's images"):
-        self.folder, self.exts, self.where = Path(folder), exts, where
+    def __init__(self, folder: Path, exts: tuple[str, ...], where: str = "this project's images",
+                 leaving: frozenset[str] = frozenset()):
+        """``leaving``: the stems of images about to be replaced (a file read again in another order), whose
+        layout does not bind the images that replace them."""
+        self.folder, self.exts, self.where, self.leaving = Path(folder), exts, where, frozenset(leaving)
         self.layout: tuple[str, ...] | None = None
 
     def check(self, name: str, names: tuple[str, ...]) -> None:
@@ -73,7 +76,9 @@ class LayoutGuard:
         the folder's count; the first image of an empty folder sets it."""
         if self.layout is None:
             files = sorted(p for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                           and file_suffix(p.name) in self.exts) if self.folder.is_dir() else []
+                           and file_suffix(p.name) in self.exts
+                           and p.name[:len(p.name) - len(file_suffix(p.name))] not in self.leaving) \
+                if self.folder.is_dir() else []
             self.layout = folder_layout(files)[0]
         if not self.layout or self.layout == GRAY_NAMES and tuple(names) == RGB_NAMES:
             self.layout = tuple(names)

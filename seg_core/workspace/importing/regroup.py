@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seg_core.data.imageio import read_raw
+from seg_core.data.channel_layout import LayoutGuard
+from seg_core.data.imageio import IMAGE_EXTS, read_raw
 from seg_core.workspace.importing.guesses import forget_guess, guesses
 from seg_core.workspace.importing.importer import Importer
 from seg_core.workspace.importing.report import REFUSED, FileResult, ImportReport
@@ -43,7 +44,9 @@ def read_again(ws, stem: str, axes: str) -> ImportReport:
     if axes not in found["choices"]:
         raise ValueError(f"{stem}: {axes} is not one of its readings ({', '.join(found['choices'])})")
     old = list(found["images"])
-    rep = Importer(ws.masks, axes=axes).run(bytes_entries([(found["file"], _stacked(ws, old))]))
+    importer = Importer(ws.masks, axes=axes)
+    importer.channels = LayoutGuard(ws.images_dir, IMAGE_EXTS, leaving=frozenset(old))  # e.g. planes -> channels
+    rep = importer.run(bytes_entries([(found["file"], _stacked(ws, old))]))
     new = [r.name for r in rep.files if r.status != REFUSED and r.kind == "image"]
     if not new:
         return rep
