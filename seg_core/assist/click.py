@@ -34,7 +34,8 @@ NEAR_PX = 6  # a click this close to an object (with a run) takes it
 FIRST_WINDOW = 48  # pixels across the first window round a click without a run
 SEED_RADIUS = 2  # the clicked pixel's neighbourhood: the object's sample
 ROUNDS = 6  # rounds of k-means
-BACKGROUNDS = 1  # means of the background (2 or 3, for a background of several kinds, did worse on nuclei-he)
+BACKGROUNDS = (1, 2)  # means of the background tried (2: a background of several kinds, e.g. a nucleus inside a
+# cell inside glass); the one standing out more from its surroundings is taken (``_edge_strength``)
 SMOOTH_SIGMAS = (1.0, 2.5)  # Gaussian smoothing of each channel: the features
 SPLIT_SPACING = 0.7  # touching objects' centres at least this many of the clicked object's radii apart
 PEAK_SHARE = 0.4  # a centre lies at least this share of the clicked object's radius from the edge
@@ -189,7 +190,7 @@ def _features(chans: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarr
     return np.stack(maps, axis=-1)[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
 
 
-def _two_means(feats: np.ndarray, seed: np.ndarray, rim: np.ndarray) -> np.ndarray:
+def _two_means(feats: np.ndarray, seed: np.ndarray, rim: np.ndarray, backgrounds: int = 1) -> np.ndarray:
     """(h, w) bool: the pixels nearer the object's mean than the background's (``BACKGROUNDS`` means: a
     background of several kinds, e.g. stroma and glass), the object's seeded by the ``seed`` pixels (the click),
     the background's by the ``rim`` pixels (split by brightness), then a few rounds of k-means."""
@@ -198,7 +199,7 @@ def _two_means(feats: np.ndarray, seed: np.ndarray, rim: np.ndarray) -> np.ndarr
     x = flat / scale
     s, rim_x = seed.ravel(), x[rim.ravel()]
     order = np.argsort(rim_x.sum(1))
-    means = np.stack([x[s].mean(0)] + [rim_x[part].mean(0) for part in np.array_split(order, BACKGROUNDS)
+    means = np.stack([x[s].mean(0)] + [rim_x[part].mean(0) for part in np.array_split(order, backgrounds)
                                         if len(part)])
     inside = np.zeros(len(x), bool)
     for _ in range(ROUNDS):
@@ -275,7 +276,38 @@ def _touches(part: np.ndarray, y0: int, y1: int, x0: int, x1: int, h: int, w: in
 
 
 def click_unseen(chans: np.ndarray, r: int, c: int) -> np.ndarray:
-    """The object at (r, c) of the (H, W, C) float image ``chans``, with no trained model (see the module)."""
+    """The object at (r, c) of the (H, W, C) float image ``chans``, with no trained model (see the module): of
+    the outlines found with one and with two kinds of background (``BACKGROUNDS``), the one that stands out
+    more from what lies just round it (``_edge_strength``)."""
+    found = [_click_unseen(chans, r, c, k) for k in BACKGROUNDS]
+    if len(found) == 1 or all(np.array_equal(found[0], f) for f in found[1:]):
+        return found[0]
+    return max(found, key=lambda m: _edge_strength(chans, m))
+
+
+def _edge_strength(chans: np.ndarray, mask: np.ndarray, ring: int = 3) -> float:
+    """How well ``mask`` stands out from what lies just round it: per channel (scaled by its spread), the
+    difference of the means inside and in a ring ``ring`` pixels wide outside, over the sum of their spreads;
+    summed over the channels (a nucleus inside a cell stands out from the cell; half a textured nucleus does
+    not stand out from its other half)."""
+    from scipy import ndimage as ndi
+
+    rows, cols = np.nonzero(mask)
+    if not len(rows):
+        return 0.0
+    h, w = mask.shape
+    m = ring + 1
+    y0, y1, x0, x1 = max(0, rows.min() - m), min(h, rows.max() + m + 1), max(0, cols.min() - m), min(w, cols.max() + m + 1)
+    part = mask[y0:y1, x0:x1]
+    around = ndi.binary_dilation(part, iterations=ring) & ~part
+    if not around.any():
+        return 0.0
+    sub = chans[y0:y1, x0:x1].astype(np.float32)
+    a, b = sub[part], sub[around]
+    return float((np.abs(a.mean(0) - b.mean(0)) / (a.std(0) + b.std(0) + 1e-3)).sum())
+
+
+def _click_unseen(chans: np.ndarray, r: int, c: int, backgrounds: int) -> np.ndarray:
     h, w = chans.shape[:2]
     half = FIRST_WINDOW // 2
     while True:
@@ -289,7 +321,7 @@ def click_unseen(chans: np.ndarray, r: int, c: int) -> np.ndarray:
         rim &= ~seed
         if not rim.any():
             rim = ~seed
-        part = _clicked_part(_two_means(feats, seed, rim) if rim.any() else seed, ry, rx)
+        part = _clicked_part(_two_means(feats, seed, rim, backgrounds) if rim.any() else seed, ry, rx)
         whole = y0 == 0 and x0 == 0 and y1 == h and x1 == w
         if whole or not _touches(part, y0, y1, x0, x1, h, w):
             break
