@@ -158,7 +158,7 @@ def test_continue_training_from_a_run(app, page):
     page.get_by_role("button", name="Start training").click()
     wait_for_work(page, page.get_by_text("Training finished"), page.get_by_role("button", name="Cancel training"),
                   what="the training")
-    [new] = [p for p in runs.iterdir() if p.name not in old]
+    [new] = [p for p in runs.iterdir() if p.is_dir() and p.name not in old]  # (the launch record is a file)
     config = json.loads((new / "config.json").read_text())
     assert Path(config["init_run"]).name == first and (new / "model.safetensors").exists()
 

@@ -40,6 +40,6 @@ def test_a_slide_from_region_to_whole_slide_prediction(chromium, browser_page, t
         button = page.get_by_role("button", name="Predict the whole slide and count its objects")
         expect(button).to_be_visible(timeout=300_000)
         button.click()
-        expect(page.get_by_text("Predicted classes")).to_be_visible(timeout=600_000)
+        expect(page.get_by_text("Predicted classes", exact=True)).to_be_visible(timeout=600_000)
         expect(page.get_by_text("objects are (yellow: most)")).to_be_visible(timeout=300_000)
         expect(page.get_by_text("Where it is")).to_be_visible(timeout=300_000)
