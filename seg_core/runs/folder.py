@@ -216,10 +216,7 @@ class Run:
         ``colour_reference``; ``seg_core.data.colour``), or None: a run trained without evening out colours."""
         from seg_core.data.colour import ColourReference
 
-        try:
-            return ColourReference.from_dict(self.config.get("colour_reference"))
-        except ValueError as err:
-            raise ValueError(f"{self.path / CONFIG}: {err}") from None
+        return self._read_config(lambda c: ColourReference.from_dict(c.get("colour_reference")))
 
     @property
     def intensities(self) -> "Intensities | None":
@@ -227,10 +224,7 @@ class Run:
         ``input_normalisation``; ``seg_core.data.intensities``), or None: 8-bit images, or a run trained before."""
         from seg_core.data.intensities import Intensities
 
-        try:
-            return Intensities.from_dict(self.config.get("input_normalisation"))
-        except ValueError as err:
-            raise ValueError(f"{self.path / CONFIG}: {err}") from None
+        return self._read_config(lambda c: Intensities.from_dict(c.get("input_normalisation")))
 
     @property
     def reading(self) -> "ModelInput":
@@ -239,8 +233,12 @@ class Run:
         channels were recorded reads gray or RGB images."""
         from seg_core.data.model_input import ModelInput
 
+        return self._read_config(ModelInput.from_config)
+
+    def _read_config(self, parse):
+        """``parse(config.json's dict)``, its ValueError (a malformed entry) naming the run's config.json."""
         try:
-            return ModelInput.from_config(self.config)
+            return parse(self.config)
         except ValueError as err:
             raise ValueError(f"{self.path / CONFIG}: {err}") from None
 
