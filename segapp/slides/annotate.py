@@ -1,5 +1,5 @@
-"""The Annotate page's whole slides: a registered slide's overview with its regions, a region picked by
-numbers (full-resolution pixels) and shown as a box, "Add this region as an image"."""
+"""The Annotate page's whole slides: a registered slide's overview with its regions, a region drawn on it
+(or given by numbers, full-resolution pixels) and shown as a box, "Add this region as an image"."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ import streamlit as st
 from seg_core.slides.reader import open_slide
 from seg_core.slides.registry import add_region, region_name, registered
 from segapp.flash import flash
+from segapp.slides.region_box import draw_region, inputs
 from segapp.slides.view import draw_box, slide_overview
 
 FLASH = "slide_region"
@@ -24,37 +25,28 @@ def pick_slide(ws, key: str) -> dict | None:
     return slides[names.index(name)]
 
 
-def region_inputs(rec: dict, key: str, size: int = 1024) -> tuple[int, int, int, int]:
-    """X, Y, width and height (full-resolution pixels), starting at a region in the middle of the slide."""
-    cols = st.columns(4)
-    w0, h0 = min(size, rec["width"]), min(size, rec["height"])
-    starts = ((rec["width"] - w0) // 2, (rec["height"] - h0) // 2, w0, h0)
-    labels = ("Left (x)", "Top (y)", "Width", "Height")
-    limits = (rec["width"] - 1, rec["height"] - 1, rec["width"], rec["height"])
-    return tuple(int(c.number_input(lab, 0 if i < 2 else 1, hi, start, step=256, key=f"{key}_{i}"))
-                 for i, (c, lab, hi, start) in enumerate(zip(cols, labels, limits, starts)))
-
-
 def slides_panel(ws) -> None:
     """Shown when the project has registered slides (``python -m seg_core import --workspace WS SLIDE``)."""
     if not registered(ws.root):
         return
-    with st.expander("Whole slides: pick a region to label", expanded=not ws.stems()):
+    with st.expander("Whole slides: pick a region to label", expanded=not ws.stems(), key="ann_slides"):
         rec = pick_slide(ws, "ann_slide")
         st.caption(f"{rec['width']:,} x {rec['height']:,} pixels, {len(rec['levels'])} levels"
                    + (f", {rec['mpp']:g} µm per pixel" if rec.get("mpp") else "")
-                   + ". Pick a region (in the slide's full-resolution pixels): it becomes an image of the project, "
-                     "painted and trained like any other. Regions taken already are outlined in blue.")
+                   + ". Drag a box on the overview (or type its place in the slide's full-resolution pixels): the "
+                     "region becomes an image of the project, painted and trained like any other. Regions taken "
+                     "already are outlined in blue.")
         got = slide_overview(rec)
         if got is None:
             return
         image, ds = got
-        box = region_inputs(rec, "ann_region")
+        box = inputs(rec, "ann_region")
         shown = image.copy()
         for r in rec.get("regions", []):
             draw_box(shown, (r["x"], r["y"], r["w"], r["h"]), ds, colour=(40, 90, 255))
         draw_box(shown, box, ds)
-        st.image(shown, caption=f"{rec['name']}: the region picked in yellow", width="stretch")
+        draw_region(shown, rec, ds, "ann_region")
+        st.caption(f"{rec['name']}: the region picked in yellow")
         if st.button("Add this region as an image", key="ann_add_region", type="primary"):
             try:
                 with open_slide(Path(rec["file"])) as slide:

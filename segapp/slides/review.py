@@ -16,7 +16,8 @@ from seg_core.slides.pyramid import read_mask_level, read_mask_region
 from seg_core.slides.reader import open_slide
 from seg_core.slides.registry import SLIDES, registered
 from segapp.state import start_task, task_panel, task_running
-from segapp.slides.annotate import pick_slide, region_inputs
+from segapp.slides.annotate import pick_slide
+from segapp.slides.region_box import draw_region, inputs
 from segapp.slides.view import density_map, draw_box, heat_overlay, slide_overview
 
 
@@ -67,7 +68,7 @@ def slides_review_panel(ws, run, pred, classes, settings, alpha: float) -> None:
     if len(objects):
         st.dataframe(objects.groupby("class").size().rename("objects"))
     st.markdown("**Look at a region at full resolution**")
-    box = region_inputs(rec, "rev_region", size=512)
+    box = inputs(rec, "rev_region", size=512)
     try:
         with open_slide(Path(rec["file"])) as slide:
             pixels = slide.read(*box)
@@ -76,7 +77,9 @@ def slides_review_panel(ws, run, pred, classes, settings, alpha: float) -> None:
         st.error(str(err))
         return
     a, b = st.columns([1, 2])
-    a.image(draw_box(image.copy(), box, ds), caption="Where it is", width="stretch")
+    with a:
+        draw_region(draw_box(image.copy(), box, ds), rec, ds, "rev_region")
+        st.caption("Where it is: drag a box here to look elsewhere")
     b.image(overlay(pixels, mask, classes, alpha), caption=f"x {box[0]}, y {box[1]}, {box[2]} x {box[3]} pixels",
             width="stretch")
 

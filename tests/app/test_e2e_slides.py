@@ -1,5 +1,6 @@
-"""A whole slide in a real browser: registered, a region picked on the Annotate page and added as an image,
-then the slide predicted on the Review page and shown with its overlay and object-density heat map."""
+"""A whole slide in a real browser: registered, a region typed and one dragged on the overview of the Annotate
+page, added as an image, then the slide predicted on the Review page and shown with its overlay and object-density heat map."""
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -35,6 +36,21 @@ def test_a_slide_from_region_to_whole_slide_prediction(chromium, browser_page, t
         page.get_by_role("button", name="Add this region as an image").click()
         expect(page.get_by_text("Added tissue_x64_y128_w256_h256")).to_be_visible(timeout=300_000)
         assert (ws / "data" / "images" / "tissue_x64_y128_w256_h256.png").is_file()
+
+        overview = page.locator(".region-box img").first  # 1024 x 768 pixels shown at the page's width
+        expect(overview).to_be_visible(timeout=300_000)
+        overview.scroll_into_view_if_needed()
+        r = overview.bounding_box()
+        page.mouse.move(r["x"] + 0.5 * r["width"], r["y"] + 0.25 * r["height"])
+        page.mouse.down()
+        page.mouse.move(r["x"] + 0.7 * r["width"], r["y"] + 0.4 * r["height"], steps=5)
+        page.mouse.move(r["x"] + 0.75 * r["width"], r["y"] + 0.5 * r["height"], steps=5)
+        page.mouse.up()  # a box over x 512-768, y 192-384 of the slide's pixels
+        named = page.get_by_text(re.compile(r"It will be named tissue_x(?!64_)(\d+)_y(\d+)_w(\d+)_h(\d+)\."))
+        expect(named).to_be_visible(timeout=300_000)
+        x, y, w, h = map(int, re.search(r"_x(\d+)_y(\d+)_w(\d+)_h(\d+)", named.inner_text()).groups())
+        assert abs(x - 512) <= 4 and abs(y - 192) <= 4 and abs(w - 256) <= 4 and abs(h - 192) <= 4, (x, y, w, h)
+        assert page.get_by_label("Left (x)").input_value() == str(x)  # the numbers follow the box
 
         page.goto(f"{url}/review")
         button = page.get_by_role("button", name="Predict the whole slide and count its objects")
