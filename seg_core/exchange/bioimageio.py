@@ -26,6 +26,7 @@ import tifffile
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Progress, Steps
 from seg_core.data.imageio import IMAGE_EXTS, colour_values, read_raw
+from seg_core.data.intensities import Intensities
 from seg_core.infer.export import export_onnx, export_torchscript
 from seg_core.runs.folder import Run
 
@@ -58,10 +59,10 @@ def _test_image(run: Run) -> tuple[np.ndarray, str]:
                      f"{folder} (the folder the run was trained on); put the images back there and export again")
 
 
-def _preprocessing(run: Run, channels: int) -> list:
+def _preprocessing(ref: Intensities | None, channels: int) -> list:
+    """``ref``: the run's fixed ranges of 16-bit and float images (``Run.intensities``), or None: 8-bit values."""
     from bioimageio.spec.model import v0_5 as m
 
-    ref = run.intensities
     if ref is None:
         return [m.ScaleLinearDescr(kwargs=m.ScaleLinearKwargs(gain=1 / 255, offset=0.0))]
     low = np.resize(np.asarray(ref.low, float), channels)  # a gray range repeated for the 3 colour channels
@@ -73,12 +74,11 @@ def _preprocessing(run: Run, channels: int) -> list:
             m.ClipDescr(kwargs=m.ClipKwargs(min=0.0, max=1.0))]
 
 
-def _unit(run: Run, image: np.ndarray, channels: int) -> np.ndarray:
+def _unit(ref: Intensities | None, image: np.ndarray, channels: int) -> np.ndarray:
     """What the package's preprocessing makes of ``image`` (as stored): (H, W, channels) float32 0..1."""
     arr = image.astype(np.float32)
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, channels, axis=-1)
-    ref = run.intensities
     if ref is None:
         return arr / 255
     low = np.resize(np.asarray(ref.low, np.float32), channels)
@@ -105,7 +105,7 @@ def _cover(image01: np.ndarray, probs: np.ndarray, colours, path: Path) -> None:
                                  (round(w * COVER_HEIGHT / h), COVER_HEIGHT)).save(path)
 
 
-def _readme(run: Run, description: dict, image_name: str) -> str:
+def _readme(run: Run, ranges: Intensities | None, description: dict, image_name: str) -> str:
     classes = description["classes"]["classes"]
     scores = description.get("held_out_scores") or {}
     miou = scores.get("val_miou")
@@ -117,7 +117,7 @@ def _readme(run: Run, description: dict, image_name: str) -> str:
               "RGB images (gray images repeated to three channels), values as stored: 0..255 for 8-bit images. "
               "The preprocessing in rdf.yaml brings them to 0..1"
               + (" by the fixed per-channel range the run measured on its training images (values outside it "
-                 "clipped)" if run.intensities is not None else " (divided by 255)")
+                 "clipped)" if ranges is not None else " (divided by 255)")
               + "; the network normalises itself. Height and width must be multiples of 32 (pad the bottom and "
                 "right by mirroring, then crop the output).",
               "", "## Output", "",
@@ -154,6 +154,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
     nothing = "bioimage.io export cancelled; no file was written" + (f" ({path.name} is as it was)"
                                                                      if path.exists() else "")
     image, image_name = _test_image(run)
+    ranges = run.intensities  # read once: the run's config.json is parsed on each access
     with tempfile.TemporaryDirectory(prefix="bioimageio-") as tmp:
         tmp = Path(tmp)
         steps.show("ONNX weights")
@@ -170,7 +171,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
 
         description = from_metadata({p.key: p.value for p in proto.metadata_props}, onnx_file.name)
         channels = len(description["input"]["mean"])
-        unit = _unit(run, image, channels)
+        unit = _unit(ranges, image, channels)
         test_input = np.ascontiguousarray(
             np.repeat(image, channels, -1) if image.shape[-1] == 1 else image).astype(np.float32)
         test_input = test_input.transpose(2, 0, 1)[None]
@@ -184,7 +185,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
         tifffile.imwrite(tmp / "sample_output.tif", probs[0])
         colours = [tuple(c["color"]) for c in description["classes"]["classes"]]
         _cover(unit, probs, colours, tmp / "cover.png")
-        (tmp / "README.md").write_text(_readme(run, description, image_name))
+        (tmp / "README.md").write_text(_readme(run, ranges, description, image_name))
         steps.tick("the model description")
         steps.check(nothing)
         names = [c["name"] for c in description["classes"]["classes"]]
@@ -197,7 +198,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
                   m.SpaceInputAxis(id=m.AxisId("y"), size=size), m.SpaceInputAxis(id=m.AxisId("x"), size=size)],
             test_tensor=m.FileDescr(source=tmp / "test_input.npy"),
             sample_tensor=m.FileDescr(source=tmp / "sample_input.tif"),
-            preprocessing=_preprocessing(run, channels))]
+            preprocessing=_preprocessing(ranges, channels))]
         outputs = [m.OutputTensorDescr(
             id=m.TensorId(OUTPUT_ID),
             description="per pixel, the probability of each class (channels: " + ", ".join(names) + ")",

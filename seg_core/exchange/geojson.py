@@ -5,7 +5,8 @@ Out, one feature per object: its outline as a Polygon or MultiPolygon (holes kep
 properties QuPath reads: ``objectType`` "detection", ``classification`` {name, color}, ``name`` (class and
 object id) and ``measurements``: the object's row of objects.csv (every numeric column, whatever columns the
 table has; lengths and areas in micrometres too where the pixel size is known). Coordinates in pixels,
-(0, 0) the top-left corner of the image, as QuPath places them.
+(0, 0) the top-left corner of the image, as QuPath places them. A stack's objects are in one collection, each
+on its plane (``on_plane``: QuPath's ``plane`` member of the geometry, {"c": -1, "z": 3, "t": 0}).
 
 In: a FeatureCollection, a list of features (QuPath's "Export objects" either way) or one feature; each
 Polygon or MultiPolygon becomes an object of the class its ``classification`` names (objects without one are
@@ -69,6 +70,17 @@ def feature_collection(labels: np.ndarray, object_classes: list[str], colours: d
                            "measurements": _measurements(rows.get(i, {"object": i}))},
         })
     return {"type": "FeatureCollection", "features": features}
+
+
+def on_plane(collection: dict, label: str, z: int = 0, t: int = 0) -> dict:
+    """The features of ``collection`` placed on one plane of a stack, as QuPath places an object of a z-stack or
+    time series: ``"plane": {"c": -1, "z": z, "t": t}`` in its geometry (QuPath's ``ImagePlane``; c -1: all
+    channels), and the plane's label (``z03``) as the property ``plane`` and in its ``name``."""
+    for f in collection["features"]:
+        f["geometry"]["plane"] = {"c": -1, "z": int(z), "t": int(t)}
+        f["properties"]["plane"] = label
+        f["properties"]["name"] += f" ({label})"
+    return collection
 
 
 def to_bytes(collection: dict) -> bytes:
