@@ -54,11 +54,18 @@ def feature_collection(labels: np.ndarray, object_classes: list[str], colours: d
                        table: pd.DataFrame | None = None) -> dict:
     """A FeatureCollection of the objects of ``labels`` (ids 1..N; ``object_classes[i - 1]`` the class name of
     id i), with each object's row of ``table`` (matched on its ``object`` column) as its measurements."""
+    return shapes_collection(outlines(labels, len(object_classes)), object_classes, colours, table)
+
+
+def shapes_collection(shapes: list, object_classes: list[str], colours: dict[str, tuple[int, int, int]],
+                      table: pd.DataFrame | None = None) -> dict:
+    """A FeatureCollection of outlines given (``shapes[i - 1]``: object i's, shapely; empty ones left out), as
+    ``feature_collection``'s."""
     rows = {}
     if table is not None and len(table):
         rows = {int(r["object"]): r for r in table.to_dict("records")}
     features = []
-    for i, shape in enumerate(outlines(labels, len(object_classes)), start=1):
+    for i, shape in enumerate(shapes, start=1):
         if shape.is_empty:
             continue
         name = object_classes[i - 1]
