@@ -10,11 +10,14 @@ intensities``, then clipped to 0..1); the network normalises with its mean and s
 multiples of 32. The output is (batch, channel, y, x): per pixel, one probability per class (softmax of the
 network's class scores, a postprocessing step), the channels named after the classes.
 
-Not expressible in a package's preprocessing, and said in its README: the studio's evening out of colours
-(``seg_core.data.colour``, L*a*b*), where the run uses it, and the uint8 rounding of the 16-bit ranges.
+The studio's evening out of colours (``seg_core.data.colour``, L*a*b*), which a package's preprocessing
+cannot express, is baked into both weights where the run uses it: a torch module in front of the network
+(``colour_module``) computes it per image, so the package gives the run's predictions (within the tolerance
+tests/exchange/test_bioimageio_colour.py states).
 """
 from __future__ import annotations
 
+import copy
 import tempfile
 import threading
 from datetime import datetime, timezone
@@ -25,7 +28,9 @@ import tifffile
 
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Progress, Steps
+from seg_core.data.colour import ColourReference
 from seg_core.data.imageio import IMAGE_EXTS, colour_values, read_raw
+from seg_core.data.intensities import Intensities
 from seg_core.infer.export import export_onnx, export_torchscript
 from seg_core.runs.folder import Run
 
@@ -58,10 +63,10 @@ def _test_image(run: Run) -> tuple[np.ndarray, str]:
                      f"{folder} (the folder the run was trained on); put the images back there and export again")
 
 
-def _preprocessing(run: Run, channels: int) -> list:
+def _preprocessing(ref: Intensities | None, channels: int) -> list:
+    """``ref``: the run's fixed ranges of 16-bit and float images (``Run.intensities``), or None: 8-bit values."""
     from bioimageio.spec.model import v0_5 as m
 
-    ref = run.intensities
     if ref is None:
         return [m.ScaleLinearDescr(kwargs=m.ScaleLinearKwargs(gain=1 / 255, offset=0.0))]
     low = np.resize(np.asarray(ref.low, float), channels)  # a gray range repeated for the 3 colour channels
@@ -73,12 +78,11 @@ def _preprocessing(run: Run, channels: int) -> list:
             m.ClipDescr(kwargs=m.ClipKwargs(min=0.0, max=1.0))]
 
 
-def _unit(run: Run, image: np.ndarray, channels: int) -> np.ndarray:
+def _unit(ref: Intensities | None, image: np.ndarray, channels: int) -> np.ndarray:
     """What the package's preprocessing makes of ``image`` (as stored): (H, W, channels) float32 0..1."""
     arr = image.astype(np.float32)
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, channels, axis=-1)
-    ref = run.intensities
     if ref is None:
         return arr / 255
     low = np.resize(np.asarray(ref.low, np.float32), channels)
@@ -105,7 +109,7 @@ def _cover(image01: np.ndarray, probs: np.ndarray, colours, path: Path) -> None:
                                  (round(w * COVER_HEIGHT / h), COVER_HEIGHT)).save(path)
 
 
-def _readme(run: Run, description: dict, image_name: str) -> str:
+def _readme(run: Run, ranges: Intensities | None, description: dict, image_name: str) -> str:
     classes = description["classes"]["classes"]
     scores = description.get("held_out_scores") or {}
     miou = scores.get("val_miou")
@@ -117,19 +121,21 @@ def _readme(run: Run, description: dict, image_name: str) -> str:
               "RGB images (gray images repeated to three channels), values as stored: 0..255 for 8-bit images. "
               "The preprocessing in rdf.yaml brings them to 0..1"
               + (" by the fixed per-channel range the run measured on its training images (values outside it "
-                 "clipped)" if run.intensities is not None else " (divided by 255)")
+                 "clipped)" if ranges is not None else " (divided by 255)")
               + "; the network normalises itself. Height and width must be multiples of 32 (pad the bottom and "
                 "right by mirroring, then crop the output).",
               "", "## Output", "",
               "One probability per class and pixel (softmax of the network's class scores); the pixel's class is "
               "the most probable one.", ""]
-    if description["input"].get("colour_normalisation"):
-        lines += ["## Differences from the segmentation studio", "",
-                  "The studio evens out each image's colours before prediction (its L*a*b* mean and spread brought "
-                  "to those of the training images), which a model package cannot express: this package sees "
-                  "images as they are, so on images whose staining or lighting differs from the training images "
-                  "its results may be worse than the studio's. The studio's own predictor (`python -m seg_core "
-                  "predict --model FILE.onnx`) does the evening out.", ""]
+    if description["input"].get(COLOURS_INSIDE):
+        lines += ["## Colours evened out inside the model", "",
+                  "As the studio does, each image's colours are evened out before the network sees it (its L*a*b* "
+                  "mean and spread brought to those of the training images, so that a darker or paler staining is "
+                  "not taken for another tissue). The weights do it themselves, per image, from the whole image "
+                  "they are given: run the model on whole images (or tiles large enough to hold the image's range "
+                  "of colours), not on small tiles, each of which would be evened out by itself. It follows "
+                  "OpenCV's L*a*b* formulas in floating point, where the studio uses OpenCV's 8-bit tables: the "
+                  "probabilities differ from the studio's by a few hundredths at most on most pixels.", ""]
     lines += ["## How it was made", "",
               f"Trained with the segmentation studio (transfer learning: {description.get('architecture')} with a "
               f"{description.get('backbone')} encoder) on {trained.get('train_images')} image(s), "
@@ -154,13 +160,15 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
     nothing = "bioimage.io export cancelled; no file was written" + (f" ({path.name} is as it was)"
                                                                      if path.exists() else "")
     image, image_name = _test_image(run)
+    ranges = run.intensities  # read once: the run's config.json is parsed on each access
     with tempfile.TemporaryDirectory(prefix="bioimageio-") as tmp:
         tmp = Path(tmp)
+        wrap = _colours_inside(run.colour_reference)
         steps.show("ONNX weights")
-        onnx_file = export_onnx(run, tmp / "weights.onnx", cancel=cancel)
+        onnx_file = export_onnx(run, tmp / "weights.onnx", cancel=cancel, wrap=wrap)
         steps.tick("TorchScript weights")
         steps.check(nothing)
-        ts_file = export_torchscript(run, tmp / "weights.pt", cancel=cancel)
+        ts_file = export_torchscript(run, tmp / "weights.pt", cancel=cancel, wrap=wrap)
         steps.tick("test input and output")
         steps.check(nothing)
         import onnx
@@ -170,7 +178,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
 
         description = from_metadata({p.key: p.value for p in proto.metadata_props}, onnx_file.name)
         channels = len(description["input"]["mean"])
-        unit = _unit(run, image, channels)
+        unit = _unit(ranges, image, channels)
         test_input = np.ascontiguousarray(
             np.repeat(image, channels, -1) if image.shape[-1] == 1 else image).astype(np.float32)
         test_input = test_input.transpose(2, 0, 1)[None]
@@ -184,7 +192,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
         tifffile.imwrite(tmp / "sample_output.tif", probs[0])
         colours = [tuple(c["color"]) for c in description["classes"]["classes"]]
         _cover(unit, probs, colours, tmp / "cover.png")
-        (tmp / "README.md").write_text(_readme(run, description, image_name))
+        (tmp / "README.md").write_text(_readme(run, ranges, description, image_name))
         steps.tick("the model description")
         steps.check(nothing)
         names = [c["name"] for c in description["classes"]["classes"]]
@@ -197,7 +205,7 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
                   m.SpaceInputAxis(id=m.AxisId("y"), size=size), m.SpaceInputAxis(id=m.AxisId("x"), size=size)],
             test_tensor=m.FileDescr(source=tmp / "test_input.npy"),
             sample_tensor=m.FileDescr(source=tmp / "sample_input.tif"),
-            preprocessing=_preprocessing(run, channels))]
+            preprocessing=_preprocessing(ranges, channels))]
         outputs = [m.OutputTensorDescr(
             id=m.TensorId(OUTPUT_ID),
             description="per pixel, the probability of each class (channels: " + ", ".join(names) + ")",
@@ -237,6 +245,30 @@ def export_bioimageio(run: Run, path: Path, progress: Progress | None = None,
         atomic_write(path, write)
     steps.tick("done")
     return path
+
+
+COLOURS_INSIDE = "colour_normalisation_inside"  # the description's input entry: the evening out is in the model
+
+
+def _colours_inside(reference: ColourReference | None):
+    """The wrap (``export.Wrap``) that puts the run's evening out of colours in front of its network
+    (``colour_module.WithEvenColours``), or None for a run trained on images as they are. The wrapped model's
+    description says it is inside (``colour_normalisation`` None, so the studio's ONNX predictor does not do it
+    again)."""
+    if reference is None:
+        return None
+
+    def wrap(network):
+        from seg_core.exchange.colour_module import WithEvenColours
+
+        model = WithEvenColours(network, reference).eval()
+        description = copy.deepcopy(network.description)
+        description["input"][COLOURS_INSIDE] = description["input"].pop("colour_normalisation", None) | {
+            "where": "inside the model, before the network: give it images as they are"}
+        description["input"]["colour_normalisation"] = None
+        model.description = description
+        return model
+    return wrap
 
 
 def _identifier(name: str) -> str:

@@ -24,19 +24,22 @@ from seg_core.exchange.outlines import problem
 
 
 class CocoWriter:
-    """A COCO document built image by image (``add``), written with ``write``."""
+    """A COCO document built image by image (``add``), written whole with ``write`` as often as wanted (after
+    each image: each entry is turned into JSON once, so a write costs the copying of the file's bytes)."""
 
     def __init__(self, class_names: list[str]):
         self.categories = [{"id": i, "name": n, "supercategory": "object"} for i, n in enumerate(class_names) if i]
         self.images: list[dict] = []
         self.annotations: list[dict] = []
+        self._json: dict[str, list[str]] = {"images": [], "annotations": []}  # the entries above, as JSON
 
-    def add(self, file_name: str, labels: np.ndarray, object_classes, scores=None) -> None:
+    def add(self, file_name: str, labels: np.ndarray, object_classes, scores=None, **about) -> None:
         """The objects of one image: ``labels`` ids 1..N, ``object_classes[i - 1]`` the class index of id i,
-        ``scores[i - 1]`` its score (1.0 without)."""
-        image_id = len(self.images) + 1
+        ``scores[i - 1]`` its score (1.0 without); ``about``: more fields of the image's entry (a stack's plane:
+        ``stack``, ``plane``)."""
         h, w = labels.shape
-        self.images.append({"id": image_id, "file_name": file_name, "height": int(h), "width": int(w)})
+        self._image({"file_name": file_name, "height": int(h), "width": int(w), **about})
+        image_id = len(self.images)
         one = np.zeros((h, w), np.uint8, order="F")  # one object's pixels at a time, set and cleared in its box
         for i, (c, box) in enumerate(zip(object_classes, ndi.find_objects(labels, len(object_classes))), start=1):
             if box is None:
@@ -46,19 +49,39 @@ class CocoWriter:
             one[box] = 0
             area = int(coco_mask.area(rle))
             rle["counts"] = rle["counts"].decode("ascii")
-            self.annotations.append({
-                "id": len(self.annotations) + 1, "image_id": image_id, "category_id": int(c),
-                "segmentation": rle, "area": area, "bbox": [float(v) for v in coco_mask.toBbox(rle)],
-                "iscrowd": 0, "score": float(scores[i - 1]) if scores is not None else 1.0})
+            self._annotation({"image_id": image_id, "category_id": int(c), "segmentation": rle, "area": area,
+                              "bbox": [float(v) for v in coco_mask.toBbox(rle)], "iscrowd": 0,
+                              "score": float(scores[i - 1]) if scores is not None else 1.0})
+
+    def merge(self, other: "CocoWriter") -> None:
+        """Add the images and objects of ``other`` (of the same classes), renumbered after these."""
+        first = len(self.images)
+        for im in other.images:
+            self._image({k: v for k, v in im.items() if k != "id"})
+        for a in other.annotations:
+            self._annotation({k: v for k, v in a.items() if k != "id"} | {"image_id": a["image_id"] + first})
+
+    def _image(self, entry: dict) -> None:
+        self._add("images", {"id": len(self.images) + 1, **entry})
+
+    def _annotation(self, entry: dict) -> None:
+        self._add("annotations", {"id": len(self.annotations) + 1, **entry})
+
+    def _add(self, key: str, entry: dict) -> None:
+        getattr(self, key).append(entry)
+        self._json[key].append(json.dumps(entry, separators=(",", ":")))
 
     def to_dict(self) -> dict:
-        return {"info": {"description": "objects found by a segmentation studio run"},
-                "images": self.images, "categories": self.categories, "annotations": self.annotations}
+        return json.loads(self.to_bytes())
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+        head = json.dumps({"info": {"description": "objects found by a segmentation studio run"},
+                           "categories": self.categories}, separators=(",", ":"))
+        return (head[:-1] + ',"images":[' + ",".join(self._json["images"]) + '],"annotations":['
+                + ",".join(self._json["annotations"]) + "]}").encode()
 
     def write(self, path: Path) -> Path:
+        """The document so far at ``path``, atomically: a reader finds the previous whole file or this one."""
         from seg_core.base.atomic import atomic_write
 
         atomic_write(Path(path), lambda tmp: tmp.write_bytes(self.to_bytes()))

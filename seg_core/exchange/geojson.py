@@ -5,7 +5,8 @@ Out, one feature per object: its outline as a Polygon or MultiPolygon (holes kep
 properties QuPath reads: ``objectType`` "detection", ``classification`` {name, color}, ``name`` (class and
 object id) and ``measurements``: the object's row of objects.csv (every numeric column, whatever columns the
 table has; lengths and areas in micrometres too where the pixel size is known). Coordinates in pixels,
-(0, 0) the top-left corner of the image, as QuPath places them.
+(0, 0) the top-left corner of the image, as QuPath places them. A stack's objects are in one collection, each
+on its plane (``on_plane``: QuPath's ``plane`` member of the geometry, {"c": -1, "z": 3, "t": 0}).
 
 In: a FeatureCollection, a list of features (QuPath's "Export objects" either way) or one feature; each
 Polygon or MultiPolygon becomes an object of the class its ``classification`` names (objects without one are
@@ -53,11 +54,18 @@ def feature_collection(labels: np.ndarray, object_classes: list[str], colours: d
                        table: pd.DataFrame | None = None) -> dict:
     """A FeatureCollection of the objects of ``labels`` (ids 1..N; ``object_classes[i - 1]`` the class name of
     id i), with each object's row of ``table`` (matched on its ``object`` column) as its measurements."""
+    return shapes_collection(outlines(labels, len(object_classes)), object_classes, colours, table)
+
+
+def shapes_collection(shapes: list, object_classes: list[str], colours: dict[str, tuple[int, int, int]],
+                      table: pd.DataFrame | None = None) -> dict:
+    """A FeatureCollection of outlines given (``shapes[i - 1]``: object i's, shapely; empty ones left out), as
+    ``feature_collection``'s."""
     rows = {}
     if table is not None and len(table):
         rows = {int(r["object"]): r for r in table.to_dict("records")}
     features = []
-    for i, shape in enumerate(outlines(labels, len(object_classes)), start=1):
+    for i, shape in enumerate(shapes, start=1):
         if shape.is_empty:
             continue
         name = object_classes[i - 1]
@@ -69,6 +77,17 @@ def feature_collection(labels: np.ndarray, object_classes: list[str], colours: d
                            "measurements": _measurements(rows.get(i, {"object": i}))},
         })
     return {"type": "FeatureCollection", "features": features}
+
+
+def on_plane(collection: dict, label: str, z: int = 0, t: int = 0) -> dict:
+    """The features of ``collection`` placed on one plane of a stack, as QuPath places an object of a z-stack or
+    time series: ``"plane": {"c": -1, "z": z, "t": t}`` in its geometry (QuPath's ``ImagePlane``; c -1: all
+    channels), and the plane's label (``z03``) as the property ``plane`` and in its ``name``."""
+    for f in collection["features"]:
+        f["geometry"]["plane"] = {"c": -1, "z": int(z), "t": int(t)}
+        f["properties"]["plane"] = label
+        f["properties"]["name"] += f" ({label})"
+    return collection
 
 
 def to_bytes(collection: dict) -> bytes:

@@ -57,17 +57,23 @@ def _description(run: Run, model) -> dict:
     return describe(run, model.mean.flatten().tolist(), model.std.flatten().tolist(), OUTPUT_MULTIPLE)
 
 
+Wrap = Callable[[torch.nn.Module], torch.nn.Module]  # the run's network -> the model exported (``description`` kept)
+
+
 def _export(run: Run, path: Path, stage: str, convert: Callable[[torch.nn.Module], Callable[[Path], None]],
-            progress: Progress | None, cancel: threading.Event | None) -> Path:
+            progress: Progress | None, cancel: threading.Event | None, wrap: Wrap | None = None) -> Path:
     """Load the model, ``convert`` it (returns a writer of the file), write it atomically; three counted steps,
     cancel checked between them and before the file takes its name. ``convert`` finds the model's description
-    (``description.describe``) as ``model.description``."""
+    (``description.describe``) as ``model.description``. ``wrap``: what is exported instead of the network (a
+    module around it that sets its own ``description``, from the network's)."""
     path = Path(path)
     steps = Steps(progress, cancel, 3, "steps", stage)
     nothing = f"{stage} cancelled; no file was written" + (f" ({path.name} is as it was)" if path.exists() else "")
     steps.show("loading the model")
     model = run.load_model().float()
     model.description = _description(run, model)
+    if wrap is not None:
+        model = wrap(model)
     steps.check(nothing)
     # the longest step: the network is traced once through an example image (about 5 s on a 2-core CPU for
     # the default backbone, benchmarks/bench_ui.py part export); the first export in a process also loads the
@@ -88,7 +94,7 @@ def _export(run: Run, path: Path, stage: str, convert: Callable[[torch.nn.Module
 
 
 def export_torchscript(run: Run, path: Path, progress: Progress | None = None,
-                       cancel: threading.Event | None = None) -> Path:
+                       cancel: threading.Event | None = None, wrap: Wrap | None = None) -> Path:
     """Traced TorchScript file; load with ``torch.jit.load`` and call on (N, K, H, W) in 0..1 (K: 3, or the run's
     channels). Its description
     is inside (``description.json``, ``torch.jit.load(f, _extra_files=...)``) and beside it (``<stem>.json``)."""
@@ -100,12 +106,13 @@ def export_torchscript(run: Run, path: Path, progress: Progress | None = None,
         described.update(model.description)
         extra = {JSON_NAME: json.dumps(model.description, indent=2)}
         return lambda p: torch.jit.save(traced, str(p), _extra_files=extra)
-    out = _export(run, path, "TorchScript export", convert, progress, cancel)
+    out = _export(run, path, "TorchScript export", convert, progress, cancel, wrap)
     write_beside(out, described)
     return out
 
 
-def export_onnx(run: Run, path: Path, progress: Progress | None = None, cancel: threading.Event | None = None) -> Path:
+def export_onnx(run: Run, path: Path, progress: Progress | None = None, cancel: threading.Event | None = None,
+                wrap: Wrap | None = None) -> Path:
     """ONNX file with dynamic batch, height and width (multiples of 32) whose ``metadata_props`` describe it
     (``description``): ``python -m seg_core predict --model FILE.onnx`` needs nothing else."""
     def convert(model):
@@ -120,7 +127,7 @@ def export_onnx(run: Run, path: Path, progress: Progress | None = None, cancel: 
         onnx.helper.set_model_props(proto, to_metadata(model.description))
         proto.doc_string = model.description["what"]
         return lambda p: p.write_bytes(proto.SerializeToString())
-    return _export(run, path, "ONNX export", convert, progress, cancel)
+    return _export(run, path, "ONNX export", convert, progress, cancel, wrap)
 
 
 def run_zip(run: Run, path: Path, progress: Progress | None = None, cancel: threading.Event | None = None) -> Path:

@@ -1,12 +1,14 @@
 """A run's objects in a folder of images (``python -m seg_core measure``): ``OUT/objects.csv`` (one row per
 object), ``OUT/images.csv`` (per image and class: count and covered area) and ``OUT/instances/<stem>.tif``
 (uint16: 0 background, 1..N the ``object`` ids of objects.csv), ``OUT/geojson/<stem>.geojson`` (the objects as
-QuPath reads them, ``seg_core.exchange.geojson``) and, once every image is done, ``OUT/coco.json`` (all images'
-objects, ``seg_core.exchange.coco``). Both tables grow image by image, so a
-cancelled run keeps whole rows for every image done. A stack gives one instance stack (a page per plane, ids
-1..N within each plane; ``.nii.gz`` with the affine for a NIfTI volume), and both tables a ``plane`` column
-(``z03``; empty for an image of one plane; with the plane spacing known, objects.csv a ``z_um`` column, the
-plane's depth).
+QuPath reads them, ``seg_core.exchange.geojson``) and ``OUT/coco.json`` (the objects of every image done,
+``seg_core.exchange.coco``). The tables and coco.json grow image by image (coco.json written again, atomically,
+after each), so a cancelled or crashed run keeps whole rows, and a valid COCO file, for every image done. A stack
+gives one instance stack (a page per plane, ids 1..N within each plane; ``.nii.gz`` with the affine for a NIfTI
+volume), both tables a ``plane`` column (``z03``; empty for an image of one plane; with the plane spacing known,
+objects.csv a ``z_um`` column, the plane's depth), one GeoJSON file of all its planes' objects, each on its plane
+as QuPath places objects of a z-stack, and a COCO image per plane (``<stem>_z03``, as the workspace names the
+plane's image).
 
 Sizes are in micrometres as well where the pixel size is known: ``--pixel-size`` (``ObjectSettings.pixel_size``),
 else what the file's metadata says (``seg_core.data.stacks.metadata.pixel_size``). Intensities (``mean_<channel>``,
@@ -27,14 +29,14 @@ import tifffile
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Steps
 from seg_core.data.imageio import MASK_EXTS, read_mask_raw, read_raw
-from seg_core.data.stacks.files import StackFile
+from seg_core.data.stacks.files import StackFile, file_stem
 from seg_core.data.stacks.metadata import PixelSize, channel_names, pixel_size
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.exchange.coco import CocoWriter
-from seg_core.exchange.geojson import feature_collection, to_bytes
+from seg_core.exchange.geojson import feature_collection, on_plane, to_bytes
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.predictor import Prediction, Predictor, image_files
-from seg_core.data.stacks.planes import stack_header
+from seg_core.data.stacks.planes import plane_stem, stack_header
 from seg_core.infer.stack_prediction import stack_images
 from seg_core.objects.instances import Objects, label_objects
 from seg_core.objects.measure import as_pixel_size, image_summary, measure_objects
@@ -55,10 +57,15 @@ class Measured:
     summary: pd.DataFrame  # per class: count, area
     scores: np.ndarray | None = None  # per object: the model's mean confidence over its pixels (0..1)
 
-    def geojson(self, class_names: list[str], colours) -> bytes:
-        """The objects with their rows of ``table`` as QuPath GeoJSON (``seg_core.exchange.geojson``)."""
+    def features(self, class_names: list[str], colours) -> dict:
+        """The objects with their rows of ``table`` as a QuPath GeoJSON FeatureCollection
+        (``seg_core.exchange.geojson``)."""
         names = [class_names[c] for c in self.objects.classes]
-        return to_bytes(feature_collection(self.objects.labels, names, dict(zip(class_names, colours)), self.table))
+        return feature_collection(self.objects.labels, names, dict(zip(class_names, colours)), self.table)
+
+    def geojson(self, class_names: list[str], colours) -> bytes:
+        """``features`` as the bytes of a ``.geojson`` file."""
+        return to_bytes(self.features(class_names, colours))
 
 
 def objects_of(prediction: Prediction, settings: ObjectSettings, num_classes: int) -> Objects:
@@ -227,7 +234,7 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
         try:
             stack = stack_header(f, volumes=True)
             if stack is not None:  # a stack in, an instance stack out, its objects counted per plane
-                row = _measure_stack(pred, f, stack, settings, out)
+                row = _measure_stack(pred, f, stack, settings, out, coco)
                 rows.append(row | {"seconds": round(time.perf_counter() - t0, 3)})
                 steps.tick(f.name)
                 continue
@@ -246,12 +253,13 @@ def measure_folder(run: Run, images: Path, out: Path, settings: ObjectSettings =
         coco.add(f.name, m.objects.labels, m.objects.classes, m.scores)
         _append_csv(out / "objects.csv", _in_plane(m.table, ""))
         _append_csv(out / "images.csv", _in_plane(m.summary, ""))
+        coco.write(out / "coco.json")  # image by image, as the tables: a cancelled run's file holds the images done
         rows.append({"image": f.name, "objects": len(m.objects), "faint": m.objects.faint,
                      "instances": f"instances/{f.stem}.tif", "geojson": f"geojson/{f.stem}.geojson",
                      **_size_row(size),
                      "seconds": round(time.perf_counter() - t0, 3)})
         steps.tick(f.name)
-    coco.write(out / "coco.json")
+    coco.write(out / "coco.json")  # also for a folder without an image measured: a valid, empty file
     return rows
 
 
@@ -261,13 +269,17 @@ def _in_plane(df: pd.DataFrame, label: str) -> pd.DataFrame:
     return df
 
 
-def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, out: Path) -> dict:
+def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, out: Path, coco: CocoWriter) -> dict:
     """Measure each plane of the stack ``path``: ``instances/<stem>.tif`` (or ``.nii.gz``) of one uint16 page per
     plane (ids 1..N within each plane), the tables' rows with their ``plane`` (and depth ``z_um`` where the plane
-    spacing is known), written once the stack is done. Each plane's values as stored are read beside it."""
-    tables, summaries, faint = [], [], [0]
+    spacing is known), ``geojson/<stem>.geojson`` (every plane's objects, each on its plane: ``geojson.on_plane``)
+    and one COCO image per plane (``file_name`` the plane's image name ``<stem>_z03``, with ``stack`` and
+    ``plane``), all written once the stack is done. Each plane's values as stored are read beside it."""
+    tables, summaries, faint, features = [], [], [0], []
+    planes = CocoWriter(pred.classes.names)  # added to ``coco`` once every plane is done
     size = file_pixel_size(path, settings)
     depth = _depths(hdr, size)
+    stem = file_stem(path.name)
 
     def pages():
         with StackFile(path) as stored:
@@ -281,15 +293,29 @@ def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, o
                 tables.append(table)
                 summaries.append(_in_plane(m.summary, label))
                 faint[0] += m.objects.faint
+                features.extend(on_plane(m.features(pred.classes.names, pred.classes.colours), label,
+                                         **_plane_index(hdr, i))["features"])
+                planes.add(plane_stem(stem, label), m.objects.labels, m.objects.classes, m.scores,
+                           stack=path.name, plane=label)
                 yield m.objects.as_uint16(f"{path.name}, plane {label}")
 
     name = mask_stack_name(path.name)
     write_mask_stack(out / "instances" / name, hdr, pages(), np.uint16)
+    geojson = to_bytes({"type": "FeatureCollection", "features": features})
+    atomic_write(out / "geojson" / f"{stem}.geojson", lambda tmp: tmp.write_bytes(geojson))
     objects = pd.concat(tables, ignore_index=True)
     _append_csv(out / "objects.csv", objects)
     _append_csv(out / "images.csv", pd.concat(summaries, ignore_index=True))
+    coco.merge(planes)
+    coco.write(out / "coco.json")
     return {"image": path.name, "objects": len(objects), "faint": faint[0], "instances": f"instances/{name}",
-            "planes": hdr.planes, **_size_row(size)}
+            "geojson": f"geojson/{stem}.geojson", "planes": hdr.planes, **_size_row(size)}
+
+
+def _plane_index(hdr, i: int) -> dict:
+    """Plane ``i``'s depth and time index (``z``, ``t``; 0 along an axis the stack does not have)."""
+    idx = dict(zip(hdr.plane_axes, np.unravel_index(i, hdr.plane_shape))) if hdr.plane_axes else {}
+    return {"z": int(idx.get("Z", 0)), "t": int(idx.get("T", 0))}
 
 
 def _depths(hdr, size: PixelSize | None) -> list[float] | None:

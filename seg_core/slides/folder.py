@@ -1,7 +1,8 @@
 """The slides of a folder predicted and measured by ``python -m seg_core predict`` and ``measure``, beside the
 folder's other images: each slide's mask ``OUT/masks/<stem>.ome.tif`` (a tiled pyramid), a small overlay of it
 on the slide's overview ``OUT/overlays/<stem>.png``, and for ``measure`` its objects appended to
-``OUT/objects.csv`` and ``OUT/images.csv``. A slide refused as too large among the folder's images (its row an
+``OUT/objects.csv`` and ``OUT/images.csv`` and as QuPath's detections in ``OUT/geojson/<stem>.geojson`` (outlines
+in full-resolution slide pixels, each with its row of objects.csv as measurements). A slide refused as too large among the folder's images (its row an
 error) gets its slide's row instead.
 """
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Callable
 import cv2
 import pandas as pd
 
+from seg_core.base.atomic import atomic_write
 from seg_core.base.classes import ClassList
 from seg_core.base.progress import Cancelled
 from seg_core.data.imageio import write_rgb
+from seg_core.exchange.geojson import shapes_collection, to_bytes
 from seg_core.infer.overlay import overlay
 from seg_core.objects.settings import ObjectSettings
 from seg_core.slides.objects import slide_objects, slide_summary
@@ -113,13 +116,19 @@ def measure_slide(pred, slide: Slide, model: str, out: Path, settings: ObjectSet
     res = predict_slide(slide, pred.predict, pred.classes, out, level, model, progress=progress, cancel=cancel)
     mine = settings if settings.pixel_size is not None else replace(settings, pixel_size=res.pixel_size)
     lv, names = slide.levels[level], pred.classes.names
+    shapes: list = []
     table, faint = slide_objects(res.store, lambda x, y, w, h: slide.read(x, y, w, h, level), names, mine,
-                                 slide.name, lv.downsample, progress=progress, cancel=cancel)
+                                 slide.name, lv.downsample, progress=progress, cancel=cancel, outlines=shapes)
+    geojson = out / "geojson" / f"{slide.stem}.geojson"  # QuPath's detections, in slide pixels
+    geojson.parent.mkdir(parents=True, exist_ok=True)
+    collection = shapes_collection(shapes, list(table["class"]), dict(zip(names, pred.classes.colours)), table)
+    atomic_write(geojson, lambda tmp: tmp.write_bytes(to_bytes(collection)))
     _append(out / "objects.csv", table)
     _append(out / "images.csv", slide_summary(table, names, slide.name, lv.width * lv.height, mine.pixel_size))
     write_overview_overlay(slide, res, pred.classes, out)
     res.store.remove()
     return {"image": slide.name, "objects": len(table), "faint": faint, "mask": str(res.mask.relative_to(out)),
+            "geojson": str(geojson.relative_to(out)),
             "seconds": round(time.perf_counter() - t0, 3)}
 
 

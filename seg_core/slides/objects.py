@@ -16,9 +16,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
+from shapely import affinity
 
 from seg_core.base.limits import limits
 from seg_core.base.progress import Steps
+from seg_core.exchange.outlines import outline
 from seg_core.objects.instances import Objects, label_objects
 from seg_core.objects.measure import measure_objects
 from seg_core.objects.settings import ObjectSettings
@@ -27,6 +29,7 @@ from seg_core.slides.store import TileStore
 MARGIN = 128
 POSITIONS = ("centroid_y", "centroid_x", "bbox_min_y", "bbox_min_x", "bbox_max_y", "bbox_max_x")
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in the predicted level's pixels
+Pixels = tuple[int, int, np.ndarray]  # an object's top row, left column (level pixels) and its True pixels there
 
 
 class _Windows:
@@ -61,13 +64,14 @@ class _Windows:
                 | ((table["bbox_max_x"] == x1) & (x1 < g.width)) | ((table["bbox_max_y"] == y1) & (y1 < g.height))
                 ).to_numpy()
 
-    def whole(self, row: pd.Series, seed: tuple[int, int], margin: int) -> tuple[pd.Series, float] | None:
+    def whole(self, row: pd.Series, seed: tuple[int, int], margin: int) -> tuple[pd.Series, float, Pixels] | None:
         """The object seen in part as ``row`` (``seed``: one of its pixels, level coordinates), measured whole:
-        the window grows around it until it holds all of it (None past the pixel limit: left as seen)."""
+        the window grows around it until it holds all of it (None past the pixel limit: left as seen); its row,
+        peak confidence and pixels."""
         for oy, ox, pixels, known, top in self.followed:  # followed already from another tile
             y, x = seed[0] - oy, seed[1] - ox
             if 0 <= y < pixels.shape[0] and 0 <= x < pixels.shape[1] and pixels[y, x]:
-                return known, top
+                return known, top, (oy, ox, pixels)
         g = self.store.grid
         box = (int(row["bbox_min_x"]), int(row["bbox_min_y"]), int(row["bbox_max_x"]), int(row["bbox_max_y"]))
         while True:
@@ -86,16 +90,17 @@ class _Windows:
                 oy, ox = int(r["bbox_min_y"]), int(r["bbox_min_x"])
                 pixels = objs.labels[oy - box[1]:int(r["bbox_max_y"]) - box[1], ox - box[0]:int(r["bbox_max_x"]) - box[0]]
                 self.followed.append((oy, ox, pixels == lab, r, float(peak[lab - 1])))
-                return r, float(peak[lab - 1])
+                return r, float(peak[lab - 1]), (oy, ox, pixels == lab)
             box = (int(r["bbox_min_x"]), int(r["bbox_min_y"]), int(r["bbox_max_x"]), int(r["bbox_max_y"]))
 
 
 def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], np.ndarray], class_names: list[str],
                   settings: ObjectSettings, name: str, downsample: float = 1.0, margin: int = MARGIN,
-                  progress=None, cancel=None) -> tuple[pd.DataFrame, int]:
+                  progress=None, cancel=None, outlines: list | None = None) -> tuple[pd.DataFrame, int]:
     """The objects table of the slide ``name`` (one row per object, ids 1..N over the slide) and how many faint
     regions were left out. ``read_image(x, y, w, h)``: the slide's pixels at the predicted level;
-    ``downsample``: full-resolution pixels per pixel of that level."""
+    ``downsample``: full-resolution pixels per pixel of that level. ``outlines``, when given, gets each
+    object's outline (shapely, in full-resolution slide pixels, ``exchange.outlines``), in the table's order."""
     grid = store.grid
     windows = _Windows(store, read_image, class_names, settings, name)
     cells = [rc for rc in grid.cells() if store.done(*rc)]
@@ -113,7 +118,7 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
         cut = windows.cut(table, box)
         slices = ndi.find_objects(objs.labels)
         for i in range(len(table)):
-            row, top = table.iloc[i], float(peak[i])
+            row, top, whole = table.iloc[i], float(peak[i]), None
             if cut[i]:  # seen in part: followed where it touches this tile's core
                 sl = slices[i]
                 if (sl[0].stop + box[1] <= y0 or sl[0].start + box[1] >= y1 or sl[1].stop + box[0] <= x0
@@ -124,13 +129,17 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
                         sl[1].start + k % (sl[1].stop - sl[1].start) + box[0])
                 got = windows.whole(row, seed, margin)
                 if got is not None:
-                    row, top = got
+                    row, top, whole = got
             if not (y0 <= row["centroid_y"] < y1 and x0 <= row["centroid_x"] < x1):
                 continue
             if settings.min_confidence > 0 and top < settings.min_confidence:
                 faint += 1
                 continue
             rows.append(row)
+            if outlines is not None:
+                sl = slices[i]
+                outlines.append(_outline(whole or (sl[0].start + box[1], sl[1].start + box[0], objs.labels[sl] == i + 1),
+                                         downsample))
         steps.tick()
     empty = measure_objects(label_objects(np.zeros((1, 1), np.uint8), None, settings, len(class_names)),
                             np.zeros((1, 1, 3), np.uint8), class_names, name, settings.pixel_size)
@@ -141,6 +150,13 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
             table[col] = table[col] * downsample if col.startswith("centroid") else (
                 table[col] * downsample).round().astype(np.int64)
     return table.astype({c: np.int64 for c in POSITIONS[2:]}), faint
+
+
+def _outline(pixels: Pixels, downsample: float):
+    """An object's outline in full-resolution slide pixels (QuPath's coordinates for a slide)."""
+    top, left, mask = pixels
+    shape = outline(mask, top, left)
+    return affinity.scale(shape, downsample, downsample, origin=(0, 0)) if downsample != 1 else shape
 
 
 def slide_summary(table: pd.DataFrame, class_names: list[str], name: str, area: int,

@@ -38,6 +38,10 @@ class Layout:
         """Instance label images imported with their masks (one id per object), for object scores."""
         return self.data_dir / "instances"
 
+    def instances_path(self, stem: str) -> Path:
+        """Image ``stem``'s instance label image (``instances_dir``), kept with its mask and trashed with it."""
+        return self.instances_dir / f"{stem}.tif"
+
     @property
     def classes_file(self) -> Path:
         return self.data_dir / "classes.json"

@@ -35,7 +35,7 @@ from seg_core.workspace.layout import Layout
 from seg_core.workspace.masks import MaskStore
 from seg_core.workspace.proposals import Proposals
 from seg_core.workspace.review_state import set_reviewed
-from seg_core.workspace.trash import move_to_trash
+from seg_core.workspace.trash import move_to_trash, restore_from_trash
 
 if TYPE_CHECKING:
     from seg_core.infer.evaluation import Evaluation
@@ -261,17 +261,37 @@ class Workspace(Layout):
 
     # -- removing (``trash``) -------------------------------------------------------------------
     def remove(self, stem: str) -> Path | None:
-        """Move an image, its mask and its proposal to a fresh trash folder (``trash``, recoverable by hand)
-        and drop its reviewed mark; returns that folder, or None when there was nothing left to remove
-        (removed already, e.g. by a second click)."""
+        """Move an image, its mask, its proposal and its instance label image (imported for object scores) to a
+        fresh trash folder (``trash``; ``restore_removed`` puts them back) and drop its reviewed mark; returns that
+        folder, or None when there was nothing left to remove (removed already, e.g. by a second click)."""
         with self.masks.lock():
             files = self.image_files(stem) + [p for p in (self.mask_path(stem), self.proposals.path(stem),
-                                                          self.proposals.info_path(stem)) if p.exists()]
+                                                          self.proposals.info_path(stem), self.instances_path(stem))
+                                              if p.exists()]
             if not files:
                 return None
             where = move_to_trash(self.root, stem, files)
             set_reviewed(self.root, stem, False)
             return where
+
+    def restore_removed(self, where: Path) -> list[Path]:
+        """Put back what ``remove`` moved to the trash folder ``where``: the image with its mask, proposal and
+        instance label image, each at its place (not its reviewed mark); returns the files restored. Refused
+        (ValueError, nothing moved) when an image of that name is in the workspace again (its mask would not be
+        this one's)."""
+        where = Path(where)
+        files = sorted(p for p in where.rglob("*") if p.is_file())
+        images = [p for p in files if p.parent == where / self.images_dir.relative_to(self.root)]
+        with self.masks.lock():
+            for p in images:
+                if p.stem in self.stems():
+                    raise ValueError(f"{where.name}: an image named '{p.stem}' is in the project again; remove or "
+                                     "rename it first, then restore this one")
+            targets = [self.root / p.relative_to(where) for p in files]
+            for t in targets:
+                t.parent.mkdir(parents=True, exist_ok=True)
+            restore_from_trash(self.root, where, targets)
+            return [t for t in targets if t.exists() and not (where / t.relative_to(self.root)).exists()]
 
     def remove_run(self, run: Run) -> Path:
         """Move a run folder to the trash (recoverable by moving it back); returns where it is now."""

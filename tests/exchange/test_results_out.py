@@ -91,3 +91,41 @@ def test_bioimageio_export_without_the_runs_images_says_so(tiny_run, tmp_path):
     assert res.returncode == 2, res.stderr
     assert "needs one of the run's images as its test input" in res.stderr and str(tmp_path / "gone") in res.stderr
     assert not (tmp_path / "m.zip").exists()
+
+
+def test_measure_gives_a_stack_one_geojson_with_each_object_on_its_plane_and_a_coco_image_per_plane(tiny_run, tiny_data,
+                                                                                                 tmp_path):
+    from PIL import Image
+
+    images = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted((tiny_data / "images").iterdir())])
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "cells.tif", images[:3], imagej=True, metadata={"axes": "ZYXS"})
+    Image.fromarray(images[4]).save(tmp_path / "in" / "flat.png")
+    out = tmp_path / "o"
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tmp_path / "in"), "--out", str(out),
+              "--min-size", "3", "--min-confidence", "0", "--json")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (out / "geojson").iterdir()) == ["cells.geojson", "flat.geojson"]
+    assert {r["image"]: r["geojson"] for r in json.loads(res.stdout)["images"]}["cells.tif"] == "geojson/cells.geojson"
+    objects = pd.read_csv(out / "objects.csv", keep_default_na=False)
+    pages = tifffile.imread(out / "instances" / "cells.tif")
+    features = json.loads((out / "geojson" / "cells.geojson").read_text())["features"]
+    assert len(features) == len(objects[objects["image"] == "cells.tif"]) > 0
+    for z in range(3):  # QuPath's plane in the geometry; the outlines fill exactly that page's objects
+        mine = [f for f in features if f["geometry"]["plane"] == {"c": -1, "z": z, "t": 0}]
+        assert {f["properties"]["plane"] for f in mine} <= {f"z{z:02d}"}
+        assert sorted(f["properties"]["measurements"]["object"] for f in mine) == list(range(1, int(pages[z].max()) + 1))
+        for f in mine:
+            ids = pages[z] == f["properties"]["measurements"]["object"]
+            assert np.array_equal(fill(shapely.geometry.shape(f["geometry"]), ids.shape), ids)
+    coco = COCO(str(out / "coco.json"))
+    planes = {im["file_name"]: im for im in coco.loadImgs(coco.getImgIds())}
+    assert sorted(planes) == ["cells_z00", "cells_z01", "cells_z02", "flat.png"]
+    for z in range(3):
+        im = planes[f"cells_z{z:02d}"]
+        assert (im["stack"], im["plane"], im["height"], im["width"]) == ("cells.tif", f"z{z:02d}", 64, 64)
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=im["id"]))
+        assert len(anns) == int(pages[z].max())
+        for a in anns:
+            mask = coco.annToMask(a).astype(bool)
+            assert np.array_equal(mask, pages[z] == pages[z][mask][0])

@@ -128,7 +128,9 @@ def test_measure_ctrl_c_keeps_whole_rows_of_the_images_done(tiny_run, tiny_data,
     summary = pd.read_csv(out / "images.csv")
     assert sorted(set(summary["image"])) == [f"im{i:03d}.png" for i in range(len(kept))]
     assert sorted(p.name for p in (out / "geojson").iterdir()) == [f"im{i:03d}.geojson" for i in range(len(kept))]
-    assert not (out / "coco.json").exists()  # written only by a measurement that finished (docs/cli.md)
+    coco = json.loads((out / "coco.json").read_text())  # written after each image: the images done, whole
+    assert sorted(im["file_name"] for im in coco["images"]) == [f"im{i:03d}.png" for i in range(len(kept))]
+    assert {a["image_id"] for a in coco["annotations"]} <= {im["id"] for im in coco["images"]}
     assert "wrote" not in stdout
 
 

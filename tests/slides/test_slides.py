@@ -6,12 +6,15 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+import shapely.geometry
 import tifffile
 from PIL import Image
+from shapely import affinity
 
 from helpers import cli
 from slide_fixtures import slide_file, slide_image, small_limit  # noqa: F401 (fixtures)
 from seg_core.base.progress import Cancelled
+from seg_core.exchange.outlines import fill
 from seg_core.infer.predictor import Predictor
 from seg_core.objects.instances import label_objects
 from seg_core.objects.measure import measure_objects
@@ -122,7 +125,9 @@ def test_objects_across_tiles_equal_the_objects_of_the_same_pixels_as_one_image(
         res = predict_slide(s, pred.predict, pred.classes, tmp_path, level=2, tile=128, model_id="tiny",
                             tissue=False)
         read = lambda x, y, w, h: s.read(x, y, w, h, 2)  # noqa: E731
-        tiled, faint = slide_objects(res.store, read, pred.classes.names, settings, s.name, downsample=4, margin=48)
+        shapes = []
+        tiled, faint = slide_objects(res.store, read, pred.classes.names, settings, s.name, downsample=4, margin=48,
+                                     outlines=shapes)
         mask, conf = res.store.read(0, 0, 704, 576)
         image = read(0, 0, 704, 576)
     whole_objs = label_objects(mask, None, settings, len(pred.classes), conf)
@@ -135,6 +140,12 @@ def test_objects_across_tiles_equal_the_objects_of_the_same_pixels_as_one_image(
     b = whole[key].round(6).sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
     assert list(tiled["object"]) == list(range(1, len(tiled) + 1))
+    # each outline (full-resolution slide pixels) is exactly the pixels of one object of the level, cut or not
+    assert len(shapes) == len(tiled)
+    for shape, (_, row) in zip(shapes, tiled.iterrows()):
+        pixels = fill(affinity.scale(shape, 0.25, 0.25, origin=(0, 0)), whole_objs.labels.shape)
+        ids = np.unique(whole_objs.labels[pixels])
+        assert len(ids) == 1 and ids[0] > 0 and pixels.sum() == (whole_objs.labels == ids[0]).sum() == row["area_px"]
 
 
 def test_predict_and_measure_commands_handle_a_slide_in_the_folder(tiny_run, slide_file, tiny_data, tmp_path,
@@ -166,6 +177,11 @@ def test_predict_and_measure_commands_handle_a_slide_in_the_folder(tiny_run, sli
     counts = summary[summary["image"] == "biopsy.ome.tif"].set_index("class")["count"]
     assert counts.sum() == len(mine)
     assert (objects["image"] == "small.png").any()
+    features = json.loads((out / rows["biopsy.ome.tif"]["geojson"]).read_text())["features"]  # QuPath's detections
+    assert rows["biopsy.ome.tif"]["geojson"] == "geojson/biopsy.geojson" and len(features) == len(mine)
+    assert all(f["properties"]["objectType"] == "detection" for f in features)
+    right = max(shapely.geometry.shape(f["geometry"]).bounds[2] for f in features)
+    assert right == pytest.approx(mine["bbox_max_x"].max(), abs=4)  # slide pixels, as the table's positions
 
 
 def test_a_cancelled_folder_keeps_the_other_images_rows_and_says_how_to_resume(tiny_run, slide_file, tmp_path,

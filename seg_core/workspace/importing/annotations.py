@@ -110,7 +110,7 @@ class AnnotationImports:
             raise Refused(f"its ids run from {ids.min()} to {ids.max()}; instance ids are 0 (background) to 65535")
         mask = np.where(ids > 0, value, 0).astype(np.uint8)
         r = self._save_mask(e.display, e.basename, stem, target, image, had_mask, mask, True)
-        kept = self.layout.instances_dir / f"{target}.tif"
+        kept = self.layout.instances_path(target)
         kept.parent.mkdir(parents=True, exist_ok=True)
         import tifffile
 

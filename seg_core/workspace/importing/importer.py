@@ -237,7 +237,7 @@ class Importer(AnnotationImports):
             except ImageReadError:
                 mhw = None
             if mhw != tuple(hw):
-                moved.append(mask)
+                moved += [p for p in (mask, self.layout.instances_path(stem)) if p.exists()]  # its objects too
                 old = f"{mhw[1]}x{mhw[0]}" if mhw else "unreadable"
                 note += f"; its mask ({old}) did not fit the new size {hw[1]}x{hw[0]} and went to the trash too"
         where = move_to_trash(self.layout.root, stem, moved)
@@ -382,14 +382,15 @@ class Importer(AnnotationImports):
         if target != stem:
             notes.append(f"follows its image, renamed from '{stem}'")
         where = None
-        if had_mask:
-            where = move_to_trash(self.layout.root, target, [self.masks.path(target)])
+        if had_mask:  # the old mask, and the instance label image of its objects where one was imported
+            old = [p for p in (self.masks.path(target), self.layout.instances_path(target)) if p.exists()]
+            where = move_to_trash(self.layout.root, target, old)
             notes.append(f"replaced the old mask (now in {where.relative_to(self.layout.root)})")
         try:
             self.masks.save(target, mask)
         except BaseException:
             if where is not None:
-                restore_from_trash(self.layout.root, where, [self.masks.path(target)])
+                restore_from_trash(self.layout.root, where, old)
             raise
         self._masked[target] = shown
         return FileResult(shown, IMPORTED, target, "; ".join(notes), kind="mask")
