@@ -27,7 +27,7 @@ viewed = image_viewer(ws, pred, classes, worst_first)
 st.subheader("Objects")
 how = object_settings(ws)  # kept with the workspace: the same next visit
 if viewed.image is not None:
-    objects_panel(pred, viewed, classes, how)
+    objects_panel(ws, pred, viewed, classes, how)
 all_objects_panel(ws, run, pred, how)
 slides_review_panel(ws, run, pred, classes, how, viewed.alpha)  # registered whole slides
 

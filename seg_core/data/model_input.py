@@ -10,8 +10,8 @@ one channel, ``channel 1`` .. ``channel N`` otherwise: ``channel_names``). A run
 file's predictor) selects them the same way.
 
 The network takes 3 channels for gray (repeated) and RGB images, as it always did, and N channels otherwise:
-its first layer is adapted from the pretrained RGB weights as timm does it (``in_chans``: the RGB filters
-repeated over the channels and scaled by 3/N), so ImageNet transfer still works.
+its first layer is adapted from the pretrained RGB weights (``model.input_layer``: for more than 3 channels
+the RGB filters as they are for the first three, zeros for the others), so ImageNet transfer still works.
 """
 from __future__ import annotations
 

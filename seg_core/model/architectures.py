@@ -8,6 +8,7 @@ import segmentation_models_pytorch as smp
 import torch
 
 from seg_core.model.backbones import Backbone, get_backbone
+from seg_core.model.input_layer import RGB_CHANNELS, widen_input
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,16 @@ def get_architecture(name: str, backbone: str | None = None) -> Architecture:
 def build_net(arch: str, backbone: Backbone, num_classes: int,
               weights: str | dict[str, torch.Tensor] | None = None, in_channels: int = 3) -> torch.nn.Module:
     """The smp model. ``weights``: None (random encoder), "imagenet" (timm's download and cache) or the
-    encoder's state dict under timm's names (see weights.timm_state_dict), for RGB. ``in_channels``: smp's,
-    passed to timm as ``in_chans``, which adapts the RGB weights of the first layer (from any of these sources:
-    timm's ``load_pretrained`` does it after reading a state dict too)."""
+    encoder's state dict under timm's names (see weights.timm_state_dict), for RGB. ``in_channels``: for more
+    than 3 with weights, the RGB network's first layer widened (``input_layer.widen_input``: the RGB filters
+    as they are, zeros for the further channels); for 1 or 2, smp's, passed to timm as ``in_chans``, which
+    adapts the RGB weights of the first layer (from any of these sources: timm's ``load_pretrained`` does it
+    after reading a state dict too)."""
+    if weights is not None and in_channels > RGB_CHANNELS:
+        net = build_net(arch, backbone, num_classes, weights, RGB_CHANNELS)
+        widen_input(net, in_channels)
+        net.encoder._in_channels = in_channels
+        return net
     extra = {}
     if isinstance(weights, dict):
         extra["pretrained_cfg_overlay"] = dict(state_dict=weights)  # timm loads it like its own file

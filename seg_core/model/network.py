@@ -10,6 +10,7 @@ from torch import nn
 from seg_core.model.architectures import build_net, get_architecture
 from seg_core.model.backbones import get_backbone
 from seg_core.model.freeze import FreezableMixin, apply_freeze, encoder_stages
+from seg_core.model.input_layer import RGB_CHANNELS, input_conv
 from seg_core.model.weights import resolve_weights_file, timm_state_dict
 
 OUTPUT_MULTIPLE = 32  # input sides must be multiples of this (the encoder's total stride)
@@ -43,25 +44,39 @@ class SegModel(FreezableMixin, nn.Module):
         return self.net((x - self.mean) / self.std)
 
     def freeze(self, depth: int) -> int:
-        """Freeze the first ``depth`` encoder stages; returns the trainable parameter count."""
-        return apply_freeze(self, self.encoder, depth, self.backbone_name)
+        """Freeze the first ``depth`` encoder stages, except a first layer reading more than 3 channels (its
+        filters of the further channels are new: ``input_layer``); returns the trainable parameter count."""
+        trainable = apply_freeze(self, self.encoder, depth, self.backbone_name)
+        for p in self.new_parameters():
+            if not p.requires_grad:
+                p.requires_grad_(True)
+                trainable += p.numel()
+        return trainable
+
+    def new_parameters(self) -> list[nn.Parameter]:
+        """Encoder parameters not pretrained as they are: the first layer of a network reading more than 3
+        channels (``input_layer``); they train from the first step, at the decoder's learning rate."""
+        conv = input_conv(self.net)
+        return list(conv.parameters()) if conv.in_channels > RGB_CHANNELS else []
 
     @property
     def num_stages(self) -> int:
         return len(encoder_stages(self.encoder))
 
     def encoder_parameters(self) -> list[nn.Parameter]:
-        return list(self.encoder.parameters())
+        """The pretrained encoder's parameters (``new_parameters`` left out: they are the head's)."""
+        new = {id(p) for p in self.new_parameters()}
+        return [p for p in self.encoder.parameters() if id(p) not in new]
 
     def head_parameters(self) -> list[nn.Parameter]:
-        enc = {id(p) for p in self.encoder.parameters()}
-        return [p for p in self.parameters() if id(p) not in enc]
+        """The decoder's and segmentation head's parameters, and the encoder's ``new_parameters``."""
+        pretrained = {id(p) for p in self.encoder_parameters()}
+        return [p for p in self.parameters() if id(p) not in pretrained]
 
 
 def norm_stats(backbone_name: str, in_channels: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(mean, std) the backbone's ImageNet weights were trained with (from timm's pretrained config), per input
-    channel: for K channels the RGB values repeated in turn, as timm's ``in_chans`` repeats the RGB filters of
-    the first layer (channel i starts from the filter of colour i mod 3)."""
+    channel: for K channels the RGB values repeated in turn (channel i: those of colour i mod 3)."""
     from segmentation_models_pytorch.encoders import get_preprocessing_params
 
     params = get_preprocessing_params(get_backbone(backbone_name).smp_encoder)
@@ -71,8 +86,10 @@ def norm_stats(backbone_name: str, in_channels: int = 3) -> tuple[tuple[float, .
 
 def build_model(spec: ModelSpec, weights: str = "none") -> SegModel:
     """Build the network; ``weights``: "imagenet", "none" or a path to encoder weights. A network of
-    ``spec.in_channels`` other than 3 starts from the RGB weights adapted as timm adapts them (``in_chans``:
-    the first layer's RGB filters repeated over the channels and scaled by 3/K), from any of those sources.
+    ``spec.in_channels`` above 3 starts from the RGB weights with its first layer widened (``input_layer``: the
+    RGB filters as they are for the first three channels, zeros for the others); one of 1 or 2 channels from
+    the RGB weights adapted as timm adapts them (``in_chans``: the first layer's RGB filters summed, or the
+    first two scaled by 3/2), from any of those sources.
 
     "imagenet" uses a local copy when there is one (weights folder, a package that ships them,
     timm's cache) and otherwise timm's normal download; offline it raises WeightsUnavailable at once.

@@ -28,9 +28,10 @@ import tifffile
 
 from seg_core.base.atomic import atomic_write
 from seg_core.base.progress import Steps
-from seg_core.data.imageio import MASK_EXTS, read_mask_raw, read_raw
+from seg_core.data.imageio import MASK_EXTS, ImageHeader, read_mask_raw, read_raw
+from seg_core.data.model_input import GRAY_NAMES
 from seg_core.data.stacks.files import StackFile, file_stem
-from seg_core.data.stacks.metadata import PixelSize, channel_names, pixel_size
+from seg_core.data.stacks.metadata import PixelSize, pixel_size
 from seg_core.data.stacks.writing import mask_stack_name, write_mask_stack
 from seg_core.exchange.coco import CocoWriter
 from seg_core.exchange.geojson import feature_collection, on_plane, to_bytes
@@ -118,7 +119,14 @@ def stored_values(path: Path, settings: ObjectSettings) -> RawValues:
     (``file_pixel_size``): what its objects' intensities and sizes are measured with."""
     values, hdr = read_raw(path)
     values = without_alpha(values, hdr.alpha)
-    return RawValues(values, channel_names(path, values.shape[-1]), file_pixel_size(path, settings))
+    return RawValues(values, column_channels(hdr), file_pixel_size(path, settings))
+
+
+def column_channels(hdr: ImageHeader) -> list[str] | None:
+    """The names of an image's channels in its intensity columns: the header's (``ImageHeader.names``: the file's
+    own; red, green, blue (then channel 4 ..) for an RGB file, its further bands included; else channel 1 ..),
+    but None for one channel the file does not name (``measure.default_channel_names``: ``channel_1``)."""
+    return None if hdr.names == GRAY_NAMES else list(hdr.names)
 
 
 def _size_row(size: PixelSize | None) -> dict:
@@ -283,7 +291,7 @@ def _measure_stack(pred: Predictor, path: Path, hdr, settings: ObjectSettings, o
 
     def pages():
         with StackFile(path) as stored:
-            channels = channel_names(path, hdr.channels - (1 if hdr.alpha else 0))
+            channels = column_channels(ImageHeader.of_plane(hdr))
             for i, (label, image) in enumerate(stack_images(path, hdr, pred.intensities)):
                 raw = RawValues(without_alpha(stored.plane(i), hdr.alpha), channels, size)
                 m = measure_image(pred, image, settings, path.name, raw=raw)

@@ -20,7 +20,6 @@ from seg_core.base.classes import ClassList
 from seg_core.base.mask_values import UNLABELLED, WORKSPACE
 from seg_core.data.dataset import Dataset, scan_dataset
 from seg_core.data.imageio import read_image, read_raw
-from seg_core.data.stacks.metadata import channel_names
 from seg_core.data.intensities import Intensities
 from seg_core.data.sample import bundled_sample_dir
 from seg_core.base.progress import Steps
@@ -110,13 +109,13 @@ class Workspace(Layout):
         """How the images are shown (``display.json``): never what a model reads."""
         return DisplaySettings(self.root)
 
-    def read_stored(self, stem: str) -> tuple[np.ndarray, list[str] | None, bool]:
-        """The image's values as stored (H, W, channels, alpha left out), its channels' names from the file
-        (None: it names none) and whether it is shown as it is (8-bit gray or RGB)."""
-        path = self.image_path(stem)
-        raw, hdr = read_raw(path)
+    def read_stored(self, stem: str) -> tuple[np.ndarray, list[str], bool]:
+        """The image's values as stored (H, W, channels, alpha left out), its channels' names
+        (``ImageHeader.names``: the file's own, else red, green, blue (then channel 4 ..) for an RGB file, gray,
+        or channel 1 ..) and whether it is shown as it is (8-bit gray or RGB)."""
+        raw, hdr = read_raw(self.image_path(stem))
         raw = raw[..., :-1] if hdr.alpha and raw.shape[-1] in (2, 4) else raw
-        return raw, channel_names(path, raw.shape[-1]), as_shown_as_stored(raw)
+        return raw, list(hdr.names), as_shown_as_stored(raw)
 
     def shown_image(self, stem: str) -> np.ndarray:
         """The image as shown on the pages (uint8 RGB): 8-bit gray or RGB as it is, others mixed from their

@@ -45,11 +45,12 @@ def object_settings(ws) -> ObjectSettings:
     return how
 
 
-def objects_panel(pred, viewed: Viewed, classes, how: ObjectSettings) -> None:
+def objects_panel(ws, pred, viewed: Viewed, classes, how: ObjectSettings) -> None:
     """The objects of the image in the viewer: counts, a table to pick one from (filtered by class and size), the
-    outlines, sizes, and the downloads."""
+    outlines, sizes, and the downloads. Intensities are the image's values as stored, as ``measure`` gives them."""
     image, stem = viewed.image, viewed.stem
-    measured = measure_image(pred, image, how, stem, prediction=viewed.prediction)
+    measured = measure_image(pred, image, how, stem, prediction=viewed.prediction,
+                             raw=stored_values(ws.image_path(stem), how))
     table = measured.table
     counts = measured.summary.set_index("class")["count"]
     for col, (name, n) in zip(st.columns(max(1, len(counts))), counts.items()):

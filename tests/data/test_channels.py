@@ -120,11 +120,26 @@ def test_the_display_is_a_composite_and_gray_or_rgb_stay_as_they_are():
     assert display_rgb(rgb) is rgb and display_rgb(rgb[..., :1]).tolist() == np.repeat(rgb[..., :1], 3, -1).tolist()
 
 
-def test_the_first_layer_takes_n_channels_from_the_rgb_weights_as_timm_adapts_them():
-    rgb = build_model(ModelSpec("unet", "efficientnet_lite0", 2), "imagenet")
-    five = build_model(ModelSpec("unet", "efficientnet_lite0", 2, in_channels=5), "imagenet")
+def test_the_first_layer_keeps_the_rgb_filters_and_learns_further_channels_from_zero():
+    """More than 3 channels: the RGB filters as they are for channels 1-3 (timm's ``in_chans`` would scale them
+    by 3/N), zeros for the others, so the encoder reads RGB exactly as the pretrained one; that layer trains
+    from the first step, frozen stages or not, at the decoder's learning rate. 2 channels: as timm adapts them."""
+    rgb = build_model(ModelSpec("unet", "efficientnet_lite0", 2), "imagenet").eval()
+    five = build_model(ModelSpec("unet", "efficientnet_lite0", 2, in_channels=5), "imagenet").eval()
     w3, w5 = rgb.net.encoder.model.conv_stem.weight, five.net.encoder.model.conv_stem.weight
-    assert w5.shape[1] == 5
-    assert torch.allclose(w5[:, :3], w3 * 3 / 5) and torch.allclose(w5[:, 3:], w3[:, :2] * 3 / 5)
+    assert w5.shape[1] == 5 and torch.equal(w5[:, :3], w3) and not w5[:, 3:].any()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():  # whatever the further channels hold, the encoder sees the RGB image as before
+        seen3 = rgb.net.encoder((x - rgb.mean) / rgb.std)[-1]
+        x5 = torch.cat([x, torch.rand(1, 2, 64, 64)], 1)
+        seen5 = five.net.encoder((x5 - five.mean) / five.std)[-1]
+    assert torch.allclose(seen3, seen5, atol=1e-5)
     assert torch.allclose(five.mean.flatten()[3:], rgb.mean.flatten()[:2])  # channel i: colour i mod 3's
     assert five(torch.rand(1, 5, 64, 64)).shape == (1, 2, 64, 64)
+    five.freeze(3)
+    assert w5.requires_grad and not five.net.encoder.model.bn1.weight.requires_grad
+    assert any(p is w5 for p in five.head_parameters()) and not any(p is w5 for p in five.encoder_parameters())
+    rgb.freeze(3)
+    assert not w3.requires_grad and any(p is w3 for p in rgb.encoder_parameters())
+    two = build_model(ModelSpec("unet", "efficientnet_lite0", 2, in_channels=2), "imagenet")
+    assert torch.allclose(two.net.encoder.model.conv_stem.weight, w3[:, :2] * 3 / 2)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from seg_core.data.stacks.metadata import channel_names, parse_length, pixel_size
+from seg_core.data.imageio import read_header
+from seg_core.data.stacks.metadata import parse_length, pixel_size
 
 
 def test_ome_physical_size_with_its_units_and_the_plane_spacing(tmp_path):
@@ -16,7 +17,7 @@ def test_ome_physical_size_with_its_units_and_the_plane_spacing(tmp_path):
     size = pixel_size(p)
     assert (size.x, size.y, size.z, size.source) == (pytest.approx(0.325), 0.325, 2.0, "OME metadata")
     assert size.describe() == "0.325 µm per pixel, planes 2 µm apart (OME metadata)"
-    assert channel_names(p, 2) == ["DAPI", "GFP"] and channel_names(p, 3) is None
+    assert read_header(p).names == ("DAPI", "GFP")
 
 
 def test_imagej_resolution_in_its_unit_and_spacing(tmp_path):

@@ -40,3 +40,30 @@ def test_measure_images_zips_one_tiff_per_image_and_names_the_ones_left_out(tiny
     cancel.set()
     with pytest.raises(Cancelled, match="cancelled after 0 of 3 images; nothing was kept"):
         measure_images(Predictor(tiny_run), stems, read, ObjectSettings(), cancel=cancel)
+
+
+def test_the_intensity_columns_name_an_rgb_image_s_further_bands_after_red_green_blue(tmp_path):
+    """An RGB image with a near-infrared band: mean_red .. mean_channel_4 of its values as stored; a gray image
+    the file does not name: channel_1; a file's own names as they are."""
+    from seg_core.objects.folder import stored_values
+    from seg_core.objects.instances import label_objects
+    from seg_core.objects.measure import measure_objects
+
+    rgbn = np.full((16, 16, 4), 1000, np.uint16)
+    rgbn[4:8, 4:8] = (2000, 3000, 4000, 50000)
+    tifffile.imwrite(a := tmp_path / "field.tif", rgbn, photometric="rgb", extrasamples=["unspecified"])
+    tifffile.imwrite(b := tmp_path / "gray.tif", rgbn[..., 3])
+    tifffile.imwrite(c := tmp_path / "named.tif", rgbn[..., :2].transpose(2, 0, 1).copy(), ome=True,
+                     metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4:8, 4:8] = 1
+    objs = label_objects(mask, settings=ObjectSettings(split_touching=False, min_size=1), num_classes=2)
+    columns = {}
+    for path in (a, b, c):
+        raw = stored_values(path, ObjectSettings())
+        table = measure_objects(objs, raw.values, ["background", "field"], path.name, channels=raw.channels)
+        columns[path.name] = [col for col in table.columns if col.startswith("mean_")]
+        if path is a:
+            assert table["mean_channel_4"].iloc[0] == 50000 and table["sum_blue"].iloc[0] == 4000 * 16
+    assert columns == {"field.tif": ["mean_red", "mean_green", "mean_blue", "mean_channel_4"],
+                       "gray.tif": ["mean_channel_1"], "named.tif": ["mean_DAPI", "mean_GFP"]}

@@ -8,8 +8,8 @@ import tifffile
 from PIL import Image
 
 from helpers import cli
-from seg_core.data.imageio import read_raw
-from seg_core.data.stacks.metadata import channel_names, pixel_size
+from seg_core.data.imageio import read_header, read_raw
+from seg_core.data.stacks.metadata import pixel_size
 from seg_core.workspace.importing.guesses import guesses
 from seg_core.workspace.workspace import Workspace
 
@@ -37,7 +37,7 @@ def test_combine_joins_bands_with_their_values_names_and_pixel_size(tmp_path):
     assert raw.shape == (24, 32, 3) and raw.dtype == np.uint16
     for i, p in enumerate(paths):  # each band's values as they are, in the order given
         assert np.array_equal(raw[..., i], tifffile.imread(p))
-    assert channel_names(stored, 3) == ["red", "green", "blue"]
+    assert read_header(stored).names == ("red", "green", "blue")
     assert pixel_size(stored).x == pytest.approx(0.5)  # the first file's 20000 pixels per cm
 
 
@@ -48,7 +48,7 @@ def test_combine_of_four_bands_is_one_image_of_four_channels(tmp_path):
     assert res.returncode == 0, res.stdout
     raw, _ = read_raw(tmp_path / "ws" / "data" / "images" / "field.tif")
     assert raw.shape == (24, 32, 4) and np.array_equal(raw[..., 3], tifffile.imread(paths[3]))
-    assert channel_names(tmp_path / "ws" / "data" / "images" / "field.tif", 4) == ["red", "green", "blue", "nir"]
+    assert read_header(tmp_path / "ws" / "data" / "images" / "field.tif").names == ("red", "green", "blue", "nir")
 
 
 def test_combine_refuses_other_sizes_types_and_colour_files_naming_them(tmp_path):

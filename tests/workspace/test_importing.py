@@ -551,6 +551,27 @@ def test_a_stack_imports_as_its_planes_named_by_axis_each_as_stored(ws, tmp_path
                                                for i in range(12)}
 
 
+def test_the_planes_of_a_stack_of_channels_keep_their_channels_and_names(tmp_path):
+    """An RGB stack with a near-infrared band: its planes read as red, green, blue, channel 4; a 2-channel stack
+    whose file names its channels: each plane 2 channels, so named; each plane's values as they are."""
+    rgbn = np.random.default_rng(0).integers(0, 60000, (3, 16, 20, 4), dtype=np.uint16)
+    tifffile.imwrite(a := tmp_path / "field.tif", rgbn, photometric="rgb", extrasamples=["unspecified"],
+                     metadata={"axes": "ZYXS"})
+    ws = Workspace(tmp_path / "ws1", seed_sample=False)
+    rep = ws.import_paths([a])
+    assert [r.name for r in rep.files] == ["field_z00", "field_z01", "field_z02"], rep.problems
+    raw, names, _ = ws.read_stored("field_z01")
+    assert names == ["red", "green", "blue", "channel 4"] and np.array_equal(raw, rgbn[1])
+    other = Workspace(tmp_path / "ws2", seed_sample=False)
+    two = rgbn[:, :, :, :2].transpose(0, 3, 1, 2).copy()
+    tifffile.imwrite(b := tmp_path / "cells.tif", two, ome=True,
+                     metadata={"axes": "ZCYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    rep = other.import_paths([b])
+    assert [r.name for r in rep.files] == ["cells_z00", "cells_z01", "cells_z02"], rep.problems
+    raw, names, _ = other.read_stored("cells_z02")
+    assert names == ["DAPI", "GFP"] and np.array_equal(raw, rgbn[2, :, :, :2])
+
+
 def test_cli_import_names_the_planes_of_a_stack(tmp_path):
     tifffile.imwrite(z := tmp_path / "emstack.tif", np.zeros((10, 8, 8), np.uint8), imagej=True,
                      metadata={"axes": "ZYX"})

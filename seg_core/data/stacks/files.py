@@ -309,8 +309,8 @@ class StackFile:
 
 
 def _tiff_channel_names(tif, count: int) -> tuple[str, ...]:
-    """The channel names an OME-TIFF (``Channel Name``) or ImageJ file (``Labels``) gives, when it gives one
-    (distinct, non-empty) per channel; else ()."""
+    """The channel names an OME-TIFF (``Channel Name``) or ImageJ file (``Labels``: one plane's channels', repeated
+    over the planes) gives, when it gives one (distinct, non-empty) per channel; else ()."""
     names: list[str] = []
     try:
         if tif.is_ome and tif.ome_metadata:
@@ -322,7 +322,10 @@ def _tiff_channel_names(tif, count: int) -> tuple[str, ...]:
                 names = [c.get("Name", "") for c in image.iter() if c.tag.endswith("}Channel")]
         elif tif.is_imagej and tif.imagej_metadata:
             labels = tif.imagej_metadata.get("Labels")
-            names = [str(v) for v in labels] if isinstance(labels, (list, tuple)) else []
+            labels = [str(v) for v in labels] if isinstance(labels, (list, tuple)) else []
+            repeats = len(labels) // count if count else 0  # a stack's pages: one plane's channels' labels repeated
+            if repeats and labels[:count] * repeats == labels[: count * repeats]:
+                names = labels[:count]
     except Exception:  # metadata we cannot parse: the channels are numbered instead
         names = []
     names = [n.strip() for n in names]

@@ -1,5 +1,5 @@
-"""What a file's metadata says about its pixels beyond their values: their physical size (``pixel_size``) and
-the names of its channels (``channel_names``), read from the header alone.
+"""What a file's metadata says about its pixels beyond their values: their physical size (``pixel_size``), read
+from the header alone (the names of its channels: ``imageio.ImageHeader.names``).
 
 The pixel size, in micrometres, from (first found wins):
 
@@ -91,32 +91,6 @@ def pixel_size(path: Path, data: bytes | None = None) -> PixelSize | None:
     except Exception:  # a damaged header: the image's reader names the problem
         return None
     return None
-
-
-def channel_names(path: Path, count: int) -> list[str] | None:
-    """The names the file gives its ``count`` channels (OME ``Channel`` names, ImageJ labels of one plane's
-    channels), or None when it names none (or not ``count`` of them)."""
-    path = Path(path)
-    if file_suffix(path.name) not in TIFF_SUFFIXES:
-        return None
-    try:
-        import tifffile
-
-        logging.getLogger("tifffile").setLevel(logging.CRITICAL)
-        with tifffile.TiffFile(path) as tif:
-            names = None
-            if tif.is_ome and tif.ome_metadata:
-                pixels = _ome_pixels(tif.ome_metadata)
-                if pixels is not None:
-                    names = [c.get("Name") or "" for c in pixels if _local(c.tag) == "Channel"]
-            elif tif.is_imagej and tif.imagej_metadata:
-                labels = tif.imagej_metadata.get("Labels")
-                if isinstance(labels, list) and len(labels) >= count and labels[:count] * (len(labels) // count) \
-                        == labels[: count * (len(labels) // count)]:
-                    names = [str(s) for s in labels[:count]]
-    except Exception:
-        return None
-    return names if names and len(names) == count and all(n.strip() for n in names) else None
 
 
 # -- TIFF -------------------------------------------------------------------------------------------

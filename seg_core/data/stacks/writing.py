@@ -15,15 +15,28 @@ from seg_core.data.stacks.files import NIFTI_SUFFIXES, StackHeader, file_stem, f
 
 
 def plane_tiff(plane: np.ndarray, hdr: StackHeader) -> bytes:
-    """One plane (H, W[, channels]) as TIFF bytes, its values and dtype as they are (deflate-compressed)."""
-    arr = np.ascontiguousarray(plane)
-    rgb = arr.ndim == 3 and arr.shape[-1] in (3, 4) and not hdr.extra_bands
-    extra = {"extrasamples": ["unassalpha"]} if rgb and arr.shape[-1] == 4 and hdr.alpha else {}
+    """One plane (H, W[, channels]) as TIFF bytes, its values and dtype as they are (deflate-compressed), read back
+    with the channels the stack's header gives (``ImageHeader.names``): the file's own channel names kept (an
+    OME-TIFF of one page per channel); red, green, blue for an RGB stack, its further channels extra samples
+    (alpha as alpha, the others as bands: ``red, green, blue, channel 4``); else one page of interleaved channels
+    (``channel 1`` .. ``channel N``)."""
     import tifffile
 
+    arr = np.ascontiguousarray(plane)
+    count = arr.shape[-1] if arr.ndim == 3 else 1
     buf = io.BytesIO()
-    tifffile.imwrite(buf, arr, photometric="rgb" if rgb else "minisblack", compression="zlib", metadata=None,
-                     **extra)
+    if count > 1 and len(hdr.channel_names) == count:
+        tifffile.imwrite(buf, np.ascontiguousarray(np.moveaxis(arr, -1, 0)), ome=True, photometric="minisblack",
+                         compression="zlib", metadata={"axes": "CYX", "Channel": {"Name": list(hdr.channel_names)}})
+    elif hdr.rgb and count >= 3:
+        extras = ["unspecified"] * (count - 3)
+        if extras and hdr.alpha:
+            extras[-1] = "unassalpha"
+        tifffile.imwrite(buf, arr, photometric="rgb", planarconfig="contig", compression="zlib", metadata=None,
+                         **({"extrasamples": extras} if extras else {}))
+    else:
+        tifffile.imwrite(buf, arr, photometric="minisblack", planarconfig="contig" if count > 1 else None,
+                         compression="zlib", metadata=None)
     return buf.getvalue()
 
 
