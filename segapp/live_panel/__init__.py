@@ -13,7 +13,7 @@ thinned evenly, the last one kept) and the browser redraws one SVG path per curv
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 

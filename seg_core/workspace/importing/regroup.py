@@ -6,7 +6,6 @@ no longer fit and go to the trash with them (restorable from there)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
