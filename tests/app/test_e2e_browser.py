@@ -102,10 +102,16 @@ def test_browser_flow(server):
             progress = page.get_by_text(re.compile(r"step \d+( of \d+)? · "))
             expect(progress).to_be_visible(timeout=90_000)
             first = _step_of(progress.inner_text())
-            deadline = time.time() + 90
-            while time.time() < deadline and _step_of(progress.inner_text()) <= max(first, 0):
+            finished = page.get_by_text("Training finished")
+
+            def advanced() -> bool:
+                return progress.is_visible() and _step_of(progress.inner_text()) > max(first, 0)
+
+            deadline = time.time() + 300  # on a loaded machine a 20 s training may make a step or two, then validate
+            while time.time() < deadline and not advanced() and not finished.is_visible():
                 page.wait_for_timeout(500)
-            assert _step_of(progress.inner_text()) > max(first, 0), "training progress did not advance"
+            # the page follows the training without a reload: its step advances, or it says the training finished
+            assert advanced() or finished.is_visible(), "training progress did not advance"
             # the progress bar and the loss curve are drawn in place (an SVG path through the points so far)
             expect(page.locator(".lcx path.line").first).to_be_visible()
             assert int(page.locator(".lcx").first.get_attribute("data-points")) >= 1
