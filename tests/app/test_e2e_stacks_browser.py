@@ -43,4 +43,4 @@ def test_the_next_plane_by_key_and_the_display_kept(app, browser_page):
     expect(page.get_by_text("Plane 2 of 3 (depth).")).to_be_visible()
     CanvasView(page)  # the next plane's canvas loads
     page.get_by_text("Display: channels, colours, contrast").click()
-    expect(page.get_by_text("channel 1: full colour at")).to_be_visible()
+    expect(page.get_by_text("gray: full colour at")).to_be_visible()

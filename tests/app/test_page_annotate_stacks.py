@@ -78,7 +78,7 @@ def test_display_settings_per_channel_are_kept_in_the_project_and_shown_on_the_c
     _ok(at)
     kept = DisplaySettings(fresh_ws).get(1)  # set from the first 16-bit image shown, and kept
     assert kept is not None and (kept[0].low, kept[0].high) == (300.0, 20000.0)
-    at.number_input(key=next(n.key for n in at.number_input if n.label == "channel 1: full colour at")) \
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "gray: full colour at")) \
         .set_value(40000.0).run()
     _ok(at)
     assert DisplaySettings(fresh_ws).get(1)[0].high == 40000.0
@@ -89,7 +89,7 @@ def test_display_settings_per_channel_are_kept_in_the_project_and_shown_on_the_c
     _ok(at)
     bright = _sent(_canvas(at, "deep_z02"))[20, 6, 0]
     assert bright == round((40000 - 300) / (40000 - 300) * 255) and _sent(_canvas(at, "deep_z02"))[0, 0, 0] == 0
-    colour = next(c for c in at.color_picker if c.label == "Colour of channel 1")
+    colour = next(c for c in at.color_picker if c.label == "Colour of gray")
     colour.set_value("#00ff00").run()
     _ok(at)
     assert DisplaySettings(fresh_ws).get(1)[0].colour == (0, 255, 0)
@@ -104,4 +104,4 @@ def test_display_settings_per_channel_are_kept_in_the_project_and_shown_on_the_c
     again.session_state["ann_stem"] = "deep_z01"
     again.run()
     _ok(again)
-    assert next(c for c in again.color_picker if c.label == "Colour of channel 1").value == "#00ff00"
+    assert next(c for c in again.color_picker if c.label == "Colour of gray").value == "#00ff00"
