@@ -120,3 +120,15 @@ def test_a_guess_is_read_again_as_time_with_its_masks_or_as_channels(tmp_path):
     assert not ws2.mask_path("cells_z01").exists()  # in the trash with the planes
     with pytest.raises(ValueError, match="no file read by a guess"):
         ws2.read_again("cells", "ZYX")
+
+
+def test_a_guess_of_planes_with_two_channels_each_is_read_again_as_time(tmp_path):
+    arr = (np.arange(3 * 16 * 20 * 2).reshape(3, 16, 20, 2) % 1000).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "cells.tif", arr, photometric="minisblack", planarconfig="contig", metadata=None)
+    ws = Workspace(tmp_path / "ws", seed_sample=False)
+    ws.import_paths([tmp_path / "cells.tif"])
+    assert guesses(ws.root, ws.images_dir)["cells"]["read_as"] == "3 planes of depth, each of 2 channels"
+    rep = ws.read_again("cells", "TYXS")  # was refused: the planes were stacked again as 48 pages of 20 x 2
+    assert "cells.tif is now read as 3 planes over time" in rep.lines()[0], rep.lines()
+    assert ws.stems() == ["cells_t00", "cells_t01", "cells_t02"]
+    assert np.array_equal(read_raw(ws.image_path("cells_t02"))[0], arr[2])

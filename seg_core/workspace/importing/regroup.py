@@ -28,8 +28,10 @@ def _stacked(ws, stems: list[str]) -> bytes:
                          "again as one file")
     arr = np.stack([p[..., 0] if p.shape[-1] == 1 else p for p in planes])
     buf = io.BytesIO()
-    tifffile.imwrite(buf, arr, metadata=None, photometric="rgb" if arr.ndim == 4 and arr.shape[-1] == 3
-                     else "minisblack")
+    rgb = arr.ndim == 4 and arr.shape[-1] == 3
+    # planes of several channels: each page holds its channels interleaved (else each row became a page)
+    tifffile.imwrite(buf, arr, metadata=None, photometric="rgb" if rgb else "minisblack",
+                     planarconfig="contig" if arr.ndim == 4 else None)
     return buf.getvalue()
 
 
