@@ -12,7 +12,7 @@ import numpy as np
 
 from seg_core.exchange.coco import is_coco, read_coco
 from seg_core.exchange.drawn import AnnotationError, ImageAnnotations
-from seg_core.exchange.geojson import read_geojson
+from seg_core.exchange.geojson import by_plane, read_geojson
 
 ANNOTATION_SUFFIXES = (".geojson", ".json")
 
@@ -21,7 +21,7 @@ def read_annotations(file: str, data: bytes, stem: str) -> list[ImageAnnotations
     """The images and objects of an annotation file named ``file`` (``stem``: its name without the suffix, the
     image a GeoJSON file is for)."""
     if file.lower().endswith(".geojson"):
-        return [read_geojson(data, file, stem)]
+        return by_plane(read_geojson(data, file, stem))
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
@@ -29,7 +29,7 @@ def read_annotations(file: str, data: bytes, stem: str) -> list[ImageAnnotations
     if is_coco(doc):
         return read_coco(doc, file)
     if isinstance(doc, list) or (isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature")):
-        return [read_geojson(data, file, stem)]
+        return by_plane(read_geojson(data, file, stem))
     raise AnnotationError(f"{file}: neither COCO (no 'images' and 'annotations' lists) nor GeoJSON objects; give "
                           "a COCO export (CVAT, Label Studio, Roboflow) or a QuPath GeoJSON file named after its image")
 

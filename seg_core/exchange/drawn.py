@@ -24,6 +24,7 @@ class Drawn:
     shape: object = None  # a shapely polygon or multipolygon (QuPath GeoJSON, COCO polygons)
     rle: dict | None = None  # a COCO run-length encoding (pycocotools' compressed form)
     colour: tuple[int, int, int] | None = None  # the class's colour where the file gives one
+    plane: tuple[int, int] | None = None  # (z, t) of a stack's plane where the file places it (QuPath's plane)
 
     def pixels(self, hw: tuple[int, int]) -> np.ndarray:
         """(H, W) bool: the pixels of the object (a polygon: those whose centres lie inside it)."""
@@ -37,9 +38,11 @@ class Drawn:
 @dataclass
 class ImageAnnotations:
     """The objects drawn on one image: ``stem`` the image's name without its suffix, ``size`` (H, W) where the
-    file says it (COCO), ``source`` how the file names the image (its ``file_name``)."""
+    file says it (COCO), ``source`` how the file names the image (its ``file_name``); ``plane`` (z, t): the
+    objects are on that plane of the stack ``stem`` (the importer finds the plane's image, ``<stem>_z03``)."""
 
     stem: str
     source: str
     size: tuple[int, int] | None = None
     drawn: list[Drawn] = field(default_factory=list)
+    plane: tuple[int, int] | None = None

@@ -158,5 +158,26 @@ def read_geojson(data: bytes, file: str, stem: str) -> ImageAnnotations:
             raise AnnotationError(f"{file}: {what}: {why}")
         if not isinstance(shape, (Polygon, MultiPolygon)):
             raise AnnotationError(f"{file}: {what}: not a polygon")
-        out.drawn.append(Drawn(what, name, shape=shape, colour=colour))
+        out.drawn.append(Drawn(what, name, shape=shape, colour=colour, plane=_plane_of(geometry)))
     return out
+
+
+def _plane_of(geometry: dict) -> tuple[int, int] | None:
+    """QuPath's plane of an object (``"plane": {"c": -1, "z": 3, "t": 0}`` in its geometry) as (z, t)."""
+    plane = geometry.get("plane")
+    if not isinstance(plane, dict):
+        return None
+    z, t = plane.get("z", 0), plane.get("t", 0)
+    ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (z, t))
+    return (z, t) if ok else None
+
+
+def by_plane(im: ImageAnnotations) -> list[ImageAnnotations]:
+    """A GeoJSON file's objects, one ``ImageAnnotations`` per plane where they lie on planes of a stack other
+    than the first (as ``on_plane`` writes them, and QuPath for a z-stack or time series); else ``im`` itself."""
+    planes = sorted({d.plane or (0, 0) for d in im.drawn}, key=lambda p: (p[1], p[0]))
+    if planes in ([], [(0, 0)]) and all(d.plane is None for d in im.drawn):
+        return [im]
+    return [ImageAnnotations(im.stem, f"{im.source}, plane z{z}" + (f" t{t}" if t else ""), im.size,
+                             [d for d in im.drawn if (d.plane or (0, 0)) == (z, t)], plane=(z, t))
+            for z, t in planes]

@@ -129,3 +129,44 @@ def test_measure_gives_a_stack_one_geojson_with_each_object_on_its_plane_and_a_c
         for a in anns:
             mask = coco.annToMask(a).astype(bool)
             assert np.array_equal(mask, pages[z] == pages[z][mask][0])
+
+
+def test_a_stacks_geojson_imported_again_gives_each_plane_its_objects(tiny_run, tiny_data, tmp_path):
+    from PIL import Image
+
+    from seg_core.base.classes import ClassList
+    from seg_core.workspace.workspace import Workspace
+
+    images = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted((tiny_data / "images").iterdir())])
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "cells.tif", images[:3], imagej=True, metadata={"axes": "ZYXS"})
+    out = tmp_path / "o"
+    res = cli("measure", "--run", str(tiny_run.path), "--images", str(tmp_path / "in"), "--out", str(out),
+              "--min-size", "3", "--min-confidence", "0")
+    assert res.returncode == 0, res.stderr
+    objects = pd.read_csv(out / "objects.csv", keep_default_na=False)
+    pages = tifffile.imread(out / "instances" / "cells.tif")
+    ws = Workspace(tmp_path / "ws", seed_sample=False)
+    classes = ClassList.load(tiny_data / "classes.json")
+    classes.save(ws.root / "data" / "classes.json")
+    res = cli("import", "--workspace", str(ws.root), str(tmp_path / "in" / "cells.tif"))
+    assert res.returncode == 0, res.stdout
+    res = cli("import", "--workspace", str(ws.root), str(out / "geojson" / "cells.geojson"))
+    assert res.returncode == 0, res.stdout
+    for z in range(3):  # each plane's mask: its objects in their classes, nothing from the other planes
+        rows = objects[(objects["image"] == "cells.tif") & (objects["plane"] == f"z{z:02d}")]
+        want = np.zeros(pages[z].shape, np.uint8)
+        for obj, name in zip(rows["object"], rows["class"]):
+            want[pages[z] == obj] = classes.names.index(name)
+        got = ws.read_mask(f"cells_z{z:02d}")
+        assert (got is None and not want.any()) or np.array_equal(got, want), z
+    assert sum(ws.read_mask(f"cells_z{z:02d}") is not None for z in range(3)) >= 1
+    # a plane the workspace lacks is refused, naming it, and nothing is saved
+    doc = json.loads((out / "geojson" / "cells.geojson").read_text())
+    doc["features"][0]["geometry"]["plane"]["z"] = 7
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "cells.geojson").write_text(json.dumps(doc))
+    before = {p.name: p.read_bytes() for p in (ws.root / "data" / "masks").iterdir()}
+    res = cli("import", "--workspace", str(ws.root), "--replace", str(tmp_path / "bad" / "cells.geojson"))
+    assert "objects on plane z 7 of 'cells', but the workspace has no such plane" in res.stdout, res.stdout
+    assert {p.name: p.read_bytes() for p in (ws.root / "data" / "masks").iterdir()} == before

@@ -52,6 +52,8 @@ class AnnotationImports:
                 empty.append(im.source)
                 continue
             try:
+                if im.plane is not None:
+                    im.stem = self._plane_image(im.stem, im.plane, group)
                 target, image, had_mask = self._mask_target(im.stem, group)
             except Refused as err:
                 raise Refused(f"{im.source}: {err}") from None
@@ -80,6 +82,25 @@ class AnnotationImports:
             note = ""
             results.append(r)
         return results
+
+    def _plane_image(self, stem: str, plane: tuple[int, int], group: tuple) -> str:
+        """The name of plane (z, t) of the stack imported as ``stem``'s planes (``<stem>_z03``, ``<stem>_t01``,
+        ``<stem>_t01_z03``, however many digits its planes have), or Refused naming the plane."""
+        z, t = plane
+        labels = []
+        for width in range(2, 6):
+            labels += [f"t{t:0{width}d}_z{z:0{w2}d}" for w2 in range(2, 6)]
+            labels += [f"z{z:0{width}d}"] if t == 0 else []
+            labels += [f"t{t:0{width}d}"] if z == 0 else []
+        for label in labels:
+            name = f"{stem}_{label}"
+            if self._batch.get((group, name)) or self._image_file(name) is not None:
+                return name
+        if plane == (0, 0) and self._image_file(stem) is not None:
+            return stem  # objects placed on the first plane of an image that is not a stack
+        where = f"z {z}" + (f", t {t}" if t else "")
+        raise Refused(f"objects on plane {where} of '{stem}', but the workspace has no such plane (images named "
+                      f"like {stem}_z{z:02d}); import the stack first")
 
     def _instance_class(self) -> int:
         classes = self._classes_now()
