@@ -273,6 +273,19 @@ class Workspace(Layout):
             set_reviewed(self.root, stem, False)
             return where
 
+    def removed_images(self) -> list[tuple[str, Path]]:
+        """The images ``remove`` moved to the trash that ``restore_removed`` can put back (no image of their
+        name is in the project now), newest first: (image name, its trash folder)."""
+        from seg_core.workspace.trash import DIR as TRASH
+
+        found, present = [], set(self.stems())
+        for where in (self.root / TRASH).glob(f"*/{self.images_dir.relative_to(self.root).as_posix()}"):
+            folder = where.parents[len(self.images_dir.relative_to(self.root).parts) - 1]
+            for p in sorted(where.iterdir()):
+                if p.is_file() and p.stem not in present:
+                    found.append((p.stem, folder))
+        return sorted(found, key=lambda f: f[1].name, reverse=True)
+
     def restore_removed(self, where: Path) -> list[Path]:
         """Put back what ``remove`` moved to the trash folder ``where``: the image with its mask, proposal and
         instance label image, each at its place (not its reviewed mark); returns the files restored. Refused

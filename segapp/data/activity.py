@@ -9,7 +9,7 @@ from segapp.words import escaped
 
 # action -> what a line says the person did
 DONE = {"import": "added", "paint": "painted:", "accept": "accepted", "classes": "changed the classes:",
-        "remove_image": "removed the image", "train": "trained", "export": "exported", "delete_run": "deleted the run",
+        "remove_image": "removed the image", "restore_image": "put back the image", "train": "trained", "export": "exported", "delete_run": "deleted the run",
         "rename": "renamed the project", "remove": "removed", "members": "changed who may work here:",
         "view": "looked at", "download": "downloaded"}
 

@@ -37,6 +37,25 @@ def test_data_page_remove_and_bad_upload(fresh_ws):
     assert any("broken.png" in e.value for e in at.error)
 
 
+def test_a_removed_image_is_put_back_with_its_mask(fresh_ws):
+    from seg_core import Workspace
+
+    at = page("data.py").run()  # the app seeds the workspace with the sample
+    mask_before = Workspace(fresh_ws, seed_sample=False).masks.path("tissue_03").read_bytes()
+    assert not any(e.label.startswith("Removed images") for e in at.expander)  # nothing removed yet
+    at.selectbox(key="remove_stem").set_value("tissue_03")
+    at.button(key="remove_btn").click().run()
+    assert "tissue_03" not in list(at.dataframe[0].value["image"])
+    assert any(e.label == "Removed images (1): put one back" for e in at.expander)
+    assert at.selectbox(key="restore_pick").format_func(0).startswith("tissue_03 (removed 20")
+    at.button(key="restore_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "tissue_03" in list(at.dataframe[0].value["image"])
+    ws = Workspace(fresh_ws, seed_sample=False)
+    assert ws.masks.path("tissue_03").read_bytes() == mask_before
+    assert ws.removed_images() == [] and not any(e.label.startswith("Removed images") for e in at.expander)
+
+
 def test_data_page_removes_a_class_asking_what_its_pixels_become_and_undoes_it(fresh_ws):
     """The sample's classes: background, cell, nucleus. Removing cell into background rewrites every mask (the
     nucleus pixels stay nucleus, now value 1); the undo brings the masks and classes back."""
