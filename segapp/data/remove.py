@@ -7,18 +7,17 @@ from segapp import access
 
 
 def remove_panel(ws) -> None:
+    if ws.stems():
+        c1, c2 = st.columns([3, 1])
+        victim = c1.selectbox("Image to remove (moved to the workspace trash)", ws.stems(), key="remove_stem")
+        if c2.button("Remove", key="remove_btn", disabled=not access.can(ws.root, "remove_image")) \
+                and access.allowed(ws.root, "remove_image"):
+            where = ws.remove(victim)  # None: removed already (a second click, another tab)
+            if where is not None:
+                access.did(ws.root, "remove_image", victim)
+            st.toast(f"Moved {victim} to trash" if where is not None else f"{victim} was removed already")
+            st.rerun()
     _put_back(ws)
-    if not ws.stems():
-        return
-    c1, c2 = st.columns([3, 1])
-    victim = c1.selectbox("Image to remove (moved to the workspace trash)", ws.stems(), key="remove_stem")
-    if c2.button("Remove", key="remove_btn", disabled=not access.can(ws.root, "remove_image")) \
-            and access.allowed(ws.root, "remove_image"):
-        where = ws.remove(victim)  # None: removed already (a second click, another tab)
-        if where is not None:
-            access.did(ws.root, "remove_image", victim)
-        st.toast(f"Moved {victim} to trash" if where is not None else f"{victim} was removed already")
-        st.rerun()
 
 
 def _put_back(ws) -> None:
