@@ -195,3 +195,19 @@ def test_a_cancelled_folder_keeps_the_other_images_rows_and_says_how_to_resume(t
     with pytest.raises(Cancelled, match="biopsy.ome.tif: cancelled after 0 of 1 tiles") as err:
         predict_slides(lambda: Predictor(tiny_run), "tiny", images, tmp_path / "out", rows, level=2, cancel=cancel)
     assert err.value.partial == rows[:1]  # the slide's "too large" row replaced by its own, not yet written
+
+
+def test_predict_with_an_exported_model_writes_the_slides_pyramid_as_the_run_does(tiny_run, slide_file, tmp_path,
+                                                                                 small_limit):
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / slide_file.name).symlink_to(slide_file)
+    res = cli("export", "--run", str(tiny_run.path), "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
+    assert res.returncode == 0, res.stderr
+    for name, source in (("run", ["--run", str(tiny_run.path)]), ("model", ["--model", str(tmp_path / "m.onnx")])):
+        res = cli("predict", *source, "--images", str(images), "--out", str(tmp_path / name), "--level", "1",
+                  "--no-crf", "--no-tta")
+        assert res.returncode == 0, res.stderr
+    run, model = (tifffile.imread(tmp_path / name / "masks" / "biopsy.ome.tif") for name in ("run", "model"))
+    assert run.shape == model.shape == (1152, 1408)
+    assert (run == model).mean() >= 0.995 and len(np.unique(model)) >= 2  # the ONNX model, without torch
