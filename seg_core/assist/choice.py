@@ -5,7 +5,9 @@ The preview shows a weighted mean of two classifiers' class probabilities: a sma
 bank). Each classifier is scored on the pixels painted since it was last trained, which none of them was shown
 (held out), and which the user painted where the suggestion, not one classifier in particular, was wrong. A
 classifier's weight is ``exp(-SHARPNESS * sum of its held-out losses)`` normalised (prequential Bayesian model averaging,
-one loss per update): equal before any stroke can tell, and moving to the one that labels new strokes right.
+one loss per update: that on the class it labels worst so far), optionally after a start (a handicap for the one that is not the safest: the preview starts
+on the forest, which is the ilastik-style pixel classifier itself, or with a trained model on the network that
+carries its answer), and moving to the one that labels new strokes right.
 
 Why: the encoder's features vary slowly across the image, so from a few strokes a classifier on them can learn
 "near this stroke" rather than "looks like this stroke"; thin lines and small spots then go wrong, where a
@@ -16,31 +18,51 @@ from __future__ import annotations
 
 import numpy as np
 
-SHARPNESS = 3.0  # a classifier's weight is exp(-SHARPNESS * its summed losses), normalised
+SHARPNESS = 3.0  # a classifier's weight is exp(-SHARPNESS * its loss), normalised
 
 
 class HeldOutWeights:
     """Weights of the named classifiers from their losses on held-out pixels: ``add`` after each update's new
     strokes, ``weights()`` for the mean shown."""
 
-    def __init__(self, names, num_classes: int):
+    def __init__(self, names, num_classes: int, start: dict[str, float] | None = None):
+        """``start``: name -> a loss it starts with (a handicap: what its held-out losses must make up for before
+        it gets an equal weight); none by default."""
         self.names = tuple(names)
         self.num_classes = num_classes
-        self.loss = np.zeros(len(self.names))
+        self.start = np.array([(start or {}).get(name, 0.0) for name in self.names], float)
+        self.class_loss = np.zeros((len(self.names), num_classes))  # summed over the updates that held the class
+        self.class_updates = np.zeros(num_classes)  # the updates whose new pixels held the class
+        self.updates = 0
 
     def add(self, probs: dict[str, np.ndarray], classes: np.ndarray) -> None:
         """``probs``: name -> (N, num_classes) probabilities of the new pixels, whose true ``classes`` are (N,).
-        Each classifier's loss is the mean over the classes present of the mean 1 - (probability of the true
-        class) over that class's pixels: between 0 and 1 (a bounded loss: one confidently wrong stroke, which the
-        annotator paints where the suggestion is wrong, does not decide alone), each class counting the same."""
+        Each update, each classifier's loss on each class present is the mean 1 - (probability of the true class)
+        over that class's new pixels: between 0 and 1 (a bounded loss: one confidently wrong stroke does not decide
+        alone)."""
         if not len(classes):
             return
         count = np.bincount(classes, minlength=self.num_classes)
         present = count > 0
         for k, name in enumerate(self.names):
             wrong = 1.0 - probs[name][np.arange(len(classes)), classes]
-            per_class = np.bincount(classes, weights=wrong, minlength=self.num_classes)[present] / count[present]
-            self.loss[k] += per_class.mean()
+            self.class_loss[k, present] += np.bincount(classes, weights=wrong,
+                                                       minlength=self.num_classes)[present] / count[present]
+        self.class_updates += present
+        self.updates += 1
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Each classifier's loss: its start plus, per update, its mean loss on the class it labels worst (over the
+        classes painted so far). The worst class, not the mean: the annotator paints where the suggestion shown is
+        wrong, so the held-out pixels are the errors of the classifier weighted most, and a classifier that never
+        gives a rare class (small spots) is right on every stroke of the other class; on the worst class it is
+        not."""
+        seen = self.class_updates > 0
+        if not seen.any():
+            return self.start.copy()
+        worst = (self.class_loss[:, seen] / self.class_updates[seen]).max(axis=1)
+        return self.start + self.updates * worst
 
     def weights(self) -> dict[str, float]:
         """name -> weight (summing to 1)."""
