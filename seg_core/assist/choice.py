@@ -5,7 +5,7 @@ The preview shows a weighted mean of two classifiers' class probabilities: a sma
 bank). Each classifier is scored on the pixels painted since it was last trained, which none of them was shown
 (held out), and which the user painted where the suggestion, not one classifier in particular, was wrong. A
 classifier's weight is ``exp(-SHARPNESS * sum of its held-out losses)`` normalised (prequential Bayesian model averaging,
-one loss per update: that on the class it labels worst so far), optionally after a start (a handicap for the one that is not the safest: the preview starts
+one loss per update: the root mean square of its losses on the classes painted so far), optionally after a start (a handicap for the one that is not the safest: the preview starts
 on the forest, which is the ilastik-style pixel classifier itself, or with a trained model on the network that
 carries its answer), and moving to the one that labels new strokes right.
 
@@ -53,16 +53,19 @@ class HeldOutWeights:
 
     @property
     def loss(self) -> np.ndarray:
-        """Each classifier's loss: its start plus, per update, its mean loss on the class it labels worst (over the
-        classes painted so far). The worst class, not the mean: the annotator paints where the suggestion shown is
-        wrong, so the held-out pixels are the errors of the classifier weighted most, and a classifier that never
-        gives a rare class (small spots) is right on every stroke of the other class; on the worst class it is
-        not."""
+        """Each classifier's loss: its start plus, per update, the root mean square over the classes painted so far
+        of its loss on each class (each class's mean over the updates that held it). Every class counts, the worse
+        ones more: the annotator paints where the suggestion shown is wrong, so most held-out pixels are of the
+        classes the classifier weighted most gets wrong, and a classifier that never gives a rare class (small
+        spots) is right on every stroke of the other class; on the rare class's strokes it is not. Measured
+        (benchmarks/results/2026-12-05-bench_assist.md): the mean over the pixels gave spots to a network that
+        never gives one; the worst class alone took the weight from the network on street scenes, where both
+        classifiers label some class of eleven badly on every stroke."""
         seen = self.class_updates > 0
         if not seen.any():
             return self.start.copy()
-        worst = (self.class_loss[:, seen] / self.class_updates[seen]).max(axis=1)
-        return self.start + self.updates * worst
+        per_class = self.class_loss[:, seen] / self.class_updates[seen]
+        return self.start + self.updates * np.sqrt((per_class ** 2).mean(axis=1))
 
     def weights(self) -> dict[str, float]:
         """name -> weight (summing to 1)."""

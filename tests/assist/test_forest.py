@@ -118,4 +118,6 @@ def test_a_classifier_that_never_gives_a_rare_class_does_not_win_by_the_strokes_
     weights.add({"network": never_a_spot(spot), "forest": np.full((2, 2), 0.5)}, spot)
     for _ in range(4):
         weights.add({"network": never_a_spot(ground), "forest": np.tile([0.3, 0.7], (3, 1))}, ground)
-    assert weights.weights()["forest"] > 0.9
+    # root mean square over the classes: the forest 0.61 (0.5 on spots, 0.7 on ground), the network 0.71 (1 and 0),
+    # five updates: weight exp(-3 x 5 x 0.1) against 1; by the mean over the pixels the network would win
+    assert weights.weights()["forest"] > 0.8
