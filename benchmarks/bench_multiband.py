@@ -17,6 +17,10 @@ so about the same time, on a machine too loaded for a budget to give both runs t
 alone (``--channels``) and on RGB plus near-infrared, and both are scored (``evaluate``, mIoU) on the unseen tiles. The ratio is
 mIoU(RGB + NIR) / mIoU(RGB). One scene, few tiles, one seed: a ratio of one run, noisy.
 
+After each run of more than 3 channels the size of its first layer's filters per channel is printed (the mean
+L2 norm of a filter's weights for that channel): the filters of a band beyond RGB start at zero
+(``seg_core.model.input_layer``), so this says how much the network has come to read it.
+
 ``--pixels`` trains no network: it measures how much the near-infrared band tells at all, on the same tiles, with
 a pixel classifier (gradient-boosted trees on each pixel's band values and their means over 5x5 and 15x15 pixels,
 40,000 labelled pixels of the trained tiles), RGB against RGB + near-infrared, scored (mIoU) on every labelled
@@ -90,6 +94,15 @@ def write_folders(root: Path, scene: str, side: int) -> tuple[Path, Path]:
     return folders
 
 
+def filter_sizes(run) -> str:
+    """The mean L2 norm of the first layer's filters for each channel the run reads, as text."""
+    from seg_core.model.input_layer import input_conv
+
+    weight = input_conv(run.load_model("cpu").net).weight.detach()
+    norms = weight.pow(2).sum((2, 3)).sqrt().mean(0)
+    return ", ".join(f"{name} {n:.3f}" for name, n in zip(run.config["channels"], norms.tolist()))
+
+
 def pixel_features(image: np.ndarray, bands: list[int]) -> np.ndarray:
     """(H, W, 3 x bands) the values of ``bands`` (from 0) and their means over 5x5 and 15x15 pixels."""
     from scipy.ndimage import uniform_filter
@@ -153,6 +166,8 @@ def main() -> None:
             scores.append(res.miou)
             print(f"{scene:8} {picks:18} {len(run.config['split']['train']) + len(run.config['split']['val']):11d}"
                   f" {res.images:6d} {res.miou:7.4f} {run.status.get('steps', 0):6d} {seconds:7.0f}")
+            if len(picks.split(",")) > 3:
+                print(f"{'':8} first layer's filters, mean size per channel: {filter_sizes(run)}")
         print(f"{scene:8} ratio mIoU(RGB + near-infrared) / mIoU(RGB) = {scores[1] / max(scores[0], 1e-9):.3f} "
               f"(target >= 1.02)")
 
