@@ -16,6 +16,12 @@ def split_plane(stem: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
+def plane_position(label: str) -> tuple[int, int]:
+    """(z, t) of a plane's label (``t01_z03`` -> (3, 1), ``z07`` -> (7, 0)); an axis the label does not name is 0."""
+    found = dict(re.findall(r"([tz])(\d+)", label))
+    return int(found.get("z", 0)), int(found.get("t", 0))
+
+
 def is_plane_of(stem: str, stack: str) -> bool:
     """``stem`` names a plane of the stack ``stack`` (``cells_z03`` of ``cells``)."""
     return re.fullmatch(re.escape(stack) + PLANE_SUFFIX, stem) is not None

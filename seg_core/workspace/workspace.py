@@ -34,7 +34,7 @@ from seg_core.workspace.layout import Layout
 from seg_core.workspace.masks import MaskStore
 from seg_core.workspace.proposals import Proposals
 from seg_core.workspace.review_state import set_reviewed
-from seg_core.workspace.trash import move_to_trash, restore_from_trash
+from seg_core.workspace.trash import DIR as TRASH, move_to_trash, restore_from_trash
 
 if TYPE_CHECKING:
     from seg_core.infer.evaluation import Evaluation
@@ -276,14 +276,12 @@ class Workspace(Layout):
     def removed_images(self) -> list[tuple[str, Path]]:
         """The images ``remove`` moved to the trash that ``restore_removed`` can put back (no image of their
         name is in the project now), newest first: (image name, its trash folder)."""
-        from seg_core.workspace.trash import DIR as TRASH
-
         found, present = [], set(self.stems())
-        for where in (self.root / TRASH).glob(f"*/{self.images_dir.relative_to(self.root).as_posix()}"):
-            folder = where.parents[len(self.images_dir.relative_to(self.root).parts) - 1]
-            for p in sorted(where.iterdir()):
-                if p.is_file() and p.stem not in present:
-                    found.append((p.stem, folder))
+        trash, images = self.root / TRASH, self.images_dir.relative_to(self.root)
+        for folder in (sorted(trash.iterdir()) if trash.is_dir() else []):
+            if (folder / images).is_dir():
+                found += [(p.stem, folder) for p in sorted((folder / images).iterdir())
+                          if p.is_file() and p.stem not in present]
         return sorted(found, key=lambda f: f[1].name, reverse=True)
 
     def restore_removed(self, where: Path) -> list[Path]:
@@ -295,8 +293,9 @@ class Workspace(Layout):
         files = sorted(p for p in where.rglob("*") if p.is_file())
         images = [p for p in files if p.parent == where / self.images_dir.relative_to(self.root)]
         with self.masks.lock():
+            present = set(self.stems())
             for p in images:
-                if p.stem in self.stems():
+                if p.stem in present:
                     raise ValueError(f"{where.name}: an image named '{p.stem}' is in the project again; remove or "
                                      "rename it first, then restore this one")
             targets = [self.root / p.relative_to(where) for p in files]

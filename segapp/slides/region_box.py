@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from segapp.label_canvas import image_data_url
-from segapp.label_canvas import image_digest
+from segapp.label_canvas import image_data_url, image_digest
 
 _component = st.components.v2.component("segmentation_studio.region_box",
                                         js=Path(__file__).with_name("region_box.js").read_text(encoding="utf-8"))

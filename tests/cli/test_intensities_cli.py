@@ -1,6 +1,7 @@
 """16-bit fluorescence end to end: a run trained on 16-bit images reads every image by the training images'
-fixed ranges (config.json's ``input_normalisation``), so an empty field stays empty, and its exported ONNX file
-predicts what the run predicts."""
+fixed ranges (config.json's ``input_normalisation``), so an empty field stays empty (no objects either), and its
+exported ONNX file predicts what the run predicts."""
+import csv
 import json
 
 import numpy as np
@@ -42,6 +43,10 @@ def fluo(tmp_path_factory):
     for i in range(3):
         tifffile.imwrite(root / "unseen" / f"empty{i}.tif", _field(rng, 0)[0])
     tifffile.imwrite(root / "unseen" / "nuclei.tif", _field(rng, 4)[0])
+    one = _field(rng, 0)[0]
+    yy, xx = np.mgrid[:64, :64]
+    one[(yy - 30) ** 2 + (xx - 34) ** 2 <= 25] = 3000  # one clear nucleus, well inside the field
+    tifffile.imwrite(root / "unseen" / "one_nucleus.tif", one)
     res = cli("train", "--data", str(root / "data"), "--out", str(root / "run"), "--epochs", "12", "--img-size",
               "64x64", "--precision", "fp32", "--quiet")
     assert res.returncode == 0, res.stderr
@@ -60,6 +65,19 @@ def test_a_16_bit_run_keeps_its_ranges_and_an_empty_field_stays_empty(fluo):
         empty = np.asarray(Image.open(fluo / "pred" / "masks" / f"empty{i}.png"))
         assert (empty == 1).mean() < 0.01, f"empty{i}: {(empty == 1).mean():.1%} marked nucleus"
     assert (np.asarray(Image.open(fluo / "pred" / "masks" / "nuclei.png")) == 1).mean() > 0.02
+
+
+def test_measure_finds_no_object_in_an_empty_16_bit_field_and_the_one_nucleus_of_another(fluo):
+    res = cli("measure", "--run", str(fluo / "run"), "--images", str(fluo / "unseen"), "--out",
+              str(fluo / "measured"))
+    assert res.returncode == 0, res.stderr
+    with open(fluo / "measured" / "images.csv", newline="") as f:
+        counts = {row["image"]: int(row["count"]) for row in csv.DictReader(f)}
+    assert counts["empty0.tif"] == counts["empty1.tif"] == counts["empty2.tif"] == 0, counts
+    assert counts["one_nucleus.tif"] == 1, counts
+    with open(fluo / "measured" / "objects.csv", newline="") as f:
+        found = [row for row in csv.DictReader(f) if row["image"] == "one_nucleus.tif"]
+    assert 50 <= float(found[0]["area_px"]) <= 130  # the disc of 81 pixels, give or take its edge
 
 
 def test_the_onnx_file_reads_16_bit_images_as_the_run_does(fluo):

@@ -21,6 +21,7 @@ from seg_core.data.imageio import image_size, read_raw
 from seg_core.exchange.annotations_in import class_colours, class_mask, read_annotations, resolve_classes
 from seg_core.workspace.importing.names import split_name
 from seg_core.workspace.importing.report import FileResult, Refused
+from seg_core.workspace.planes import plane_position, split_plane
 
 INSTANCES_SUFFIX = "_instances"
 
@@ -86,18 +87,14 @@ class AnnotationImports:
     def _plane_image(self, stem: str, plane: tuple[int, int], group: tuple) -> str:
         """The name of plane (z, t) of the stack imported as ``stem``'s planes (``<stem>_z03``, ``<stem>_t01``,
         ``<stem>_t01_z03``, however many digits its planes have), or Refused naming the plane."""
-        z, t = plane
-        labels = []
-        for width in range(2, 6):
-            labels += [f"t{t:0{width}d}_z{z:0{w2}d}" for w2 in range(2, 6)]
-            labels += [f"z{z:0{width}d}"] if t == 0 else []
-            labels += [f"t{t:0{width}d}"] if z == 0 else []
-        for label in labels:
-            name = f"{stem}_{label}"
-            if self._batch.get((group, name)) or self._image_file(name) is not None:
+        names = [name for g, name in self._batch if g == group] + self.layout.stems()
+        for name in names:  # read with the stacks' own naming rule (``workspace.planes``), whatever the digits
+            found = split_plane(name)
+            if found is not None and found[0] == stem and plane_position(found[1]) == tuple(plane):
                 return name
         if plane == (0, 0) and self._image_file(stem) is not None:
             return stem  # objects placed on the first plane of an image that is not a stack
+        z, t = plane
         where = f"z {z}" + (f", t {t}" if t else "")
         raise Refused(f"objects on plane {where} of '{stem}', but the workspace has no such plane (images named "
                       f"like {stem}_z{z:02d}); import the stack first")
