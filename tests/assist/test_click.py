@@ -94,6 +94,43 @@ def test_with_a_run_the_click_takes_the_runs_object_under_it_separated_from_its_
     assert not click_object(img, (5, 5), tiny_run.path).any()  # the background, far from any object: nothing
 
 
+def _run_sees(monkeypatch, mask: np.ndarray, sure: float) -> None:
+    """The run predicts ``mask`` as class 1, ``sure`` its probability there (and of class 0 elsewhere)."""
+    def predict(self, image, crf=None, tta=None):
+        p1 = np.where(mask, sure, 1 - sure).astype(np.float32)
+        return Prediction(mask.astype(np.uint8), np.stack([1 - p1, p1]), 0.0)
+
+    monkeypatch.setattr(Predictor, "predict", predict)
+    click_module.clear_cache()
+
+
+def test_with_a_run_a_click_on_a_large_nucleus_dark_at_its_centre_takes_the_whole_nucleus(tiny_run, monkeypatch):
+    """A fluorescent nucleus larger than the first window round the click, dark round its centre (as in
+    gowt1): the image alone gives the dark spot (IoU < 0.2); with a run that found the nucleus the click gives
+    all of it (the run's own region outlines it better than the spot)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:150, :150]
+    nucleus = (yy - 75) ** 2 + (xx - 70) ** 2 <= 38 ** 2
+    img = np.full((150, 150), 15.0)
+    img[nucleus] = 150
+    img += nucleus * cv2.GaussianBlur(rng.normal(0, 20, img.shape).astype(np.float32), (0, 0), 3) * 3
+    img[(yy - 75) ** 2 + (xx - 70) ** 2 <= 8 ** 2] = 60
+    img = np.clip(img + rng.normal(0, 5, img.shape), 0, 255).astype(np.uint8)
+    assert iou(click_object(img, (75, 70)), nucleus) < 0.2
+    _run_sees(monkeypatch, nucleus, 0.7)
+    assert iou(click_object(img, (75, 70), tiny_run.path), nucleus) > 0.9
+    click_module.clear_cache()
+
+
+def test_with_a_barely_trained_run_that_calls_everything_an_object_the_click_still_takes_the_disc(tiny_run,
+                                                                                                   monkeypatch):
+    img = stained()
+    _run_sees(monkeypatch, np.ones(img.shape[:2], bool), 0.6)
+    for centre, disc in zip(CENTRES, discs()):
+        assert iou(click_object(img, centre, tiny_run.path), disc) > 0.8
+    click_module.clear_cache()
+
+
 def test_with_a_run_a_box_takes_the_object_most_inside_it(tiny_run, touching_prediction):
     img = stained()
     truth = discs()
