@@ -1,5 +1,6 @@
 """``click_object`` (the contract of issue #39) and ``box_object`` on tiny synthetic images: without a run (the
-local classifier round the click) and with one (the run's objects, separated as ``measure`` separates them)."""
+local classifier round the click) and with one (the classifier with the run's probability, or the run's own
+region cut at the click, whichever stands out more)."""
 import cv2
 import numpy as np
 import pytest
@@ -55,6 +56,18 @@ def test_a_click_without_a_run_on_grey_16_bit_and_many_channel_images():
     assert iou(click_object(grey, CENTRES[1]), truth[1]) > 0.8
     five = np.stack([grey, grey // 2, np.full_like(grey, 7), grey, rng.integers(0, 50, grey.shape, np.uint16)], -1)
     assert iou(click_object(five, CENTRES[2]), truth[2]) > 0.8
+
+
+def test_a_box_without_a_run_a_few_pixels_round_a_disc_takes_the_disc_and_nothing_outside_the_box():
+    """GrabCut alone gave nothing in a box this tight (nuclei-he: median IoU 0.000, benchmarks/bench_click.py)."""
+    img = stained()
+    for (r, c), disc in zip(CENTRES, discs()):
+        box = (r - 18, c - 18, r + 19, c + 19)
+        got = click_module.box_object(img, box)
+        assert iou(got, disc) > 0.8, (r, c, iou(got, disc))
+        outside = np.ones(got.shape, bool)
+        outside[box[0]:box[2], box[1]:box[3]] = False
+        assert not (got & outside).any()
 
 
 def test_a_click_outside_the_image_or_on_a_non_image_is_refused():
@@ -122,12 +135,15 @@ def test_with_a_run_a_click_on_a_large_nucleus_dark_at_its_centre_takes_the_whol
     click_module.clear_cache()
 
 
-def test_with_a_barely_trained_run_that_calls_everything_an_object_the_click_still_takes_the_disc(tiny_run,
-                                                                                                   monkeypatch):
+def test_with_a_barely_trained_run_that_calls_everything_an_object_a_click_or_box_still_takes_the_disc(
+        tiny_run, monkeypatch):
     img = stained()
     _run_sees(monkeypatch, np.ones(img.shape[:2], bool), 0.6)
     for centre, disc in zip(CENTRES, discs()):
         assert iou(click_object(img, centre, tiny_run.path), disc) > 0.8
+    _run_sees(monkeypatch, np.ones(img.shape[:2], bool), 0.97)  # sure of it (no faint region left out)
+    got = click_module.box_object(img, (27, 17, 64, 54), tiny_run.path)  # 3 px round the first disc
+    assert iou(got, discs()[0]) > 0.8 and not got[:27].any() and not got[:, 54:].any()  # nothing outside the box
     click_module.clear_cache()
 
 
