@@ -44,6 +44,7 @@ SPLIT_SPACING = 0.7  # touching objects' centres at least this many of the click
 PEAK_SHARE = 0.4  # a centre lies at least this share of the clicked object's radius from the edge
 RUN_WEIGHT = 2  # a run's probability counts as this many of the features round a click
 CACHE = 8  # images (per run) whose prediction is kept
+OWN_REACH = 256  # pixels from a click within which the run's own region is cut (``_own_object``)
 
 
 def _channels(image: np.ndarray) -> np.ndarray:
@@ -182,14 +183,17 @@ def click_seen(image: np.ndarray, r: int, c: int, view: Seen) -> np.ndarray:
 
 def _own_object(found: np.ndarray, r: int, c: int, margin: int = 2) -> np.ndarray:
     """The region of ``found`` (a run's class) holding (r, c), cut from touching objects at the click
-    (``_clicked_part``), worked out on the region's box only (a click on a large image stays quick)."""
-    rows, cols = np.nonzero(_component(found, r, c))
+    (``_clicked_part``), worked out on the region's box only, at most ``OWN_REACH`` pixels from the click (a
+    click on a large image stays quick, also where a barely trained run sees one region everywhere)."""
+    h, w = found.shape
+    Y0, X0 = max(0, r - OWN_REACH), max(0, c - OWN_REACH)
+    near = found[Y0:r + OWN_REACH + 1, X0:c + OWN_REACH + 1]
+    rows, cols = np.nonzero(_component(near, r - Y0, c - X0))
     out = np.zeros(found.shape, bool)
     if not len(rows):
         return out
-    h, w = found.shape
-    y0, y1 = max(0, rows.min() - margin), min(h, rows.max() + margin + 1)
-    x0, x1 = max(0, cols.min() - margin), min(w, cols.max() + margin + 1)
+    y0, y1 = max(0, Y0 + rows.min() - margin), min(h, Y0 + rows.max() + margin + 1)
+    x0, x1 = max(0, X0 + cols.min() - margin), min(w, X0 + cols.max() + margin + 1)
     out[y0:y1, x0:x1] = _clicked_part(found[y0:y1, x0:x1], r - y0, c - x0)
     return out
 
