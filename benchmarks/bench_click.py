@@ -2,18 +2,21 @@
 (the inside point farthest from its border) and the clicked mask is scored against the object (IoU); median
 IoU per click, with a trained run and without. Prints figures; asserts nothing.
 
-    python benchmarks/bench_click.py [--sets nuclei-he,gowt1,hela] [--train 4] [--budget 120]
-                                     [--clicks 60] [--no-run] [--old] [--run RUN]
+    python benchmarks/bench_click.py [--sets nuclei-he,gowt1,hela] [--train 4] [--budget 120 | --epochs N]
+                                     [--clicks 60] [--no-run] [--old] [--boxes] [--run RUN | --runs DIR]
 
 Sets (``../shared/data``): nuclei-he (H&E tiles, ``instances/`` one id per nucleus), fluo-ctc's gowt1 and hela
 (fluorescent nuclei, 8-bit). Per set, ``--train`` images spread over the set are trained on (a run of
-``--budget`` seconds, the default recipe, its class masks the true objects' union) and the others are clicked
-on. Methods:
+``--budget`` seconds, or of ``--epochs`` rounds with no time limit, so that a loaded machine does not starve it;
+the default recipe, its class masks the true objects' union) and the others are clicked on. ``--runs DIR`` keeps
+each set's run in ``DIR/<set>`` and clicks with the one already there (trained once, clicked many times).
+Methods:
 
-- with a run: ``click_object(image, point, run)``: the run's prediction, its objects separated as ``measure``
-  does;
+- with a run: ``click_object(image, point, run)``: the run's prediction (see ``seg_core.assist.click``);
 - without: ``click_object(image, point)``: the local classifier round the click;
-- ``--old``: also ``grow_region`` (the click tool before: grown in colour, stopped at edges).
+- ``--old``: also ``grow_region`` (the click tool before: grown in colour, stopped at edges);
+- ``--boxes``: also ``box_object(image, box)`` and ``box_object(image, box, run)``, the box round each clicked
+  object ``BOX_MARGIN`` pixels wider on each side.
 
 ``--clicks``: at most this many objects clicked per image (spread over the image's objects; 0: all). Seconds
 are per click (with a run: the first click on an image predicts it, the others reuse it; both shown).
@@ -21,6 +24,7 @@ are per click (with a run: the first click on an image predicts it, the others r
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -36,22 +40,26 @@ from PIL import Image  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
+BOX_MARGIN = 2  # pixels the simulated annotator's box leaves round the object
 SETS = {"nuclei-he": DATA / "nuclei-he", "gowt1": DATA / "fluo-ctc" / "gowt1", "hela": DATA / "fluo-ctc" / "hela"}
 
 from seg_core import TrainConfig, train  # noqa: E402
-from seg_core.assist.click import click_object  # noqa: E402
+from seg_core.assist.click import box_object, click_object  # noqa: E402
 from seg_core.assist.region import grow_region  # noqa: E402
 from seg_core.data.imageio import read_image  # noqa: E402
 from seg_core.objects.folder import read_instances  # noqa: E402
 from seg_core.runs.folder import Run  # noqa: E402
 
 
-def centres(instances: np.ndarray, limit: int, rng) -> list[tuple[int, tuple[int, int]]]:
-    """(id, (row, col)) of each object: its inside point farthest from its border; at most ``limit`` objects."""
+def centres(instances: np.ndarray, limit: int, rng) -> list[tuple[int, tuple[int, int], tuple[int, int, int, int]]]:
+    """(id, (row, col), box) of each object: its inside point farthest from its border, and the box round it
+    (row0, col0, row1, col1; ends exclusive) ``BOX_MARGIN`` pixels wider on each side; at most ``limit``
+    objects."""
     ids = np.unique(instances)
     ids = ids[ids > 0]
     if limit and len(ids) > limit:
         ids = np.sort(rng.choice(ids, limit, replace=False))
+    h, w = instances.shape
     out = []
     for i in ids:
         ys, xs = np.nonzero(instances == i)
@@ -59,7 +67,9 @@ def centres(instances: np.ndarray, limit: int, rng) -> list[tuple[int, tuple[int
         crop = np.pad(instances[y0:ys.max() + 1, x0:xs.max() + 1] == i, 1).astype(np.uint8)
         dist = cv2.distanceTransform(crop, cv2.DIST_L2, 5)
         r, c = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        out.append((int(i), (int(r) - 1 + y0, int(c) - 1 + x0)))
+        box = (max(0, int(y0) - BOX_MARGIN), max(0, int(x0) - BOX_MARGIN), min(h, int(ys.max()) + 1 + BOX_MARGIN),
+               min(w, int(xs.max()) + 1 + BOX_MARGIN))
+        out.append((int(i), (int(r) - 1 + y0, int(c) - 1 + x0), box))
     return out
 
 
@@ -86,18 +96,41 @@ def training_folder(out: Path, root: Path, images: list[Path]) -> Path:
     return out
 
 
+def train_run(root: Path, images: list[Path], out: Path | None, budget: float, epochs: int | None) -> Run:
+    """A run of the default recipe on ``images`` (``epochs`` rounds, no time limit; else ``budget`` seconds),
+    written to ``out`` (default a temporary folder); its data folder beside it (``<out>-data``)."""
+    if out is None:
+        out = Path(tempfile.mkdtemp(prefix="bench_click_")) / "run"
+    data = out.parent / f"{out.name}-data"
+    if data.exists():
+        shutil.rmtree(data)
+    t0 = time.perf_counter()
+    run = train(TrainConfig(data=str(training_folder(data, root, images)), out=str(out), num_classes=2,
+                            epochs=epochs, time_budget=None if epochs else budget))
+    print(f"trained in {time.perf_counter() - t0:.0f} s " + (f"({epochs} epochs, no time limit)" if epochs else
+                                                            f"(budget {budget:.0f} s)"), flush=True)
+    return run
+
+
+def describe(run: Run) -> str:
+    """How much the run trained and how well it scored on its held-out images."""
+    s = run.status
+    return (f"steps {s.get('steps', '?')}, epochs {s.get('epochs', '?')}, {s.get('seconds', 0):.0f} s, "
+            f"best validation mIoU {run.best_val_miou}")
+
+
 def score(name: str, images: list[Path], root: Path, methods: dict, limit: int, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
     ious = {m: [] for m in methods}
     secs = {m: [] for m in methods}
     first = {m: [] for m in methods}
-    for im in images:
+    for n, im in enumerate(images):
         image = read_image(im)
         inst = read_instances(root / "instances", im.stem)
+        clicks = centres(inst, limit, np.random.default_rng([seed, n]))  # every method clicks the same objects
         for m, fn in methods.items():
-            for k, (i, point) in enumerate(centres(inst, limit, rng)):
+            for k, (i, point, box) in enumerate(clicks):
                 t0 = time.perf_counter()
-                got = fn(image, point)
+                got = fn(image, box) if m.startswith("box") else fn(image, point)
                 dt = time.perf_counter() - t0
                 (first[m] if k == 0 else secs[m]).append(dt)
                 ious[m].append(iou(got, inst == i))
@@ -117,7 +150,13 @@ def main() -> None:
     ap.add_argument("--clicks", type=int, default=60)
     ap.add_argument("--no-run", action="store_true", help="only the clicks without a run (no training)")
     ap.add_argument("--old", action="store_true", help="also grow_region, the click tool before")
+    ap.add_argument("--boxes", action="store_true", help="also a box dragged round each object (BOX_MARGIN "
+                    "pixels wider), with the run and without")
+    ap.add_argument("--epochs", type=int, help="train this many rounds over the training images, no time limit "
+                    "(instead of --budget)")
     ap.add_argument("--run", help="a run to click with (skips training; its set is the first of --sets)")
+    ap.add_argument("--runs", help="a folder keeping each set's run (DIR/<set>): reused where it has a checkpoint, "
+                    "else trained and kept there")
     args = ap.parse_args()
     for name in args.sets.split(","):
         root = SETS[name]
@@ -125,18 +164,22 @@ def main() -> None:
         methods = {"without a run": lambda image, p: click_object(image, p)}
         if args.old:
             methods["grow_region (before)"] = lambda image, p: grow_region(image, p)
+        if args.boxes:
+            methods["box without a run"] = lambda image, b: box_object(image, b)
         if not args.no_run:
+            kept = Run(Path(args.runs) / name) if args.runs else None
             if args.run:
                 run = Run(Path(args.run))
+            elif kept is not None and kept.has_checkpoint:
+                run = kept
+                print(f"{name}: clicking with the run kept in {run.path}", flush=True)
             else:
-                tmp = Path(tempfile.mkdtemp(prefix="bench_click_"))
-                t0 = time.perf_counter()
-                run = train(TrainConfig(data=str(training_folder(tmp / "data", root, train_images)),
-                                        out=str(tmp / "run"), num_classes=2, time_budget=args.budget))
-                print(f"{name}: trained on {', '.join(p.stem for p in train_images)} in "
-                      f"{time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s); best validation mIoU "
-                      f"{run.summary().get('best_val_miou')}", flush=True)
+                run = train_run(root, train_images, kept.path if kept else None, args.budget, args.epochs)
+                print(f"{name}: trained on {', '.join(p.stem for p in train_images)}", flush=True)
+            print(f"{name}: the run's {describe(run)}", flush=True)
             methods["with a run"] = lambda image, p, run=run: click_object(image, p, run.path)
+            if args.boxes:
+                methods["box with a run"] = lambda image, b, run=run: box_object(image, b, run.path)
         print(f"{name}: clicking on {len(scored)} images ({', '.join(p.stem for p in scored)})", flush=True)
         score(name, scored, root, methods, args.clicks)
 

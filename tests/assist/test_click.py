@@ -1,5 +1,6 @@
 """``click_object`` (the contract of issue #39) and ``box_object`` on tiny synthetic images: without a run (the
-local classifier round the click) and with one (the run's objects, separated as ``measure`` separates them)."""
+local classifier round the click) and with one (the classifier with the run's probability, or the run's own
+region cut at the click, whichever stands out more)."""
 import cv2
 import numpy as np
 import pytest
@@ -57,6 +58,18 @@ def test_a_click_without_a_run_on_grey_16_bit_and_many_channel_images():
     assert iou(click_object(five, CENTRES[2]), truth[2]) > 0.8
 
 
+def test_a_box_without_a_run_a_few_pixels_round_a_disc_takes_the_disc_and_nothing_outside_the_box():
+    """GrabCut alone gave nothing in a box this tight (nuclei-he: median IoU 0.000, benchmarks/bench_click.py)."""
+    img = stained()
+    for (r, c), disc in zip(CENTRES, discs()):
+        box = (r - 18, c - 18, r + 19, c + 19)
+        got = click_module.box_object(img, box)
+        assert iou(got, disc) > 0.8, (r, c, iou(got, disc))
+        outside = np.ones(got.shape, bool)
+        outside[box[0]:box[2], box[1]:box[3]] = False
+        assert not (got & outside).any()
+
+
 def test_a_click_outside_the_image_or_on_a_non_image_is_refused():
     with pytest.raises(ValueError, match=r"point \(5, 200\) \(row, col\) lies outside the 120x110 image"):
         click_object(stained(), (5, 200))
@@ -92,6 +105,46 @@ def test_with_a_run_the_click_takes_the_runs_object_under_it_separated_from_its_
     near = click_object(img, (45, 17), tiny_run.path)  # 3 px left of the first disc's edge: the nearest object
     assert iou(near, truth[0]) > 0.85
     assert not click_object(img, (5, 5), tiny_run.path).any()  # the background, far from any object: nothing
+
+
+def _run_sees(monkeypatch, mask: np.ndarray, sure: float) -> None:
+    """The run predicts ``mask`` as class 1, ``sure`` its probability there (and of class 0 elsewhere)."""
+    def predict(self, image, crf=None, tta=None):
+        p1 = np.where(mask, sure, 1 - sure).astype(np.float32)
+        return Prediction(mask.astype(np.uint8), np.stack([1 - p1, p1]), 0.0)
+
+    monkeypatch.setattr(Predictor, "predict", predict)
+    click_module.clear_cache()
+
+
+def test_with_a_run_a_click_on_a_large_nucleus_dark_at_its_centre_takes_the_whole_nucleus(tiny_run, monkeypatch):
+    """A fluorescent nucleus larger than the first window round the click, dark round its centre (as in
+    gowt1): the image alone gives the dark spot (IoU < 0.2); with a run that found the nucleus the click gives
+    all of it (the run's own region outlines it better than the spot)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:150, :150]
+    nucleus = (yy - 75) ** 2 + (xx - 70) ** 2 <= 38 ** 2
+    img = np.full((150, 150), 15.0)
+    img[nucleus] = 150
+    img += nucleus * cv2.GaussianBlur(rng.normal(0, 20, img.shape).astype(np.float32), (0, 0), 3) * 3
+    img[(yy - 75) ** 2 + (xx - 70) ** 2 <= 8 ** 2] = 60
+    img = np.clip(img + rng.normal(0, 5, img.shape), 0, 255).astype(np.uint8)
+    assert iou(click_object(img, (75, 70)), nucleus) < 0.2
+    _run_sees(monkeypatch, nucleus, 0.7)
+    assert iou(click_object(img, (75, 70), tiny_run.path), nucleus) > 0.9
+    click_module.clear_cache()
+
+
+def test_with_a_barely_trained_run_that_calls_everything_an_object_a_click_or_box_still_takes_the_disc(
+        tiny_run, monkeypatch):
+    img = stained()
+    _run_sees(monkeypatch, np.ones(img.shape[:2], bool), 0.6)
+    for centre, disc in zip(CENTRES, discs()):
+        assert iou(click_object(img, centre, tiny_run.path), disc) > 0.8
+    _run_sees(monkeypatch, np.ones(img.shape[:2], bool), 0.97)  # sure of it (no faint region left out)
+    got = click_module.box_object(img, (27, 17, 64, 54), tiny_run.path)  # 3 px round the first disc
+    assert iou(got, discs()[0]) > 0.8 and not got[:27].any() and not got[:, 54:].any()  # nothing outside the box
+    click_module.clear_cache()
 
 
 def test_with_a_run_a_box_takes_the_object_most_inside_it(tiny_run, touching_prediction):
