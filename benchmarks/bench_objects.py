@@ -2,8 +2,9 @@
 and match the nuclei, with and without separating touching ones, against the plain connected components of
 the same prediction. Prints figures; asserts nothing.
 
-    python benchmarks/bench_objects.py [--budget 300] [--train 5] [--split spread|first] [--run RUN]
-                                       [--tta] [--spacings 0.5,0.7,1.0] [--sure 0.8,0.9,0.95] [--big]
+    python benchmarks/bench_objects.py [--set nuclei-he|gowt1|hela] [--budget 300] [--train 5]
+                                       [--split spread|first] [--run RUN] [--tta] [--spacings 0.5,0.7,1.0]
+                                       [--sure 0.8,0.9,0.95] [--big]
 
 ../shared/data/nuclei-he: 15 tiles of several tissues and stains (in file order: five pink connective-tissue
 tiles, then purple ones). ``--train`` of them are trained on (20 % of those held out to choose the checkpoint,
@@ -18,6 +19,11 @@ a run trained so (skips training). Each variant finds objects in the same predic
 - split, distance x probability: the same distance weighed by the nucleus probability;
 - faint left out (C): objects where the nucleus probability reaches C nowhere are not counted (``--sure``; the
   product's default is ``ObjectSettings.min_confidence``).
+
+``--set gowt1`` or ``hela``: the Cell Tracking Challenge frames of ``../shared/data/fluo-ctc/`` (GOWT1 8-bit,
+HeLa 16-bit, read as they are: 16-bit by the run's fixed ranges), each frame cut into its four quadrants (few
+frames: 6 and 4); ``--train`` quadrants spread over the frames are trained on, the quadrants of the frames none
+of them comes from are scored (no frame in both), against ``instances/`` (nuclei > 0 is the class mask).
 
 Each variant twice: on the run's predictions, and on the true class masks (masks/), which shows what the
 object step does on a perfect prediction, apart from the model's errors.
@@ -44,6 +50,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 NUCLEI = ROOT.parent / "shared" / "data" / "nuclei-he"
+FLUO = ROOT.parent / "shared" / "data" / "fluo-ctc"
 
 from seg_core import TrainConfig, train  # noqa: E402
 from seg_core.data.imageio import read_image  # noqa: E402
@@ -57,12 +64,31 @@ from seg_core.objects.settings import ObjectSettings  # noqa: E402
 from seg_core.runs.folder import Run  # noqa: E402
 
 
-def training_folder(out: Path, images: list[Path]) -> Path:
+def training_folder(out: Path, images: list[Path], masks: Path = NUCLEI / "masks") -> Path:
     for sub in ("images", "masks"):
         (out / sub).mkdir(parents=True)
     for im in images:
         (out / "images" / im.name).symlink_to(im.resolve())
-        (out / "masks" / im.name).symlink_to((NUCLEI / "masks" / im.name).resolve())
+        (out / "masks" / f"{im.stem}.png").symlink_to((masks / f"{im.stem}.png").resolve())
+    return out
+
+
+def fluo_quadrants(name: str, out: Path) -> Path:
+    """The frames of fluo-ctc/<name> cut into quadrants: ``out/images/<frame>_q<k>.tif`` (as stored: 8 or 16
+    bits), ``out/masks/*.png`` (nuclei 1) and ``out/instances/*.tif``; returns ``out``."""
+    import tifffile
+
+    for sub in ("images", "masks", "instances"):
+        (out / sub).mkdir(parents=True)
+    for f in sorted((FLUO / name / "images").glob("*.tif")):
+        image, inst = tifffile.imread(f), tifffile.imread(FLUO / name / "instances" / f.name)
+        h, w = inst.shape
+        for k, (r, c) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+            part = np.s_[r * h // 2:(r + 1) * h // 2, c * w // 2:(c + 1) * w // 2]
+            stem = f"{f.stem}_q{k}"
+            tifffile.imwrite(out / "images" / f"{stem}.tif", image[part])
+            tifffile.imwrite(out / "instances" / f"{stem}.tif", inst[part].astype(np.uint16))
+            Image.fromarray((inst[part] > 0).astype(np.uint8)).save(out / "masks" / f"{stem}.png")
     return out
 
 
@@ -100,6 +126,8 @@ def big_timing() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", default="nuclei-he", choices=("nuclei-he", "gowt1", "hela"),
+                    help="nuclei-he: the H&E tiles; gowt1, hela: fluo-ctc frames cut into quadrants")
     ap.add_argument("--budget", type=float, default=300)
     ap.add_argument("--train", type=int, default=5)
     ap.add_argument("--split", choices=("spread", "first"), default="spread")
@@ -112,19 +140,23 @@ def main() -> None:
                     help="least confidence an object needs somewhere inside (faint ones left out), to compare")
     ap.add_argument("--big", action="store_true")
     args = ap.parse_args()
-    images = sorted((NUCLEI / "images").glob("*.png"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_objects_"))
+    src = NUCLEI if args.set == "nuclei-he" else fluo_quadrants(args.set, tmp / "quadrants")
+    images = sorted(p for p in (src / "images").iterdir() if p.suffix in (".png", ".tif"))
     if args.split == "first":
         train_images = images[:args.train]
     else:
         train_images = [images[round(i)] for i in np.linspace(0, len(images) - 1, args.train, endpoint=False)]
     scored = [im for im in images if im not in train_images]
+    if args.set != "nuclei-he":  # no frame both trained on and scored: its quadrants are one picture
+        frames = {im.stem.rsplit("_q", 1)[0] for im in train_images}
+        scored = [im for im in scored if im.stem.rsplit("_q", 1)[0] not in frames]
     print(f"trained on {', '.join(im.stem for im in train_images)}")
     if args.run:
         run = Run(Path(args.run))
     else:
-        tmp = Path(tempfile.mkdtemp(prefix="bench_objects_"))
         t0 = time.perf_counter()
-        run = train(TrainConfig(data=str(training_folder(tmp / "data", train_images)), out=str(tmp / "run"),
+        run = train(TrainConfig(data=str(training_folder(tmp / "data", train_images, src / "masks")), out=str(tmp / "run"),
                                 num_classes=2, time_budget=args.budget))
         print(f"trained on {len(train_images)} tiles in {time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s)")
     print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
@@ -133,8 +165,8 @@ def main() -> None:
     pred = Predictor(run, tta=choice.tta)
     predicted = [(im, read_image(im), pred.predict(read_image(im))) for im in scored]
     print(f"scored on {len(scored)} unseen tiles ({', '.join(im.stem for im in scored)}), "
-          f"{sum(int(read_instances(NUCLEI / 'instances', im.stem).max()) for im in scored)} true nuclei")
-    true_masks = [(im, image, np.asarray(Image.open(NUCLEI / "masks" / im.name)).astype(np.uint8))
+          f"{sum(int(read_instances(src / 'instances', im.stem).max()) for im in scored)} true nuclei")
+    true_masks = [(im, image, np.asarray(Image.open(src / "masks" / f"{im.stem}.png")).astype(np.uint8))
                   for im, image, _ in predicted]
     for title, masks in (("the run's predictions", [(im, image, p.mask, p.probs, p.top_probability())
                                                      for im, image, p in predicted]),
@@ -152,7 +184,7 @@ def main() -> None:
                 objs = label_objects(mask, probs if use_probs else None, settings, 2, confidence)
                 measure_objects(objs, image, run.classes.names, im.name)
                 secs.append(time.perf_counter() - t0)
-                m = match_objects(objs.labels, read_instances(NUCLEI / "instances", im.stem))
+                m = match_objects(objs.labels, read_instances(src / "instances", im.stem))
                 total += m
                 errors.append(m.count_error)
             print(f"{name:50} {total.f1:7.3f} {total.mean_iou or 0:9.3f} {np.median(errors):14.3f} "
