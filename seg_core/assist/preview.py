@@ -23,11 +23,6 @@ MAX_PAINTED_CELLS = 4000  # painted cells kept per class (a random sample of lar
 PAINTED_SHARE = 0.5  # painted cells weigh at least this share of the examples' total weight
 NETWORK_GRID_PIXELS = 80_000  # the network predicts on every k-th cell of the grid (both ways), at most this many,
 # upsampled: its encoder features are coarse anyway, and the forest on the fine filters gives the fine detail
-HANDICAP = 1.0  # the classifier not the safest starts with this held-out loss (``choice.HeldOutWeights``): with few
-# strokes the mean leans on the safest (weight 0.95), the other earns more by labelling new strokes better (two
-# strokes it labels all right and the other all wrong make up for it). On the anchor's own strokes (nuclei-he,
-# membrane, street, 2 images each) 1.0 was at least the anchor's score after 10 strokes in all three, 0.5 not on
-# nuclei (0.96x), 1.5 no better than 1.0 (benchmarks/results/2026-12-05-bench_assist.md)
 SKIP_BELOW = 0.01  # a classifier weighted less than this is not run on the whole image
 MODEL_FLOOR = 1e-3  # a trained model's probabilities are clipped to at least this before their logarithm
 MODEL_STD = 0.25  # a trained model's class probabilities, as features, are divided by this (not standardised on
@@ -74,18 +69,15 @@ def check_labels(labels: np.ndarray, shape: tuple[int, int], num_classes: int, w
 class LivePreview:
     """A live preview of one image: ``update(labels)`` returns (H, W) uint8 classes for every pixel.
 
-    Ready at construction: the image's features (encoder stages and fine filters; the deep features sampled only
-    on the network's grid, and on the painted cells at each update) and a sample of the examples' labelled
-    pixels. ``model``, when given, is a trained network's class probabilities of an image
+    Ready at construction: the image's features (encoder stages and fine filters) and a sample of the
+    examples' labelled pixels. ``model``, when given, is a trained network's class probabilities of an image
     (a callable: (H, W, 3) uint8 -> (H, W, C) float): they join the features of the image and of each example,
     and their logarithm is added to the classifier's outputs, so that it starts from the trained model's answer
     and learns from the strokes (and examples) where to correct it. Each update trains two classifiers on the
     painted pixels (weighted to hold at least ``PAINTED_SHARE`` of the examples' weight) and the example sample: a
-    small MLP on all the features, warm-started from the last update, and a random forest of as many trees as the
-    ilastik-style anchor on the same filters (the fine filters: the anchor's bank on each colour channel); it
-    shows their weighted mean, each weighted by how well it labelled the pixels painted since it was last trained,
-    the forest first (``HANDICAP``; with a trained model the network) (``choice.HeldOutWeights``; with examples
-    of two images or more, first by how well each labels one half of
+    small MLP on all the features, warm-started from the last update, and a random forest on the fine filters; it
+    shows their weighted mean, each weighted by how well it labelled the pixels painted since it was last trained
+    (``choice.HeldOutWeights``; with examples of two images or more, first by how well each labels one half of
     the examples when trained on the other). Both predict on the feature grid (every pixel of images up to
     ``MAX_GRID_PIXELS``; the MLP on a coarser grid, upsampled). Painted pixels keep their class.
     """
@@ -103,17 +95,9 @@ class LivePreview:
         steps = Steps(progress, cancel, 1 + len(examples), "images", "preview features")
         self.features = image_features(self.image, scales, grid_pixels)
         self.projection = fit_projection(self.features.stages)
-        # the network sees every k-th cell of the grid (both ways), at most NETWORK_GRID_PIXELS: only those cells'
-        # deep features are sampled now (the painted cells' at each update), the forest's filters are all there
-        gh, gw = self.features.grid_shape
-        k = max(1, math.ceil(math.sqrt(gh * gw / NETWORK_GRID_PIXELS)))
-        self.network_shape = (len(range(0, gh, k)), len(range(0, gw, k)))
-        self.network_cells = (np.arange(0, gh, k)[:, None] * gw + np.arange(0, gw, k)[None]).ravel()
-        self.model_probs = self._model_probabilities(self.image, self.features)  # (gh * gw, C), or None
-        network_rows = self._rows(self.network_cells)
+        grid = self._with_model(self.image, self.features, self.features.matrix(self.projection))
         steps.tick("this image")
         xs, ys, image_of = [], [], []
-        self._all_grey = self.features.grey
         rng = np.random.default_rng(seed)
         for n, example in enumerate(examples):  # (image, mask) or (image, mask, the file's name)
             steps.check("no preview")
@@ -123,56 +107,35 @@ class LivePreview:
             ys.append(y)
             image_of.append(np.full(len(y), n))
             steps.tick(what)
-        example_x = np.concatenate(xs) if xs else np.zeros((0, network_rows.shape[1]), np.float32)
+        example_x = np.concatenate(xs) if xs else np.zeros((0, grid.shape[1]), np.float32)
         self.example_y = np.concatenate(ys) if ys else np.zeros(0, np.int64)
         example_image = np.concatenate(image_of) if image_of else np.zeros(0, np.int64)  # which example
         if len(self.example_y) > MAX_EXAMPLE_CELLS:
             keep = rng.choice(len(self.example_y), MAX_EXAMPLE_CELLS, replace=False)
             example_x, self.example_y, example_image = example_x[keep], self.example_y[keep], example_image[keep]
-        # standardised (for the network) on this image and the examples together: a feature flat here (a grey
-        # image's colour, a small image's coarsest stage) but not in the examples keeps a sensible scale
-        both = np.concatenate([network_rows, example_x]) if len(example_x) else network_rows
+        # standardised on this image and the examples together: a feature flat here (a grey image's colour, a
+        # small image's coarsest stage) but not in the examples keeps a sensible scale
+        both = np.concatenate([grid, example_x]) if len(example_x) else grid
         self.mean, self.std = both.mean(0), both.std(0) + 1e-3
         if model is not None:
             self.mean[-num_classes:], self.std[-num_classes:] = 0.0, MODEL_STD
-        self.network_grid = self._standardised(network_rows)
-        self.example_x = self._standardised(example_x)
-        self.network_prior = self.example_prior = None  # the trained model's log-probabilities, added to the outputs
+        self.grid = (grid - self.mean) / self.std
+        self.example_x = ((example_x - self.mean) / self.std).astype(np.float32)
+        self.grid_prior = self.example_prior = None  # the trained model's log-probabilities, added to the outputs
         if model is not None:
-            self.network_prior, self.example_prior = (self._prior(a) for a in (self.network_grid, self.example_x))
-        # the forest's columns: the fine filters (and a trained model's probabilities), as they are (a forest does
-        # not need them standardised), of every cell of the grid; of one channel when every image is grey (the
-        # three are the same: a third of the memory and time)
-        fine = FINE_DIMS // 3 if self._all_grey else FINE_DIMS
+            self.grid_prior, self.example_prior = (self._prior(a) for a in (self.grid, self.example_x))
+        # the forest's columns: the fine filters (and a trained model's probabilities), a copy of them for speed
         deep = self.projection.dims
-        self.forest_columns = np.r_[deep:deep + fine, deep + FINE_DIMS:example_x.shape[1]]
-        self.forest_grid = self.features.fine(None, fine)
-        if self.model_probs is not None:
-            self.forest_grid = np.concatenate([self.forest_grid, self.model_probs], axis=1)
-        self.example_forest = np.ascontiguousarray(example_x[:, self.forest_columns])
+        forest_columns = np.r_[deep:deep + FINE_DIMS, deep + FINE_DIMS:self.grid.shape[1]]
+        self.forest_grid = np.ascontiguousarray(self.grid[:, forest_columns])
         self.forest_examples = np.sort(rng.choice(len(self.example_y), min(len(self.example_y), FOREST_EXAMPLE_ROWS),
                                                   replace=False))
         self.classifier: PixelClassifier | None = None  # on all the features
-        self.forest = FilterForest(self.num_classes, seed=seed)  # on the fine filters
-        # the safest starts ahead: the forest on the anchor's filters, or with a trained model the network, which
-        # starts from that model's answer
-        self.weights = HeldOutWeights(("network", "forest"), self.num_classes,
-                                      {"forest" if model is not None else "network": HANDICAP})
+        self.forest = FilterForest(forest_columns, self.num_classes, seed=seed)  # on the fine filters
+        self.weights = HeldOutWeights(("network", "forest"), self.num_classes)
         self._trained_on: np.ndarray | None = None  # the painted (cell, class) pairs of the last fit
         self._examples_held_out(example_image)
         self.probabilities: np.ndarray | None = None  # (gh, gw, num_classes) of the last update, or None
-
-    def _rows(self, cells: np.ndarray | None = None) -> np.ndarray:
-        """(N, D) features of the given flat grid cells (all when None), not yet standardised: the deep features,
-        the fine filters and the trained model's class probabilities (with a model)."""
-        x = self.features.matrix(self.projection, cells)
-        if self.model_probs is None:
-            return x
-        probs = self.model_probs if cells is None else self.model_probs[cells]
-        return np.concatenate([x, probs], axis=1)
-
-    def _standardised(self, rows: np.ndarray) -> np.ndarray:
-        return ((rows - self.mean) / self.std).astype(np.float32)
 
     def _examples_held_out(self, image: np.ndarray) -> None:
         """With examples from two images or more, the first held-out check before any stroke: both classifiers
@@ -189,17 +152,17 @@ class LivePreview:
             network.fit(x, y, offset=prior)
             rows = np.flatnonzero(train)
             rows = rows[np.isin(rows, self.forest_examples)]
-            forest = FilterForest(self.num_classes, seed=self.seed)
-            forest.fit(self.example_forest[rows], self.example_y[rows])
+            forest = FilterForest(self.forest.columns, self.num_classes, seed=self.seed)
+            forest.fit(self.example_x[rows], self.example_y[rows])
             prior = None if self.example_prior is None else self.example_prior[test]
             self.weights.add({"network": network.probabilities(self.example_x[test], prior),
-                              "forest": forest.probabilities(self.example_forest[test])}, self.example_y[test])
+                              "forest": forest.probabilities(self.example_x[test][:, self.forest.columns])},
+                             self.example_y[test])
 
     def _example_cells(self, image, mask, what: str, how, rng) -> tuple[np.ndarray, np.ndarray]:
         """A sample of an example's labelled cells: their features (not yet standardised) and classes."""
         mask = check_labels(mask, image.shape[:2], self.num_classes, f"{what}'s mask")
         feats = image_features(image, *how)
-        self._all_grey &= feats.grey
         cells = np.arange(feats.grid_shape[0] * feats.grid_shape[1])
         values = mask[feats.cell_pixels(cells)]
         chosen = []
@@ -207,17 +170,14 @@ class LivePreview:
             of_c = cells[values == c]
             chosen.append(rng.choice(of_c, min(len(of_c), EXAMPLE_CELLS_PER_CLASS), replace=False))
         chosen = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
-        x = feats.matrix(self.projection, chosen)
-        probs = self._model_probabilities(image, feats)
-        if probs is not None:
-            x = np.concatenate([x, probs[chosen]], axis=1)
+        x = self._with_model(image, feats, feats.matrix(self.projection, chosen), chosen)
         return x.astype(np.float32), values[chosen].astype(np.int64)
 
-    def _model_probabilities(self, image: np.ndarray, feats) -> np.ndarray | None:
-        """(gh * gw, num_classes) float32: the trained model's class probabilities of each cell of ``feats``' grid;
-        None without a model."""
+    def _with_model(self, image: np.ndarray, feats, matrix: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        """``matrix`` (the features of ``cells`` of ``feats``' grid, all when None) with the trained model's class
+        probabilities of those cells appended, or as it is without a model."""
         if self.model is None:
-            return None
+            return matrix
         probs = np.asarray(self.model(image), np.float32)
         if probs.ndim != 3 or probs.shape != (*image.shape[:2], self.num_classes):
             raise ValueError(f"the trained model gave probabilities of shape {probs.shape} for an image of "
@@ -225,7 +185,10 @@ class LivePreview:
         gh, gw = feats.grid_shape
         if probs.shape[:2] != (gh, gw):
             probs = resize_channels(probs, (gh, gw), cv2.INTER_AREA)
-        return np.ascontiguousarray(probs.reshape(gh * gw, -1), np.float32)
+        probs = probs.reshape(gh * gw, -1)
+        if cells is not None:
+            probs = probs[cells]
+        return np.concatenate([matrix, probs], axis=1).astype(np.float32)
 
     def _prior(self, rows: np.ndarray) -> np.ndarray:
         """(N, C) log of the trained model's probabilities held in the last columns of standardised ``rows``."""
@@ -251,34 +214,31 @@ class LivePreview:
         known = np.union1d(classes, self.example_y)
         if len(known) <= 1 and self.model is not None:  # nothing to learn from: the trained model's classes
             self.probabilities = None
-            out = self.model_probs.argmax(1).reshape(self.features.grid_shape).astype(np.uint8)
+            out = self.grid[:, -self.num_classes:].argmax(1).reshape(self.features.grid_shape).astype(np.uint8)
             if out.shape != labels.shape:
                 out = cv2.resize(out, labels.shape[::-1], interpolation=cv2.INTER_NEAREST)
             return np.where(labels != UNLABELLED, labels, out).astype(np.uint8)
         if len(known) <= 1:  # nothing to tell apart: that class (or background) everywhere
             self.probabilities = None
             return np.full(labels.shape, known[0] if len(known) else 0, np.uint8)
-        raw = self._rows(cells)
-        painted, painted_forest = self._standardised(raw), np.ascontiguousarray(raw[:, self.forest_columns])
-        painted_prior = None if self.model is None else self._prior(painted)
         pairs = cells * MAX_CLASSES + classes
         if self._trained_on is not None:  # the pixels painted since the last fit: held out from both classifiers
             new = ~np.isin(pairs, self._trained_on)
-            prior = None if painted_prior is None else painted_prior[new]
-            self.weights.add({"network": self.classifier.probabilities(painted[new], prior),
-                              "forest": self.forest.probabilities(painted_forest[new])}, classes[new])
-        x = np.concatenate([painted, self.example_x])
+            held = cells[new]
+            prior = None if self.grid_prior is None else self.grid_prior[held]
+            self.weights.add({"network": self.classifier.probabilities(self.grid[held], prior),
+                              "forest": self.forest.probabilities(self.forest_grid[held])}, classes[new])
+        x = np.concatenate([self.grid[cells], self.example_x])
         y = np.concatenate([classes, self.example_y])
         weight = np.ones(len(y), np.float32)
         if len(cells) and len(self.example_y):
             weight[:len(cells)] = max(1.0, PAINTED_SHARE * len(self.example_y) / len(cells))
         if self.classifier is None:
             self.classifier = PixelClassifier(x.shape[1], self.num_classes, seed=self.seed)
-        prior = None if painted_prior is None else np.concatenate([painted_prior, self.example_prior])
+        prior = None if self.grid_prior is None else np.concatenate([self.grid_prior[cells], self.example_prior])
         self.classifier.fit(x, y, weight, offset=prior)
-        self.forest.fit(np.concatenate([painted_forest, self.example_forest[self.forest_examples]]),
-                        np.concatenate([classes, self.example_y[self.forest_examples]]),
-                        np.r_[weight[:len(cells)], weight[len(cells) + self.forest_examples]])
+        rows = np.r_[np.arange(len(cells)), len(cells) + self.forest_examples]
+        self.forest.fit(x[rows], y[rows], weight[rows])
         self._trained_on = pairs
         share = self.weights.weights()
         gh, gw = self.features.grid_shape
@@ -300,14 +260,19 @@ class LivePreview:
         return out
 
     def _network_probabilities(self) -> np.ndarray:
-        """(gh * gw, num_classes) of the network, predicted on every k-th cell (``network_cells``) and upsampled
-        bilinearly."""
+        """(gh * gw, num_classes) of the network, predicted on every k-th cell (``NETWORK_GRID_PIXELS``) and
+        upsampled bilinearly."""
         gh, gw = self.features.grid_shape
-        probs = self.classifier.probabilities(self.network_grid, self.network_prior)
-        if self.network_shape == (gh, gw):
-            return probs
-        return resize_channels(probs.reshape(*self.network_shape, -1), (gh, gw)).reshape(gh * gw, -1)
+        k = max(1, math.ceil(math.sqrt(gh * gw / NETWORK_GRID_PIXELS)))
+        if k == 1:
+            return self.classifier.probabilities(self.grid, self.grid_prior)
+        cells = (np.arange(0, gh, k)[:, None] * gw + np.arange(0, gw, k)[None]).ravel()
+        prior = None if self.grid_prior is None else self.grid_prior[cells]
+        small = self.classifier.probabilities(self.grid[cells], prior)
+        small = small.reshape(len(range(0, gh, k)), len(range(0, gw, k)), -1)
+        return resize_channels(small, (gh, gw)).reshape(gh * gw, -1)
 
     def grid_features(self) -> np.ndarray:
         """(gh, gw, D) standardised features of the working grid (for ``region.grow_region``)."""
-        return self._standardised(self._rows()).reshape(*self.features.grid_shape, -1)
+        return self.grid.reshape(*self.features.grid_shape, -1)
+
