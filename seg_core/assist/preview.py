@@ -222,8 +222,8 @@ class LivePreview:
             self.probabilities = None
             return np.full(labels.shape, known[0] if len(known) else 0, np.uint8)
         pairs = cells * MAX_CLASSES + classes
-        if self._trained_on is not None:  # the pixels painted since the last fit: held out from both classifiers
-            new = ~np.isin(pairs, self._trained_on)
+        new = np.zeros(len(pairs), bool) if self._trained_on is None else ~np.isin(pairs, self._trained_on)
+        if new.any():  # the pixels painted since the last fit (none after an undo): held out from both classifiers
             held = cells[new]
             prior = None if self.grid_prior is None else self.grid_prior[held]
             self.weights.add({"network": self.classifier.probabilities(self.grid[held], prior),

@@ -33,6 +33,22 @@ def test_updates_follow_the_strokes_and_keep_painted_pixels():
     assert live.probabilities is not None and live.probabilities.shape[-1] == 3
 
 
+def test_an_undo_or_a_cleared_mask_after_strokes_still_gets_a_suggestion():
+    """Fewer painted pixels than the update before (an undo, a cleared mask, or another tab's older labels): no
+    pixel is new to score the classifiers on, and the suggestion still comes (it once failed there)."""
+    examples = [two_regions(seed) for seed in (1, 2)]
+    img, truth = two_regions(3)
+    live = LivePreview(img, 2, examples)
+    labels = strokes(truth.shape)
+    live.update(labels)
+    undone = labels.copy()
+    undone[3:6] = UNPAINTED  # the ground stroke undone
+    pred = live.update(undone)
+    assert pred.shape == truth.shape and (pred[undone == 1] == 1).all()
+    ground, disc = accuracy_per_region(live.update(np.full(truth.shape, UNPAINTED, np.uint8)), truth)
+    assert ground > 0.85 and disc > 0.85, (ground, disc)
+
+
 def test_labels_of_one_class_give_that_class_everywhere():
     img, truth = two_regions()
     labels = np.full(truth.shape, UNPAINTED, np.uint8)
