@@ -87,7 +87,7 @@ class AnnotationImports:
     def _plane_image(self, stem: str, plane: tuple[int, int], group: tuple) -> str:
         """The name of plane (z, t) of the stack imported as ``stem``'s planes (``<stem>_z03``, ``<stem>_t01``,
         ``<stem>_t01_z03``, however many digits its planes have), or Refused naming the plane."""
-        names = [name for g, name in self._batch if g == group] + self.layout.stems()
+        names = [name for g, name in self._batch if g == group] + self._listed_stems()
         for name in names:  # read with the stacks' own naming rule (``workspace.planes``), whatever the digits
             found = split_plane(name)
             if found is not None and found[0] == stem and plane_position(found[1]) == tuple(plane):

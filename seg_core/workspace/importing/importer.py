@@ -261,6 +261,11 @@ class Importer(AnnotationImports):
                     self._index.setdefault(p.stem.casefold(), []).append(p)
         return [p for p in self._index.get(stem.casefold(), []) if p.exists()]
 
+    def _listed_stems(self) -> list[str]:
+        """The stems of every image file in the workspace (from the listing made once)."""
+        self._existing_images("")
+        return [p.stem for paths in self._index.values() for p in paths]
+
     def _image_file(self, stem: str) -> Path | None:
         """The image whose stem is exactly ``stem`` (as ``Layout.image_path``, from the listing)."""
         return next((p for p in self._existing_images(stem) if p.stem == stem), None)
