@@ -13,8 +13,6 @@ COCO polygon) are filled by the same rule, and pixels on their edges go whicheve
 """
 from __future__ import annotations
 
-from functools import reduce
-
 import numpy as np
 import shapely
 from scipy import ndimage as ndi
@@ -30,8 +28,10 @@ def outline(mask: np.ndarray, top: int = 0, left: int = 0) -> Polygon | MultiPol
              for c in find_contours(padded, 0.5, fully_connected="high") if len(c) >= 4]
     if not rings:
         return Polygon()
-    shape = reduce(lambda a, b: a.symmetric_difference(b), rings)
-    return shape.simplify(0)  # points on a straight edge between two others dropped: the same polygon
+    while len(rings) > 1:  # combined in pairs, then pairs of pairs: an object with thousands of holes (tissue
+        # around the glass of a slide) takes a fraction of a second, where combining them one by one took minutes
+        rings = [a.symmetric_difference(b) for a, b in zip(rings[::2], rings[1::2])] + rings[len(rings) & ~1:]
+    return rings[0].simplify(0)  # points on a straight edge between two others dropped: the same polygon
 
 
 def outlines(labels: np.ndarray, n: int | None = None) -> list[Polygon | MultiPolygon]:
