@@ -356,7 +356,7 @@ def train_run(examples, num_classes: int, budget: float, where: Path):
 class RunOnly:
     """The run's prediction with the painted pixels kept (no learning from the strokes)."""
 
-    def __init__(self, image, num_classes, examples=(), model=None):
+    def __init__(self, image, num_classes, examples=(), model=None, seed: int = 0):
         self.pred = model(image).argmax(-1).astype(np.uint8)
 
     def update(self, labels):
@@ -375,25 +375,27 @@ class Only(LivePreview):
 
 METHODS = {
     "ours": LivePreview,
-    "ours-network": lambda im, c, ex: Only(im, c, ex, "network"),
-    "ours-forest": lambda im, c, ex: Only(im, c, ex, "forest"),
-    "ours-coarse": lambda im, c, ex: LivePreview(im, c, ex, grid_pixels=80_000),  # the grid of the code before
-    "ours-x2": lambda im, c, ex: LivePreview(im, c, ex, scales=(1.0, 2.0)),  # the encoder at 2x as well
+    "ours-network": lambda im, c, ex, **kw: Only(im, c, ex, "network", **kw),
+    "ours-forest": lambda im, c, ex, **kw: Only(im, c, ex, "forest", **kw),
+    "ours-coarse": lambda im, c, ex, **kw: LivePreview(im, c, ex, grid_pixels=80_000, **kw),  # the grid of the code before
+    "ours-x2": lambda im, c, ex, **kw: LivePreview(im, c, ex, scales=(1.0, 2.0), **kw),  # the encoder at 2x as well
     "anchor": Anchor,
 }
 TRAINED = {  # methods of the "trained" mode (a run trained on the examples)
     "run": RunOnly,
-    "ours+run": lambda im, c, ex, model: LivePreview(im, c, ex, model=model),
-    "ours+run, no examples": lambda im, c, ex, model: LivePreview(im, c, (), model=model),  # the run learned them
+    "ours+run": lambda im, c, ex, model, **kw: LivePreview(im, c, ex, model=model, **kw),
+    "ours+run, no examples": lambda im, c, ex, model, **kw: LivePreview(im, c, (), model=model, **kw),  # the run learned them
 }
 VARIANTS = ["ours-network", "ours-forest", "ours-coarse", "ours-x2"]
 
 
-def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, radius: int, trained=None) -> dict:
+def run_one(method: str, image, gt, num_classes: int, examples, strokes: int, radius: int, trained=None,
+            seed: int = 0) -> dict:
+    """One simulated annotation of ``image``; ``seed``: the method's random start (its network's, its forest's)."""
     clear_cache()  # ready: this image's features (and, warm, the examples'), none remembered
     t0 = time.perf_counter()
-    model = (TRAINED[method](image, num_classes, examples, trained) if method in TRAINED
-             else METHODS[method](image, num_classes, examples))
+    model = (TRAINED[method](image, num_classes, examples, trained, seed=seed) if method in TRAINED
+             else METHODS[method](image, num_classes, examples, seed=seed))
     ready = time.perf_counter() - t0
     labels = np.full(gt.shape, VOID, np.uint8)
     scores, times = [], []
@@ -420,6 +422,10 @@ def main() -> None:
                     help="draw --strokes strokes in every mode (default: 5 with examples, the score compared)")
     ap.add_argument("--methods", default="ours,anchor", help=f"of {', '.join(METHODS)}")
     ap.add_argument("--variants", action="store_true", help=f"also {', '.join(VARIANTS)} (ablations)")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="random starts per image (each method's network and forest); scores are means over images "
+                         "and seeds, and the spread of the seeds' means is printed (a row moves by up to 0.25 with "
+                         "the random start alone at 4 images)")
     ap.add_argument("--max-mp", type=float, default=0.3, help="images are downscaled to at most this many megapixels")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--run-budget", type=float, default=0,
@@ -454,15 +460,18 @@ def main() -> None:
             for method in (list(TRAINED) + ["ours"] if mode == "trained" else methods):
                 # with examples only the score after 5 strokes is compared: no more are drawn (they cost minutes)
                 n = args.strokes if mode == "cold" or args.all_strokes else min(5, args.strokes)
-                rows = [run_one(method, im, gt, d["classes"], examples, n, args.radius, trained)
-                        for im, gt in d["targets"]]
+                rows = [[run_one(method, im, gt, d["classes"], examples, n, args.radius, trained, seed)
+                         for im, gt in d["targets"]] for seed in range(args.seeds)]
+                per_seed = [np.mean([r["scores"] for r in seed_rows], axis=0)[-1] for seed_rows in rows]
+                rows = [r for seed_rows in rows for r in seed_rows]
                 sc = np.mean([r["scores"] for r in rows], axis=0)
                 upd = statistics.median(t for r in rows for t in r["times"][1:] or r["times"])
                 ready = statistics.median(r["ready"] for r in rows)
                 for m in (m for m in marks if m <= n):
                     summary[(name, mode, method, m)] = float(sc[m])
                 cells = "  ".join(f"{m:>2}: {sc[m]:.3f}" for m in marks if m <= n)
-                print(f"  {mode:<4} {method:<9} {cells}   update {upd:.3f} s   ready {ready:.2f} s")
+                spread = f"   seeds {min(per_seed):.3f}-{max(per_seed):.3f}" if args.seeds > 1 else ""
+                print(f"  {mode:<4} {method:<9} {cells}   update {upd:.3f} s   ready {ready:.2f} s{spread}")
     if "anchor" in methods and "ours" in methods:
         print("\nours / anchor (cold after the most strokes, warm after 5; trained: ours+run and run after 5):")
         ratios = []
