@@ -252,31 +252,34 @@ class Importer(AnnotationImports):
         self._remember(group, stem, stem, hw)
         return FileResult(e.display, IMPORTED, stem, f"{note} (the old files are in {where.relative_to(self.layout.root)})")
 
-    def _existing_images(self, stem: str) -> list[Path]:
-        """Image files whose stem equals ``stem`` apart from letter case (from a listing made once)."""
+    def _listing(self) -> dict[str, list[Path]]:
+        """The workspace's image files by stem in lower case, listed once (and kept up to date by ``_stored`` and
+        ``_unstored``)."""
         if self._index is None:
             self._index = {}
             for p in sorted(self.layout.images_dir.iterdir()):
                 if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and p.is_file():
                     self._index.setdefault(p.stem.casefold(), []).append(p)
-        return [p for p in self._index.get(stem.casefold(), []) if p.exists()]
+        return self._index
+
+    def _existing_images(self, stem: str) -> list[Path]:
+        """Image files whose stem equals ``stem`` apart from letter case (from the listing made once)."""
+        return [p for p in self._listing().get(stem.casefold(), []) if p.exists()]
 
     def _listed_stems(self) -> list[str]:
         """The stems of every image file in the workspace (from the listing made once)."""
-        self._existing_images("")
-        return [p.stem for paths in self._index.values() for p in paths]
+        return [p.stem for paths in self._listing().values() for p in paths if p.exists()]
 
     def _image_file(self, stem: str) -> Path | None:
         """The image whose stem is exactly ``stem`` (as ``Layout.image_path``, from the listing)."""
         return next((p for p in self._existing_images(stem) if p.stem == stem), None)
 
     def _stored(self, stem: str, path: Path) -> None:
-        self._existing_images(stem)
-        self._index.setdefault(stem.casefold(), []).append(path)
+        self._listing().setdefault(stem.casefold(), []).append(path)
 
     def _unstored(self, path: Path) -> None:
-        self._existing_images(path.stem)
-        self._index[path.stem.casefold()] = [p for p in self._index.get(path.stem.casefold(), []) if p != path]
+        listing = self._listing()
+        listing[path.stem.casefold()] = [p for p in listing.get(path.stem.casefold(), []) if p != path]
 
     def _orphan_mask_misfits(self, stem: str, hw: tuple[int, int]) -> bool:
         mask = self.layout.mask_path(stem)
@@ -347,9 +350,7 @@ class Importer(AnnotationImports):
         stored = sorted(v for (g, k), v in self._batch.items() if g == group and is_plane_of(k, stem))
         if stored:
             return stored
-        self._existing_images(stem)  # the listing made once
-        return sorted(p.stem for paths in self._index.values() for p in paths
-                      if is_plane_of(p.stem, stem) and p.exists())
+        return sorted(name for name in self._listed_stems() if is_plane_of(name, stem))
 
     def _classes_now(self) -> ClassList:
         if self._cls is None:  # read once per batch, after any classes.json of the batch was applied
