@@ -267,8 +267,9 @@ class Importer(AnnotationImports):
         return [p for p in self._listing().get(stem.casefold(), []) if p.exists()]
 
     def _listed_stems(self) -> list[str]:
-        """The stems of every image file in the workspace (from the listing made once)."""
-        return [p.stem for paths in self._listing().values() for p in paths if p.exists()]
+        """The stems of every image file in the workspace (from the listing made once; not checked on disk, so a
+        lookup per annotated plane costs no file system call per image)."""
+        return [p.stem for paths in self._listing().values() for p in paths]
 
     def _image_file(self, stem: str) -> Path | None:
         """The image whose stem is exactly ``stem`` (as ``Layout.image_path``, from the listing)."""
@@ -350,7 +351,7 @@ class Importer(AnnotationImports):
         stored = sorted(v for (g, k), v in self._batch.items() if g == group and is_plane_of(k, stem))
         if stored:
             return stored
-        return sorted(name for name in self._listed_stems() if is_plane_of(name, stem))
+        return sorted(name for name in self._listed_stems() if is_plane_of(name, stem) and self._image_file(name))
 
     def _classes_now(self) -> ClassList:
         if self._cls is None:  # read once per batch, after any classes.json of the batch was applied
