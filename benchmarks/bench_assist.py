@@ -460,10 +460,10 @@ def main() -> None:
             for method in (list(TRAINED) + ["ours"] if mode == "trained" else methods):
                 # with examples only the score after 5 strokes is compared: no more are drawn (they cost minutes)
                 n = args.strokes if mode == "cold" or args.all_strokes else min(5, args.strokes)
-                rows = [[run_one(method, im, gt, d["classes"], examples, n, args.radius, trained, seed)
-                         for im, gt in d["targets"]] for seed in range(args.seeds)]
-                per_seed = [np.mean([r["scores"] for r in seed_rows], axis=0)[-1] for seed_rows in rows]
-                rows = [r for seed_rows in rows for r in seed_rows]
+                by_seed = [[run_one(method, im, gt, d["classes"], examples, n, args.radius, trained, seed)
+                            for im, gt in d["targets"]] for seed in range(args.seeds)]
+                per_seed = [np.mean([r["scores"] for r in seed_rows], axis=0)[-1] for seed_rows in by_seed]
+                rows = [r for seed_rows in by_seed for r in seed_rows]
                 sc = np.mean([r["scores"] for r in rows], axis=0)
                 upd = statistics.median(t for r in rows for t in r["times"][1:] or r["times"])
                 ready = statistics.median(r["ready"] for r in rows)
