@@ -1,16 +1,18 @@
 """How much the preview trusts each of its classifiers, measured on the strokes themselves.
 
-The preview shows a weighted mean of two classifiers' class probabilities: a small network on all the features
-(the frozen encoder's and the fine filters) and a random forest on the fine filters alone (the ilastik-style
-bank). Each classifier is scored on the pixels painted since it was last trained, which none of them was shown
-(held out), and which the user painted where the suggestion, not one classifier in particular, was wrong. A
-classifier's weight is ``exp(-SHARPNESS * sum of its held-out losses)`` normalised (prequential Bayesian model averaging,
-one loss per update): equal before any stroke can tell, and moving to the one that labels new strokes right.
+The preview shows a weighted mean of three classifiers' class probabilities: a small network on all the features
+(the frozen encoder's and the fine filters), a strongly regularised linear classifier on all the features, and a
+random forest on the fine filters alone (the ilastik-style bank). Each classifier is scored on the pixels painted
+since it was last trained, which none of them was shown (held out), and which the user painted where the
+suggestion, not one classifier in particular, was wrong. A classifier's weight is ``exp(-SHARPNESS * sum of its
+held-out losses)`` normalised (prequential Bayesian model averaging, one loss per update): equal before any stroke
+can tell, and moving to the one that labels new strokes right.
 
-Why: the encoder's features vary slowly across the image, so from a few strokes a classifier on them can learn
-"near this stroke" rather than "looks like this stroke"; thin lines and small spots then go wrong, where a
-forest on the fine filters carries them (as the ilastik-style pixel classifier does). Where the encoder's
-features tell the classes apart (street scenes, stained nuclei with examples), the network keeps the weight.
+Why: the encoder's features vary slowly across the image, so from a few strokes the network learns "near this
+stroke" rather than "looks like this stroke" and paints small spots, blobs and thin lines far too widely; the linear
+classifier cannot bend around the strokes and the forest on the fine filters carries what the encoder's grid is too
+coarse for (as the ilastik-style pixel classifier does). Where the encoder's features tell the classes apart
+(street scenes, stained nuclei with examples), the network keeps the weight.
 """
 from __future__ import annotations
 

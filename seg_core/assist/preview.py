@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from seg_core.assist.choice import HeldOutWeights
-from seg_core.assist.classifier import FOREST_EXAMPLE_ROWS, FilterForest, PixelClassifier
+from seg_core.assist.classifier import FOREST_EXAMPLE_ROWS, FilterForest, LinearClassifier, PixelClassifier
 from seg_core.assist.features import (DEEP_SCALES, FINE_DIMS, MAX_GRID_PIXELS, fit_projection, image_features,
                                       resize_channels)
 from seg_core.base.mask_values import MAX_CLASSES, UNLABELLED, show_values
@@ -73,13 +73,14 @@ class LivePreview:
     examples' labelled pixels. ``model``, when given, is a trained network's class probabilities of an image
     (a callable: (H, W, 3) uint8 -> (H, W, C) float): they join the features of the image and of each example,
     and their logarithm is added to the classifier's outputs, so that it starts from the trained model's answer
-    and learns from the strokes (and examples) where to correct it. Each update trains two classifiers on the
+    and learns from the strokes (and examples) where to correct it. Each update trains three classifiers on the
     painted pixels (weighted to hold at least ``PAINTED_SHARE`` of the examples' weight) and the example sample: a
-    small MLP on all the features, warm-started from the last update, and a random forest on the fine filters; it
-    shows their weighted mean, each weighted by how well it labelled the pixels painted since it was last trained
-    (``choice.HeldOutWeights``; with examples of two images or more, first by how well each labels one half of
-    the examples when trained on the other). Both predict on the feature grid (every pixel of images up to
-    ``MAX_GRID_PIXELS``; the MLP on a coarser grid, upsampled). Painted pixels keep their class.
+    small MLP and a strongly regularised linear classifier on all the features, both warm-started from the last
+    update, and a random forest on the fine filters; it shows their weighted mean, each weighted by how well it
+    labelled the pixels painted since it was last trained (``choice.HeldOutWeights``; with examples of two images
+    or more, first by how well each labels one half of the examples when trained on the other). All predict on the
+    feature grid (every pixel of images up to ``MAX_GRID_PIXELS``; the MLP on a coarser grid, upsampled). Painted
+    pixels keep their class.
     """
 
     def __init__(self, image: np.ndarray, num_classes: int, examples=(), *, scales=DEEP_SCALES,
@@ -132,7 +133,8 @@ class LivePreview:
                                                   replace=False))
         self.classifier: PixelClassifier | None = None  # on all the features
         self.forest = FilterForest(forest_columns, self.num_classes, seed=seed)  # on the fine filters
-        self.weights = HeldOutWeights(("network", "forest"), self.num_classes)
+        self.linear = LinearClassifier(self.grid.shape[1], self.num_classes)  # on all the features
+        self.weights = HeldOutWeights(("network", "forest", "linear"), self.num_classes)
         self._trained_on: np.ndarray | None = None  # the painted (cell, class) pairs of the last fit
         self._examples_held_out(example_image)
         self.probabilities: np.ndarray | None = None  # (gh, gw, num_classes) of the last update, or None
@@ -150,14 +152,17 @@ class LivePreview:
             network = PixelClassifier(x.shape[1], self.num_classes, seed=self.seed)
             prior = None if self.example_prior is None else self.example_prior[train]
             network.fit(x, y, offset=prior)
+            linear = LinearClassifier(x.shape[1], self.num_classes)
+            linear.fit(x, y, offset=prior)
             rows = np.flatnonzero(train)
             rows = rows[np.isin(rows, self.forest_examples)]
             forest = FilterForest(self.forest.columns, self.num_classes, seed=self.seed)
             forest.fit(self.example_x[rows], self.example_y[rows])
             prior = None if self.example_prior is None else self.example_prior[test]
-            self.weights.add({"network": network.probabilities(self.example_x[test], prior),
-                              "forest": forest.probabilities(self.example_x[test][:, self.forest.columns])},
-                             self.example_y[test])
+            test_x = self.example_x[test]
+            self.weights.add({"network": network.probabilities(test_x, prior),
+                              "forest": forest.probabilities(test_x[:, self.forest.columns]),
+                              "linear": linear.probabilities(test_x, prior)}, self.example_y[test])
 
     def _example_cells(self, image, mask, what: str, how, rng) -> tuple[np.ndarray, np.ndarray]:
         """A sample of an example's labelled cells: their features (not yet standardised) and classes."""
@@ -227,7 +232,8 @@ class LivePreview:
             held = cells[new]
             prior = None if self.grid_prior is None else self.grid_prior[held]
             self.weights.add({"network": self.classifier.probabilities(self.grid[held], prior),
-                              "forest": self.forest.probabilities(self.forest_grid[held])}, classes[new])
+                              "forest": self.forest.probabilities(self.forest_grid[held]),
+                              "linear": self.linear.probabilities(self.grid[held], prior)}, classes[new])
         x = np.concatenate([self.grid[cells], self.example_x])
         y = np.concatenate([classes, self.example_y])
         weight = np.ones(len(y), np.float32)
@@ -239,6 +245,7 @@ class LivePreview:
         self.classifier.fit(x, y, weight, offset=prior)
         rows = np.r_[np.arange(len(cells)), len(cells) + self.forest_examples]
         self.forest.fit(x[rows], y[rows], weight[rows])
+        self.linear.fit(x, y, weight, offset=prior)
         self._trained_on = pairs
         share = self.weights.weights()
         gh, gw = self.features.grid_shape
@@ -247,6 +254,8 @@ class LivePreview:
             probs += share["network"] * self._network_probabilities()
         if share["forest"] >= SKIP_BELOW:
             probs += share["forest"] * self.forest.probabilities(self.forest_grid)
+        if share["linear"] >= SKIP_BELOW:
+            probs += share["linear"] * self.linear.probabilities(self.grid, self.grid_prior)
         if self.model is None:  # only classes painted or in the examples (a trained model knows them all)
             probs[:, np.setdiff1d(np.arange(self.num_classes), known)] = 0
         probs = (probs / probs.sum(1, keepdims=True)).reshape(gh, gw, self.num_classes)

@@ -57,3 +57,24 @@ def dots_on(truth: np.ndarray, n_each: int = 6, seed: int = 0) -> np.ndarray:
             patch = truth[y0:ys[i] + 2, x0:xs[i] + 2] == c
             labels[y0:ys[i] + 2, x0:xs[i] + 2][patch] = c
     return labels
+
+
+
+def small_spots(seed: int = 0, shape=(160, 160)) -> tuple[np.ndarray, np.ndarray]:
+    """Bright round spots of radius 1.5-3 px (puncta, defects) of varying brightness on a textured, unevenly lit
+    grey ground with noise, and their true classes (spot = 1: where a spot is over half its peak)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    spots = np.zeros(shape, np.float32)
+    truth = np.zeros(shape, np.uint8)
+    for _ in range(30):
+        cy, cx, r, peak = rng.uniform(4, h - 4), rng.uniform(4, w - 4), rng.uniform(1.5, 3.0), rng.uniform(40, 90)
+        d2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / (r * r)
+        spots = np.maximum(spots, peak * np.exp(-d2 / 2))
+        truth[d2 < 2 * np.log(2)] = 1
+    grain = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 2.0) * 15
+    img = 100 + grain + 40 * xx / w + spots + rng.normal(0, 6, shape)
+    return np.clip(img, 0, 255).astype(np.uint8), truth
