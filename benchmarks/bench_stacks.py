@@ -96,14 +96,17 @@ def synthetic_stack(path: Path, gib: float, side: int) -> tuple[int, int]:
     return planes, path.stat().st_size
 
 
-def timed_predict(run: Path, images: Path, out: Path, pixels: int, limit: float | None) -> tuple[float, float, int]:
-    """``predict --run RUN --images DIR --out OUT`` in a process of its own (``SEG_CORE_MAX_PIXELS`` = ``pixels``),
-    stopped after ``limit`` seconds (None: to its end): (peak resident memory in GiB, seconds, planes done)."""
+def timed_predict(run: Path, images: Path, out: Path, pixels: int, limit: float | None,
+                  options: tuple[str, ...] = ()) -> tuple[float, float, int]:
+    """``predict --run RUN --images DIR --out OUT [options]`` in a process of its own (``SEG_CORE_MAX_PIXELS`` =
+    ``pixels``), stopped after ``limit`` seconds (None: to its end): (peak resident memory in GiB, seconds, planes
+    done)."""
     import os
     import resource
 
     env = dict(os.environ, SEG_CORE_MAX_PIXELS=str(pixels))
-    cmd = [sys.executable, "-m", "seg_core", "predict", "--run", str(run), "--images", str(images), "--out", str(out)]
+    cmd = [sys.executable, "-m", "seg_core", "predict", "--run", str(run), "--images", str(images), "--out", str(out),
+           *options]
     if limit:
         cmd = ["timeout", str(int(limit))] + cmd  # TERM: a background job ignores SIGINT
     timed = Path("/usr/bin/time").is_file()  # its peak covers the process's descendants (wait4's rusage)
@@ -122,7 +125,7 @@ def timed_predict(run: Path, images: Path, out: Path, pixels: int, limit: float 
     return peak_kb / 2 ** 20, seconds, done
 
 
-def peak_memory(gib: float, side: int, limit: float, tmp: Path) -> None:
+def peak_memory(gib: float, side: int, limit: float, tmp: Path, options: tuple[str, ...] = ()) -> None:
     """The memory target (module docstring)."""
     _, single, _, _ = build(tmp)
     run = tmp / "run_small"
@@ -132,7 +135,8 @@ def peak_memory(gib: float, side: int, limit: float, tmp: Path) -> None:
         folder = tmp / f"small{small}"
         (folder / "images").mkdir(parents=True)
         planes, size = synthetic_stack(folder / "images" / "volume.tif", small * side * side * 2 / 2 ** 30, side)
-        peak, seconds, done = timed_predict(run, folder / "images", tmp / f"pred{small}", planes * side * side, None)
+        peak, seconds, done = timed_predict(run, folder / "images", tmp / f"pred{small}", planes * side * side, None,
+                                            options)
         print(f"{planes:4d} planes of {side}x{side} uint16 ({size / 2 ** 20:6.1f} MiB): predict peak {peak:.2f} GiB, "
               f"{seconds:.0f} s, all {done} planes")
     big = tmp / "big"
@@ -141,7 +145,7 @@ def peak_memory(gib: float, side: int, limit: float, tmp: Path) -> None:
     planes, size = synthetic_stack(big / "images" / "volume.tif", gib, side)
     print(f"synthetic stack: {planes} planes of {side}x{side} uint16, {size / 2 ** 30:.3f} GiB "
           f"(written in {time.perf_counter() - t0:.0f} s)")
-    peak, seconds, done = timed_predict(run, big / "images", tmp / "big_pred", planes * side * side, limit)
+    peak, seconds, done = timed_predict(run, big / "images", tmp / "big_pred", planes * side * side, limit, options)
     mask = tmp / "big_pred" / "masks" / "volume.tif"
     pages = len(tifffile.TiffFile(mask).pages) if mask.is_file() else 0
     print(f"predict on it: peak resident memory {peak:.2f} GiB (target < 3 GB), {seconds:.0f} s, {done} of "
@@ -159,10 +163,12 @@ def main() -> None:
     ap.add_argument("--side", type=int, default=1024, help="plane side of the --memory-gb stack")
     ap.add_argument("--memory-seconds", type=float, default=0,
                     help="stop the --memory-gb stack's prediction after this many seconds (0: to its end)")
+    ap.add_argument("--predict-options", default="",
+                    help='options for the --memory-gb predictions, e.g. "--no-crf --no-tta" (default: as the run chose)')
     args = ap.parse_args()
     if args.memory_gb:
         with tempfile.TemporaryDirectory() as tmp:
-            peak_memory(args.memory_gb, args.side, args.memory_seconds or None, Path(tmp))
+            peak_memory(args.memory_gb, args.side, args.memory_seconds or None, Path(tmp), tuple(args.predict_options.split()))
         return
     with tempfile.TemporaryDirectory() as tmp:
         stack, single, test, em = build(Path(tmp))
