@@ -168,7 +168,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.memory_gb:
         with tempfile.TemporaryDirectory() as tmp:
-            peak_memory(args.memory_gb, args.side, args.memory_seconds or None, Path(tmp), tuple(args.predict_options.split()))
+            peak_memory(args.memory_gb, args.side, args.memory_seconds or None, Path(tmp),
+                        tuple(args.predict_options.split()))
         return
     with tempfile.TemporaryDirectory() as tmp:
         stack, single, test, em = build(Path(tmp))

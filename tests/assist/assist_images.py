@@ -59,7 +59,6 @@ def dots_on(truth: np.ndarray, n_each: int = 6, seed: int = 0) -> np.ndarray:
     return labels
 
 
-
 def small_spots(seed: int = 0, shape=(160, 160)) -> tuple[np.ndarray, np.ndarray]:
     """Bright round spots of radius 1.5-3 px (puncta, defects) of varying brightness on a textured, unevenly lit
     grey ground with noise, and their true classes (spot = 1: where a spot is over half its peak)."""
