@@ -164,6 +164,8 @@ def main() -> None:
     print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
     choice = resolve(run.postprocess, False, True if args.tta else None)  # flips as `measure` would use them
     print(f"predicting as `measure` does: {choice.reason}")
+    print(f"objects counted, as the run measured on its held-out images: "
+          f"{(run.postprocess or {}).get('objects', {}).get('reason', 'not measured (a run from before it was)')}")
     pred = Predictor(run, tta=choice.tta)
     predicted = [(im, read_image(im), pred.predict(read_image(im))) for im in scored]
     print(f"scored on {len(scored)} unseen tiles ({', '.join(im.stem for im in scored)}), "

@@ -25,7 +25,7 @@ st.subheader("Image viewer")
 viewed = image_viewer(ws, pred, classes, worst_first)
 
 st.subheader("Objects")
-how = object_settings(ws)  # kept with the workspace: the same next visit
+how = object_settings(ws, run)  # kept with the workspace: the same next visit
 if viewed.image is not None:
     objects_panel(ws, pred, viewed, classes, how)
 all_objects_panel(ws, run, pred, how)

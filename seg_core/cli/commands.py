@@ -82,7 +82,8 @@ def evaluate(args) -> int:
         from seg_core.cli.parser import object_settings
         from seg_core.objects.scoring import evaluate_objects
 
-        res = evaluate_objects(run, Path(args.data), Path(args.instances), object_settings(args), **kw)
+        res = evaluate_objects(run, Path(args.data), Path(args.instances), object_settings(args, run.postprocess),
+                               **kw)
     else:
         res = evaluate_run(run, Path(args.data), **kw)
     return output.evaluation(res, args.json)
@@ -126,7 +127,7 @@ def measure(args) -> int:
     from seg_core.runs.folder import Run
 
     run = Run(Path(args.run))
-    settings = object_settings(args)  # a bad --min-size or --pixel-size is said before the model loads
+    settings = object_settings(args, run.postprocess)  # a bad --min-size or --pixel-size: said before the model loads
     crf, tta = _postprocessing(args, run.postprocess)
     with output.interruptible() as work:  # Ctrl-C: stop before the next image, keep the rows and files written
         rows = measure_folder(run, Path(args.images), Path(args.out), settings, crf=crf, tta=tta,

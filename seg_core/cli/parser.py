@@ -8,6 +8,7 @@ load) are read only by a command that has them, so ``predict --model FILE.onnx``
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import fields, replace
 from typing import Callable
 
@@ -85,9 +86,10 @@ def _add_object_settings(p: argparse.ArgumentParser) -> None:
                    help="separate touching objects of a class (a watershed on the distance to the class's edge)")
     p.add_argument("--min-size", type=int, default=d.min_size, metavar="PX",
                    help=f"drop objects of fewer pixels (default {d.min_size})")
-    p.add_argument("--min-confidence", type=float, default=d.min_confidence, metavar="P",
+    p.add_argument("--min-confidence", type=float, default=None, metavar="P",
                    help="drop objects where the model's probability for their class reaches P nowhere: faint "
-                        f"specks (0 to 1; 0 keeps every object; default {d.min_confidence:g})")
+                        "specks (0 to 1; 0 keeps every object; default: what the run measured on its held-out "
+                        f"images, else {d.min_confidence:g})")
     p.add_argument("--pixel-size", type=_length, default=None, metavar="UM",
                    help="micrometres per pixel (0.325, or with a unit: 0.325um, 325nm): sizes in square micrometres "
                         "and micrometres as well; overrides the pixel size the files state (default: the file's "
@@ -104,10 +106,16 @@ def _length(text: str) -> float:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def object_settings(args: argparse.Namespace) -> ObjectSettings:
-    """The objects' settings the flags give (the others at their defaults)."""
+def object_settings(args: argparse.Namespace, recorded: dict | None = None) -> ObjectSettings:
+    """The objects' settings the flags give (the others at their defaults); without ``--min-confidence``, the
+    confidence the run measured (``recorded``: its postprocess.json; ``seg_core.objects.faint``), said on stderr."""
+    from seg_core.objects.faint import resolve_min_confidence
+
+    sure, why = resolve_min_confidence(recorded, args.min_confidence)
+    if args.min_confidence is None and recorded is not None:
+        print(f"objects: {why}", file=sys.stderr)
     return replace(ObjectSettings(), split_touching=args.split_touching, min_size=args.min_size,
-                   min_confidence=args.min_confidence, pixel_size=args.pixel_size)
+                   min_confidence=sure, pixel_size=args.pixel_size)
 
 
 def _validate(p: argparse.ArgumentParser) -> None:

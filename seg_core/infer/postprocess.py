@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -48,12 +48,15 @@ class Choice:
 
 def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: int, amp_dtype=None,
             crf: CRFParams | None = None, cancel: threading.Event | None = None,
-            max_images: int = MAX_IMAGES, max_seconds: float = MAX_SECONDS, max_pixels: int = MAX_PIXELS) -> dict:
+            max_images: int = MAX_IMAGES, max_seconds: float = MAX_SECONDS, max_pixels: int = MAX_PIXELS,
+            each: Callable[[dict[bool, np.ndarray], np.ndarray], None] | None = None) -> dict:
     """Score ``model`` on held-out ``pairs`` (image, label) plain, with TTA, with the CRF and with both.
 
     Returns {"images", "miou": {variant: score}, "gain": {variant: score - plain}, "crf", "tta", "chosen",
     "reason", "seconds"}; images above ``max_pixels`` (at most ``MAX_PIXELS``; or too large for class probabilities, ``limits``) are
-    skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count)."""
+    skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count).
+    ``each``: called with every measured image's class probabilities ({tta: (C, H, W)}, without and with flips)
+    and its label, for what else is measured on them (how objects are counted: ``seg_core.objects.faint``)."""
     from seg_core.base.limits import limits
     from seg_core.infer.sliding_window import predict_probs
 
@@ -73,6 +76,8 @@ def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: 
         for name, (use_crf, use_tta) in VARIANTS.items():
             p = dense_crf(image, probs[use_tta], params) if use_crf else probs[use_tta]
             cms[name].add(p.argmax(0), mask)
+        if each is not None:
+            each(probs, mask)
         used += 1
     result = {"images": used, "skipped_large": skipped, "seconds": round(time.perf_counter() - t0, 2),
               "crf_params": params.to_dict()}

@@ -17,7 +17,8 @@ class ObjectSettings:
     benchmarks/bench_objects.py, benchmarks/results/2026-12-03-bench_objects.md);
     ``min_size``: objects (and split pieces) of fewer pixels are dropped; ``min_confidence``: so are objects
     where the model's probability for their class reaches that nowhere (0: none dropped; faint specks on
-    tissue the model half believes in; on nuclei-he 0.95 raised the object F1 by 0.05-0.09, benchmarks/results/2026-12-03-bench_objects.md);
+    tissue the model half believes in; on nuclei-he 0.95 raised the object F1 by 0.05-0.09, benchmarks/results/2026-12-03-bench_objects.md;
+    a run relaxes it where its held-out images say so: ``faint.py``);
     ``fill_holes``: background enclosed
     by an object counts as the object; ``pixel_size``: micrometres per pixel (None: sizes in pixels only).
     Class 0 is the background: every other class's regions are objects."""

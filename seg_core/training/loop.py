@@ -41,6 +41,7 @@ from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS as POST_MAX_PIXELS
 from seg_core.infer.sliding_window import predict_labels
 from seg_core.model.network import ModelSpec, build_model
+from seg_core.objects.faint import KEY as FAINT_KEY, FaintTally
 from seg_core.runs.folder import CANCEL, Run
 from seg_core.training.budget import Budget
 from seg_core.training.schedule import Schedule
@@ -447,8 +448,9 @@ class Trainer:
         return Run(self.cfg.out)
 
     def _measure_postprocess(self, data: TrainingData) -> None:
-        """Score the best checkpoint on the held-out images with and without CRF and flips; the run records
-        it and prediction follows its choice (``seg_core.infer.postprocess``). Under a time budget it takes
+        """Score the best checkpoint on the held-out images with and without CRF and flips, and how sure the
+        model must be of an object for it to be counted; the run records both, and prediction and ``measure``
+        follow its choices (``seg_core.infer.postprocess``, ``seg_core.objects.faint``). Under a time budget it takes
         what is left of the budget, at most its share (``budget.py``); with nothing left it is skipped."""
         from seg_core.infer.postprocess import measure
 
@@ -464,8 +466,17 @@ class Trainer:
                                        "image(s) kept aside", "the dense CRF and flips (TTA) on the held-out images")))
         pairs = PairReader(data.val_dataset, data.val[:n], 0, prepare_for(self.colour), image_reader(self.reading))
         best = Run(self.cfg.out).load_model(str(self.device))  # the best checkpoint, as the recorder saved it
-        self._emit(Measured(measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap,
-                                     max_pixels=max_pixels)))
+        tallies = {False: FaintTally(), True: FaintTally()}  # how objects are best counted, without / with flips
+
+        def count_objects(probs: dict, label) -> None:
+            for tta, p in probs.items():
+                tallies[tta].add(p.argmax(0), p.max(0), label, data.num_classes)
+
+        measured = measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap,
+                           max_pixels=max_pixels, each=count_objects)
+        if measured.get("images"):
+            measured[FAINT_KEY] = tallies[bool(measured["tta"])].choose()
+        self._emit(Measured(measured))
 
     def _emit(self, event) -> None:
         """Rank 0's voice: every sink in order (one that raises stops the run)."""

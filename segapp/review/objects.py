@@ -8,6 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from seg_core.objects.drawing import outline_objects
+from seg_core.objects.faint import resolve_min_confidence
 from seg_core.objects.folder import instances_tiff, measure_image, measure_images, stored_values
 from seg_core.objects.measure import area_histogram, crop_box
 from seg_core.objects.settings import ObjectSettings
@@ -17,9 +18,13 @@ from segapp.state import start_task, task_panel, task_running
 from segapp.words import column_config
 
 
-def object_settings(ws) -> ObjectSettings:
-    """How objects are found, in an expander; a change is saved with the workspace (the same next visit)."""
+def object_settings(ws, run) -> ObjectSettings:
+    """How objects are found, in an expander; a change is saved with the workspace (the same next visit). Until
+    the first change, the least confidence starts at what ``run`` measured on its held-out images."""
+    measured, why = resolve_min_confidence(run.postprocess)
     saved = ObjectSettings.load(ws.objects_file)
+    if not ws.objects_file.exists():
+        saved = replace(saved, min_confidence=measured)
     with st.expander("How objects are found"):
         o1, o2, o3, o4 = st.columns(4)
         how = replace(
@@ -37,8 +42,10 @@ def object_settings(ws) -> ObjectSettings:
         sure = st.slider("Count a region only where the model is at least this sure (%)", 0, 99,
                          round(saved.min_confidence * 100), key="obj_sure",
                          help="Faint regions, where the model's probability never reaches this, are specks it half "
-                              "believes in and are not counted; 0 counts every region. Technical: the peak of the "
-                              "predicted class's probability inside the object (hysteresis).")
+                              "believes in and are not counted; 0 counts every region. It starts at 95 %, or lower where "
+                              "counting fainter regions came nearer the true count on the images kept aside when the "
+                              "model was trained. "
+                              f"Technical: the peak of the predicted class's probability inside the object; {why}.")
         how = replace(how, min_confidence=sure / 100)
         if how != saved:
             how.save(ws.objects_file)

@@ -149,8 +149,17 @@ def test_review_page_counts_measures_and_outlines_the_objects(trained_copy):
     from page_helpers import wait_for
     from seg_core import REGISTRY, Workspace
 
+    # how sure the model must be starts at what the run measured on its held-out images (here set to 50 %)
+    run_dir = Workspace(trained_copy).runs()[0].path
+    recorded = json.loads((run_dir / "postprocess.json").read_text())
+    assert recorded["objects"]["images"] == 2  # the training measured it on the 2 images it held out
+    recorded["objects"] |= {"min_confidence": 0.5, "reason": "faint regions counted down to 50% sure: a test"}
+    (run_dir / "postprocess.json").write_text(json.dumps(recorded))
     at = page("review.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    sure = at.slider(key="obj_sure")
+    assert sure.value == 50 and "faint regions counted down to 50% sure: a test" in sure.proto.help
+    assert not (trained_copy / "objects.json").exists()  # nothing saved until the user changes a setting
     stem = at.selectbox(key="review_image").value
     table = next(d.value for d in at.dataframe if "area_px" in d.value)
     assert {"object", "class", "area_px", "perimeter_px", "solidity", "centroid_x", "mean_red"} <= set(table.columns)

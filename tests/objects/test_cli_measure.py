@@ -100,6 +100,26 @@ def test_measure_reads_the_pixel_size_from_the_file_and_the_stored_intensities(t
     assert set(objects.loc[objects["image"] == "depth.tif", "z_um"]) == {0.0, 2.0, 4.0}  # the file's spacing
 
 
+def test_measure_counts_at_the_confidence_the_run_measured_unless_told(tiny_run, tiny_data, tmp_path):
+    """Without --min-confidence, objects are counted at the confidence the run chose on its held-out images
+    (postprocess.json's "objects", seg_core.objects.faint), and stderr says why; the flag overrides it."""
+    assert "min_confidence" in tiny_run.postprocess["objects"]  # the training measured it
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run.path, run)
+    recorded = json.loads((run / "postprocess.json").read_text())
+    recorded["objects"] = {"min_confidence": 0.99, "reason": "faint regions left out: measured for this test"}
+    (run / "postprocess.json").write_text(json.dumps(recorded))
+    args = ("--images", str(tiny_data / "images"), "--split-touching", "--min-size", "3", "--json")
+    by_run = cli("measure", "--run", str(run), "--out", str(tmp_path / "a"), *args)
+    told = cli("measure", "--run", str(run), "--out", str(tmp_path / "b"), *args, "--min-confidence", "0.99")
+    every = cli("measure", "--run", str(run), "--out", str(tmp_path / "c"), *args, "--min-confidence", "0")
+    assert by_run.returncode == told.returncode == every.returncode == 0, by_run.stderr
+    assert "objects: faint regions left out: measured for this test" in by_run.stderr.splitlines()
+    assert "measured for this test" not in told.stderr + every.stderr
+    faint = [sum(r["faint"] for r in json.loads(res.stdout)["images"]) for res in (by_run, told, every)]
+    assert faint[0] == faint[1] > 0 == faint[2]  # 99 %: as told; the flag's 0 wins over the run's choice
+
+
 def test_measure_names_bad_flags_and_files(tiny_run, tiny_data, tmp_path):
     res = cli("measure", "--run", str(tiny_run.path), "--images", str(tiny_data / "images"), "--out",
               str(tmp_path / "o"), "--pixel-size", "0")
