@@ -58,6 +58,7 @@ from seg_core import TrainConfig, train  # noqa: E402
 from seg_core.data.imageio import read_image  # noqa: E402
 from seg_core.infer.postprocess import resolve  # noqa: E402
 from seg_core.infer.predictor import Predictor  # noqa: E402
+from seg_core.objects.faint import resolve_min_confidence  # noqa: E402
 from seg_core.objects.folder import read_instances  # noqa: E402
 from seg_core.objects.instances import label_objects  # noqa: E402
 from seg_core.objects.matching import Match, match_objects  # noqa: E402
@@ -164,8 +165,7 @@ def main() -> None:
     print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
     choice = resolve(run.postprocess, False, True if args.tta else None)  # flips as `measure` would use them
     print(f"predicting as `measure` does: {choice.reason}")
-    print(f"objects counted, as the run measured on its held-out images: "
-          f"{(run.postprocess or {}).get('objects', {}).get('reason', 'not measured (a run from before it was)')}")
+    print(f"objects counted as `measure` counts them: {resolve_min_confidence(run.postprocess)[1]}")
     pred = Predictor(run, tta=choice.tta)
     predicted = [(im, read_image(im), pred.predict(read_image(im))) for im in scored]
     print(f"scored on {len(scored)} unseen tiles ({', '.join(im.stem for im in scored)}), "

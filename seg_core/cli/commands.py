@@ -71,6 +71,20 @@ def _postprocessing(args, recorded: dict | None):
     return params, choice.tta
 
 
+def _object_settings(args, recorded: dict | None):
+    """The objects' settings of the flags, counted at ``--min-confidence`` where given, else at the confidence
+    the run measured on its held-out images (``recorded``: its postprocess.json; ``seg_core.objects.faint``),
+    said on stderr. A bad --min-size or --pixel-size is said here, before any model loads."""
+    from seg_core.cli.parser import object_settings
+    from seg_core.objects.faint import resolve_min_confidence
+
+    sure, why = resolve_min_confidence(recorded, args.min_confidence)
+    settings = object_settings(args, sure)
+    if args.min_confidence is None and recorded is not None:
+        output.counting(why)
+    return settings
+
+
 def evaluate(args) -> int:
     from seg_core.infer.evaluation import evaluate_run
     from seg_core.runs.folder import Run
@@ -79,10 +93,9 @@ def evaluate(args) -> int:
     crf, tta = _postprocessing(args, run.postprocess)
     kw = dict(crf=crf, tta=tta, ignore_index=args.ignore_index, device=args.device, mask_values=args.mask_values)
     if args.instances:  # the objects matched to the true ones as well
-        from seg_core.cli.parser import object_settings
         from seg_core.objects.scoring import evaluate_objects
 
-        res = evaluate_objects(run, Path(args.data), Path(args.instances), object_settings(args, run.postprocess),
+        res = evaluate_objects(run, Path(args.data), Path(args.instances), _object_settings(args, run.postprocess),
                                **kw)
     else:
         res = evaluate_run(run, Path(args.data), **kw)
@@ -122,12 +135,11 @@ def predict(args) -> int:
 
 
 def measure(args) -> int:
-    from seg_core.cli.parser import object_settings
     from seg_core.objects.folder import measure_folder
     from seg_core.runs.folder import Run
 
     run = Run(Path(args.run))
-    settings = object_settings(args, run.postprocess)  # a bad --min-size or --pixel-size: said before the model loads
+    settings = _object_settings(args, run.postprocess)
     crf, tta = _postprocessing(args, run.postprocess)
     with output.interruptible() as work:  # Ctrl-C: stop before the next image, keep the rows and files written
         rows = measure_folder(run, Path(args.images), Path(args.out), settings, crf=crf, tta=tta,

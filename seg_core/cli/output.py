@@ -184,6 +184,11 @@ def postprocessing(reason: str) -> None:
     print(f"post-processing: {reason}", file=sys.stderr)
 
 
+def counting(reason: str) -> None:
+    """How sure the model must be of an object for it to be counted, as the run measured it, and why."""
+    print(f"objects: {reason}", file=sys.stderr)
+
+
 def evaluation(res, as_json: bool) -> int:
     """``res``: an ``Evaluation`` (``seg_core.infer.evaluation``), or an ``ObjectEvaluation`` (``--instances``)."""
     for w in res.warnings:  # on stderr, so --json's stdout stays one JSON object

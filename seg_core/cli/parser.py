@@ -8,7 +8,6 @@ load) are read only by a command that has them, so ``predict --model FILE.onnx``
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import fields, replace
 from typing import Callable
 
@@ -106,16 +105,11 @@ def _length(text: str) -> float:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def object_settings(args: argparse.Namespace, recorded: dict | None = None) -> ObjectSettings:
-    """The objects' settings the flags give (the others at their defaults); without ``--min-confidence``, the
-    confidence the run measured (``recorded``: its postprocess.json; ``seg_core.objects.faint``), said on stderr."""
-    from seg_core.objects.faint import resolve_min_confidence
-
-    sure, why = resolve_min_confidence(recorded, args.min_confidence)
-    if args.min_confidence is None and recorded is not None:
-        print(f"objects: {why}", file=sys.stderr)
+def object_settings(args: argparse.Namespace, min_confidence: float) -> ObjectSettings:
+    """The objects' settings the flags give (the others at their defaults), counted at ``min_confidence`` (the
+    flag's, or what the run measured: ``commands._object_settings``)."""
     return replace(ObjectSettings(), split_touching=args.split_touching, min_size=args.min_size,
-                   min_confidence=sure, pixel_size=args.pixel_size)
+                   min_confidence=min_confidence, pixel_size=args.pixel_size)
 
 
 def _validate(p: argparse.ArgumentParser) -> None:

@@ -24,16 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import ndimage as ndi
 
-from seg_core.objects.instances import label_objects
-from seg_core.objects.matching import match_objects
+from seg_core.objects.instances import label_objects, peak_confidence, without
+from seg_core.objects.matching import Match, match_objects
 from seg_core.objects.settings import ObjectSettings
 
 DEFAULT = ObjectSettings().min_confidence
 CANDIDATES = (0.0, 0.5, 0.7, 0.9, DEFAULT)  # never stricter than the default
 MIN_OBJECTS = 10  # true objects on the held-out images a measured choice needs
 KEY = "objects"  # where postprocess.json keeps the result
+EVERY = replace(ObjectSettings(), min_confidence=0.0)  # objects as ``measure`` finds them, every region kept
 
 
 def margin(true_objects: int) -> int:
@@ -42,67 +42,71 @@ def margin(true_objects: int) -> int:
     return max(2, int(np.ceil(0.02 * true_objects)))
 
 
+def true_objects(truth: np.ndarray, num_classes: int) -> np.ndarray:
+    """The objects of a held-out image's true classes (values of ``num_classes`` or more: not an object), found
+    as ``measure`` finds them: the label image ``FaintTally.add`` matches against."""
+    return label_objects(np.where(truth < num_classes, truth, 0), None, EVERY, num_classes).labels
+
+
 @dataclass
 class FaintTally:
-    """Summed over held-out images: the true objects, and per candidate confidence the objects counted and
-    their matches (true positives) to the true objects."""
+    """Summed over held-out images, per candidate confidence: the objects counted there matched to the true
+    objects (``Match``: its counts, true positives and F1)."""
 
-    true: int = 0
     images: int = 0
-    counted: dict[float, int] = field(default_factory=lambda: dict.fromkeys(CANDIDATES, 0))
-    matched: dict[float, int] = field(default_factory=lambda: dict.fromkeys(CANDIDATES, 0))
+    matches: dict[float, Match] = field(
+        default_factory=lambda: {c: Match(0, 0, 0, [], 0, 0) for c in CANDIDATES})
 
-    def add(self, mask: np.ndarray, confidence: np.ndarray, truth: np.ndarray, num_classes: int,
-            settings: ObjectSettings = ObjectSettings()) -> None:
+    def add(self, mask: np.ndarray, confidence: np.ndarray, true: np.ndarray, num_classes: int) -> None:
         """One held-out image: ``mask`` the predicted classes, ``confidence`` the predicted class's
-        probability (0..1), ``truth`` the true classes (values of ``num_classes`` or more: not an object)."""
-        every = replace(settings, min_confidence=0.0)
-        found = label_objects(mask, None, every, num_classes).labels
-        true = label_objects(np.where(truth < num_classes, truth, 0), None, every, num_classes).labels
-        n = int(found.max())
-        peak = np.asarray(ndi.maximum(confidence, found, np.arange(n + 1)), np.float32) if n else np.zeros(1)
-        self.true += int(true.max())
+        probability (0..1), ``true`` its true objects (``true_objects``)."""
+        found = label_objects(mask, None, EVERY, num_classes).labels
+        peak = peak_confidence(found, confidence)
         self.images += 1
         for c in CANDIDATES:
-            drop = peak < c
-            drop[0] = False
-            kept = np.where(drop[found], 0, found) if drop.any() else found
-            m = match_objects(kept, true)
-            self.counted[c] += m.predicted
-            self.matched[c] += m.tp
+            self.matches[c] += match_objects(without(found, peak < c), true)
+
+    @property
+    def true(self) -> int:
+        return self.matches[DEFAULT].true
+
+    def counted(self, c: float) -> int:
+        return self.matches[c].predicted
 
     def f1(self, c: float) -> float:
-        return 2 * self.matched[c] / (self.counted[c] + self.true) if self.counted[c] + self.true else 1.0
+        return self.matches[c].f1
 
     def choose(self) -> dict:
         """The confidence to count objects at, and why: {"min_confidence", "reason", "images", "true_objects",
         "counted", "f1"} (the last two per candidate, keyed by its text), for postprocess.json."""
         record = {"images": self.images, "true_objects": self.true,
-                  "counted": {f"{c:g}": self.counted[c] for c in CANDIDATES},
+                  "counted": {f"{c:g}": self.counted(c) for c in CANDIDATES},
                   "f1": {f"{c:g}": round(self.f1(c), 4) for c in CANDIDATES}}
         where = f"on {self.images} held-out image{'s' if self.images != 1 else ''}"
         if self.true < MIN_OBJECTS:
             return record | {"min_confidence": DEFAULT, "reason": (
                 f"faint regions (nowhere {DEFAULT:.0%} sure) left out: {self.true} true object(s) {where}, too "
                 f"few to measure by (at least {MIN_OBJECTS})")}
-        error = {c: abs(self.counted[c] - self.true) for c in CANDIDATES}
+        error = {c: abs(self.counted(c) - self.true) for c in CANDIDATES}
         better = [c for c in CANDIDATES if error[DEFAULT] - error[c] >= margin(self.true)
                   and self.f1(c) >= self.f1(DEFAULT)]
-        told = (f"{self.counted[DEFAULT]} counted of {self.true} true objects {where} "
-                f"(F1 {self.f1(DEFAULT):.3f})")
-        if not better:
-            nearest = min(CANDIDATES, key=lambda c: (error[c], -c))
-            why = ("counting more of them came no nearer the true count" if error[nearest] >= error[DEFAULT] else
-                   f"counting down to {nearest:.0%} sure came nearer ({self.counted[nearest]}) but matched fewer "
-                   f"(F1 {self.f1(nearest):.3f})" if self.f1(nearest) < self.f1(DEFAULT) else
-                   f"counting down to {nearest:.0%} sure came only {error[DEFAULT] - error[nearest]} nearer")
-            return record | {"min_confidence": DEFAULT, "reason": (
-                f"faint regions (nowhere {DEFAULT:.0%} sure) left out: {told}; {why}")}
-        best = min(better, key=lambda c: (error[c], -c))
-        return record | {"min_confidence": best, "reason": (
-            f"faint regions counted down to {best:.0%} sure: {self.counted[best]} counted of {self.true} true "
-            f"objects {where} (F1 {self.f1(best):.3f}), where leaving out those under {DEFAULT:.0%} counted "
-            f"{self.counted[DEFAULT]} (F1 {self.f1(DEFAULT):.3f})")}
+        if better:
+            best = min(better, key=lambda c: (error[c], -c))
+            return record | {"min_confidence": best, "reason": (
+                f"faint regions counted down to {best:.0%} sure: {self.counted(best)} counted of {self.true} true "
+                f"objects {where} (F1 {self.f1(best):.3f}), where leaving out those under {DEFAULT:.0%} counted "
+                f"{self.counted(DEFAULT)} (F1 {self.f1(DEFAULT):.3f})")}
+        nearest = min(CANDIDATES, key=lambda c: (error[c], -c))
+        if error[nearest] >= error[DEFAULT]:
+            why = "counting more of them came no nearer the true count"
+        elif self.f1(nearest) < self.f1(DEFAULT):
+            why = (f"counting down to {nearest:.0%} sure came nearer ({self.counted(nearest)}) but matched fewer "
+                   f"(F1 {self.f1(nearest):.3f})")
+        else:
+            why = f"counting down to {nearest:.0%} sure came only {error[DEFAULT] - error[nearest]} nearer"
+        return record | {"min_confidence": DEFAULT, "reason": (
+            f"faint regions (nowhere {DEFAULT:.0%} sure) left out: {self.counted(DEFAULT)} counted of {self.true} "
+            f"true objects {where} (F1 {self.f1(DEFAULT):.3f}); {why}")}
 
 
 def resolve_min_confidence(recorded: dict | None, given: float | None = None) -> tuple[float, str]:

@@ -43,7 +43,7 @@ class Objects:
         return self.labels.astype(np.uint16)
 
 
-def _without(lab: np.ndarray, drop: np.ndarray) -> np.ndarray:
+def without(lab: np.ndarray, drop: np.ndarray) -> np.ndarray:
     """``lab`` with the objects whose ids ``drop`` marks (a boolean per id; the background's is ignored) cleared."""
     drop[0] = False
     if not drop.any():
@@ -56,20 +56,26 @@ def _without(lab: np.ndarray, drop: np.ndarray) -> np.ndarray:
 def _drop_small(lab: np.ndarray, min_size: int) -> np.ndarray:
     if min_size <= 1 or lab.max() == 0:
         return lab
-    return _without(lab, np.bincount(lab.ravel()) < min_size)
+    return without(lab, np.bincount(lab.ravel()) < min_size)
+
+
+def peak_confidence(lab: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Per id 0..max of ``lab``, the highest ``confidence`` inside it (the predicted class's probability, 0..1,
+    or 0..255 as uint8), as 0..1."""
+    scale = 255.0 if confidence.dtype == np.uint8 else 1.0
+    return np.asarray(ndi.maximum(confidence, lab, index=np.arange(lab.max() + 1)), np.float32) / scale
 
 
 def _drop_faint(lab: np.ndarray, confidence: np.ndarray | None, min_confidence: float) -> tuple[np.ndarray, int]:
-    """``lab`` without the objects whose highest ``confidence`` (the predicted class's probability, 0..1, or
-    0..255 as uint8) stays under ``min_confidence``; and how many were left out."""
+    """``lab`` without the objects whose highest ``confidence`` (``peak_confidence``) stays under
+    ``min_confidence``; and how many were left out."""
     if confidence is None or min_confidence <= 0 or lab.max() == 0:
         return lab, 0
-    scale = 255.0 if confidence.dtype == np.uint8 else 1.0
-    peak = np.asarray(ndi.maximum(confidence, lab, index=np.arange(lab.max() + 1)), np.float32) / scale
+    peak = peak_confidence(lab, confidence)
     present = np.bincount(lab.ravel(), minlength=len(peak)) > 0
     faint = (peak < min_confidence) & present
     faint[0] = False
-    return _without(lab, faint), int(faint.sum())
+    return without(lab, faint), int(faint.sum())
 
 
 def enclosed(region: np.ndarray) -> np.ndarray:

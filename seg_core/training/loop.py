@@ -41,7 +41,7 @@ from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS as POST_MAX_PIXELS
 from seg_core.infer.sliding_window import predict_labels
 from seg_core.model.network import ModelSpec, build_model
-from seg_core.objects.faint import KEY as FAINT_KEY, FaintTally
+from seg_core.objects.faint import KEY as FAINT_KEY, FaintTally, true_objects
 from seg_core.runs.folder import CANCEL, Run
 from seg_core.training.budget import Budget
 from seg_core.training.schedule import Schedule
@@ -469,8 +469,9 @@ class Trainer:
         tallies = {False: FaintTally(), True: FaintTally()}  # how objects are best counted, without / with flips
 
         def count_objects(probs: dict, label) -> None:
+            true = true_objects(label, data.num_classes)  # once for both
             for tta, p in probs.items():
-                tallies[tta].add(p.argmax(0), p.max(0), label, data.num_classes)
+                tallies[tta].add(p.argmax(0), p.max(0), true, data.num_classes)
 
         measured = measure(best, pairs, data.num_classes, self.amp, cancel=self.cancel, max_seconds=cap,
                            max_pixels=max_pixels, each=count_objects)

@@ -3,7 +3,7 @@ relaxed only where that counts nearer the truth without matching fewer objects."
 import numpy as np
 from skimage.draw import disk
 
-from seg_core.objects.faint import DEFAULT, MIN_OBJECTS, FaintTally, resolve_min_confidence
+from seg_core.objects.faint import DEFAULT, MIN_OBJECTS, FaintTally, resolve_min_confidence, true_objects
 
 
 def _discs(n, size=200, radius=7):
@@ -30,7 +30,7 @@ def test_real_objects_the_model_is_unsure_of_are_counted():
     t = FaintTally()
     for _ in range(2):
         mask, discs = _discs(10)
-        t.add(mask, _confidence(mask, discs, range(5), 0.8), mask, 2)
+        t.add(mask, _confidence(mask, discs, range(5), 0.8), true_objects(mask, 2), 2)
     c = t.choose()
     assert (c["true_objects"], c["counted"]["0.95"], c["counted"]["0.7"]) == (20, 10, 20)
     assert c["min_confidence"] == 0.7 and c["f1"]["0.7"] == 1.0
@@ -45,7 +45,7 @@ def test_faint_specks_stay_left_out():
     truth = mask.copy()
     for k in range(10, 15):
         truth[discs[k]] = 0  # the last five are not there
-    t.add(mask, _confidence(mask, discs, range(10, 15), 0.6), truth, 2)
+    t.add(mask, _confidence(mask, discs, range(10, 15), 0.6), true_objects(truth, 2), 2)
     c = t.choose()
     assert (c["true_objects"], c["counted"]["0.95"], c["counted"]["0"]) == (10, 10, 15)
     assert c["min_confidence"] == DEFAULT
@@ -62,7 +62,7 @@ def test_a_nearer_count_that_matches_fewer_keeps_the_default():
         rr, cc = discs[k]
         top = rr < rr.mean() + 2
         pred[rr[top], cc[top]] = 0  # the lower third of each: a poor outline
-    t.add(pred, _confidence(pred, discs, range(10, 15), 0.6), mask, 2)
+    t.add(pred, _confidence(pred, discs, range(10, 15), 0.6), true_objects(mask, 2), 2)
     c = t.choose()
     assert c["counted"]["0"] == 15 and c["counted"]["0.95"] == 10 and c["f1"]["0"] < c["f1"]["0.95"]
     assert c["min_confidence"] == DEFAULT and "but matched fewer" in c["reason"]
@@ -71,7 +71,7 @@ def test_a_nearer_count_that_matches_fewer_keeps_the_default():
 def test_too_few_objects_to_choose_by():
     t = FaintTally()
     mask, discs = _discs(MIN_OBJECTS - 1)
-    t.add(mask, _confidence(mask, discs, range(4), 0.8), mask, 2)
+    t.add(mask, _confidence(mask, discs, range(4), 0.8), true_objects(mask, 2), 2)
     c = t.choose()
     assert c["min_confidence"] == DEFAULT and "too few to measure by" in c["reason"]
 
@@ -81,8 +81,8 @@ def test_ignored_pixels_of_a_held_out_mask_are_no_object():
     mask, discs = _discs(12)
     truth = mask.copy()
     truth[discs[0]] = 255  # "not labelled" in the held-out mask
-    t.add(mask, _confidence(mask, discs, [], 0), truth, 2)
-    assert t.true == 11 and t.counted[DEFAULT] == 12
+    t.add(mask, _confidence(mask, discs, [], 0), true_objects(truth, 2), 2)
+    assert t.true == 11 and t.counted(DEFAULT) == 12
 
 
 def test_the_users_setting_wins_then_the_runs_then_the_default():
