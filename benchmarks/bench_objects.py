@@ -4,7 +4,7 @@ the same prediction. Prints figures; asserts nothing.
 
     python benchmarks/bench_objects.py [--set nuclei-he|gowt1|hela] [--budget 300] [--train 5]
                                        [--split spread|first] [--run RUN] [--tta] [--spacings 0.5,0.7,1.0]
-                                       [--sure 0.8,0.9,0.95] [--big]
+                                       [--sure 0.8,0.9,0.95] [--big] [--recipe KEY=VALUE ...]
 
 ../shared/data/nuclei-he: 15 tiles of several tissues and stains (in file order: five pink connective-tissue
 tiles, then purple ones). ``--train`` of them are trained on (20 % of those held out to choose the checkpoint,
@@ -19,6 +19,9 @@ a run trained so (skips training). Each variant finds objects in the same predic
 - split, distance x probability: the same distance weighed by the nucleus probability;
 - faint left out (C): objects where the nucleus probability reaches C nowhere are not counted (``--sure``; the
   product's default is ``ObjectSettings.min_confidence``).
+
+``--recipe KEY=VALUE`` (repeatable) trains with a ``TrainConfig`` field changed (a JSON value or a word), e.g.
+``--recipe freeze_depth=0`` to compare a recipe change on objects.
 
 ``--set gowt1`` or ``hela``: the Cell Tracking Challenge frames of ``../shared/data/fluo-ctc/`` (GOWT1 8-bit,
 HeLa 16-bit, read as they are: 16-bit by the run's fixed ranges), each frame cut into its four quadrants (few
@@ -37,6 +40,7 @@ synthetic 2048x2048 mask of about 3000 objects (labelling and measuring, with an
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -127,6 +131,17 @@ def big_timing() -> None:
         print(f"2048x2048, {len(objs)} objects, split {split}: objects {t1 - t0:.2f} s, measuring {t2 - t1:.2f} s")
 
 
+def recipe_change(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` -> (key, value): VALUE read as JSON (numbers, null, lists), else as a word."""
+    key, sep, value = text.partition("=")
+    if not sep or key not in TrainConfig.__dataclass_fields__:
+        raise SystemExit(f"--recipe {text!r}: expected KEY=VALUE with KEY a TrainConfig field")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", default="nuclei-he", choices=("nuclei-he", "gowt1", "hela"),
@@ -142,7 +157,10 @@ def main() -> None:
     ap.add_argument("--sure", default="0.8,0.9,0.95",
                     help="least confidence an object needs somewhere inside (faint ones left out), to compare")
     ap.add_argument("--big", action="store_true")
+    ap.add_argument("--recipe", action="append", default=[], metavar="KEY=VALUE",
+                    help="train with this TrainConfig field changed (repeatable), e.g. freeze_depth=0")
     args = ap.parse_args()
+    recipe = dict(recipe_change(r) for r in args.recipe)
     tmp = Path(tempfile.mkdtemp(prefix="bench_objects_"))
     src = NUCLEI if args.set == "nuclei-he" else fluo_quadrants(args.set, tmp / "quadrants")
     images = sorted(p for p in (src / "images").iterdir() if p.suffix in (".png", ".tif"))
@@ -160,8 +178,9 @@ def main() -> None:
     else:
         t0 = time.perf_counter()
         run = train(TrainConfig(data=str(training_folder(tmp / "data", train_images, src / "masks")), out=str(tmp / "run"),
-                                num_classes=2, time_budget=args.budget))
-        print(f"trained on {len(train_images)} tiles in {time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s)")
+                                num_classes=2, time_budget=args.budget, **recipe))
+        print(f"trained on {len(train_images)} tiles in {time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s)"
+              + (f", recipe changed: {recipe}" if recipe else ""))
     print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
     choice = resolve(run.postprocess, False, True if args.tta else None)  # flips as `measure` would use them
     print(f"predicting as `measure` does: {choice.reason}")

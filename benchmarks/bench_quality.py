@@ -19,7 +19,9 @@ come on top for seg_core):
 - default: seg_core's default recipe (20 % of the labels held out to choose the checkpoint);
 - default + post: the same run predicting with what it measured on its held-out images (CRF, flips);
 - all labels: no validation split, the last weights;
-- all labels + EMA: no validation split, an exponential moving average of the weights.
+- all labels + EMA: no validation split, an exponential moving average of the weights;
+- colours as they are: the default without evening out each image's colours;
+- nothing frozen: the default with every encoder stage training from the first step (``freeze_depth`` 0).
 
 (The unlabelled images were a variant too, "learn from unlabelled images" by a mean teacher's confident
 pseudo-labels: it lost on every domain, 0.74x street, 0.94x membrane, 1.00x sample, and was removed in
@@ -65,6 +67,7 @@ VARIANTS = {  # name -> TrainConfig overrides ("plain" and "default + post" are 
     "all labels": {"val_fraction": 0.0},
     "all labels + EMA": {"val_fraction": 0.0, "ema": True},
     "colours as they are": {"even_colours": False},
+    "nothing frozen": {"freeze_depth": 0},
 }
 
 
