@@ -182,9 +182,10 @@ class TrainConfig:
     freeze_depth: int = setting(3, label="Freeze depth", min=0, words="Parts of the network kept as they are",
                                 help="The network is built in parts, from the first (edges, textures: useful for "
                                      "any image) to the last (whole shapes). The first parts you keep stay as they "
-                                     "learned from the photos; only the rest adapts to your images. With few labelled "
-                                     "images this keeps the model from learning them by heart. Technically: encoder "
-                                     "stages frozen.",  # measured: stages 1-3 frozen, then all (benchmarks/)
+                                     "learned from the photos; only the rest adapts to your images. Kept parts make "
+                                     "each step faster and steady a short training on few images; in a longer one, "
+                                     "letting every part adapt (0) can learn more. Technically: encoder stages "
+                                     "frozen.",  # measured: benchmarks/results/2026-12-06-freeze.md
                                 flag_help="encoder stages to freeze (0 = none)")
     unfreeze_after: int | None = setting(8, label="Unfreeze everything after epoch", min=0,  # then all stages
                                          words="Let every part learn after this many rounds",

@@ -69,7 +69,8 @@ def start_button(ws, reg, fields: dict, procs: int, unit: str, now: Trainings, n
         try:
             cfg = build_config(fields | dict(data=str(ws.data_dir), out=str(ws.new_run_dir(backbone)),
                                              require_masks=False)).validate()
-            label = (f"{Path(cfg.out).name} ({backbone}, {fields['freeze_depth']} parts kept"
+            kept = fields["freeze_depth"]
+            label = (f"{Path(cfg.out).name} ({backbone}, " + (f"{kept} parts kept" if kept else "all parts learn")
                      + (f", {procs} {unit})" if procs > 1 else ")"))
             job = launch.start_training(reg, cfg, label, int(procs))
             access.did(ws.root, "train", label)

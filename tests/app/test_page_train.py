@@ -21,6 +21,7 @@ def test_train_page_shows_backbones_and_starts_job(fresh_ws):
     assert not at.exception, [e.value for e in at.exception]
     job = REGISTRY.latest()
     assert job is not None and job is not before
+    assert "(efficientnet_lite0, 3 parts kept)" in job.label
     try:
         assert at.session_state["job_id"] == job.id
         assert any(s.value.startswith("Training ") for s in at.subheader)
@@ -121,6 +122,19 @@ def test_train_page_takes_its_fields_from_the_runs_settings(fresh_ws, monkeypatc
     assert job.wait(300)
     assert job.snapshot().state == "done", job.snapshot().error
     assert Run(job.output).config["val_interval_s"] == 2.5
+
+
+def test_train_page_says_which_parts_learn_and_when(fresh_ws):
+    """Keeping parts says how many learned values stay and lets the user say when they learn too; with no part
+    kept, the page says all of them adapt and "learn after this many rounds" has nothing to do (greyed out)."""
+    at = page("train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="freeze_depth").value == 3
+    assert any(c.value.startswith("3 of 5 parts kept as they are") for c in at.caption)
+    assert not at.number_input(key="unfreeze").disabled and at.number_input(key="unfreeze").value == 8
+    at.slider(key="freeze_depth").set_value(0).run()
+    assert any(c.value.startswith("All 5 parts adapt to your images") for c in at.caption)
+    assert at.number_input(key="unfreeze").disabled
 
 
 def test_train_page_shows_an_error_raised_in_the_training_thread(fresh_ws):
