@@ -58,12 +58,13 @@ sys.path.insert(0, str(ROOT))
 NUCLEI = ROOT.parent / "shared" / "data" / "nuclei-he"
 FLUO = ROOT.parent / "shared" / "data" / "fluo-ctc"
 
-from seg_core import TrainConfig, train  # noqa: E402
+from seg_core import train  # noqa: E402
 from seg_core.data.imageio import read_image  # noqa: E402
 from seg_core.infer.postprocess import resolve  # noqa: E402
 from seg_core.infer.predictor import Predictor  # noqa: E402
 from seg_core.objects.faint import resolve_min_confidence  # noqa: E402
 from seg_core.objects.folder import read_instances  # noqa: E402
+from seg_core.runs.config import build_config  # noqa: E402
 from seg_core.objects.instances import label_objects  # noqa: E402
 from seg_core.objects.matching import Match, match_objects  # noqa: E402
 from seg_core.objects.measure import measure_objects  # noqa: E402
@@ -132,10 +133,11 @@ def big_timing() -> None:
 
 
 def recipe_change(text: str) -> tuple[str, object]:
-    """``KEY=VALUE`` -> (key, value): VALUE read as JSON (numbers, null, lists), else as a word."""
+    """``KEY=VALUE`` -> (key, value): VALUE read as JSON (numbers, null, lists), else as text, which
+    ``build_config`` reads as the setting's own parser does (``img_size=256x256``, ``class_weights=none``)."""
     key, sep, value = text.partition("=")
-    if not sep or key not in TrainConfig.__dataclass_fields__:
-        raise SystemExit(f"--recipe {text!r}: expected KEY=VALUE with KEY a TrainConfig field")
+    if not sep:
+        raise SystemExit(f"--recipe {text!r}: expected KEY=VALUE")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:
@@ -177,8 +179,8 @@ def main() -> None:
         run = Run(Path(args.run))
     else:
         t0 = time.perf_counter()
-        run = train(TrainConfig(data=str(training_folder(tmp / "data", train_images, src / "masks")), out=str(tmp / "run"),
-                                num_classes=2, time_budget=args.budget, **recipe))
+        run = train(build_config(dict(data=str(training_folder(tmp / "data", train_images, src / "masks")),
+                                      out=str(tmp / "run"), num_classes=2, time_budget=args.budget) | recipe))
         print(f"trained on {len(train_images)} tiles in {time.perf_counter() - t0:.0f} s (budget {args.budget:.0f} s)"
               + (f", recipe changed: {recipe}" if recipe else ""))
     print(f"run {run.path}: best validation mIoU {run.summary().get('best_val_miou')}")
