@@ -87,14 +87,15 @@ def parts_and_length(backbone: str) -> dict:
     total_enc = info["encoder_params"]
     stage_txt = " ".join(("🔒" if i < depth else "✏️") + f"{i + 1}" for i in range(stages))
     st.markdown(f"Parts: {stage_txt}", help="🔒 kept as learned from the photos, ✏️ adapts to your images")
-    st.caption((f"{depth} of {stages} parts kept as they are: {_fmt_params(frozen)} of the network's "
-                f"{_fmt_params(total_enc)} learned values stay; {_fmt_params(total_enc - frozen)} (and the part "
-                "that draws the mask) adapt to your images. Keeping the first parts makes each step faster and "
-                "steadies a short training on few images: they see edges and textures, useful for any image.")
-               if depth else
-               (f"All {stages} parts adapt to your images ({_fmt_params(total_enc)} learned values, and the part "
-                "that draws the mask). This can learn more in a longer training; in a short one, keeping the first "
-                "parts did better in our tests."))
+    if depth:
+        st.caption(f"{depth} of {stages} parts kept as they are: {_fmt_params(frozen)} of the network's "
+                   f"{_fmt_params(total_enc)} learned values stay; {_fmt_params(total_enc - frozen)} (and the part "
+                   "that draws the mask) adapt to your images. Keeping the first parts makes each step faster and "
+                   "steadies a short training on few images: they see edges and textures, useful for any image.")
+    else:
+        st.caption(f"All {stages} parts adapt to your images ({_fmt_params(total_enc)} learned values, and the part "
+                   "that draws the mask). This can learn more in a longer training; in a short one, keeping the "
+                   "first parts did better in our tests.")
     unfreeze = widget(st, "unfreeze_after", DEFAULTS.unfreeze_after or 0, key="unfreeze", suffix=" (0 = never)",
                       disabled=not depth)  # with no part kept, every part learns from the start
     mode = st.radio("Stop after", list(STOPS), format_func=STOPS.get, horizontal=True, key="stop_mode",
