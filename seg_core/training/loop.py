@@ -37,6 +37,7 @@ from seg_core.base.mask_values import IGNORE
 from seg_core.data.colour import prepare_for
 from seg_core.data.imageio import reader as image_reader
 from seg_core.data.imageio import image_size
+from seg_core.infer.balance import KEY as BALANCE_KEY, fold, measure_balance
 from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS as POST_MAX_PIXELS
 from seg_core.infer.sliding_window import predict_labels
@@ -230,8 +231,8 @@ class Trainer:
         self.trainable = self.model.freeze(cfg.freeze_depth)
         self.net = self.model
         self._wrap()
-        weights = class_weights_for(cfg.class_weights, data.dataset, data.split["train"])
-        weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        self.class_weights = class_weights_for(cfg.class_weights, data.dataset, data.split["train"])
+        weights = None if self.class_weights is None else torch.tensor(self.class_weights, dtype=torch.float32)
         self.loss_fn = build_loss(cfg.loss, weights).to(self.device)
         enc_lr = cfg.lr * cfg.encoder_lr_factor
         self.opt = torch.optim.AdamW([
@@ -448,9 +449,10 @@ class Trainer:
         return Run(self.cfg.out)
 
     def _measure_postprocess(self, data: TrainingData) -> None:
-        """Score the best checkpoint on the held-out images with and without CRF and flips, and how sure the
-        model must be of an object for it to be counted; the run records both, and prediction and ``measure``
-        follow its choices (``seg_core.infer.postprocess``, ``seg_core.objects.faint``). Under a time budget it takes
+        """Score the best checkpoint on the held-out images: how much of the class weights' lean it keeps (folded
+        into the checkpoint), then with and without CRF and flips, and how sure the model must be of an object for
+        it to be counted; the run records all three, and prediction and ``measure`` follow its choices
+        (``seg_core.infer.balance``, ``seg_core.infer.postprocess``, ``seg_core.objects.faint``). Under a time budget it takes
         what is left of the budget, at most its share (``budget.py``); with nothing left it is skipped."""
         from seg_core.infer.postprocess import measure
 
@@ -462,10 +464,13 @@ class Trainer:
                 "average mirrored copies, without sharper edges, until a model measures them)",
                 "the dense CRF and flips (TTA) are not measured")))
             return
-        self._emit(Status(with_details(f"measuring whether sharper edges or mirrored copies help, on up to {n} "
-                                       "image(s) kept aside", "the dense CRF and flips (TTA) on the held-out images")))
         pairs = PairReader(data.val_dataset, data.val[:n], 0, prepare_for(self.colour), image_reader(self.reading))
         best = Run(self.cfg.out).load_model(str(self.device))  # the best checkpoint, as the recorder saved it
+        t0 = time.perf_counter()
+        balance = self._measure_balance(best, pairs, data.num_classes, n, cap, max_pixels)
+        cap -= time.perf_counter() - t0
+        self._emit(Status(with_details(f"measuring whether sharper edges or mirrored copies help, on up to {n} "
+                                       "image(s) kept aside", "the dense CRF and flips (TTA) on the held-out images")))
         tallies = {False: FaintTally(), True: FaintTally()}  # how objects are best counted, without / with flips
 
         def count_objects(probs: dict, label) -> None:
@@ -477,7 +482,26 @@ class Trainer:
                            max_pixels=max_pixels, each=count_objects)
         if measured.get("images"):
             measured[FAINT_KEY] = tallies[bool(measured["tta"])].choose()
+        if balance is not None:
+            measured[BALANCE_KEY] = balance.to_dict()
         self._emit(Measured(measured))
+
+    def _measure_balance(self, best, pairs, num_classes: int, n: int, cap: float, max_pixels: int):
+        """With the automatic (balanced) class weights, how much of their lean toward rare classes the best
+        checkpoint keeps, measured on the held-out images; a strength other than 0 is folded into its last layer
+        and saved as the run's checkpoint (``seg_core.infer.balance``). None when not measured."""
+        w = self.class_weights
+        if self.cfg.class_weights != "balanced" or not w or len(set(w)) < 2:
+            return None
+        self._emit(Status(with_details(f"checking how strongly rare classes should be favoured, on up to {n} "
+                                       "image(s) kept aside", "the class weights' lean (logit offsets) on the "
+                                                              "held-out images")))
+        balance = measure_balance(best, pairs, w, num_classes, self.amp, cancel=self.cancel,
+                                  max_images=n, max_seconds=cap / 4, max_pixels=max_pixels)
+        if balance.strength:
+            fold(best, balance)
+            self._emit(Checkpoint(best))  # the recorder saves it: every reader of the run predicts with it
+        return balance
 
     def _emit(self, event) -> None:
         """Rank 0's voice: every sink in order (one that raises stops the run)."""

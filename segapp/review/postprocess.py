@@ -8,6 +8,7 @@ import streamlit as st
 from seg_core import CRFParams
 from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
+from seg_core.infer.balance import KEY as BALANCE_KEY
 from seg_core.infer.postprocess import MIN_IMAGES, chosen_by_measurement, resolve
 from segapp.review.viewer import Viewed
 from segapp.words import VARIANTS, say
@@ -26,6 +27,12 @@ def _measured(run) -> None:
                                             "masks are shown as predicted."))
     st.caption(f"{told} The switches start there; predictions and downloads on this page follow them.",
                help=f"Technical details: {chosen.reason}")
+    balance = (run.postprocess or {}).get(BALANCE_KEY)
+    if balance and balance.get("strength"):
+        how = {1.0: "that", 0.5: "half of that"}.get(balance["strength"], f"{balance['strength']:g} of that")
+        st.caption(f"The model learned with rare classes counted more; its masks take {how} back, which matched "
+                   f"your masks better on the {balance['images']} images kept aside.",
+                   help=f"Technical details: {balance['reason']} (seg_core.infer.balance).")
     measured = (run.postprocess or {}).get("miou")
     if measured:
         st.dataframe(pd.DataFrame([{"variant": VARIANTS.get(v, v), "held-out mIoU": m,

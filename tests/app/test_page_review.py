@@ -203,3 +203,25 @@ def test_review_page_counts_measures_and_outlines_the_objects(trained_copy):
             "Download object maps (16-bit TIFFs, zip)"} <= set(labels)
     assert len(elements(at, "vega_lite_chart")) >= 2  # the sizes histogram and the count per image
     assert len(Workspace(trained_copy).stems()) == 12
+
+
+def test_review_page_says_when_the_run_took_back_the_rare_classes_lean(trained_copy):
+    import json
+
+    from seg_core import Workspace
+
+    run_dir = Workspace(trained_copy).runs()[0].path
+    recorded = json.loads((run_dir / "postprocess.json").read_text())
+    assert recorded["balance"]["images"] == 2  # the sample trains with balanced weights: measured on its 2 held-out
+    recorded["balance"]["strength"] = 0.0
+    (run_dir / "postprocess.json").write_text(json.dumps(recorded))
+    at = page("review.py").run()
+    assert not any("counted more" in c.value for c in at.caption)  # nothing said unless the masks took some back
+    recorded["balance"] |= {"strength": 0.5, "reason": "the class weights' lean undone by 0.5: a test"}
+    (run_dir / "postprocess.json").write_text(json.dumps(recorded))
+    at = page("review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = next(c for c in at.caption if "counted more" in c.value)
+    assert said.value == ("The model learned with rare classes counted more; its masks take half of that back, "
+                          "which matched your masks better on the 2 images kept aside.")
+    assert "lean undone by 0.5: a test" in said.proto.help
