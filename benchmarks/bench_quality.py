@@ -18,6 +18,8 @@ come on top for seg_core):
 - plain: a plain smp loop (benchmarks/plain_loop.py: U-Net, lite0, AdamW 1e-3, batch 4, flips, CE);
 - default: seg_core's default recipe (20 % of the labels held out to choose the checkpoint);
 - default + post: the same run predicting with what it measured on its held-out images (CRF, flips);
+- default + post, lean as trained: the same, with the class weights' lean it measured and took back restored
+  (``seg_core.infer.balance``; the same figure when it took nothing back);
 - all labels: no validation split, the last weights;
 - all labels + EMA: no validation split, an exponential moving average of the weights;
 - colours as they are: the default without evening out each image's colours;
@@ -53,6 +55,7 @@ import torch
 
 import plain_loop  # benchmarks/ is on sys.path when this script runs
 from seg_core import TrainConfig, evaluate_run, scan_dataset, train
+from seg_core.infer.balance import KEY as BALANCE_KEY, Balance, fold
 from seg_core.infer.crf import CRFParams
 from seg_core.infer.evaluation import evaluate_pairs
 from seg_core.infer.postprocess import resolve
@@ -62,6 +65,7 @@ from seg_core.training.crop_size import auto_img_size
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
+AS_TRAINED = "default + post, lean as trained"  # the same run without the class balance it measured
 VARIANTS = {  # name -> TrainConfig overrides ("plain" and "default + post" are handled apart)
     "default": {},
     "all labels": {"val_fraction": 0.0},
@@ -153,8 +157,28 @@ def run_domain(name: str, d: dict, budget: float, seed: int, tmp: Path, variants
                                                                  crf=CRFParams()).miou
             print(f"  {name} default + post ({c.reason}): {res['default + post']:.4f}; always CRF+flips "
                   f"{res['default + CRF + flips (always)']:.4f}", flush=True)
+            as_trained = lean_as_trained(run, out.with_name(out.name + "_as_trained"))
+            res[AS_TRAINED] = res["default + post"] if as_trained is None else evaluate_run(
+                as_trained, d["test"], ignore_index=d["ignore"], tta=c.tta, crf=CRFParams() if c.crf else None).miou
+            print(f"  {name} class balance: {(run.postprocess or {}).get(BALANCE_KEY, {}).get('reason')}; "
+                  f"{AS_TRAINED}: {res[AS_TRAINED]:.4f}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out.with_name(out.name + "_as_trained"), ignore_errors=True)
     return res
+
+
+def lean_as_trained(run: Run, out: Path) -> Run | None:
+    """A copy of ``run`` at ``out`` with the class weights' lean it took back restored (its last layer as trained,
+    ``seg_core.infer.balance``), to score what the measured balance changed; None when it took nothing back."""
+    b = (run.postprocess or {}).get(BALANCE_KEY)
+    if not b or not b.get("strength"):
+        return None
+    shutil.copytree(run.path, out)
+    model = run.load_model("cpu")
+    fold(model, Balance(-b["strength"], "", tuple(b["weights"])))
+    copy = Run(out)
+    copy.save_checkpoint(model)
+    return copy
 
 
 def labelled_folder(out: Path, images: list[Path], domain: dict) -> Path:
@@ -253,7 +277,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 for v, m in run_domain(name, ds[name], args.budget, seed, tmp, variants).items():
                     table.setdefault(name, {}).setdefault(v, []).append(m)
-    order = ["plain", "default", "default + post", "default + CRF + flips (always)", *VARIANTS]
+    order = ["plain", "default", "default + post", AS_TRAINED, "default + CRF + flips (always)", *VARIANTS]
     cols = [v for v in dict.fromkeys(order) if any(v in t for t in table.values())]
     print("\n| domain | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
     for name, t in table.items():
