@@ -1,9 +1,10 @@
 """A slide's objects, counted tile by tile from its predicted tiles (``store``), each object once.
 
 Each tile is read with a margin around it (``MARGIN`` pixels); its objects are found and measured as in one
-image (``seg_core.objects``), and an object is kept by the one tile whose core holds its centroid. An object
-cut by the edge of what was read (larger than the margin) is followed: the window around it grows until it
-holds the whole object, which is then measured whole. So the objects equal those of the same pixels as one
+image (``seg_core.objects``), and an object is kept by the one tile whose core holds its first pixel (row by row:
+on its outer edge, so also a ring whose centre is empty). An object cut by the edge of what was read (larger
+than the margin) is followed: the window around it grows until it holds the whole object, which is then measured
+whole; an object in the hole of one followed so is part of it, as one image fills that hole. So the objects equal those of the same pixels as one
 image (the touching objects' separation, ``--split-touching``, measures the typical object per tile, so with
 it counts may differ slightly). Positions (centroid, bounding box) are in full-resolution slide pixels; sizes
 in pixels of the predicted level (and micrometres with a pixel size).
@@ -105,7 +106,7 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
     windows = _Windows(store, read_image, class_names, settings, name)
     cells = [rc for rc in grid.cells() if store.done(*rc)]
     steps = Steps(progress, cancel, len(cells), "tiles measured", stage=name)
-    rows, faint = [], 0
+    kept: list[tuple[pd.Series, float, Pixels, bool]] = []  # each object's row, peak, pixels, whether followed whole
     for r, c in cells:
         steps.check(f"{name}: cancelled while counting objects; nothing of it was written")
         x0, y0, x1, y1 = grid.box(r, c)
@@ -130,17 +131,23 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
                 got = windows.whole(row, seed, margin)
                 if got is not None:
                     row, top, whole = got
-            if not (y0 <= row["centroid_y"] < y1 and x0 <= row["centroid_x"] < x1):
+            sl = slices[i]
+            pixels = whole or (sl[0].start + box[1], sl[1].start + box[0], objs.labels[sl] == i + 1)
+            y, x = _first_pixel(pixels)  # the same pixel from every tile that sees the object whole
+            if not (y0 <= y < y1 and x0 <= x < x1):
                 continue
-            if settings.min_confidence > 0 and top < settings.min_confidence:
-                faint += 1
-                continue
-            rows.append(row)
-            if outlines is not None:
-                sl = slices[i]
-                outlines.append(_outline(whole or (sl[0].start + box[1], sl[1].start + box[0], objs.labels[sl] == i + 1),
-                                         downsample))
+            kept.append((row, top, pixels, whole is not None))
         steps.tick()
+    rows, faint = [], 0
+    for row, top, pixels, followed in kept:
+        if not followed and _enclosed(pixels, row["class"], windows.followed):
+            continue  # in a hole of an object larger than its window: as one image, it is part of that object
+        if settings.min_confidence > 0 and top < settings.min_confidence:
+            faint += 1
+            continue
+        rows.append(row)
+        if outlines is not None:
+            outlines.append(_outline(pixels, downsample))
     empty = measure_objects(label_objects(np.zeros((1, 1), np.uint8), None, settings, len(class_names)),
                             np.zeros((1, 1, 3), np.uint8), class_names, name, settings.pixel_size)
     table = pd.DataFrame(rows, columns=empty.columns).reset_index(drop=True) if rows else empty
@@ -150,6 +157,24 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
             table[col] = table[col] * downsample if col.startswith("centroid") else (
                 table[col] * downsample).round().astype(np.int64)
     return table.astype({c: np.int64 for c in POSITIONS[2:]}), faint
+
+
+def _first_pixel(pixels: Pixels) -> tuple[int, int]:
+    """An object's first pixel, row by row (level coordinates): on its outer edge, never in a hole."""
+    top, left, mask = pixels
+    k = int(np.argmax(mask.ravel()))
+    return top + k // mask.shape[1], left + k % mask.shape[1]
+
+
+def _enclosed(pixels: Pixels, cls: str, followed: list) -> bool:
+    """Whether an object (``pixels``) lies within an object of its class followed whole (``_Windows.followed``),
+    holes filled: one image, where that object's holes are filled, has no object there of its own."""
+    y, x = _first_pixel(pixels)
+    for oy, ox, inside, known, _ in followed:
+        if known["class"] == cls and 0 <= y - oy < inside.shape[0] and 0 <= x - ox < inside.shape[1] \
+                and inside[y - oy, x - ox]:
+            return True
+    return False
 
 
 def _outline(pixels: Pixels, downsample: float):

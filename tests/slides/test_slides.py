@@ -211,3 +211,26 @@ def test_predict_with_an_exported_model_writes_the_slides_pyramid_as_the_run_doe
     run, model = (tifffile.imread(tmp_path / name / "masks" / "biopsy.ome.tif") for name in ("run", "model"))
     assert run.shape == model.shape == (1152, 1408)
     assert (run == model).mean() >= 0.995 and len(np.unique(model)) >= 2  # the ONNX model, without torch
+
+
+def test_an_object_in_the_hole_of_one_larger_than_a_tile_is_part_of_it_as_in_one_image(tmp_path):
+    """A ring of cells wider than any tile's window, with a small piece of the same class in its hole: one image
+    fills the ring's hole and counts one object; counted tile by tile (the ring followed whole), the same."""
+    from seg_core.slides.store import Grid, TileStore
+
+    mask = np.zeros((256, 256), np.uint8)
+    mask[20:236, 20:236] = 1
+    mask[30:226, 30:226] = 0
+    mask[120:126, 120:126] = 1  # in the hole, far from the ring
+    conf = np.full(mask.shape, 255, np.uint8)
+    grid = Grid(256, 256, 64)
+    store = TileStore(tmp_path / "tiles", grid, {})
+    for r, c in grid.cells():
+        x0, y0, x1, y1 = grid.box(r, c)
+        store.save(r, c, mask[y0:y1, x0:x1], conf[y0:y1, x0:x1])
+    settings = ObjectSettings(split_touching=False, min_size=3)
+    read = lambda x, y, w, h: np.zeros((h, w, 3), np.uint8)  # noqa: E731
+    whole = label_objects(mask, None, settings, 2, conf)
+    tiled, faint = slide_objects(store, read, ["background", "cell"], settings, "ring", margin=16)
+    assert len(whole) == 1 and len(tiled) == 1 and faint == 0
+    assert tiled["area_px"].iloc[0] == 216 * 216  # the ring with its hole filled, as one image measures it
