@@ -10,8 +10,9 @@ Domains (the scored images are never used in training, labelled or not):
   the 6 before them are left out (near-duplicates of both sides); of the first 60, every third frame is
   labelled (20) and the other 40 are the unlabelled pool. 11 classes, 11 = void.
 - membrane: ../shared/data/membrane (30 EM slices): 10 labelled, 10 unlabelled, 10 scored. 2 classes.
-- membrane-20: the same slices, 20 labelled (the first 20), the same 10 scored: issue #39's "sets of 20 training
-  images"; scored by the membranes' Dice (the nearest shared set to retinal vessels, thin structures).
+- membrane-20: the same slices, 20 labelled (the first 20, no unlabelled pool), the same 10 scored: issue #39's
+  "sets of 20 training images"; scored by the membranes' Dice (the nearest shared set to retinal vessels, thin
+  structures).
 - small-things: a stand-in for tile defects made from camvid-val's frames in gray (the same split as street):
   rare small and thin things (poles, signs, pedestrians, cyclists: about 4 % of the pixels) against everything
   else, void unlabelled; scored by the small things' Dice.
@@ -153,7 +154,8 @@ def domains(tmp: Path) -> dict[str, dict]:
                                test=link_folder(tmp / "mb_test", sl[20:], src / "masks", classes, binary=True),
                                ignore=255, size=(512, 512), masks=src / "masks", classes=classes, binary=True)
         out["membrane-20"] = dict(out["membrane"], train=link_folder(tmp / "mb20_train", sl[:20], src / "masks",
-                                                                     classes, binary=True), dice="membrane")
+                                                                     classes, binary=True),
+                                  unlabelled=link_folder(tmp / "mb20_unl", [], None), dice="membrane")
     src = ROOT / "data"
     imgs = sorted((src / "images").glob("*.png"))
     cls = json.loads((src / "classes.json").read_text())

@@ -27,7 +27,7 @@ from torch import nn
 
 from seg_core.base.progress import cancelled
 from seg_core.infer.metrics import Confusion
-from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS
+from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS, too_large
 
 KEY = "balance"  # its part of postprocess.json
 STRENGTHS = (0.0, 0.5, 1.0)  # how much of the weights' lean is undone
@@ -67,9 +67,8 @@ def measure_balance(model, pairs, weights: Sequence[float], num_classes: int, am
                     max_pixels: int = MAX_PIXELS) -> Balance:
     """Score ``model``'s plain predictions on held-out ``pairs`` (image, label) with each of ``STRENGTHS`` of the
     class ``weights``' lean undone, and choose (``choose_balance``). The images ``postprocess.measure`` skips as
-    too large are skipped (above ``max_pixels``, ``MAX_PIXELS`` or what class probabilities may take, ``limits``);
+    ``too_large`` for ``max_pixels`` are skipped;
     ``cancel`` or ``max_seconds`` stop taking more (at least one image is measured)."""
-    from seg_core.base.limits import limits
     from seg_core.infer.sliding_window import predict_probs
 
     cms = {s: Confusion(num_classes) for s in STRENGTHS}
@@ -79,7 +78,7 @@ def measure_balance(model, pairs, weights: Sequence[float], num_classes: int, am
         if cancelled(cancel) or (used and time.perf_counter() - t0 > max_seconds):
             break
         image, mask = pairs[i]
-        if image.shape[0] * image.shape[1] > min(limits().max_prob_pixels, MAX_PIXELS, max_pixels):
+        if too_large(image.shape[0] * image.shape[1], max_pixels):
             continue
         probs = predict_probs(model, image, tta=False, amp_dtype=amp_dtype)
         for s, cm in cms.items():

@@ -46,6 +46,14 @@ class Choice:
         return {"crf": self.crf, "tta": self.tta, "reason": self.reason}
 
 
+def too_large(pixels: int, max_pixels: int = MAX_PIXELS) -> bool:
+    """Whether a held-out image of ``pixels`` is left out of the measurements on held-out images (this module's and
+    ``balance``'s): above ``max_pixels`` (at most ``MAX_PIXELS``) or too large for class probabilities (``limits``)."""
+    from seg_core.base.limits import limits
+
+    return pixels > min(limits().max_prob_pixels, MAX_PIXELS, max_pixels)
+
+
 def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: int, amp_dtype=None,
             crf: CRFParams | None = None, cancel: threading.Event | None = None,
             max_images: int = MAX_IMAGES, max_seconds: float = MAX_SECONDS, max_pixels: int = MAX_PIXELS,
@@ -53,11 +61,9 @@ def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: 
     """Score ``model`` on held-out ``pairs`` (image, label) plain, with TTA, with the CRF and with both.
 
     Returns {"images", "miou": {variant: score}, "gain": {variant: score - plain}, "crf", "tta", "chosen",
-    "reason", "seconds"}; images above ``max_pixels`` (at most ``MAX_PIXELS``; or too large for class probabilities, ``limits``) are
-    skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count).
+    "reason", "seconds"}; images ``too_large`` for ``max_pixels`` are skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count).
     ``each``: called with every measured image's class probabilities ({tta: (C, H, W)}, without and with flips)
     and its label, for what else is measured on them (how objects are counted: ``seg_core.objects.faint``)."""
-    from seg_core.base.limits import limits
     from seg_core.infer.sliding_window import predict_probs
 
     params = crf or CRFParams()
@@ -68,7 +74,7 @@ def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: 
         if cancelled(cancel) or (used and time.perf_counter() - t0 > max_seconds):
             break
         image, mask = pairs[i]  # read when needed (a lazy reader is fine)
-        if image.shape[0] * image.shape[1] > min(limits().max_prob_pixels, MAX_PIXELS, max_pixels):
+        if too_large(image.shape[0] * image.shape[1], max_pixels):
             skipped += 1
             continue
         probs = {False: predict_probs(model, image, tta=False, amp_dtype=amp_dtype),

@@ -4,9 +4,9 @@ Each tile is read with a margin around it (``MARGIN`` pixels); its objects are f
 image (``seg_core.objects``), and an object is kept by the one tile whose core holds its first pixel (row by row:
 on its outer edge, so also a ring whose centre is empty). An object cut by the edge of what was read (larger
 than the margin) is followed: the window around it grows until it holds the whole object, which is then measured
-whole; an object in the hole of one followed so is part of it, as one image fills that hole. So the objects equal those of the same pixels as one
-image (the touching objects' separation, ``--split-touching``, measures the typical object per tile, so with
-it counts may differ slightly). Positions (centroid, bounding box) are in full-resolution slide pixels; sizes
+whole; an object in the hole of one followed so is part of it, as one image fills that hole. So the objects equal
+those of the same pixels as one image (the touching objects' separation, ``--split-touching``, measures the
+typical object per tile, so with it counts may differ slightly). Positions (centroid, bounding box) are in full-resolution slide pixels; sizes
 in pixels of the predicted level (and micrometres with a pixel size).
 """
 from __future__ import annotations
@@ -106,7 +106,8 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
     windows = _Windows(store, read_image, class_names, settings, name)
     cells = [rc for rc in grid.cells() if store.done(*rc)]
     steps = Steps(progress, cancel, len(cells), "tiles measured", stage=name)
-    kept: list[tuple[pd.Series, float, Pixels, bool]] = []  # each object's row, peak, pixels, whether followed whole
+    # each object's row, peak, first pixel, pixels (for its outline, when asked) and whether it was followed whole
+    kept: list[tuple[pd.Series, float, tuple[int, int], Pixels | None, bool]] = []
     for r, c in cells:
         steps.check(f"{name}: cancelled while counting objects; nothing of it was written")
         x0, y0, x1, y1 = grid.box(r, c)
@@ -119,28 +120,25 @@ def slide_objects(store: TileStore, read_image: Callable[[int, int, int, int], n
         cut = windows.cut(table, box)
         slices = ndi.find_objects(objs.labels)
         for i in range(len(table)):
-            row, top, whole = table.iloc[i], float(peak[i]), None
+            row, top, followed = table.iloc[i], float(peak[i]), False
+            sl = slices[i]
+            pixels = (sl[0].start + box[1], sl[1].start + box[0], objs.labels[sl] == i + 1)
             if cut[i]:  # seen in part: followed where it touches this tile's core
-                sl = slices[i]
                 if (sl[0].stop + box[1] <= y0 or sl[0].start + box[1] >= y1 or sl[1].stop + box[0] <= x0
                         or sl[1].start + box[0] >= x1):
                     continue
-                k = int(np.argmax(objs.labels[sl].ravel() == i + 1))
-                seed = (sl[0].start + k // (sl[1].stop - sl[1].start) + box[1],
-                        sl[1].start + k % (sl[1].stop - sl[1].start) + box[0])
-                got = windows.whole(row, seed, margin)
+                got = windows.whole(row, _first_pixel(pixels), margin)
                 if got is not None:
-                    row, top, whole = got
-            sl = slices[i]
-            pixels = whole or (sl[0].start + box[1], sl[1].start + box[0], objs.labels[sl] == i + 1)
+                    row, top, pixels = got
+                    followed = True
             y, x = _first_pixel(pixels)  # the same pixel from every tile that sees the object whole
             if not (y0 <= y < y1 and x0 <= x < x1):
                 continue
-            kept.append((row, top, pixels, whole is not None))
+            kept.append((row, top, (y, x), pixels if outlines is not None else None, followed))
         steps.tick()
     rows, faint = [], 0
-    for row, top, pixels, followed in kept:
-        if not followed and _enclosed(pixels, row["class"], windows.followed):
+    for row, top, first, pixels, followed in kept:
+        if not followed and _enclosed(first, row["class"], windows.followed):
             continue  # in a hole of an object larger than its window: as one image, it is part of that object
         if settings.min_confidence > 0 and top < settings.min_confidence:
             faint += 1
@@ -166,10 +164,11 @@ def _first_pixel(pixels: Pixels) -> tuple[int, int]:
     return top + k // mask.shape[1], left + k % mask.shape[1]
 
 
-def _enclosed(pixels: Pixels, cls: str, followed: list) -> bool:
-    """Whether an object (``pixels``) lies within an object of its class followed whole (``_Windows.followed``),
-    holes filled: one image, where that object's holes are filled, has no object there of its own."""
-    y, x = _first_pixel(pixels)
+def _enclosed(first: tuple[int, int], cls: str, followed: list) -> bool:
+    """Whether an object (its ``_first_pixel``) lies within an object of its class followed whole
+    (``_Windows.followed``), holes filled: one image, where that object's holes are filled, has no object there of
+    its own."""
+    y, x = first
     for oy, ox, inside, known, _ in followed:
         if known["class"] == cls and 0 <= y - oy < inside.shape[0] and 0 <= x - ox < inside.shape[1] \
                 and inside[y - oy, x - ox]:
