@@ -21,8 +21,10 @@ Domains (the scored images are never used in training, labelled or not):
 Variants, each the same CPU budget (seconds of training; validation and the post-processing measurement
 come on top for seg_core):
 
-- plain: a plain smp loop (benchmarks/plain_loop.py: U-Net, lite0, AdamW 1e-3, batch 4, flips, CE);
-- default: seg_core's default recipe (20 % of the labels held out to choose the checkpoint);
+- plain: a plain smp loop (benchmarks/plain_loop.py: U-Net, lite0, AdamW 1e-3, batch 4, flips, CE) on the whole
+  images resized to the domain's size;
+- default: seg_core's default recipe (20 % of the labels held out to choose the checkpoint, the training crop
+  chosen from the images as the app and the command line choose it);
 - default + post: the same run predicting with what it measured on its held-out images (CRF, flips);
 - default + post, lean as trained: the same, with the class weights' lean it measured and took back restored
   (``seg_core.infer.balance``; the same figure when it took nothing back);
@@ -190,8 +192,8 @@ def run_domain(name: str, d: dict, budget: float, seed: int, tmp: Path, variants
         kw = dict(VARIANTS[v])
         out = tmp / "runs" / f"{name}_{v.replace(' ', '_').replace('+', 'p')}_{seed}"
         t = time.time()
-        run = train(TrainConfig(data=str(d["train"]), out=str(out), ignore_index=d["ignore"], img_size=tuple(size),
-                                time_budget=budget, seed=seed, **kw))
+        run = train(TrainConfig(data=str(d["train"]), out=str(out), ignore_index=d["ignore"], time_budget=budget,
+                                seed=seed, **kw))  # its crop as the product chooses it (training/crop_size.py)
         wall = time.time() - t
         res[v] = score(evaluate_run(run, d["test"], ignore_index=d["ignore"]), d)
         print(f"  {name} {v}: {res[v]:.4f} ({wall:.0f} s wall)", flush=True)

@@ -39,11 +39,22 @@ def test_the_typical_object_is_the_one_holding_the_median_labelled_pixel():
     assert typical_object_diameter([scribble]) is None
 
 
-def test_small_objects_train_on_smaller_crops_large_ones_keep_the_image_size(tmp_path):
+def test_many_small_objects_train_on_smaller_crops_large_or_few_ones_keep_the_image_size(tmp_path):
     cells = folder(tmp_path / "cells", [discs((480, 640), 9, 28) for _ in range(3)])  # nuclei ~19 px across
     assert load_training_data(TrainConfig(data=str(cells), out="", num_classes=2, val_fraction=0)).img_size == (256, 256)
     fields = folder(tmp_path / "fields", [discs((480, 640), 70, 160) for _ in range(3)])  # ~140 px across
     assert load_training_data(TrainConfig(data=str(fields), out="", num_classes=2, val_fraction=0)).img_size == (384, 512)
+    tiles = np.ones((480, 640), np.uint8)
+    tiles[::64], tiles[:, ::64] = 0, 0  # cells ~63 px across packed edge to edge, like membranes around cells
+    packed = folder(tmp_path / "packed", [tiles] * 3)
+    assert load_training_data(TrainConfig(data=str(packed), out="", num_classes=2, val_fraction=0)).img_size == (256, 256)
+    few = np.zeros((480, 640), np.uint8)
+    for y, x in ((60, 80), (300, 500), (400, 200), (150, 420)):
+        few[disk((y, x), 9, shape=few.shape)] = 1  # four small defects: most 256x256 crops would hold none
+    sparse = folder(tmp_path / "sparse", [few] * 3)
+    assert load_training_data(TrainConfig(data=str(sparse), out="", num_classes=2, val_fraction=0)).img_size == (384, 512)
+    near = folder(tmp_path / "near", [discs((300, 360), 9, 28) for _ in range(3)])  # 256x256 would save too little
+    assert load_training_data(TrainConfig(data=str(near), out="", num_classes=2, val_fraction=0)).img_size == (288, 352)
     scribbled = [np.where(discs((480, 640), 9, 28) > 0, 1, IGNORE).astype(np.uint8) for _ in range(3)]
     scribbles = folder(tmp_path / "scribbles", scribbled)  # only the objects painted: their size is not known
     got = load_training_data(TrainConfig(data=str(scribbles), out="", num_classes=2, val_fraction=0,
