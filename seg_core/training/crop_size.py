@@ -31,7 +31,8 @@ def object_statistics(masks: list[np.ndarray]) -> tuple[float, float] | None:
     """(diameter, density) of the labelled objects of ``masks`` ((H, W) class indices, ``IGNORE`` unlabelled):
     the equivalent diameter (px) of the object holding the median labelled pixel of a class other than the first
     (the background), over connected regions of each class, and the objects per labelled pixel. Only masks
-    labelled nearly everywhere count (a scribble's strokes are no objects). None when no mask counts."""
+    labelled nearly everywhere count (a scribble's strokes are no objects). None when no mask counts or they hold
+    no object."""
     areas, pixels = [], 0
     for m in masks:
         labelled = int((m != IGNORE).sum())
@@ -42,11 +43,10 @@ def object_statistics(masks: list[np.ndarray]) -> tuple[float, float] | None:
             if c == 0 or c == IGNORE:
                 continue
             areas.append(np.bincount(label(m == c, connectivity=1).ravel())[1:])
-    if not pixels:
+    if not areas:
         return None
-    sizes = np.concatenate(areas) if areas else np.zeros(0, np.int64)
-    area = median_pixel_area(sizes) if len(sizes) else None
-    return None if area is None else (float(np.sqrt(4 * area / np.pi)), len(sizes) / pixels)
+    sizes = np.concatenate(areas)
+    return float(np.sqrt(4 * median_pixel_area(sizes) / np.pi)), len(sizes) / pixels
 
 
 def typical_object_diameter(masks: list[np.ndarray]) -> float | None:
