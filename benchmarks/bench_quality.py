@@ -142,7 +142,8 @@ def domains(tmp: Path) -> dict[str, dict]:
         classes = {"classes": [{"name": "background"}, {"name": "small things"}], "unlabelled": 255}
         out["small-things"] = dict(train=link_folder(tmp / "sm_train", [gray / "images" / f.name for f in lab],
                                                      gray / "masks", classes),
-                                   unlabelled=link_folder(tmp / "sm_unl", [gray / "images" / f.name for f in unl], None),
+                                   unlabelled=link_folder(tmp / "sm_unl", [gray / "images" / f.name for f in unl],
+                                                          None),
                                    test=link_folder(tmp / "sm_test", [gray / "images" / f.name for f in test],
                                                     gray / "masks", classes),
                                    ignore=255, size=(352, 480), masks=gray / "masks", classes=classes,

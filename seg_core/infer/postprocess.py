@@ -61,7 +61,8 @@ def measure(model, pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: 
     """Score ``model`` on held-out ``pairs`` (image, label) plain, with TTA, with the CRF and with both.
 
     Returns {"images", "miou": {variant: score}, "gain": {variant: score - plain}, "crf", "tta", "chosen",
-    "reason", "seconds"}; images ``too_large`` for ``max_pixels`` are skipped and counted in "skipped_large". ``cancel`` (set) stops taking more images (those measured count).
+    "reason", "seconds"}; images ``too_large`` for ``max_pixels`` are skipped and counted in "skipped_large".
+    ``cancel`` (set) stops taking more images (those measured count).
     ``each``: called with every measured image's class probabilities ({tta: (C, H, W)}, without and with flips)
     and its label, for what else is measured on them (how objects are counted: ``seg_core.objects.faint``)."""
     from seg_core.infer.sliding_window import predict_probs

@@ -6,8 +6,8 @@ on its outer edge, so also a ring whose centre is empty). An object cut by the e
 than the margin) is followed: the window around it grows until it holds the whole object, which is then measured
 whole; an object in the hole of one followed so is part of it, as one image fills that hole. So the objects equal
 those of the same pixels as one image (the touching objects' separation, ``--split-touching``, measures the
-typical object per tile, so with it counts may differ slightly). Positions (centroid, bounding box) are in full-resolution slide pixels; sizes
-in pixels of the predicted level (and micrometres with a pixel size).
+typical object per tile, so with it counts may differ slightly). Positions (centroid, bounding box) are in
+full-resolution slide pixels; sizes in pixels of the predicted level (and micrometres with a pixel size).
 """
 from __future__ import annotations
 

@@ -49,12 +49,6 @@ def object_statistics(masks: list[np.ndarray]) -> tuple[float, float] | None:
     return float(np.sqrt(4 * median_pixel_area(sizes) / np.pi)), len(sizes) / pixels
 
 
-def typical_object_diameter(masks: list[np.ndarray]) -> float | None:
-    """The equivalent diameter (px) of the typical labelled object of ``masks`` (``object_statistics``)."""
-    stats = object_statistics(masks)
-    return None if stats is None else stats[0]
-
-
 def auto_img_size(ds: Dataset, samples: list[Sample] = ()) -> tuple[int, int]:
     """Training crop (H, W): the median image size, capped at 512 a side, rounded down to the multiple of 32;
     where the objects of ``samples``' masks are small and many (3 of them across, and 16 of them on average,
