@@ -23,7 +23,6 @@ MARGIN_S = 1.0  # saving the checkpoint and the run's files, the processes' last
 MIN_TRAIN_S = 1.0  # training gets at least this (and at least one step), whatever preparation took
 POST_FORWARDS = 4  # the measurement predicts each held-out image plain (twice: the class balance first) and flipped
 # and runs the dense CRF on it twice (at the speed timed on this machine: Budget.crf_s_per_mpix)
-MIN_POST_S = 2.0  # the measurement runs only when this much of the budget is left: reserved on top of its estimate
 VALIDATION_SPACING = 6.0  # validations start at least this many times their own duration apart
 
 
@@ -45,8 +44,8 @@ class Budget:
         self.validation_s = seconds
         if self.post_pixels:
             forward = POST_FORWARDS * seconds / max(pixels, 1)
-            self.post_s = min(self.post_cap(), MIN_POST_S + sum(p * forward + 2 * self.crf_s_per_mpix * p / 1e6
-                                                                for p in self.post_pixels))
+            self.post_s = min(self.post_cap(), sum(p * forward + 2 * self.crf_s_per_mpix * p / 1e6
+                                                   for p in self.post_pixels))
 
     def post_cap(self) -> float:
         return min(MAX_SECONDS, POST_SHARE * self.seconds) if self.seconds else MAX_SECONDS

@@ -45,7 +45,7 @@ from seg_core.infer.sliding_window import predict_labels
 from seg_core.model.network import ModelSpec, build_model
 from seg_core.objects.faint import KEY as FAINT_KEY, FaintTally, true_objects
 from seg_core.runs.folder import CANCEL, Run
-from seg_core.training.budget import MIN_POST_S, Budget
+from seg_core.training.budget import Budget
 from seg_core.training.schedule import Schedule
 from seg_core.training.validation import cut, describe, plan, share_s
 from seg_core.training.averaging import Averaging
@@ -56,6 +56,7 @@ from seg_core.training.recorder import Checkpoint, Recorder, Sink, display
 from seg_core.base.locks import acquire, release
 
 
+MIN_POST_S = 2.0  # the post-processing measurement runs only when at least this much of the budget is left
 
 
 @dataclass
