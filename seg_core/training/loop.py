@@ -38,7 +38,6 @@ from seg_core.data.colour import prepare_for
 from seg_core.data.imageio import reader as image_reader
 from seg_core.data.imageio import image_size
 from seg_core.infer.balance import KEY as BALANCE_KEY, fold, measure_balance
-from seg_core.infer.crf import seconds_per_mpix as crf_seconds_per_mpix
 from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS as POST_MAX_PIXELS
 from seg_core.infer.sliding_window import predict_labels
@@ -139,8 +138,8 @@ class Trainer:
         world = self.place.world
         sizes = [data.val_dataset.sizes.get(s.stem) or image_size(s.image) for s in data.val]
         self.val_units = plan(sizes, cfg.seed)
-        post = [h * w for h, w in sizes[:MAX_IMAGES] if h * w <= POST_MAX_PIXELS] if self.comm.main else []
-        self.budget.expect_post(post, crf_seconds_per_mpix(data.num_classes) if post else 0.0)
+        self.budget.expect_post([h * w for h, w in sizes[:MAX_IMAGES] if h * w <= POST_MAX_PIXELS]
+                                if self.comm.main else [])
         self.val_used: int | None = None  # units every validation scores: decided by the first one
         self.val_text = ""
         loader = self._loader(data)
