@@ -38,13 +38,14 @@ from seg_core.data.colour import prepare_for
 from seg_core.data.imageio import reader as image_reader
 from seg_core.data.imageio import image_size
 from seg_core.infer.balance import KEY as BALANCE_KEY, fold, measure_balance
+from seg_core.infer.crf import seconds_per_mpix as crf_seconds_per_mpix
 from seg_core.infer.metrics import Confusion, scores
 from seg_core.infer.postprocess import MAX_IMAGES, MAX_PIXELS as POST_MAX_PIXELS
 from seg_core.infer.sliding_window import predict_labels
 from seg_core.model.network import ModelSpec, build_model
 from seg_core.objects.faint import KEY as FAINT_KEY, FaintTally, true_objects
 from seg_core.runs.folder import CANCEL, Run
-from seg_core.training.budget import Budget
+from seg_core.training.budget import MIN_POST_S, Budget
 from seg_core.training.schedule import Schedule
 from seg_core.training.validation import cut, describe, plan, share_s
 from seg_core.training.averaging import Averaging
@@ -53,9 +54,6 @@ from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
 from seg_core.training.training_data import TrainingData, colour_reference, load_training_data, model_input
 from seg_core.training.recorder import Checkpoint, Recorder, Sink, display
 from seg_core.base.locks import acquire, release
-
-
-MIN_POST_S = 2.0  # the post-processing measurement runs only when at least this much of the budget is left
 
 
 @dataclass
@@ -138,8 +136,8 @@ class Trainer:
         world = self.place.world
         sizes = [data.val_dataset.sizes.get(s.stem) or image_size(s.image) for s in data.val]
         self.val_units = plan(sizes, cfg.seed)
-        self.budget.expect_post([h * w for h, w in sizes[:MAX_IMAGES] if h * w <= POST_MAX_PIXELS]
-                                if self.comm.main else [])
+        post = [h * w for h, w in sizes[:MAX_IMAGES] if h * w <= POST_MAX_PIXELS] if self.comm.main else []
+        self.budget.expect_post(post, crf_seconds_per_mpix(data.num_classes) if post else 0.0)
         self.val_used: int | None = None  # units every validation scores: decided by the first one
         self.val_text = ""
         loader = self._loader(data)

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from seg_core import TrainConfig, train
-from seg_core.training.budget import MARGIN_S, Budget
+from seg_core.training.budget import MARGIN_S, MIN_POST_S, POST_HEADROOM_S, Budget
 from seg_core.training.validation import TILE, cut, describe, plan, share_s
 
 
@@ -22,13 +22,49 @@ def test_training_leaves_room_for_validation_and_measuring():
 
 def test_the_estimates_follow_the_timed_validation():
     b = Budget.start(100.0)  # began now
-    b.expect_post([256 * 256] * 2)
+    b.expect_post([256 * 256] * 2, crf_s_per_mpix=15.0)
     assert b.post_s == b.post_cap() == 10.0  # before any validation: the measurement's share of the budget
     b.timed_validation(seconds=0.5, pixels=2 * 256 * 256)
     assert b.validation_s == 0.5 and 0 < b.post_s < 10.0  # two small images: less than the share
     seconds, max_pixels = b.post_limits()
     assert seconds <= 10.0 and 0 < max_pixels < 2 * 1024 * 1024
+    # a machine whose CRF is 5x as fast: the measurement is expected to take less, training gets the rest
+    fast = Budget.start(100.0, began=b.began)
+    fast.expect_post([256 * 256] * 2, crf_s_per_mpix=3.0)
+    fast.timed_validation(seconds=0.5, pixels=2 * 256 * 256)
+    assert fast.post_s < b.post_s and fast.training_s(t0=b.began) > b.training_s(t0=b.began)
+    assert fast.post_limits()[1] > max_pixels  # and a larger held-out image's CRF fits in the same seconds
     assert Budget.start(None).training_s(t0=5.0) is None and Budget.start(None).left() is None
+
+
+def test_a_short_budget_keeps_room_for_the_measurement_to_run():
+    """Tiny held-out images are measured in a fraction of a second, but what the estimate leaves out (loading
+    the best checkpoint) must fit too: more than the minimum the measurement runs with is reserved."""
+    tiny = Budget.start(25.0)
+    tiny.expect_post([64 * 64], crf_s_per_mpix=3.0)
+    tiny.timed_validation(seconds=0.01, pixels=64 * 64)
+    assert MIN_POST_S + 0.9 < tiny.post_s <= tiny.post_cap() == 2.5
+    # with epochs instead of a budget the estimate only makes the ETA: no headroom, so it does not jump
+    epochs = Budget.start(None)
+    epochs.expect_post([64 * 64], crf_s_per_mpix=3.0)
+    epochs.timed_validation(seconds=0.01, pixels=64 * 64)
+    assert 0 < epochs.post_s < POST_HEADROOM_S / 10
+
+
+def test_a_short_run_still_measures_flips_and_the_crf(tiny_data, tmp_path):
+    """A 40 s run on the bundled sample skipped the measurement ("the time is up") when training was left
+    only the estimate's seconds for it."""
+    run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), time_budget=20.0, img_size=(64, 64)))
+    post = run.postprocess
+    assert post and post.get("images", 0) >= 1 and "time is up" not in post.get("reason", "")
+    assert run.status["total_s"] <= 20.0 + 3.0  # and the whole run kept about to its budget
+
+
+def test_the_crf_speed_is_timed_on_this_machine_once():
+    from seg_core.infer.crf import seconds_per_mpix
+    two, many = seconds_per_mpix(2), seconds_per_mpix(11)
+    assert 0 < two < 200 and many > two  # more classes take longer
+    assert seconds_per_mpix(2) == two  # timed once per process
 
 
 def test_validations_are_spaced_by_their_own_cost():
