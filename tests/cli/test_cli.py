@@ -85,6 +85,10 @@ def test_cli_train_has_a_flag_for_every_setting_declared_with_one():
     assert build_config(setting_values(ap.parse_args(["train", "--data", "d", "--out", "o"]))).even_colours is True
     off = ap.parse_args(["train", "--data", "d", "--out", "o", "--no-even-colours"])
     assert build_config(setting_values(off)) == TrainConfig(data="d", out="o", even_colours=False)
+    # the weights' moving average is on unless turned off (measured: docs/training.md)
+    assert build_config(setting_values(ap.parse_args(["train", "--data", "d", "--out", "o"]))).ema is True
+    no_ema = build_config(setting_values(ap.parse_args(["train", "--data", "d", "--out", "o", "--no-ema"])))
+    assert no_ema.ema is False and TrainConfig(data="d", out="o").ema is True
 
 
 def test_cli_import_prints_one_line_per_file_and_exits_by_what_was_imported(tmp_path):
