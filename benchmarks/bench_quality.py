@@ -32,6 +32,8 @@ come on top for seg_core):
 - all labels + EMA: no validation split, an exponential moving average of the weights;
 - colours as they are: the default without evening out each image's colours;
 - nothing frozen: the default with every encoder stage training from the first step (``freeze_depth`` 0).
+- upright: the default without its check of which way up (``orientation`` "upright": left-right flips only);
+- any way round: all eight orientations (both flips, quarter turns) from the first step (``orientation`` "any").
 
 (The unlabelled images were a variant too, "learn from unlabelled images" by a mean teacher's confident
 pseudo-labels: it lost on every domain, 0.74x street, 0.94x membrane, 1.00x sample, and was removed in
@@ -82,6 +84,8 @@ VARIANTS = {  # name -> TrainConfig overrides ("plain" and "default + post" are 
     "all labels + EMA": {"val_fraction": 0.0, "ema": True},
     "colours as they are": {"even_colours": False},
     "nothing frozen": {"freeze_depth": 0},
+    "upright": {"orientation": "upright"},  # no check of which way up (the default before 2026-12-07)
+    "any way round": {"orientation": "any"},  # all eight orientations from the start
 }
 
 

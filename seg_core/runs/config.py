@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from seg_core.model.architectures import ARCHITECTURES, DEFAULT_ARCH
-from seg_core.data.augment import AugmentConfig
+from seg_core.data.augment import ORIENTATIONS, AugmentConfig
 from seg_core.model.backbones import BACKBONES, DEFAULT_BACKBONE
 from seg_core.base.device import PRECISIONS
 from seg_core.base.mask_values import MAX_CLASSES, MODES
@@ -244,6 +244,16 @@ class TrainConfig:
                   "weights)")
     seed: int = setting(0, label="Seed", page=False)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    orientation: str = setting(  # seg_core/training/orientation.py; measured: docs/training.md#which-way-up
+        "measure", label="Orientation", choices=ORIENTATIONS, words="Which way up",
+        help="Whether your images have an up. Street scenes do (sky above the road); a slide, an aerial tile or a "
+             "surface under inspection looks right any way round, and the model then learns from each piece "
+             "turned and mirrored too (all eight ways), which shows it more from the same images. 'Find out' "
+             "trains upright for the first third, then checks on the images kept aside whether the model reads "
+             "them as well turned a quarter, and says what it found.",
+        flag_help="measure (default: train upright, then check on the held-out images whether they read the same "
+                  "turned a quarter, and if so train on all eight orientations), upright (left-right flips only), "
+                  "or any (all eight orientations: flips and quarter turns from the start)")
     precision: str = setting("auto", label="Precision", choices=PRECISIONS, page=False)
     device: str = setting("auto", label="Device", page=False)
     require_masks: bool = True  # False: train on the labelled images, skip the others (the app)

@@ -49,6 +49,7 @@ from seg_core.training.budget import MIN_POST_S, Budget
 from seg_core.training.schedule import Schedule
 from seg_core.training.validation import cut, describe, plan, share_s
 from seg_core.training.averaging import Averaging
+from seg_core.training.orientation import AFTER as TURN_CHECK_AT, Finding, quarter_turned, to_measure, turns_from_start
 from seg_core.training.streaming import MB, CropSet, EpochSampler, PairReader, crop_loader
 from seg_core.runs.config import DEFAULT_BUDGET_S, ConfigError, TrainConfig
 from seg_core.training.training_data import TrainingData, colour_reference, load_training_data, model_input
@@ -140,6 +141,10 @@ class Trainer:
         self.budget.expect_post(post, crf_seconds_per_mpix(data.num_classes) if post else 0.0)
         self.val_used: int | None = None  # units every validation scores: decided by the first one
         self.val_text = ""
+        # which way up (orientation.py): all eight orientations from the start, or measured during the run
+        self.augment = cfg.augment.any_way_round() if turns_from_start(cfg) else cfg.augment
+        self.turn_check = to_measure(cfg, len(data.val))
+        self.orientation: Finding | None = None
         loader = self._loader(data)
         t = Tally()
         t0 = time.time()
@@ -170,6 +175,11 @@ class Trainer:
                 self._validate(data, sched, t, time.time() - t0)
                 if first and self.budget.seconds:  # timed now: training leaves room for the last one
                     sched = replace(sched, time_budget=self.budget.training_s(t0))
+                at = sched.progress(t.step, time.time() - t0)
+                if not finished and self.turn_check and self.comm.any([self.comm.main and at >= TURN_CHECK_AT])[0]:
+                    if self._check_orientation(data, at):  # rank 0's clock decides when, for all processes
+                        del batches, loader
+                        loader = self._loader(data)  # its crops turned and flipped from now on
                 # the validation took time: no step after it when the budget has no room for one (it was the last)
                 finished = finished or self._no_room_for_a_step(sched, t, time.time() - t0)
             if finished:
@@ -267,7 +277,7 @@ class Trainer:
             self.val_reader.cache = reader.cache
         sampler = EpochSampler(len(data.train), cfg.batch_size, self.rng, place.rank, place.world)
         # colour jitter is for 8-bit gray and RGB values only; the geometric changes apply to every channel
-        augment = cfg.augment if self.reading.photometric else replace(cfg.augment, colour=0.0)
+        augment = self.augment if self.reading.photometric else replace(self.augment, colour=0.0)
         return crop_loader(CropSet(reader, data.img_size, augment), sampler, cfg.num_workers,
                            pin_memory(self.device))
 
@@ -385,11 +395,11 @@ class Trainer:
             self.cancel.set()
         return stop or finished, validate
 
-    def _scores(self, data: TrainingData) -> dict | None:
+    def _scores(self, data: TrainingData, turned: bool = False) -> dict | None:
         """Scores on the held-out images' validation units (``validation.py``), each process predicting its
         share, the confusion matrices summed. The first validation under a time budget scores units until its
         share of the budget is spent (rank 0's clock, agreed after every round of units); later ones score
-        the same units."""
+        the same units (``turned``: each turned a quarter, its prediction turned back: ``orientation.py``)."""
         units = self.val_units if self.val_used is None else self.val_units[:self.val_used]
         if not units:
             return None
@@ -402,7 +412,8 @@ class Trainer:
             if first + rank < len(units):
                 unit = units[first + rank]
                 image, mask = cut(*self.val_reader[unit.image], unit)  # the image read once, kept in the cache
-                cm.add(predict_labels(self.scored, image, amp_dtype=self.amp), mask)
+                predict = lambda im: predict_labels(self.scored, im, amp_dtype=self.amp)  # noqa: E731
+                cm.add(quarter_turned(predict, image) if turned else predict(image), mask)
             if limit is not None and first + world < len(units) and \
                     self.comm.any([self.comm.main and time.perf_counter() - t > limit])[0]:
                 done = first + world
@@ -417,6 +428,7 @@ class Trainer:
         began = time.time()
         m = self._scores(data)
         self.budget.timed_validation(time.time() - began, sum(u.pixels for u in self.val_units[:self.val_used]))
+        self.last_scores = m
         scores_ = {}
         improved = True
         if m is not None:
@@ -432,6 +444,23 @@ class Trainer:
         self._emit(row)
         t.last_val = time.time()
         self.model.train()
+
+    def _check_orientation(self, data: TrainingData, at: float) -> bool:
+        """Score the held-out images turned a quarter, against the validation just done upright; True when they
+        read the same any way round and the rest of the run trains on all eight orientations (``orientation.py``).
+        Once a run."""
+        self.turn_check = False
+        upright = self.last_scores
+        turned = self._scores(data, turned=True)
+        self.model.train()
+        if upright is None or turned is None:
+            return False
+        self.orientation = Finding(upright["miou"], turned["miou"], at)
+        self._emit(Status(self.orientation.message()))
+        if not self.orientation.any_way_round:
+            return False
+        self.augment = self.augment.any_way_round()
+        return True
 
     def _finish(self, data: TrainingData, t: Tally, seconds: float) -> Run:
         if self.comm.main and t.checkpoint and data.val and not t.stopped:
@@ -482,6 +511,8 @@ class Trainer:
             measured[FAINT_KEY] = tallies[bool(measured["tta"])].choose()
         if balance is not None:
             measured[BALANCE_KEY] = balance.to_dict()
+        if self.orientation is not None:
+            measured["orientation"] = self.orientation.to_dict()
         self._emit(Measured(measured))
 
     def _measure_balance(self, best, pairs, num_classes: int, n: int, cap: float, max_pixels: int):

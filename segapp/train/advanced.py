@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from seg_core import ARCHITECTURES
-from seg_core.data.augment import AugmentConfig
+from seg_core.data.augment import ORIENTATIONS, AugmentConfig
 from seg_core.model.architectures import supported_archs
 from seg_core.model.losses import LOSS_WORDS
 from seg_core.runs.config import SETTINGS
@@ -17,7 +17,7 @@ from segapp.train.widgets import about, widget
 # its type under Advanced options. Labels, help texts, bounds and choices: TrainConfig's SETTINGS.
 LAID_OUT = {"backbone", "arch", "weights", "init_run", "freeze_depth", "unfreeze_after", "time_budget", "epochs",
             "lr", "batch_size", "img_size", "loss", "class_weights", "num_workers", "val_fraction", "ema",
-            "cache_mb", "even_colours"}
+            "cache_mb", "even_colours", "orientation"}
 
 
 def advanced_options(backbone: str, continuing: bool) -> dict:
@@ -34,8 +34,9 @@ def advanced_options(backbone: str, continuing: bool) -> dict:
     loss = widget(a2, "loss", format_func=LOSS_WORDS.get)
     balanced = a2.checkbox(value=DEFAULTS.class_weights == "balanced", key="balanced", **about("class_weights"))
     aug = DEFAULTS.augment
-    hflip = a3.checkbox("Horizontal flips", aug.hflip, key="hflip")
-    vflip = a3.checkbox("Vertical flips (top-down images: microscopy, aerial)", aug.vflip, key="vflip")
+    hflip = a3.checkbox("Mirror left-right", aug.hflip, key="hflip",
+                        help="The model also learns from each piece mirrored left to right (horizontal flips).")
+    orientation = widget(a3, "orientation", format_func=ORIENTATIONS.get)
     scale = a3.checkbox(f"Random scale ({aug.scale[0]}-{aug.scale[1]}x)", aug.scale != (1.0, 1.0), key="scale")
     rotate = a3.slider("Max rotation (degrees)", 0, 180, int(aug.rotate), key="rotate")
     even = widget(a3, "even_colours")
@@ -51,7 +52,8 @@ def advanced_options(backbone: str, continuing: bool) -> dict:
     return more | fields | {
         "img_size": size_txt, "loss": loss, "lr": float(lr), "batch_size": int(batch),
         "class_weights": "balanced" if balanced else None,
-        "augment": AugmentConfig(hflip=hflip, vflip=vflip, scale=aug.scale if scale else (1.0, 1.0),
+        "orientation": orientation,
+        "augment": AugmentConfig(hflip=hflip, vflip=aug.vflip, scale=aug.scale if scale else (1.0, 1.0),
                                  rotate=float(rotate), colour=float(colour)),
         "num_workers": int(workers), "cache_mb": int(cache_mb), "val_fraction": float(val_fraction),
         "ema": bool(ema), "even_colours": bool(even)}

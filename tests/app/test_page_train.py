@@ -111,6 +111,10 @@ def test_train_page_takes_its_fields_from_the_runs_settings(fresh_ws, monkeypatc
     assert new.label == "Validate at most every (seconds)" and new.value == 10.0
     assert new.help.startswith("How often the held-out images are scored.")
     new.set_value(2.5)
+    way = at.selectbox(key="orientation")  # which way up, in words; the technical name in its help
+    assert way.label == "Which way up" and way.value == "measure"
+    assert "find out from my images" in way.options and way.help.startswith("Whether your images have an up")
+    way.set_value("any")
     at.number_input(key="budget").set_value(0)
     at.text_input(key="img_size").set_value("64x64")
     next(b for b in at.button if b.label == "Start training").click().run()
@@ -122,6 +126,7 @@ def test_train_page_takes_its_fields_from_the_runs_settings(fresh_ws, monkeypatc
     assert job.wait(300)
     assert job.snapshot().state == "done", job.snapshot().error
     assert Run(job.output).config["val_interval_s"] == 2.5
+    assert Run(job.output).config["orientation"] == "any"
 
 
 def test_train_page_says_which_parts_learn_and_when(fresh_ws):

@@ -89,6 +89,13 @@ def test_cli_train_has_a_flag_for_every_setting_declared_with_one():
     assert build_config(setting_values(ap.parse_args(["train", "--data", "d", "--out", "o"]))).ema is True
     no_ema = build_config(setting_values(ap.parse_args(["train", "--data", "d", "--out", "o", "--no-ema"])))
     assert no_ema.ema is False and TrainConfig(data="d", out="o").ema is True
+    # which way up: measured by default, or said (orientation.py)
+    assert TrainConfig(data="d", out="o").orientation == "measure"
+    turned = ap.parse_args(["train", "--data", "d", "--out", "o", "--orientation", "any"])
+    assert build_config(setting_values(turned)).orientation == "any"
+    with pytest.raises(Exception) as err:
+        TrainConfig(data="d", out="o", orientation="sideways").validate()
+    assert "Orientation" in str(err.value) and "upright" in str(err.value)
 
 
 def test_cli_import_prints_one_line_per_file_and_exits_by_what_was_imported(tmp_path):
