@@ -10,6 +10,7 @@ from seg_core.infer.metrics import image_miou
 from seg_core.infer.overlay import overlay
 from seg_core.infer.balance import KEY as BALANCE_KEY
 from seg_core.infer.postprocess import MIN_IMAGES, chosen_by_measurement, resolve
+from seg_core.base.messages import split_details
 from segapp.review.viewer import Viewed
 from segapp.words import VARIANTS, say
 
@@ -33,6 +34,11 @@ def _measured(run) -> None:
         st.caption(f"The model learned with rare classes counted more; its masks take {how} back, which matched "
                    f"your masks better on the {balance['images']} images kept aside.",
                    help=f"Technical details: {balance['reason']} (seg_core.infer.balance).")
+    way = (run.postprocess or {}).get("orientation")  # which way up, found while it trained (training/orientation.py)
+    if way and way.get("reason"):
+        user, technical = split_details(way["reason"])
+        st.caption(f"Which way up, checked while {run.name} trained: {user}.",
+                   help=f"Technical details: {technical or way['reason']}")
     measured = (run.postprocess or {}).get("miou")
     if measured:
         st.dataframe(pd.DataFrame([{"variant": VARIANTS.get(v, v), "held-out mIoU": m,

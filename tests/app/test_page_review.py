@@ -38,6 +38,27 @@ def test_review_page_starts_from_the_runs_measured_post_processing(use_trained):
     assert list(table["variant"]) == ["as predicted", "averaged with mirrored copies", "edges sharpened", "both"]
 
 
+def test_review_page_says_which_way_up_the_run_found(trained_copy):
+    """What a run found of which way up its images are (recorded while it trained) is said in words, the scores in
+    the tooltip; a run without the check says nothing of it."""
+    import json
+
+    from seg_core import Workspace
+    from seg_core.training.orientation import Finding
+
+    at = page("review.py").run()
+    assert not [c for c in at.caption if c.value.startswith("Which way up")]
+    run = Workspace(trained_copy).runs()[0]
+    recorded = json.loads((run.path / "postprocess.json").read_text())
+    recorded["orientation"] = Finding(upright=0.62, turned=0.31, at=0.33).to_dict()
+    (run.path / "postprocess.json").write_text(json.dumps(recorded))
+    at = page("review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [c for c in at.caption if c.value.startswith("Which way up")]
+    assert len(said) == 1 and "your images have an up" in said[0].value and "0.310 turned" not in said[0].value
+    assert "0.620 upright, 0.310 turned a quarter" in said[0].proto.help
+
+
 def test_review_page_crf_shows_before_after_and_delta(use_trained):
     at = page("review.py").run()
     _toggle(at, "crf_on_").set_value(False)
