@@ -36,9 +36,11 @@ def _measured(run) -> None:
                    help=f"Technical details: {balance['reason']} (seg_core.infer.balance).")
     way = (run.postprocess or {}).get("orientation")  # which way up, found while it trained (training/orientation.py)
     if way and way.get("reason"):
-        user, technical = split_details(way["reason"])
-        st.caption(f"Which way up, checked while {run.name} trained: {user}.",
-                   help=f"Technical details: {technical or way['reason']}")
+        found = ("your images read the same turned, so from then on it also learned from each piece turned and "
+                 "mirrored" if way.get("any_way_round") else "your images have an up, so it kept learning from them "
+                                                             "upright")
+        st.caption(f"Which way up, checked while {run.name} trained: {found}.",
+                   help=f"Technical details: {split_details(way['reason'])[1] or way['reason']}")
     measured = (run.postprocess or {}).get("miou")
     if measured:
         st.dataframe(pd.DataFrame([{"variant": VARIANTS.get(v, v), "held-out mIoU": m,
