@@ -172,14 +172,14 @@ class Trainer:
                     self._emit(Status("training done; validating on " + (self.val_text or "the held-out images")
                                       if data.val else "training done; saving"))
                 first = self.val_used is None
-                self._validate(data, sched, t, time.time() - t0)
+                upright = self._validate(data, sched, t, time.time() - t0)
                 if first and self.budget.seconds:  # timed now: training leaves room for the last one
                     sched = replace(sched, time_budget=self.budget.training_s(t0))
                 at = sched.progress(t.step, time.time() - t0)
                 if not finished and self.turn_check and self.comm.any([self.comm.main and at >= TURN_CHECK_AT])[0]:
-                    if self._check_orientation(data, at):  # rank 0's clock decides when, for all processes
+                    if self._check_orientation(data, upright, at):  # rank 0's clock decides when, for all
                         del batches, loader
-                        loader = self._loader(data)  # its crops turned and flipped from now on
+                        loader = self._crop_loader(data)  # its crops turned and flipped from now on
                 # the validation took time: no step after it when the budget has no room for one (it was the last)
                 finished = finished or self._no_room_for_a_step(sched, t, time.time() - t0)
             if finished:
@@ -268,17 +268,24 @@ class Trainer:
         decode and augment them; ``cache_mb`` bounds the decoded images kept, in all (see ``streaming.py``)."""
         cfg, place = self.cfg, self.place
         share = cfg.cache_mb * MB // place.local_world  # the processes on this machine share the size evenly
-        reader = PairReader(data.dataset, data.train, share, prepare_for(self.colour), image_reader(self.reading))
+        reader = self.train_reader = PairReader(data.dataset, data.train, share, prepare_for(self.colour),
+                                                image_reader(self.reading))
         self.val_reader = PairReader(data.val_dataset, data.val, 0, prepare_for(self.colour),
                                      image_reader(self.reading))  # each process scores its share of the units
         if cfg.num_workers:  # and so do the workers and this process (validation)
             self.val_reader.cache.limit = share // (cfg.num_workers + 1)
         else:  # one cache, for training and validation
             self.val_reader.cache = reader.cache
+        return self._crop_loader(data)
+
+    def _crop_loader(self, data: TrainingData):
+        """The DataLoader of training crops from ``train_reader`` (its decoded images kept), augmented as
+        ``self.augment`` says now."""
+        cfg, place = self.cfg, self.place
         sampler = EpochSampler(len(data.train), cfg.batch_size, self.rng, place.rank, place.world)
         # colour jitter is for 8-bit gray and RGB values only; the geometric changes apply to every channel
         augment = self.augment if self.reading.photometric else replace(self.augment, colour=0.0)
-        return crop_loader(CropSet(reader, data.img_size, augment), sampler, cfg.num_workers,
+        return crop_loader(CropSet(self.train_reader, data.img_size, augment), sampler, cfg.num_workers,
                            pin_memory(self.device))
 
     def _open_run(self, data: TrainingData) -> None:
@@ -408,11 +415,11 @@ class Trainer:
         limit = share_s(self.budget.seconds) if self.val_used is None else None
         world, rank = self.place.world, self.place.rank
         cm, done, t = Confusion(data.num_classes), len(units), time.perf_counter()
+        predict = lambda im: predict_labels(self.scored, im, amp_dtype=self.amp)  # noqa: E731
         for first in range(0, len(units), world):
             if first + rank < len(units):
                 unit = units[first + rank]
                 image, mask = cut(*self.val_reader[unit.image], unit)  # the image read once, kept in the cache
-                predict = lambda im: predict_labels(self.scored, im, amp_dtype=self.amp)  # noqa: E731
                 cm.add(quarter_turned(predict, image) if turned else predict(image), mask)
             if limit is not None and first + world < len(units) and \
                     self.comm.any([self.comm.main and time.perf_counter() - t > limit])[0]:
@@ -423,12 +430,12 @@ class Trainer:
             self.val_text = describe(self.val_units, done, len(data.val))
         return scores(self.comm.sum_array(cm.matrix))
 
-    def _validate(self, data: TrainingData, sched: Schedule, t: Tally, elapsed: float) -> None:
-        """Score the held-out images and say so (a Validation: the recorder saves the checkpoint when best)."""
+    def _validate(self, data: TrainingData, sched: Schedule, t: Tally, elapsed: float) -> dict | None:
+        """Score the held-out images and say so (a Validation: the recorder saves the checkpoint when best);
+        returns the scores (None: no held-out image)."""
         began = time.time()
         m = self._scores(data)
         self.budget.timed_validation(time.time() - began, sum(u.pixels for u in self.val_units[:self.val_used]))
-        self.last_scores = m
         scores_ = {}
         improved = True
         if m is not None:
@@ -444,13 +451,13 @@ class Trainer:
         self._emit(row)
         t.last_val = time.time()
         self.model.train()
+        return m
 
-    def _check_orientation(self, data: TrainingData, at: float) -> bool:
-        """Score the held-out images turned a quarter, against the validation just done upright; True when they
-        read the same any way round and the rest of the run trains on all eight orientations (``orientation.py``).
-        Once a run."""
+    def _check_orientation(self, data: TrainingData, upright: dict | None, at: float) -> bool:
+        """Score the held-out images turned a quarter, against the validation just done (``upright``, its scores);
+        True when they read the same any way round and the rest of the run trains on all eight orientations
+        (``orientation.py``). Once a run."""
         self.turn_check = False
-        upright = self.last_scores
         turned = self._scores(data, turned=True)
         self.model.train()
         if upright is None or turned is None:
