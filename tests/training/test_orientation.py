@@ -39,3 +39,25 @@ def test_a_run_told_its_images_have_an_up_does_not_check(tiny_data, tmp_path):
     assert "orientation" not in (run.postprocess or {})
     assert not [m for m in _statuses(run) if "turned a quarter" in m]
     assert json.loads((run.path / "config.json").read_text())["orientation"] == "upright"
+
+
+def test_after_the_check_finds_no_up_the_crops_are_turned(tiny_data, tmp_path, monkeypatch):
+    """Crops are upright until the check; once it finds the images read the same turned (here: any score counts
+    as the same), every later crop may be turned and flipped top to bottom; told "any", every crop from the first."""
+    import seg_core.training.orientation as orientation
+    import seg_core.training.streaming as streaming
+
+    turns, original = [], streaming.random_crop
+    monkeypatch.setattr(streaming, "random_crop", lambda *a, **k: turns.append(a[3].turn and a[3].vflip) or
+                        original(*a, **k))
+    monkeypatch.setattr(orientation, "SAME", 0.0)
+    run = train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "r"), epochs=6, img_size=(64, 64),
+                            val_interval_s=0, precision="fp32"))
+    assert run.postprocess["orientation"]["any_way_round"] is True
+    assert turns[0] is False and turns[-1] is True
+    first = turns.index(True)
+    assert not any(turns[:first]) and all(turns[first:])  # one switch, for the rest of the run
+    turns.clear()
+    train(TrainConfig(data=str(tiny_data), out=str(tmp_path / "any"), epochs=2, img_size=(64, 64),
+                      precision="fp32", orientation="any"))
+    assert turns and all(turns)
