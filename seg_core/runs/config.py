@@ -234,8 +234,10 @@ class TrainConfig:
                         help="How big a step each correction takes: larger learns faster but less steadily.")
     encoder_lr_factor: float = 0.3
     weight_decay: float = 1e-4
-    batch_size: int = setting(4, label="Batch size", min=1, words="Images per step",
-                              help="How many image pieces each correction looks at together; more needs more memory.")
+    batch_size: int = setting(  # measured: docs/training.md#the-default-recipe
+        2, label="Batch size", min=1, words="Images per step",
+        help="How many image pieces each correction looks at together: fewer make more corrections in the same "
+             "time, more need more memory.")
     val_fraction: float = setting(
         0.2, label="Validation fraction", min=0, max=1, below=True, words="Share of images kept aside to check",
         help="Share of the labelled images the model does not learn from: it is scored on them, to keep its best "

@@ -171,7 +171,7 @@ def _enclosed(first: tuple[int, int], cls: str, followed: list) -> bool:
     y, x = first
     for oy, ox, inside, known, _ in followed:
         if known["class"] == cls and 0 <= y - oy < inside.shape[0] and 0 <= x - ox < inside.shape[1] \
-                and inside[y - oy, x - ox]:
+                and inside[y - oy, x - ox] and _first_pixel((oy, ox, inside)) != first:  # not the object itself
             return True
     return False
 

@@ -40,9 +40,9 @@ def test_job_keeps_the_training_events_for_the_page(tiny_data, tmp_path):
     assert job.wait(120)
     snap = job.snapshot()
     assert snap.state == "done" and snap.fraction == 1.0 and snap.end.checkpoint
-    assert snap.start.total_steps == 4 and [p["step"] for p in snap.curve] == [1, 2, 3, 4]
+    assert snap.start.total_steps == 6 and [p["step"] for p in snap.curve] == [1, 2, 3, 4, 5, 6]
     assert snap.validations and snap.validations[-1].val_miou is not None
-    assert snap.text().startswith("step 4 of 4 · round 2 · training error ")
+    assert snap.text().startswith("step 6 of 6 · round 2 · training error ")
 
 
 def test_cancel_before_the_first_step_reads_cancelled_not_failed(tiny_data, tmp_path):

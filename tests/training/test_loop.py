@@ -71,16 +71,16 @@ def test_events_arrive_in_order_with_their_fields(tiny_data, tmp_path):
     assert kinds[0] == "status" and kinds[-1] == "end"
     assert kinds.index("start") < kinds.index("step") < kinds.index("validation")
     start = next(e for e in events if isinstance(e, Start))
-    assert start.train_images + start.val_images == 6 and start.img_size == (64, 64) and start.total_steps == 4
+    assert start.train_images + start.val_images == 6 and start.img_size == (64, 64) and start.total_steps == 6  # 5 trained, batches of 2
     steps = [e for e in events if isinstance(e, Step)]
-    assert [e.step for e in steps] == [1, 2, 3, 4]
+    assert [e.step for e in steps] == [1, 2, 3, 4, 5, 6]
     # the whole run's progress: the last validation and saving still follow the last step
     assert all(a.progress < b.progress for a, b in zip(steps, steps[1:])) and steps[-1].progress < 1.0
     assert steps[-1].eta is not None and steps[-1].eta > 0
     end = events[-1]
-    assert isinstance(end, End) and end.state == "done" and end.steps == 4 and end.checkpoint
+    assert isinstance(end, End) and end.state == "done" and end.steps == 6 and end.checkpoint
     assert end.total_s >= end.seconds and end.time_budget is None  # preparation counted; epochs decided
-    assert run.status["state"] == "done" and run.status["steps"] == 4  # status.json holds the End fields
+    assert run.status["state"] == "done" and run.status["steps"] == 6  # status.json holds the End fields
     vals = [e for e in events if isinstance(e, Validation)]
     assert [r["epoch"] for r in run.history()] == [v.epoch for v in vals]  # history.csv = Validation events
 
