@@ -234,3 +234,25 @@ def test_an_object_in_the_hole_of_one_larger_than_a_tile_is_part_of_it_as_in_one
     tiled, faint = slide_objects(store, read, ["background", "cell"], settings, "ring", margin=16)
     assert len(whole) == 1 and len(tiled) == 1 and faint == 0
     assert tiled["area_px"].iloc[0] == 216 * 216  # the ring with its hole filled, as one image measures it
+
+
+def test_an_object_seen_whole_by_its_tile_and_cut_by_the_next_is_counted_once(tmp_path):
+    """A bar across a tile edge, whole in its own tile's window (core and margin) and cut by the next tile's: the
+    next tile follows it whole, its own tile keeps it, and it is counted once, as in one image."""
+    from seg_core.slides.store import Grid, TileStore
+
+    mask = np.zeros((128, 192), np.uint8)
+    mask[100:104, 40:76] = 1  # first pixel in the core of tile (1, 0) (x 0-63); x 64-75 in the next tile's core
+    mask[20:30, 150:160] = 1  # an object inside one tile
+    conf = np.full(mask.shape, 255, np.uint8)
+    grid = Grid(192, 128, 64)
+    store = TileStore(tmp_path / "tiles", grid, {})
+    for r, c in grid.cells():
+        x0, y0, x1, y1 = grid.box(r, c)
+        store.save(r, c, mask[y0:y1, x0:x1], conf[y0:y1, x0:x1])
+    settings = ObjectSettings(split_touching=False, min_size=3)
+    read = lambda x, y, w, h: np.zeros((h, w, 3), np.uint8)  # noqa: E731
+    tiled, faint = slide_objects(store, read, ["background", "cell"], settings, "bar", margin=16)
+    assert len(label_objects(mask, None, settings, 2, conf)) == 2
+    assert len(tiled) == 2 and faint == 0
+    assert sorted(tiled["area_px"]) == [100, 36 * 4]
