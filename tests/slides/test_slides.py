@@ -213,25 +213,31 @@ def test_predict_with_an_exported_model_writes_the_slides_pyramid_as_the_run_doe
     assert (run == model).mean() >= 0.995 and len(np.unique(model)) >= 2  # the ONNX model, without torch
 
 
-def test_an_object_in_the_hole_of_one_larger_than_a_tile_is_part_of_it_as_in_one_image(tmp_path):
-    """A ring of cells wider than any tile's window, with a small piece of the same class in its hole: one image
-    fills the ring's hole and counts one object; counted tile by tile (the ring followed whole), the same."""
+def _tiled_objects(mask: np.ndarray, tmp_path, name: str):
+    """The objects of ``mask`` (classes background and cell, sure everywhere) counted as one image and tile by
+    tile (tiles of 64, margins of 16): (one image's Objects, the tiled table, the tiled faint count)."""
     from seg_core.slides.store import Grid, TileStore
 
-    mask = np.zeros((256, 256), np.uint8)
-    mask[20:236, 20:236] = 1
-    mask[30:226, 30:226] = 0
-    mask[120:126, 120:126] = 1  # in the hole, far from the ring
     conf = np.full(mask.shape, 255, np.uint8)
-    grid = Grid(256, 256, 64)
+    grid = Grid(mask.shape[1], mask.shape[0], 64)
     store = TileStore(tmp_path / "tiles", grid, {})
     for r, c in grid.cells():
         x0, y0, x1, y1 = grid.box(r, c)
         store.save(r, c, mask[y0:y1, x0:x1], conf[y0:y1, x0:x1])
     settings = ObjectSettings(split_touching=False, min_size=3)
     read = lambda x, y, w, h: np.zeros((h, w, 3), np.uint8)  # noqa: E731
-    whole = label_objects(mask, None, settings, 2, conf)
-    tiled, faint = slide_objects(store, read, ["background", "cell"], settings, "ring", margin=16)
+    tiled, faint = slide_objects(store, read, ["background", "cell"], settings, name, margin=16)
+    return label_objects(mask, None, settings, 2, conf), tiled, faint
+
+
+def test_an_object_in_the_hole_of_one_larger_than_a_tile_is_part_of_it_as_in_one_image(tmp_path):
+    """A ring of cells wider than any tile's window, with a small piece of the same class in its hole: one image
+    fills the ring's hole and counts one object; counted tile by tile (the ring followed whole), the same."""
+    mask = np.zeros((256, 256), np.uint8)
+    mask[20:236, 20:236] = 1
+    mask[30:226, 30:226] = 0
+    mask[120:126, 120:126] = 1  # in the hole, far from the ring
+    whole, tiled, faint = _tiled_objects(mask, tmp_path, "ring")
     assert len(whole) == 1 and len(tiled) == 1 and faint == 0
     assert tiled["area_px"].iloc[0] == 216 * 216  # the ring with its hole filled, as one image measures it
 
@@ -239,20 +245,10 @@ def test_an_object_in_the_hole_of_one_larger_than_a_tile_is_part_of_it_as_in_one
 def test_an_object_seen_whole_by_its_tile_and_cut_by_the_next_is_counted_once(tmp_path):
     """A bar across a tile edge, whole in its own tile's window (core and margin) and cut by the next tile's: the
     next tile follows it whole, its own tile keeps it, and it is counted once, as in one image."""
-    from seg_core.slides.store import Grid, TileStore
-
     mask = np.zeros((128, 192), np.uint8)
     mask[100:104, 40:76] = 1  # first pixel in the core of tile (1, 0) (x 0-63); x 64-75 in the next tile's core
     mask[20:30, 150:160] = 1  # an object inside one tile
-    conf = np.full(mask.shape, 255, np.uint8)
-    grid = Grid(192, 128, 64)
-    store = TileStore(tmp_path / "tiles", grid, {})
-    for r, c in grid.cells():
-        x0, y0, x1, y1 = grid.box(r, c)
-        store.save(r, c, mask[y0:y1, x0:x1], conf[y0:y1, x0:x1])
-    settings = ObjectSettings(split_touching=False, min_size=3)
-    read = lambda x, y, w, h: np.zeros((h, w, 3), np.uint8)  # noqa: E731
-    tiled, faint = slide_objects(store, read, ["background", "cell"], settings, "bar", margin=16)
-    assert len(label_objects(mask, None, settings, 2, conf)) == 2
+    whole, tiled, faint = _tiled_objects(mask, tmp_path, "bar")
+    assert len(whole) == 2
     assert len(tiled) == 2 and faint == 0
     assert sorted(tiled["area_px"]) == [100, 36 * 4]
