@@ -71,7 +71,8 @@ def test_events_arrive_in_order_with_their_fields(tiny_data, tmp_path):
     assert kinds[0] == "status" and kinds[-1] == "end"
     assert kinds.index("start") < kinds.index("step") < kinds.index("validation")
     start = next(e for e in events if isinstance(e, Start))
-    assert start.train_images + start.val_images == 6 and start.img_size == (64, 64) and start.total_steps == 6  # 5 trained, batches of 2
+    # 5 images trained, 1 held out; batches of 2: 3 steps a round
+    assert start.train_images + start.val_images == 6 and start.img_size == (64, 64) and start.total_steps == 6
     steps = [e for e in events if isinstance(e, Step)]
     assert [e.step for e in steps] == [1, 2, 3, 4, 5, 6]
     # the whole run's progress: the last validation and saving still follow the last step
