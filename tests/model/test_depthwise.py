@@ -32,9 +32,7 @@ def test_under_cpu_bf16_autocast_depthwise_layers_give_fp32_and_the_others_bf16(
     dtypes, out = _output_dtypes(model, torch.rand(1, 3, 64, 96))
     assert {dtypes[n] for n in depthwise} == {torch.float32}
     assert {d for n, d in dtypes.items() if n not in depthwise} == {torch.bfloat16}
-    with torch.no_grad():
-        exact = model(torch.rand(1, 3, 64, 96))
-    assert out.shape == exact.shape == (1, 2, 64, 96)
+    assert out.shape == (1, 2, 64, 96)
 
 
 def test_in_fp32_the_network_computes_what_it_did_and_keeps_its_weights():
